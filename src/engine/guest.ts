@@ -1,0 +1,52 @@
+/**
+ * What the engine needs from the VM: the agent's request channel (vm/agent/PROTOCOL.md) and the 9p share
+ * for bulk data. src/vm implements it with v86; unit tests implement it with fakes. Keeping the engine on
+ * this interface is what lets it run without a DOM and without v86 in tests.
+ */
+export interface RequestOptions {
+  signal?: AbortSignal;
+  /** Milliseconds before the request fails with a GuestTimeoutError. Default 30 000. */
+  timeoutMs?: number;
+  /** Called with each stdout/stderr chunk streamed for this request (run, spawn). */
+  onStream?: (stream: 'stdout' | 'stderr', data: Uint8Array) => void;
+}
+
+export interface Guest {
+  /** One agent request; resolves with the final `ok: true` message (minus id/ok), rejects with GuestError. */
+  request<T = Record<string, unknown>>(
+    op: string,
+    params?: Record<string, unknown>,
+    options?: RequestOptions,
+  ): Promise<T>;
+  /** Write a file into the 9p share; the guest sees it at `/mnt/host/<path>`. */
+  putFile(path: string, data: Uint8Array): Promise<void>;
+  /** Read a file from the 9p share (`/mnt/host/<path>` in the guest). */
+  getFile(path: string): Promise<Uint8Array>;
+  /** Unsolicited agent events (`exit` of detached containers, ...). Returns an unsubscribe function. */
+  onEvent(listener: (event: { event: string; [key: string]: unknown }) => void): () => void;
+}
+
+/** Where the guest keeps things; shared by engine and agent. */
+export const GUEST_PATHS = {
+  layers: '/var/lib/layerlab/layers',
+  containers: '/var/lib/layerlab/containers',
+  volumes: '/var/lib/layerlab/volumes',
+  share: '/mnt/host',
+} as const;
+
+export class GuestError extends Error {
+  constructor(
+    readonly op: string,
+    message: string,
+  ) {
+    super(`guest ${op}: ${message}`);
+    this.name = 'GuestError';
+  }
+}
+
+export class GuestTimeoutError extends GuestError {
+  constructor(op: string, timeoutMs: number) {
+    super(op, `no answer within ${timeoutMs} ms (is the VM still running?)`);
+    this.name = 'GuestTimeoutError';
+  }
+}
