@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# `npm test`: install everything, build the VM image if needed, then run every test:
+# unit tests, integration tests against the real VM under Node, and browser tests in Chromium.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+LAYERLAB_NEED_CHROMIUM=1 bash scripts/setup.sh
+
+echo "== unit tests"
+npx vitest run --project unit
+echo "== VM integration tests"
+npx vitest run --project vm
+echo "== browser tests"
+npx vite build
+npx playwright test

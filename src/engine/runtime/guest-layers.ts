@@ -1,0 +1,115 @@
+import { GUEST_PATHS, type Guest } from '../guest';
+
+/** `sha256:abc…` → `abc…`: layer dirs in the guest are named by the diffID's hex. */
+export function digestHex(digest: string): string {
+  return digest.startsWith('sha256:') ? digest.slice(7) : digest;
+}
+
+export interface MountedRootfs {
+  /** Container (or build step) id; names its folder in the guest. */
+  id: string;
+  /** The folder holding upper/, work/, rootfs/ and config.json. */
+  dir: string;
+  /** The writable layer: overlayfs upperdir. */
+  upper: string;
+  /** The merged view the process sees. */
+  rootfs: string;
+}
+
+/**
+ * The image layers unpacked in the guest (overlay lower dirs, one per diffID) and the overlay mounts
+ * built from them. Layers are unpacked on demand from the store; base layers are already unpacked in
+ * the VM snapshot.
+ */
+export class GuestLayers {
+  #present: Set<string> | null = null;
+  #guest: Guest;
+  #readLayerTar: (diffID: string) => Promise<Uint8Array>;
+  #transferCount = 0;
+
+  constructor(options: { guest: Guest; readLayerTar: (diffID: string) => Promise<Uint8Array> }) {
+    this.#guest = options.guest;
+    this.#readLayerTar = options.readLayerTar;
+  }
+
+  static layerDir(diffID: string): string {
+    return `${GUEST_PATHS.layers}/${digestHex(diffID)}`;
+  }
+
+  async #presentLayers(): Promise<Set<string>> {
+    if (!this.#present) {
+      const listing = await this.#guest.request<{ names: string[] }>('readdir', { path: GUEST_PATHS.layers });
+      this.#present = new Set(listing.names);
+    }
+    return this.#present;
+  }
+
+  /** Forget what is unpacked (after the VM was restarted from its snapshot). */
+  reset(): void {
+    this.#present = null;
+  }
+
+  /** Makes sure every layer is unpacked in the guest; unpacks the missing ones from the store. */
+  async ensure(diffIDs: string[], signal?: AbortSignal): Promise<void> {
+    const present = await this.#presentLayers();
+    for (const diffID of diffIDs) {
+      const hex = digestHex(diffID);
+      if (present.has(hex)) continue;
+      signal?.throwIfAborted();
+      const transfer = `xfer-${Date.now().toString(36)}-${this.#transferCount++}.tar`;
+      await this.#guest.putFile(transfer, await this.#readLayerTar(diffID));
+      try {
+        await this.#guest.request(
+          'unpack',
+          { tar: `${GUEST_PATHS.share}/${transfer}`, dest: GuestLayers.layerDir(diffID) },
+          { timeoutMs: 300_000, signal },
+        );
+      } finally {
+        await this.#guest.request('rm', { path: `${GUEST_PATHS.share}/${transfer}` }).catch(() => {});
+      }
+      present.add(hex);
+    }
+  }
+
+  /** Turns a finished writable layer (an upperdir) into the lower dir of a new image layer, in place. */
+  async adopt(upperDir: string, diffID: string): Promise<void> {
+    const present = await this.#presentLayers();
+    const hex = digestHex(diffID);
+    if (present.has(hex)) return;
+    await this.#guest.request('rename', { from: upperDir, to: GuestLayers.layerDir(diffID) });
+    present.add(hex);
+  }
+
+  /** Mounts `diffIDs` (base first, as in rootfs.diff_ids) plus a fresh writable layer for `id`. */
+  async mount(id: string, diffIDs: string[], signal?: AbortSignal): Promise<MountedRootfs> {
+    await this.ensure(diffIDs, signal);
+    const dir = `${GUEST_PATHS.containers}/${id}`;
+    const mounted = { id, dir, upper: `${dir}/upper`, rootfs: `${dir}/rootfs` };
+    await this.#guest.request('mount', {
+      // overlayfs wants the topmost lower dir first.
+      lowers: [...diffIDs].reverse().map((diffID) => GuestLayers.layerDir(diffID)),
+      upper: mounted.upper,
+      work: `${dir}/work`,
+      target: mounted.rootfs,
+    });
+    return mounted;
+  }
+
+  /** Unmounts and deletes the container's folder, writable layer included. */
+  async remove(id: string): Promise<void> {
+    const dir = `${GUEST_PATHS.containers}/${id}`;
+    await this.#guest.request('umount', { target: `${dir}/rootfs` }).catch(() => {});
+    await this.#guest.request('rm', { path: dir });
+  }
+
+  /** Packs a writable layer into an OCI layer tar and reads it back to the host. */
+  async pack(upperDir: string): Promise<Uint8Array> {
+    const transfer = `xfer-${Date.now().toString(36)}-${this.#transferCount++}.tar`;
+    await this.#guest.request('pack', { dir: upperDir, tar: `${GUEST_PATHS.share}/${transfer}` }, { timeoutMs: 300_000 });
+    try {
+      return await this.#guest.getFile(transfer);
+    } finally {
+      await this.#guest.request('rm', { path: `${GUEST_PATHS.share}/${transfer}` }).catch(() => {});
+    }
+  }
+}

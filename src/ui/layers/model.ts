@@ -1,0 +1,71 @@
+/**
+ * View-model of the layer view. The engine's OCI model (layers, diffs, whiteouts) is mapped onto these
+ * plain types by the code that wires the engine in; the components only ever see these.
+ */
+
+/** A = added in this layer, M = modified (replaces a file from a lower layer), D = deleted by a whiteout. */
+export type ChangeMark = 'A' | 'M' | 'D';
+
+export interface FileNodeVM {
+  /** Last path component. */
+  name: string;
+  /** Absolute path in the image, e.g. `/app/hello.sh`. */
+  path: string;
+  type: 'file' | 'dir' | 'symlink';
+  /** Bytes of this entry (for a directory: 0; the view sums children itself). */
+  size: number;
+  /** The change this layer makes to the path; absent for a directory that only holds changed children. */
+  mark?: ChangeMark;
+  /** `true` for an opaque directory (`.wh..wh..opq`): everything below from lower layers is hidden. */
+  opaque?: boolean;
+  linkTarget?: string;
+  children?: FileNodeVM[];
+}
+
+export interface LayerVM {
+  /** 0 = base layer. Config-only steps get an index too, so the list follows the Dockerfile. */
+  index: number;
+  /** `sha256:…` of the layer blob; empty for a config-only step. */
+  digest: string;
+  /** The instruction as written, e.g. `RUN apk add curl`. For base layers, `FROM busybox` (or history). */
+  instruction: string;
+  /** 1-based Dockerfile line that made it; 0 when unknown (base image layers). */
+  line: number;
+  /** Bytes the layer adds (uncompressed tar contents). */
+  size: number;
+  changedFiles: number;
+  /** `true` for config-only steps (ENV, CMD, LABEL, EXPOSE…): no filesystem layer. */
+  emptyLayer: boolean;
+  /** This layer's own changes (not merged). */
+  tree: FileNodeVM[];
+  /** Build cache outcome of the last build, when known. */
+  cached?: boolean;
+  /** `true` for layers that came with the base image (FROM), not made by this Dockerfile. */
+  base?: boolean;
+}
+
+export type ContainerState = 'created' | 'running' | 'paused' | 'exited' | 'dead';
+
+export interface WritableEntryVM {
+  path: string;
+  /** As `docker diff`: A added, C changed (copied up), D deleted (whiteout). */
+  kind: 'A' | 'C' | 'D';
+  size: number;
+}
+
+export interface WritableLayerVM {
+  containerName: string;
+  containerId?: string;
+  /** Image id or reference the container was created from; the view draws it over that image's stack. */
+  image: string;
+  state: ContainerState;
+  entries: WritableEntryVM[];
+}
+
+export interface ImageVM {
+  /** `sha256:…` image (config) id. */
+  id: string;
+  /** e.g. `['app:latest']`. */
+  tags: string[];
+  layers: LayerVM[];
+}

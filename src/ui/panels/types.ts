@@ -1,0 +1,71 @@
+/** Data shown by the Build log, Images and Containers panels, and the actions their buttons call. */
+import type { ContainerState } from '../layers/model.ts';
+
+export type BuildStepStatus = 'waiting' | 'running' | 'cached' | 'done' | 'error';
+
+/** One BuildKit step (`#3 [2/4] RUN …`). */
+export interface BuildStepVM {
+  /** BuildKit vertex number: `#3`. */
+  id: number;
+  /** `[2/4] RUN apk add curl` — shown as written. */
+  name: string;
+  /** 1-based Dockerfile line; 0 for steps without one (load context, export). */
+  line: number;
+  status: BuildStepStatus;
+  /** Seconds, once done. */
+  seconds?: number;
+  /** Output lines of the step (RUN stdout/stderr). */
+  output: string[];
+  error?: string;
+}
+
+export interface BuildLogVM {
+  /** `idle` before the first build. */
+  state: 'idle' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  steps: BuildStepVM[];
+  /** 0..1 */
+  progress: number;
+  /** Resulting image id when succeeded. */
+  imageId?: string;
+  /** Total seconds. */
+  seconds?: number;
+  error?: string;
+}
+
+export interface ImageRowVM {
+  id: string;
+  /** `app:latest`; `<none>:<none>` for dangling images. */
+  tags: string[];
+  /** Bytes (sum of layer sizes). */
+  size: number;
+  /** ISO date. */
+  created: string;
+  layerCount: number;
+}
+
+export interface ContainerRowVM {
+  id: string;
+  name: string;
+  image: string;
+  /** Image id the container was made from (to draw its writable layer over the right stack). */
+  imageId: string;
+  command: string;
+  state: ContainerState;
+  /** `Exited (0) 2 minutes ago`, `Up 5 seconds`. */
+  status: string;
+  /** Writable layer bytes (`docker ps -s` size). */
+  size: number;
+  /** Image bytes + writable (`virtual`). */
+  virtualSize: number;
+  exitCode?: number;
+}
+
+/** What the panels' buttons do. The lead implements it on the engine (same effect as typing the command). */
+export interface Actions {
+  run(image: string, options?: { name?: string; detach?: boolean; command?: string[] }): Promise<void>;
+  start(container: string): Promise<void>;
+  stop(container: string): Promise<void>;
+  rm(container: string, options?: { force?: boolean }): Promise<void>;
+  commit(container: string, options?: { tag?: string; message?: string }): Promise<void>;
+  rmi(image: string, options?: { force?: boolean }): Promise<void>;
+}

@@ -1,0 +1,113 @@
+/**
+ * The learner's workspace in IndexedDB (the only importer of `idb` in the UI; the engine has its own
+ * store). One record per workspace id, written whole: workspaces are small (files over 5 MB are refused
+ * on drop) and a whole-record write can't leave half a workspace behind.
+ */
+import { openDB, type IDBPDatabase } from 'idb';
+import type { WorkspaceFile } from '../workspace/files.ts';
+
+export interface WorkspaceSnapshot {
+  files: WorkspaceFile[];
+  /** Path of the file open in the editor. */
+  active: string;
+  /** Image tag in the top bar. */
+  tag: string;
+  savedAt: number;
+}
+
+export interface WorkspaceStore {
+  load(id?: string): Promise<WorkspaceSnapshot | null>;
+  save(snapshot: WorkspaceSnapshot, id?: string): Promise<void>;
+  /** Where the data lives, for messages ("saved in this browser"). */
+  readonly kind: 'indexeddb' | 'localstorage' | 'memory';
+}
+
+const DB = 'layerlab-ui';
+const STORE = 'workspaces';
+const FALLBACK_KEY = 'layerlab:workspace:';
+
+export class PersistError extends Error {
+  constructor(message: string, override readonly cause?: unknown) {
+    super(message);
+    this.name = 'PersistError';
+  }
+}
+
+class IdbStore implements WorkspaceStore {
+  readonly kind = 'indexeddb' as const;
+  constructor(private db: IDBPDatabase) {}
+  async load(id = 'default') {
+    return ((await this.db.get(STORE, id)) as WorkspaceSnapshot | undefined) ?? null;
+  }
+  async save(snapshot: WorkspaceSnapshot, id = 'default') {
+    await this.db.put(STORE, snapshot, id);
+  }
+}
+
+/** Text-only fallback when IndexedDB is unavailable (e.g. some private modes). Binary files are base64. */
+class LocalStore implements WorkspaceStore {
+  readonly kind = 'localstorage' as const;
+  async load(id = 'default') {
+    const raw = localStorage.getItem(FALLBACK_KEY + id);
+    if (!raw) return null;
+    const parsed = JSON.parse(raw) as WorkspaceSnapshot & { files: { path: string; content: string; b64?: boolean }[] };
+    return {
+      ...parsed,
+      files: parsed.files.map((f) => ({ path: f.path, content: f.b64 ? fromBase64(f.content) : f.content })),
+    };
+  }
+  async save(snapshot: WorkspaceSnapshot, id = 'default') {
+    const files = snapshot.files.map((f) =>
+      typeof f.content === 'string' ? f : { path: f.path, content: toBase64(f.content), b64: true },
+    );
+    try {
+      localStorage.setItem(FALLBACK_KEY + id, JSON.stringify({ ...snapshot, files }));
+    } catch (e) {
+      throw new PersistError('The browser refused to store the workspace (storage full?).', e);
+    }
+  }
+}
+
+class MemoryStore implements WorkspaceStore {
+  readonly kind = 'memory' as const;
+  #data = new Map<string, WorkspaceSnapshot>();
+  async load(id = 'default') {
+    return this.#data.get(id) ?? null;
+  }
+  async save(snapshot: WorkspaceSnapshot, id = 'default') {
+    this.#data.set(id, structuredClone(snapshot));
+  }
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+function fromBase64(b64: string): Uint8Array {
+  const s = atob(b64);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+/** IndexedDB when possible, else localStorage, else memory (the UI then warns that work is not kept). */
+export async function openWorkspaceStore(): Promise<WorkspaceStore> {
+  try {
+    if (typeof indexedDB === 'undefined') throw new Error('no IndexedDB');
+    const db = await openDB(DB, 1, {
+      upgrade(db) {
+        db.createObjectStore(STORE);
+      },
+    });
+    return new IdbStore(db);
+  } catch {
+    try {
+      localStorage.setItem(FALLBACK_KEY + 'probe', '1');
+      localStorage.removeItem(FALLBACK_KEY + 'probe');
+      return new LocalStore();
+    } catch {
+      return new MemoryStore();
+    }
+  }
+}

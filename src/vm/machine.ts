@@ -1,0 +1,179 @@
+import { V86 } from 'v86';
+import type { Guest, RequestOptions } from '../engine/guest';
+import { AgentClient, type AgentEvent } from './agent-client';
+
+/**
+ * The guest VM: the only module that imports v86. It boots (or restores) the emulator, and exposes the
+ * agent channel (virtio console), the learner's terminal (serial 0) and the 9p share. It implements the
+ * engine's `Guest` interface.
+ */
+
+/** Guest RAM. A saved state only restores into an emulator with the same size. */
+export const MEMORY_SIZE = 256 * 1024 * 1024;
+
+export interface MachineAssets {
+  bios: ArrayBuffer;
+  vgaBios: ArrayBuffer;
+  /** Restore from this saved state (raw or zstd-compressed; v86 detects which). */
+  state?: ArrayBuffer;
+  /** Cold boot (only the VM build does this): kernel, initramfs and kernel command line. */
+  bzImage?: ArrayBuffer;
+  initrd?: ArrayBuffer;
+  cmdline?: string;
+}
+
+export interface MachineOptions {
+  assets: MachineAssets;
+  /** Where v86.wasm is: a file path under Node, a URL in the browser. */
+  wasmPath: string;
+  /** Called for each progress step while the machine starts. */
+  onProgress?: (progress: { step: string; value: number }) => void;
+  /** Milliseconds to wait for the agent after start. Default: 5 s after a restore, 120 s for a cold boot. */
+  readyTimeoutMs?: number;
+}
+
+type V86WithBus = { bus: { send(name: string, data: unknown): void } };
+
+export class MachineError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MachineError';
+  }
+}
+
+export class Machine implements Guest {
+  readonly agent: AgentClient;
+  #emulator: V86;
+  #serialListeners = new Set<(bytes: Uint8Array) => void>();
+  #serialPending: number[] = [];
+  #serialFlush: ReturnType<typeof setTimeout> | null = null;
+  #stopped = false;
+
+  private constructor(emulator: V86) {
+    this.#emulator = emulator;
+    this.agent = new AgentClient({
+      // v86's typings omit the bus; the virtio console only takes input through it.
+      send: (bytes) => (emulator as unknown as V86WithBus).bus.send('virtio-console0-input-bytes', bytes),
+      onBytes: (listener) => {
+        const handler = (bytes: Uint8Array) => listener(bytes);
+        emulator.add_listener('virtio-console0-output-bytes', handler);
+        return () => emulator.remove_listener('virtio-console0-output-bytes', handler);
+      },
+    });
+    // Serial output arrives one byte per event; batch it so the terminal gets chunks, not bytes.
+    emulator.add_listener('serial0-output-byte', (byte: number) => {
+      this.#serialPending.push(byte);
+      this.#serialFlush ??= setTimeout(() => this.#flushSerial(), 0);
+    });
+  }
+
+  /** Creates the emulator, restores the state (or cold-boots) and waits until the agent answers. */
+  static async start(options: MachineOptions): Promise<Machine> {
+    const { assets } = options;
+    const progress = options.onProgress ?? (() => {});
+    if (!assets.state && !(assets.bzImage && assets.initrd)) {
+      throw new MachineError('no VM state and no kernel/initrd given: run `npm run build:vm`');
+    }
+    progress({ step: assets.state ? 'Restoring the VM snapshot' : 'Booting Linux', value: 0 });
+    let emulator: V86;
+    try {
+      emulator = new V86({
+        wasm_path: options.wasmPath,
+        memory_size: MEMORY_SIZE,
+        vga_memory_size: 2 * 1024 * 1024,
+        bios: { buffer: assets.bios },
+        vga_bios: { buffer: assets.vgaBios },
+        ...(assets.state
+          ? { initial_state: { buffer: assets.state } }
+          : {
+              bzimage: { buffer: assets.bzImage! },
+              initrd: { buffer: assets.initrd! },
+              cmdline: assets.cmdline ?? 'console=ttyS0',
+            }),
+        filesystem: {},
+        virtio_console: { type: 'none' },
+        autostart: true,
+        disable_keyboard: true,
+        disable_mouse: true,
+        disable_speaker: true,
+      });
+    } catch (error) {
+      throw new MachineError(`v86 could not start: ${(error as Error).message}`);
+    }
+    const machine = new Machine(emulator);
+    await new Promise<void>((resolve) => emulator.add_listener('emulator-started', () => resolve()));
+    progress({ step: 'Waiting for the guest agent', value: 0.8 });
+    const timeout = options.readyTimeoutMs ?? (assets.state ? 5_000 : 120_000);
+    try {
+      if (assets.state) {
+        // The agent is already running inside the restored state: ask it to say it is ready.
+        await machine.agent.request('hello', {}, { timeoutMs: timeout });
+      } else {
+        await machine.agent.waitReady(timeout);
+      }
+    } catch (error) {
+      machine.destroy();
+      throw new MachineError(
+        `the guest agent did not answer within ${timeout} ms after ${assets.state ? 'restoring the snapshot' : 'booting'} (${(error as Error).message}); the VM assets may be stale: run \`npm run build:vm -- --force\``,
+      );
+    }
+    progress({ step: 'Ready', value: 1 });
+    return machine;
+  }
+
+  request<T = Record<string, unknown>>(
+    op: string,
+    params?: Record<string, unknown>,
+    options?: RequestOptions,
+  ): Promise<T> {
+    if (this.#stopped) return Promise.reject(new MachineError(`the VM is stopped (request ${op})`));
+    return this.agent.request<T>(op, params, options);
+  }
+
+  onEvent(listener: (event: AgentEvent) => void): () => void {
+    return this.agent.onEvent(listener);
+  }
+
+  /** Files at the top of the 9p share; the guest sees them under /mnt/host. */
+  async putFile(path: string, data: Uint8Array): Promise<void> {
+    await this.#emulator.create_file(path, data);
+  }
+
+  async getFile(path: string): Promise<Uint8Array> {
+    try {
+      return await this.#emulator.read_file(path);
+    } catch {
+      throw new MachineError(`no file ${path} in the 9p share (/mnt/host/${path} in the guest)`);
+    }
+  }
+
+  /** The learner's terminal: bytes to the guest's serial console. */
+  writeSerial(data: string | Uint8Array): void {
+    const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+    this.#emulator.serial_send_bytes(0, bytes);
+  }
+
+  /** The learner's terminal: bytes from the guest's serial console. */
+  onSerial(listener: (bytes: Uint8Array) => void): () => void {
+    this.#serialListeners.add(listener);
+    return () => this.#serialListeners.delete(listener);
+  }
+
+  async saveState(): Promise<ArrayBuffer> {
+    return this.#emulator.save_state();
+  }
+
+  destroy(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.agent.close();
+    this.#emulator.destroy();
+  }
+
+  #flushSerial(): void {
+    this.#serialFlush = null;
+    const bytes = Uint8Array.from(this.#serialPending);
+    this.#serialPending = [];
+    for (const listener of this.#serialListeners) listener(bytes);
+  }
+}
