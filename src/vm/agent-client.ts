@@ -1,4 +1,7 @@
 import { GuestError, GuestTimeoutError, type RequestOptions } from '../engine/guest';
+import { fromBase64 } from '../engine/util/base64';
+
+export { fromBase64, toBase64 } from '../engine/util/base64';
 
 /** A byte pipe to the agent: the VM's virtio console, or a child process's stdio in tests. */
 export interface ByteChannel {
@@ -150,20 +153,4 @@ function abortError(op: string): Error {
   const error = new Error(`guest ${op}: aborted`);
   error.name = 'AbortError';
   return error;
-}
-
-export function fromBase64(text: string): Uint8Array {
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
-
-export function toBase64(bytes: Uint8Array): string {
-  let binary = '';
-  const chunk = 0x8000;
-  for (let i = 0; i < bytes.length; i += chunk) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + chunk));
-  }
-  return btoa(binary);
 }

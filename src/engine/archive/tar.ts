@@ -3,17 +3,17 @@
  * chain first, because modern-tar silently stops at a truncated archive and we must not mistake half a
  * layer for a whole one. Writing is deterministic: same entries, same bytes, same digest.
  */
-import { packTar, unpackTar, type TarEntry, type TarHeader } from 'modern-tar';
-import { ArchiveError } from './errors.ts';
+import { packTar, unpackTar, type TarEntry, type TarHeader } from "modern-tar";
+import { ArchiveError } from "./errors.ts";
 
 export type TarEntryType =
-  | 'file'
-  | 'directory'
-  | 'symlink'
-  | 'link'
-  | 'character-device'
-  | 'block-device'
-  | 'fifo';
+  | "file"
+  | "directory"
+  | "symlink"
+  | "link"
+  | "character-device"
+  | "block-device"
+  | "fifo";
 
 export interface TarItem {
   /** The member name exactly as stored (pax/GNU long names applied); dirs may end with `/`. */
@@ -51,18 +51,25 @@ export interface ReadTarOptions {
 
 const BLOCK = 512;
 
-export async function readTar(data: Uint8Array, options: ReadTarOptions = {}): Promise<TarItem[]> {
+export async function readTar(
+  data: Uint8Array,
+  options: ReadTarOptions = {},
+): Promise<TarItem[]> {
   scanHeaders(data, options.maxEntries ?? 100_000);
   let parsed;
   try {
     parsed = await unpackTar(data, { strict: true });
   } catch (err) {
-    throw new ArchiveError(`not a valid tar archive: ${(err as Error).message}`, { cause: err });
+    throw new ArchiveError(
+      `not a valid tar archive: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   const items: TarItem[] = [];
   for (const { header, data: body } of parsed) {
-    const type = (header.type ?? 'file') as TarEntryType | 'pax-header' | 'pax-global-header';
-    if (type === 'pax-header' || type === 'pax-global-header') continue;
+    const type = (header.type ?? "file") as
+      TarEntryType | "pax-header" | "pax-global-header";
+    if (type === "pax-header" || type === "pax-global-header") continue;
     const item: TarItem = {
       name: header.name,
       type: type as TarEntryType,
@@ -73,29 +80,37 @@ export async function readTar(data: Uint8Array, options: ReadTarOptions = {}): P
       mtime: header.mtime ? Math.floor(header.mtime.getTime() / 1000) : 0,
     };
     if (header.linkname) item.linkname = header.linkname;
-    if (item.type === 'file') item.data = body ?? new Uint8Array(0);
+    if (item.type === "file") item.data = body ?? new Uint8Array(0);
     items.push(item);
   }
   return items;
 }
 
-export async function writeTar(entries: readonly TarWriteEntry[]): Promise<Uint8Array> {
+export async function writeTar(
+  entries: readonly TarWriteEntry[],
+): Promise<Uint8Array> {
   const packed: TarEntry[] = entries.map((e) => {
-    const type = e.type ?? 'file';
-    const body = typeof e.data === 'string' ? new TextEncoder().encode(e.data) : e.data;
+    const type = e.type ?? "file";
+    const body =
+      typeof e.data === "string" ? new TextEncoder().encode(e.data) : e.data;
     const header: TarHeader = {
-      name: type === 'directory' && !e.name.endsWith('/') ? `${e.name}/` : e.name,
+      name:
+        type === "directory" && !e.name.endsWith("/") ? `${e.name}/` : e.name,
       type,
-      size: type === 'file' ? (body?.length ?? 0) : 0,
-      mode: e.mode ?? (type === 'directory' ? 0o755 : type === 'symlink' ? 0o777 : 0o644),
+      size: type === "file" ? (body?.length ?? 0) : 0,
+      mode:
+        e.mode ??
+        (type === "directory" ? 0o755 : type === "symlink" ? 0o777 : 0o644),
       uid: e.uid ?? 0,
       gid: e.gid ?? 0,
-      uname: '',
-      gname: '',
+      uname: "",
+      gname: "",
       mtime: new Date((e.mtime ?? 0) * 1000),
       ...(e.linkname !== undefined ? { linkname: e.linkname } : {}),
     };
-    return type === 'file' ? { header, body: body ?? new Uint8Array(0) } : { header };
+    return type === "file"
+      ? { header, body: body ?? new Uint8Array(0) }
+      : { header };
   });
   return packTar(packed);
 }
@@ -105,8 +120,10 @@ export async function writeTar(entries: readonly TarWriteEntry[]): Promise<Uint8
  * we have. Catches truncation, garbage and absurd sizes with a message naming the entry.
  */
 function scanHeaders(data: Uint8Array, maxEntries: number): void {
-  if (data.length === 0) throw new ArchiveError('not a tar archive: it is empty');
-  if (data.length < BLOCK) throw new ArchiveError(`not a tar archive: only ${data.length} bytes`);
+  if (data.length === 0)
+    throw new ArchiveError("not a tar archive: it is empty");
+  if (data.length < BLOCK)
+    throw new ArchiveError(`not a tar archive: only ${data.length} bytes`);
   let offset = 0;
   let count = 0;
   while (offset + BLOCK <= data.length) {
@@ -115,15 +132,20 @@ function scanHeaders(data: Uint8Array, maxEntries: number): void {
     const name = cString(header, 0, 100);
     const stored = parseNumber(header, 148, 8);
     if (stored === undefined || stored !== checksum(header)) {
-      throw new ArchiveError(`bad tar header checksum at offset ${offset}`, name ? { entry: name } : {});
+      throw new ArchiveError(
+        `bad tar header checksum at offset ${offset}`,
+        name ? { entry: name } : {},
+      );
     }
     const size = parseNumber(header, 124, 12);
     if (size === undefined || size < 0 || !Number.isSafeInteger(size)) {
-      throw new ArchiveError(`invalid size field at offset ${offset}`, { entry: name });
+      throw new ArchiveError(`invalid size field at offset ${offset}`, {
+        entry: name,
+      });
     }
     const typeflag = String.fromCharCode(header[156] || 0x30);
     // Links, dirs and devices carry no body whatever their size field says (tar(5)).
-    const hasBody = !'12345'.includes(typeflag);
+    const hasBody = !"12345".includes(typeflag);
     const bodyBlocks = hasBody ? Math.ceil(size / BLOCK) * BLOCK : 0;
     const remaining = data.length - offset - BLOCK;
     if (hasBody && size > remaining) {
@@ -132,12 +154,16 @@ function scanHeaders(data: Uint8Array, maxEntries: number): void {
         { entry: name },
       );
     }
-    if (++count > maxEntries) throw new ArchiveError(`tar has more than ${maxEntries} entries`);
+    if (++count > maxEntries)
+      throw new ArchiveError(`tar has more than ${maxEntries} entries`);
     offset += BLOCK + Math.min(bodyBlocks, remaining);
   }
   // Archives that end right after a member without the zero blocks are accepted (many writers do this);
   // a partial trailing block is not.
-  if (offset !== data.length) throw new ArchiveError(`truncated tar: ${data.length - offset} stray bytes at end`);
+  if (offset !== data.length)
+    throw new ArchiveError(
+      `truncated tar: ${data.length - offset} stray bytes at end`,
+    );
 }
 
 function cString(bytes: Uint8Array, start: number, length: number): string {
@@ -147,7 +173,11 @@ function cString(bytes: Uint8Array, start: number, length: number): string {
 }
 
 /** Octal (NUL/space padded) or GNU base-256 numeric field; undefined when neither. */
-function parseNumber(bytes: Uint8Array, start: number, length: number): number | undefined {
+function parseNumber(
+  bytes: Uint8Array,
+  start: number,
+  length: number,
+): number | undefined {
   const field = bytes.subarray(start, start + length);
   if (field[0] & 0x80) {
     if (field[0] === 0xff) return undefined; // negative base-256: never valid for size/checksum
@@ -155,8 +185,11 @@ function parseNumber(bytes: Uint8Array, start: number, length: number): number |
     for (let i = 1; i < field.length; i++) n = n * 256 + field[i];
     return n;
   }
-  const text = new TextDecoder().decode(field).replace(/[\0 ]+$/, '').replace(/^[ ]+/, '');
-  if (text === '') return 0;
+  const text = new TextDecoder()
+    .decode(field)
+    .replace(/[\0 ]+$/, "")
+    .replace(/^[ ]+/, "");
+  if (text === "") return 0;
   if (!/^[0-7]+$/.test(text)) return undefined;
   return parseInt(text, 8);
 }
@@ -172,10 +205,10 @@ function checksum(header: Uint8Array): number {
  * followed (absolute, `..` components, NUL): the caller refuses or drops them.
  */
 export function safeArchivePath(name: string): string | undefined {
-  if (name.includes('\0') || name.startsWith('/')) return undefined;
-  const parts = name.split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.some((p) => p === '..')) return undefined;
-  return parts.join('/');
+  if (name.includes("\0") || name.startsWith("/")) return undefined;
+  const parts = name.split("/").filter((p) => p !== "" && p !== ".");
+  if (parts.some((p) => p === "..")) return undefined;
+  return parts.join("/");
 }
 
 export function isGzip(data: Uint8Array): boolean {
@@ -183,7 +216,11 @@ export function isGzip(data: Uint8Array): boolean {
 }
 
 export async function gzip(data: Uint8Array): Promise<Uint8Array> {
-  return collect(new Blob([data as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new CompressionStream('gzip')));
+  return collect(
+    new Blob([data as Uint8Array<ArrayBuffer>])
+      .stream()
+      .pipeThrough(new CompressionStream("gzip")),
+  );
 }
 
 export interface GunzipOptions {
@@ -193,20 +230,31 @@ export interface GunzipOptions {
   what?: string;
 }
 
-export async function gunzip(data: Uint8Array, options: GunzipOptions = {}): Promise<Uint8Array> {
+export async function gunzip(
+  data: Uint8Array,
+  options: GunzipOptions = {},
+): Promise<Uint8Array> {
   const max = options.maxBytes ?? 1 << 30;
-  const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('gzip'));
+  const stream = new Blob([data as Uint8Array<ArrayBuffer>])
+    .stream()
+    .pipeThrough(new DecompressionStream("gzip"));
   try {
     return await collect(stream, max);
   } catch (err) {
     if (err instanceof ArchiveError) throw err;
-    throw new ArchiveError(`bad gzip data${options.what ? ` in ${options.what}` : ''}: ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new ArchiveError(
+      `bad gzip data${options.what ? ` in ${options.what}` : ""}: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 
-async function collect(stream: ReadableStream<Uint8Array>, maxBytes = Infinity): Promise<Uint8Array> {
+async function collect(
+  stream: ReadableStream<Uint8Array>,
+  maxBytes = Infinity,
+): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let total = 0;
   const reader = stream.getReader();
@@ -227,4 +275,21 @@ async function collect(stream: ReadableStream<Uint8Array>, maxBytes = Infinity):
     o += c.length;
   }
   return out;
+}
+
+/**
+ * Resolve a relative path that may contain `..` (a symlink target joined to its directory) inside the
+ * archive root; undefined when it climbs out of the root.
+ */
+export function resolveArchivePath(path: string): string | undefined {
+  if (path.includes("\0") || path.startsWith("/")) return undefined;
+  const out: string[] = [];
+  for (const part of path.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") {
+      if (out.length === 0) return undefined;
+      out.pop();
+    } else out.push(part);
+  }
+  return out.join("/");
 }

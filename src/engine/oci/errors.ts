@@ -12,7 +12,7 @@ export class EngineError extends Error {
 /** "No such image: foo:latest" */
 export class NotFoundError extends EngineError {
   constructor(
-    readonly kind: 'image' | 'blob' | 'layer' | 'container' | 'volume',
+    readonly kind: "image" | "blob" | "layer" | "container" | "volume",
     readonly ref: string,
   ) {
     super(`No such ${kind}: ${ref}`);
@@ -33,7 +33,9 @@ export class InvalidReferenceError extends EngineError {
 
 export class InvalidDigestError extends EngineError {
   constructor(readonly value: string) {
-    super(`invalid digest ${JSON.stringify(value)}: expected sha256:<64 lowercase hex>`);
+    super(
+      `invalid digest ${JSON.stringify(value)}: expected sha256:<64 lowercase hex>`,
+    );
   }
 }
 

@@ -2,7 +2,7 @@
  * Building an image's config and manifest from its layers, and Docker's `inspect` shape. The config digest is
  * the image ID (as in Docker), so everything that changes the config changes the ID.
  */
-import { sha256, type Digest } from './digest.ts';
+import { sha256, type Digest } from "./digest.ts";
 import {
   DEFAULT_PLATFORM,
   MediaType,
@@ -10,7 +10,7 @@ import {
   type HistoryEntry,
   type ImageConfig,
   type Manifest,
-} from './types.ts';
+} from "./types.ts";
 
 export interface LayerDescriptor {
   /** Digest of the blob as stored (usually gzip). */
@@ -46,7 +46,9 @@ export interface BuiltImage {
   manifestDigest: Digest;
 }
 
-export async function buildImage(options: BuildImageOptions): Promise<BuiltImage> {
+export async function buildImage(
+  options: BuildImageOptions,
+): Promise<BuiltImage> {
   const history = options.history ?? [];
   const layerSteps = history.filter((h) => !h.empty_layer).length;
   if (history.length > 0 && layerSteps !== options.layers.length) {
@@ -60,10 +62,14 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
     architecture: options.architecture ?? DEFAULT_PLATFORM.architecture,
     os: options.os ?? DEFAULT_PLATFORM.os,
     config: options.config ?? {},
-    rootfs: { type: 'layers', diff_ids: options.layers.map((l) => l.diffID) },
+    rootfs: { type: "layers", diff_ids: options.layers.map((l) => l.diffID) },
     ...(history.length > 0 ? { history } : {}),
   };
-  return buildFromConfig({ config, layers: options.layers, annotations: options.annotations });
+  return buildFromConfig({
+    config,
+    layers: options.layers,
+    annotations: options.annotations,
+  });
 }
 
 /** Wrap an existing config (e.g. a loaded one) in a manifest without touching its bytes' meaning. */
@@ -79,8 +85,16 @@ export async function buildFromConfig(options: {
   const manifest: Manifest = {
     schemaVersion: 2,
     mediaType: MediaType.manifest,
-    config: { mediaType: MediaType.config, digest: configDigest, size: configBytes.length },
-    layers: options.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
+    config: {
+      mediaType: MediaType.config,
+      digest: configDigest,
+      size: configBytes.length,
+    },
+    layers: options.layers.map((l) => ({
+      mediaType: l.mediaType,
+      digest: l.digest,
+      size: l.size,
+    })),
     ...(options.annotations ? { annotations: options.annotations } : {}),
   };
   const manifestBytes = encodeJson(manifest);
@@ -99,7 +113,9 @@ export function encodeJson(value: unknown): Uint8Array {
 }
 
 export function decodeJson<T>(bytes: Uint8Array): T {
-  return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as T;
+  return JSON.parse(
+    new TextDecoder("utf-8", { fatal: true }).decode(bytes),
+  ) as T;
 }
 
 /** `docker image inspect` output for one image (Docker returns an array of these). */
@@ -135,16 +151,16 @@ export function inspectImage(options: {
     Id: options.id,
     RepoTags: options.repoTags,
     RepoDigests: [],
-    Parent: options.parent ?? '',
-    Comment: options.config.history?.at(-1)?.comment ?? '',
-    Created: options.config.created ?? '',
-    DockerVersion: '',
-    Author: options.config.author ?? '',
+    Parent: options.parent ?? "",
+    Comment: options.config.history?.at(-1)?.comment ?? "",
+    Created: options.config.created ?? "",
+    DockerVersion: "",
+    Author: options.config.author ?? "",
     // Docker fills the container-config shape with its defaults; mirror the fields learners look at.
     Config: {
-      Hostname: '',
-      Domainname: '',
-      User: c.User ?? '',
+      Hostname: "",
+      Domainname: "",
+      User: c.User ?? "",
       AttachStdin: false,
       AttachStdout: false,
       AttachStderr: false,
@@ -155,9 +171,9 @@ export function inspectImage(options: {
       Env: c.Env ?? null,
       Cmd: c.Cmd ?? null,
       ...(c.Healthcheck ? { Healthcheck: c.Healthcheck } : {}),
-      Image: '',
+      Image: "",
       Volumes: c.Volumes ?? null,
-      WorkingDir: c.WorkingDir ?? '',
+      WorkingDir: c.WorkingDir ?? "",
       Entrypoint: c.Entrypoint ?? null,
       OnBuild: c.OnBuild ?? null,
       Labels: c.Labels ?? null,
@@ -167,8 +183,8 @@ export function inspectImage(options: {
     Architecture: options.config.architecture,
     Os: options.config.os,
     Size: options.size,
-    GraphDriver: { Name: 'overlay2', Data: null },
-    RootFS: { Type: 'layers', Layers: [...options.config.rootfs.diff_ids] },
-    Metadata: { LastTagTime: options.lastTagTime ?? '0001-01-01T00:00:00Z' },
+    GraphDriver: { Name: "overlay2", Data: null },
+    RootFS: { Type: "layers", Layers: [...options.config.rootfs.diff_ids] },
+    Metadata: { LastTagTime: options.lastTagTime ?? "0001-01-01T00:00:00Z" },
   };
 }

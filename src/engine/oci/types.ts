@@ -2,19 +2,20 @@
  * The OCI image model (image-spec v1.1): descriptors, manifests, image configs, indexes. Field names are the
  * spec's JSON names so these objects serialize to exactly what real tools read.
  */
-import type { Digest } from './digest.ts';
+import type { Digest } from "./digest.ts";
 
 export const MediaType = {
-  manifest: 'application/vnd.oci.image.manifest.v1+json',
-  index: 'application/vnd.oci.image.index.v1+json',
-  config: 'application/vnd.oci.image.config.v1+json',
-  layer: 'application/vnd.oci.image.layer.v1.tar',
-  layerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
-  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
-  dockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
-  dockerConfig: 'application/vnd.docker.container.image.v1+json',
-  dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
-  dockerLayer: 'application/vnd.docker.image.rootfs.diff.tar',
+  manifest: "application/vnd.oci.image.manifest.v1+json",
+  index: "application/vnd.oci.image.index.v1+json",
+  config: "application/vnd.oci.image.config.v1+json",
+  layer: "application/vnd.oci.image.layer.v1.tar",
+  layerGzip: "application/vnd.oci.image.layer.v1.tar+gzip",
+  dockerManifest: "application/vnd.docker.distribution.manifest.v2+json",
+  dockerManifestList:
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+  dockerConfig: "application/vnd.docker.container.image.v1+json",
+  dockerLayerGzip: "application/vnd.docker.image.rootfs.diff.tar.gzip",
+  dockerLayer: "application/vnd.docker.image.rootfs.diff.tar",
 } as const;
 
 export type LayerMediaType =
@@ -24,7 +25,7 @@ export type LayerMediaType =
   | typeof MediaType.dockerLayerGzip;
 
 export function isGzipLayerMediaType(mediaType: string): boolean {
-  return mediaType.endsWith('+gzip') || mediaType.endsWith('.tar.gzip');
+  return mediaType.endsWith("+gzip") || mediaType.endsWith(".tar.gzip");
 }
 
 export interface Descriptor {
@@ -78,7 +79,13 @@ export interface ContainerConfig {
   Labels?: Record<string, string>;
   StopSignal?: string;
   Shell?: string[];
-  Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; Retries?: number };
+  Healthcheck?: {
+    Test?: string[];
+    Interval?: number;
+    Timeout?: number;
+    StartPeriod?: number;
+    Retries?: number;
+  };
   OnBuild?: string[] | null;
 }
 
@@ -89,12 +96,12 @@ export interface ImageConfig {
   os: string;
   variant?: string;
   config?: ContainerConfig;
-  rootfs: { type: 'layers'; diff_ids: Digest[] };
+  rootfs: { type: "layers"; diff_ids: Digest[] };
   history?: HistoryEntry[];
 }
 
 /** Bundled images run in an i386 guest. */
-export const DEFAULT_PLATFORM: Platform = { architecture: '386', os: 'linux' };
+export const DEFAULT_PLATFORM: Platform = { architecture: "386", os: "linux" };
 
 /** `org.opencontainers.image.ref.name`: the tag an index entry stands for. */
-export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
+export const REF_NAME_ANNOTATION = "org.opencontainers.image.ref.name";

@@ -44,6 +44,11 @@ export class GuestLayers {
     return this.#present;
   }
 
+  /** Whether the layer is unpacked in the guest already. */
+  async has(diffID: string): Promise<boolean> {
+    return (await this.#presentLayers()).has(digestHex(diffID));
+  }
+
   /** Forget what is unpacked (after the VM was restarted from its snapshot). */
   reset(): void {
     this.#present = null;

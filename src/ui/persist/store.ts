@@ -50,15 +50,15 @@ class LocalStore implements WorkspaceStore {
   async load(id = 'default') {
     const raw = localStorage.getItem(FALLBACK_KEY + id);
     if (!raw) return null;
-    const parsed = JSON.parse(raw) as WorkspaceSnapshot & { files: { path: string; content: string; b64?: boolean }[] };
+    const parsed = JSON.parse(raw) as Omit<WorkspaceSnapshot, 'files'> & { files: { path: string; content: string; b64?: boolean }[] };
     return {
       ...parsed,
       files: parsed.files.map((f) => ({ path: f.path, content: f.b64 ? fromBase64(f.content) : f.content })),
     };
   }
   async save(snapshot: WorkspaceSnapshot, id = 'default') {
-    const files = snapshot.files.map((f) =>
-      typeof f.content === 'string' ? f : { path: f.path, content: toBase64(f.content), b64: true },
+    const files: { path: string; content: string; b64?: boolean }[] = snapshot.files.map((f) =>
+      typeof f.content === 'string' ? { path: f.path, content: f.content } : { path: f.path, content: toBase64(f.content), b64: true },
     );
     try {
       localStorage.setItem(FALLBACK_KEY + id, JSON.stringify({ ...snapshot, files }));

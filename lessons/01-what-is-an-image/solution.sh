@@ -1,0 +1,5 @@
+# step 1
+docker build -t app .
+# step 2
+#> apply solution
+docker build -t app .

@@ -1,0 +1,2 @@
+# step 1
+docker build -t app .

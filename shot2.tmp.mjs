@@ -1,0 +1,18 @@
+import { chromium } from '@playwright/test';
+const b = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox','--disable-gpu'] });
+const p = await b.newPage({ viewport: { width: 1280, height: 800 } });
+p.on('pageerror', e => console.log('pageerror', e.message));
+await p.goto('http://localhost:5199/');
+await p.locator('.monaco-editor .view-line', { hasText: 'CMD' }).click();
+await p.keyboard.press('End');
+await p.keyboard.type('\nFROB something');
+await p.keyboard.press('Escape');
+await p.waitForTimeout(500);
+const box = await p.locator('.monaco-editor .view-line', { hasText: 'FROB' }).getByText('FROB').boundingBox();
+console.log(box);
+await p.mouse.move(box.x + 5, box.y + 5, { steps: 5 });
+await p.waitForTimeout(1500);
+console.log(await p.locator('.monaco-hover').evaluateAll(els => els.map(e => e.className + ' :: ' + e.textContent.slice(0, 100))));
+console.log(await p.locator('.squiggly-error').count());
+await p.screenshot({ path: '/tmp/shots/b.png' });
+await b.close();

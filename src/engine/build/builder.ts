@@ -1,0 +1,481 @@
+/**
+ * The Dockerfile executor: runs a BuildPlan (dockerfile/plan.ts) against the image store and the VM, with
+ * Docker's layer semantics: one layer per RUN/COPY/ADD (and WORKDIR when it creates its directory),
+ * config-only steps as history entries, a build cache keyed on the parent chain + instruction + copied
+ * files, and nothing stored for a build that fails.
+ *
+ * RUN steps execute in a temporary container, exactly where the "build creates a container" confusion
+ * comes from: an overlay of the parent layers + a fresh upperdir, crun, then the upperdir becomes the new
+ * layer. COPY/ADD/WORKDIR layers are written as tars on the host, without the VM.
+ */
+import type { BlobBackend } from '../store/backend.ts';
+import type { ImageStore, LayerRecord } from '../store/image-store.ts';
+import type { Guest } from '../guest.ts';
+import { GuestLayers } from '../runtime/guest-layers.ts';
+import { runtimeSpec } from '../runtime/spec.ts';
+import { buildImage, type LayerDescriptor } from '../oci/image.ts';
+import type { ContainerConfig, HistoryEntry, ImageConfig as OciImageConfig } from '../oci/types.ts';
+import type { Digest } from '../oci/digest.ts';
+import { NotFoundError } from '../oci/errors.ts';
+import { readTar, writeTar, gunzip, isGzip, type TarWriteEntry } from '../archive/tar.ts';
+import { layerTreeFromTar } from '../layers/index.ts';
+import { toBase64 } from '../util/base64.ts';
+import {
+  parseDockerfile,
+  planBuild,
+  filterContext,
+  resolveCopySources,
+  computeCacheKey,
+  fingerprintItems,
+  copySourceHash,
+  copyCreatedBy,
+  explainMiss,
+  DockerfileError,
+  normalizeConfig,
+  type BuildPlan,
+  type CacheInputs,
+  type ContextEntry,
+  type ImageConfig as PlanConfig,
+  type PlannedStage,
+  type Step,
+} from '../dockerfile/index.ts';
+import { LayerFiles } from './layer-files.ts';
+import { resolveUser, UserLookupError } from './users.ts';
+import { BuildError, type BuildEvent, type BuildStepInfo } from './events.ts';
+
+export interface BuildOptions {
+  /** The Dockerfile's text. */
+  dockerfile: string;
+  /** Its name in messages (default `Dockerfile`). */
+  dockerfileName?: string;
+  /** The build context: files with paths relative to the context root. */
+  context: ContextEntry[];
+  /** `-t` values; the image is untagged (dangling) without. */
+  tags?: string[];
+  buildArgs?: Record<string, string>;
+  target?: string;
+  noCache?: boolean;
+  signal?: AbortSignal;
+  onEvent?: (event: BuildEvent) => void;
+}
+
+export interface BuildResult {
+  imageId: Digest;
+  tags: string[];
+  /** The step events in order, for the UI's line decorations. */
+  steps: Extract<BuildEvent, { type: 'step-done' }>[];
+}
+
+interface CacheRecord {
+  /** The layer the step made; null for a config-only step. */
+  diffID: Digest | null;
+  createdBy: string;
+}
+
+/** The filesystem + config of a stage as the build goes. */
+interface StageState {
+  layers: LayerRecord[];
+  history: HistoryEntry[];
+  config: PlanConfig;
+  /** Cache key of the last step (the "parent" of the next step's key). */
+  chain: string;
+}
+
+let buildCounter = 0;
+
+export class Builder {
+  #store: ImageStore;
+  #backend: BlobBackend;
+  #guest: Guest;
+  #guestLayers: GuestLayers;
+  #files: LayerFiles;
+
+  constructor(options: { store: ImageStore; backend: BlobBackend; guest: Guest; guestLayers: GuestLayers; layerFiles: LayerFiles }) {
+    this.#store = options.store;
+    this.#backend = options.backend;
+    this.#guest = options.guest;
+    this.#guestLayers = options.guestLayers;
+    this.#files = options.layerFiles;
+  }
+
+  async build(options: BuildOptions): Promise<BuildResult> {
+    const started = performance.now();
+    const emit = options.onEvent ?? (() => {});
+    try {
+      return await this.#build(options, emit, started);
+    } catch (error) {
+      const failure = toBuildError(error, options.dockerfileName ?? 'Dockerfile');
+      emit({ type: 'error', message: failure.message, line: failure.line });
+      throw failure;
+    }
+  }
+
+  async #build(options: BuildOptions, emit: (event: BuildEvent) => void, started: number): Promise<BuildResult> {
+    const parsed = parseDockerfile({ text: options.dockerfile });
+    if (parsed.errors.length) throw parsed.errors.length === 1 ? parsed.errors[0] : new DockerfileError(parsed.errors[0], parsed.errors);
+
+    // The planner needs base images' configs (Env, WorkingDir) synchronously: look them up first.
+    const baseConfigs = new Map<string, PlanConfig>();
+    const wanted = new Set<string>();
+    planBuild({
+      dockerfile: parsed,
+      buildArgs: options.buildArgs,
+      target: options.target,
+      baseImageConfig: (ref) => {
+        wanted.add(ref);
+        return undefined;
+      },
+    });
+    for (const ref of wanted) {
+      const record = await this.#store.resolve({ ref }).catch(() => undefined);
+      if (record) baseConfigs.set(ref, normalizeConfig((await this.#store.getConfig({ id: record.id })).config as Partial<PlanConfig>));
+    }
+    const plan = planBuild({
+      dockerfile: parsed,
+      buildArgs: options.buildArgs,
+      target: options.target,
+      baseImageConfig: (ref) => baseConfigs.get(ref),
+      isKnownImage: (ref) => baseConfigs.has(ref),
+    });
+
+    const infos = stepInfos(plan);
+    emit({ type: 'start', steps: [...infos.values()], warnings: plan.warnings.map((w) => ({ line: w.line, message: w.message })) });
+    const context = filterContext({ files: options.context }).files;
+    const previous = await this.#backend.getMeta<CacheInputs[]>(`lastbuild/${options.tags?.[0] ?? '<none>'}`);
+    const currentInputs: CacheInputs[] = [];
+    const stageResults = new Map<number, StageState>();
+    const stepResults: BuildResult['steps'] = [];
+
+    for (const stage of plan.stages) {
+      const state = await this.#startStage(stage, stageResults, options.signal);
+      for (const step of stage.steps) {
+        options.signal?.throwIfAborted();
+        const info = infos.get(step)!;
+        emit({ type: 'step-start', step: info });
+        const stepStarted = performance.now();
+        try {
+          const outcome = await this.#step({ step, state, stageResults, context, options, info, emit, inputsOut: currentInputs, previous });
+          const done = { type: 'step-done' as const, step: info, ms: performance.now() - stepStarted, ...outcome };
+          stepResults.push(done);
+          emit(done);
+        } catch (error) {
+          const failure = toBuildError(error, options.dockerfileName ?? 'Dockerfile', step.lines.start);
+          emit({ type: 'step-error', step: info, message: failure.message });
+          throw failure;
+        }
+      }
+      stageResults.set(stage.index, state);
+    }
+
+    const final = stageResults.get(plan.target)!;
+    const image = await buildImage({
+      layers: final.layers.map((layer): LayerDescriptor => ({ digest: layer.digest, diffID: layer.diffID, size: layer.size, mediaType: layer.mediaType })),
+      config: toContainerConfig(final.config),
+      history: final.history,
+      author: plan.stages.find((s) => s.index === plan.target)?.author,
+    });
+    const tags = options.tags ?? [];
+    await this.#store.putImage({ image, tags });
+    await this.#backend.commit({ put: { [`lastbuild/${tags[0] ?? '<none>'}`]: currentInputs } });
+    const cachedSteps = stepResults.filter((s) => s.cached).length;
+    emit({ type: 'done', imageId: image.configDigest, tags, ms: performance.now() - started, cachedSteps, totalSteps: stepResults.length });
+    return { imageId: image.configDigest, tags, steps: stepResults };
+  }
+
+  async #startStage(stage: PlannedStage, done: Map<number, StageState>, signal?: AbortSignal): Promise<StageState> {
+    if (stage.base.kind === 'scratch') return { layers: [], history: [], config: normalizeConfig(undefined), chain: 'scratch' };
+    if (stage.base.kind === 'stage') {
+      const from = done.get(stage.base.index)!;
+      return { layers: [...from.layers], history: [...from.history], config: normalizeConfig(from.config), chain: from.chain };
+    }
+    signal?.throwIfAborted();
+    const ref = stage.base.ref;
+    const record = await this.#store.resolve({ ref }).catch((error) => {
+      if (error instanceof NotFoundError) {
+        throw new BuildError(
+          `${ref}: image not found. Layerlab has no network, so FROM can only use images it already has: busybox, python:3.11, or one you built or loaded (see \`docker images\`)`,
+          stage.lines.start,
+        );
+      }
+      throw error;
+    });
+    const config = await this.#store.getConfig({ id: record.id });
+    const layers = await Promise.all(record.layers.map((digest) => this.#store.getLayer({ digest })));
+    return {
+      layers,
+      history: [...(config.history ?? [])],
+      config: normalizeConfig(config.config as Partial<PlanConfig>),
+      chain: record.id,
+    };
+  }
+
+  async #step(args: {
+    step: Step;
+    state: StageState;
+    stageResults: Map<number, StageState>;
+    context: ContextEntry[];
+    options: BuildOptions;
+    info: BuildStepInfo;
+    emit: (event: BuildEvent) => void;
+    inputsOut: CacheInputs[];
+    previous: CacheInputs[] | undefined;
+  }): Promise<{ cached: boolean; layer?: { diffID: string; size: number; files: number }; missReasons: string[] }> {
+    const { step, state, options } = args;
+    const diffIDs = () => state.layers.map((layer) => layer.diffID);
+
+    // Work out what the step reads (COPY sources), so the cache key covers their content.
+    let copyItems: Awaited<ReturnType<typeof resolveCopySources>> | undefined;
+    let fromStage: string | undefined;
+    if (step.copy) {
+      const origin = step.copy.origin;
+      let source: ContextEntry[] = args.context;
+      if (origin.kind !== 'context') {
+        const stack =
+          origin.kind === 'stage'
+            ? args.stageResults.get(origin.index)!
+            : await this.#startStage({ base: { kind: 'image', ref: origin.ref }, lines: step.lines } as PlannedStage, args.stageResults);
+        fromStage = stack.chain;
+        source = await this.#stageFilesAsContext(stack.layers.map((l) => l.diffID));
+      }
+      copyItems = await resolveCopySources({ context: source, copy: { ...step.copy, origin: { kind: 'context' } }, line: step.lines.start });
+    }
+    const files = copyItems ? await fingerprintItems(copyItems.items) : [];
+    const key = await computeCacheKey({ step, parent: state.chain, files, fromStage });
+    args.inputsOut.push(key.inputs);
+    const previousInputs = args.previous?.find((inputs) => inputs.lines.start === step.lines.start) ?? args.previous?.[args.inputsOut.length - 1];
+    const missReasons = () => explainMiss({ previous: previousInputs, current: key.inputs }).map((reason) => reason.message);
+
+    const cached = options.noCache ? undefined : await this.#backend.getMeta<CacheRecord>(`cache/${key.key}`);
+    if (cached) {
+      const layer = cached.diffID ? await this.#store.getLayer({ diffID: cached.diffID }).catch(() => undefined) : null;
+      if (layer !== undefined) {
+        this.#apply(state, step, cached.createdBy, layer, key.key);
+        return { cached: true, missReasons: [], ...(layer ? { layer: await this.#layerSummary(layer) } : {}) };
+      }
+    }
+
+    let tar: Uint8Array | null = null;
+    let createdBy = step.createdBy;
+    if (step.run) {
+      tar = await this.#run(step, state, args.info, args.emit, options.signal);
+    } else if (step.copy && copyItems) {
+      const hash = await copySourceHash({ files, kind: copyItems.items.length > 1 || copyItems.destIsDir ? (copyItems.items.length > 1 ? 'multi' : 'dir') : 'file' });
+      createdBy = copyCreatedBy(step, hash);
+      tar = await this.#copyLayer(step, copyItems, diffIDs());
+    } else if (step.layer === 'maybe' && step.workdir) {
+      const merged = await this.#files.merged(diffIDs());
+      if (!merged.has(step.workdir)) tar = await writeTar(missingDirs(step.workdir, merged));
+    }
+
+    let layer: LayerRecord | null = null;
+    if (tar) {
+      layer = await this.#store.addLayer({ tar, validate: false });
+      this.#files.remember(layer.diffID, layerTreeFromTar(await readTar(tar)));
+    }
+    await this.#backend.commit({ put: { [`cache/${key.key}`]: { diffID: layer?.diffID ?? null, createdBy } satisfies CacheRecord } });
+    this.#apply(state, step, createdBy, layer, key.key);
+    return { cached: false, missReasons: missReasons(), ...(layer ? { layer: await this.#layerSummary(layer) } : {}) };
+  }
+
+  #apply(state: StageState, step: Step, createdBy: string, layer: LayerRecord | null, key: string): void {
+    if (layer) state.layers.push(layer);
+    state.history.push({ created: new Date().toISOString(), created_by: createdBy, ...(layer ? {} : { empty_layer: true }), comment: 'buildkit.dockerfile.v0' });
+    state.config = step.config;
+    state.chain = key;
+  }
+
+  async #layerSummary(layer: LayerRecord) {
+    const tree = await this.#files.tree(layer.diffID);
+    return { diffID: layer.diffID, size: layer.diffSize, files: tree.entries.size + tree.whiteouts.size };
+  }
+
+  /** RUN: a temporary container over the parent layers; its upperdir becomes the layer. */
+  async #run(step: Step, state: StageState, info: BuildStepInfo, emit: (event: BuildEvent) => void, signal?: AbortSignal): Promise<Uint8Array> {
+    const run = step.run!;
+    const id = `build-${Date.now().toString(36)}-${buildCounter++}`;
+    const mounted = await this.#guestLayers.mount(id, state.layers.map((l) => l.diffID), signal);
+    const started = performance.now();
+    try {
+      const ids = await this.#user(run.user, mounted.rootfs);
+      const decoder = { stdout: new TextDecoder(), stderr: new TextDecoder() };
+      const { exit } = await this.#guest.request<{ exit: number }>(
+        'run',
+        {
+          name: id,
+          bundle: mounted.dir,
+          config: runtimeSpec({
+            process: { args: run.argv, env: run.env, cwd: run.workdir || '/', ...ids },
+            rootfs: mounted.rootfs,
+            hostname: id.slice(-12),
+          }),
+          ...(run.stdin !== undefined ? { stdin: toBase64(new TextEncoder().encode(run.stdin)) } : {}),
+        },
+        {
+          signal,
+          timeoutMs: 10 * 60_000,
+          onStream: (stream, data) =>
+            emit({ type: 'step-output', step: info, stream, text: decoder[stream].decode(data, { stream: true }), elapsedMs: performance.now() - started }),
+        },
+      );
+      if (exit !== 0) {
+        const shown = JSON.stringify(run.argv.join(' '));
+        throw new BuildError(`process ${shown} did not complete successfully: exit code: ${exit}`, step.lines.start);
+      }
+      await this.#guest.request('umount', { target: mounted.rootfs });
+      const tar = await this.#guestLayers.pack(mounted.upper);
+      // The upperdir already is the layer in overlay form: keep it as the lower dir for later steps.
+      const { sha256 } = await import('../oci/digest.ts');
+      await this.#guestLayers.adopt(mounted.upper, await sha256(tar));
+      return tar;
+    } finally {
+      await this.#guestLayers.remove(id).catch(() => {});
+    }
+  }
+
+  async #user(user: string, rootfs: string): Promise<{ uid: number; gid: number }> {
+    if (!user || /^\d+(:\d+)?$/.test(user) || user === 'root') return resolveUser(user, {});
+    const read = async (path: string) => {
+      try {
+        const { data } = await this.#guest.request<{ data: string }>('read', { path: `${rootfs}${path}` });
+        return new TextDecoder().decode(Uint8Array.from(atob(data), (c) => c.charCodeAt(0)));
+      } catch {
+        return undefined;
+      }
+    };
+    return resolveUser(user, { passwd: await read('/etc/passwd'), group: await read('/etc/group') });
+  }
+
+  /** The files of a stack of layers, shaped like a build context (for `COPY --from`). */
+  async #stageFilesAsContext(diffIDs: Digest[]): Promise<ContextEntry[]> {
+    const entries: ContextEntry[] = [];
+    for (const [path, item] of await this.#files.mergedContents(diffIDs)) {
+      const type = item.type === 'directory' ? 0o040000 : item.type === 'symlink' ? 0o120000 : item.type === 'file' ? 0o100000 : 0;
+      if (!type) continue;
+      const data = item.type === 'symlink' ? new TextEncoder().encode(item.linkname ?? '') : (item.data ?? new Uint8Array());
+      entries.push({ path: path.slice(1), mode: type | (item.mode & 0o7777), data });
+    }
+    return entries;
+  }
+
+  /** COPY/ADD: a layer tar with the copied files and the directories leading to them. */
+  async #copyLayer(step: Step, resolution: Awaited<ReturnType<typeof resolveCopySources>>, diffIDs: Digest[]): Promise<Uint8Array> {
+    const copy = step.copy!;
+    const merged = await this.#files.merged(diffIDs);
+    let owner = { uid: 0, gid: 0 };
+    if (copy.chown) owner = await this.#chownIds(copy.chown, diffIDs);
+    const chmod = copy.chmod ? parseInt(copy.chmod, 8) : undefined;
+    const entries = new Map<string, TarWriteEntry>();
+    const addDirs = (path: string) => {
+      for (const dir of missingDirs(path, merged, true)) if (!entries.has(dir.name)) entries.set(dir.name, dir);
+    };
+    for (const item of resolution.items) {
+      let target = item.target;
+      if (!resolution.destIsDir && resolution.fileNameIfDestIsDirectory && merged.get(copy.dest)?.type === 'dir') {
+        target = `${copy.dest.replace(/\/$/, '')}/${resolution.fileNameIfDestIsDirectory}`;
+      }
+      const name = target.replace(/^\/+/, '');
+      addDirs(parentOf(target));
+      if (item.extract) {
+        const data = isGzip(item.entry.data) ? await gunzip(item.entry.data, { what: item.source }) : item.entry.data;
+        addDirs(target);
+        for (const member of await readTar(data)) {
+          const memberName = `${name.replace(/\/$/, '')}/${member.name.replace(/^\.?\/+/, '')}`.replace(/\/+$/, '');
+          entries.set(memberName, { name: memberName, type: member.type, mode: member.mode, uid: member.uid, gid: member.gid, mtime: member.mtime, linkname: member.linkname, data: member.data });
+        }
+        continue;
+      }
+      const mode = item.entry.mode;
+      const kind = (mode & 0o170000) === 0o040000 ? 'directory' : (mode & 0o170000) === 0o120000 ? 'symlink' : 'file';
+      entries.set(name, {
+        name,
+        type: kind,
+        mode: chmod ?? mode & 0o7777,
+        ...owner,
+        mtime: Math.floor(Date.now() / 1000),
+        ...(kind === 'symlink' ? { linkname: new TextDecoder().decode(item.entry.data) } : kind === 'file' ? { data: item.entry.data } : {}),
+      });
+    }
+    for (const inline of copy.inlineFiles) {
+      const target = copy.destIsDir || merged.get(copy.dest)?.type === 'dir' ? `${copy.dest.replace(/\/$/, '')}/${inline.name}` : copy.dest;
+      addDirs(parentOf(target));
+      const name = target.replace(/^\/+/, '');
+      entries.set(name, { name, type: 'file', mode: chmod ?? 0o644, ...owner, data: inline.content });
+    }
+    return writeTar([...entries.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)));
+  }
+
+  async #chownIds(spec: string, diffIDs: Digest[]): Promise<{ uid: number; gid: number }> {
+    if (/^\d+(:\d+)?$/.test(spec)) return resolveUser(spec, {});
+    const files = await this.#files.mergedContents(diffIDs);
+    const text = (path: string) => {
+      const data = files.get(path)?.data;
+      return data ? new TextDecoder().decode(data) : undefined;
+    };
+    return resolveUser(spec, { passwd: text('/etc/passwd'), group: text('/etc/group') });
+  }
+}
+
+function parentOf(path: string): string {
+  const slash = path.replace(/\/+$/, '').lastIndexOf('/');
+  return slash <= 0 ? '/' : path.slice(0, slash);
+}
+
+/** Tar entries for `dir` and its ancestors: new ones 0755 root, existing ones as they are (Docker records the parents too). */
+function missingDirs(dir: string, merged: Map<string, { type: string; mode: number; uid: number; gid: number }>, includeExisting = false): TarWriteEntry[] {
+  const result: TarWriteEntry[] = [];
+  const parts = dir.split('/').filter(Boolean);
+  for (let i = 1; i <= parts.length; i++) {
+    const path = '/' + parts.slice(0, i).join('/');
+    const existing = merged.get(path);
+    if (existing && !includeExisting) continue;
+    result.push({ name: path.slice(1), type: 'directory', mode: existing?.mode ?? 0o755, uid: existing?.uid ?? 0, gid: existing?.gid ?? 0, mtime: Math.floor(Date.now() / 1000) });
+  }
+  return result;
+}
+
+function stepInfos(plan: BuildPlan): Map<Step, BuildStepInfo> {
+  const infos = new Map<Step, BuildStepInfo>();
+  const total = plan.stages.reduce((sum, stage) => sum + stage.steps.length, 0);
+  let n = 0;
+  for (const stage of plan.stages) {
+    const stageSteps = stage.steps.length + 1;
+    stage.steps.forEach((step, i) => {
+      infos.set(step, {
+        n: ++n,
+        total,
+        stage: stage.name ?? (plan.stages.length > 1 ? `stage-${stage.index}` : ''),
+        stageStep: i + 2,
+        stageSteps,
+        line: step.lines.start,
+        endLine: step.lines.end,
+        instruction: step.text,
+        configOnly: step.layer === 'none',
+      });
+    });
+  }
+  return infos;
+}
+
+function toContainerConfig(config: PlanConfig): ContainerConfig {
+  const out: ContainerConfig = { Env: config.Env, Cmd: config.Cmd, Entrypoint: config.Entrypoint, WorkingDir: config.WorkingDir, User: config.User, Labels: config.Labels };
+  if (Object.keys(config.ExposedPorts).length) out.ExposedPorts = config.ExposedPorts;
+  if (Object.keys(config.Volumes).length) out.Volumes = config.Volumes;
+  if (config.StopSignal) out.StopSignal = config.StopSignal;
+  if (config.Shell) out.Shell = config.Shell;
+  if (config.Healthcheck) out.Healthcheck = config.Healthcheck as ContainerConfig['Healthcheck'];
+  if (config.OnBuild.length) out.OnBuild = config.OnBuild;
+  return out;
+}
+
+function toBuildError(error: unknown, file: string, line?: number): BuildError {
+  if (error instanceof BuildError) return error;
+  if (error instanceof DockerfileError) {
+    const all = error.all.map((e) => `${file}:${e.line}: ${e.message}${e.hint ? ` (${e.hint})` : ''}`).join('\n');
+    return new BuildError(all, error.line, error.hint);
+  }
+  if (error instanceof UserLookupError) return new BuildError(error.message, line);
+  if ((error as Error)?.name === 'AbortError') return new BuildError('build canceled', line);
+  return new BuildError((error as Error)?.message ?? String(error), line);
+}
+
+export type { OciImageConfig };

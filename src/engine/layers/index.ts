@@ -1,0 +1,3 @@
+export * from "./tree.ts";
+export * from "./analysis.ts";
+export * from "./docker-diff.ts";

@@ -1,0 +1,237 @@
+import { describe, expect, it } from "vitest";
+import { readTar, writeTar, type TarWriteEntry } from "../archive/tar.ts";
+import { analyzeImage, diffLayer, DiffType } from "./analysis.ts";
+import { dockerDiff, formatDockerDiff } from "./docker-diff.ts";
+import {
+  layerTreeFromTar,
+  layerTreeFromUpperdir,
+  mergeLayers,
+  type LayerTree,
+  type ListEntry,
+} from "./tree.ts";
+
+async function tree(entries: TarWriteEntry[]): Promise<LayerTree> {
+  return layerTreeFromTar(await readTar(await writeTar(entries)));
+}
+const dir = (name: string, mtime = 0): TarWriteEntry => ({
+  name,
+  type: "directory",
+  mtime,
+});
+const file = (name: string, size: number): TarWriteEntry => ({
+  name,
+  data: "x".repeat(size),
+});
+
+describe("layer trees", () => {
+  it("reads whiteouts and opaque markers", async () => {
+    const t = await tree([
+      dir("etc"),
+      { name: "etc/.wh.motd" },
+      dir("var/cache"),
+      { name: "var/cache/.wh..wh..opq" },
+      file("etc/new", 3),
+    ]);
+    expect([...t.whiteouts]).toEqual(["/etc/motd"]);
+    expect([...t.opaqueDirs]).toEqual(["/var/cache"]);
+    expect([...t.entries.keys()]).toEqual(["/etc", "/var/cache", "/etc/new"]);
+  });
+
+  it("skips entries that escape, reporting them", async () => {
+    const problems: { path: string; problem: string }[] = [];
+    const t = layerTreeFromTar(
+      [
+        {
+          name: "../evil",
+          type: "file",
+          mode: 0o644,
+          uid: 0,
+          gid: 0,
+          size: 1,
+          mtime: 0,
+        },
+        {
+          name: "ok",
+          type: "link",
+          linkname: "../../etc/shadow",
+          mode: 0o644,
+          uid: 0,
+          gid: 0,
+          size: 0,
+          mtime: 0,
+        },
+      ],
+      problems,
+    );
+    expect(t.entries.size).toBe(0);
+    expect(problems.map((p) => p.path)).toEqual(["../evil", "ok"]);
+  });
+});
+
+describe("diffLayer and analyzeImage", () => {
+  it.each([
+    {
+      name: "add",
+      lower: [[dir("etc"), file("etc/a", 1)]],
+      layer: [dir("etc"), file("etc/b", 2)],
+      want: [
+        ["/etc", DiffType.Unmodified],
+        ["/etc/b", DiffType.Added],
+      ],
+    },
+    {
+      name: "modify",
+      lower: [[dir("etc"), file("etc/a", 1)]],
+      layer: [dir("etc"), file("etc/a", 5)],
+      want: [
+        ["/etc", DiffType.Unmodified],
+        ["/etc/a", DiffType.Modified],
+      ],
+    },
+    {
+      name: "chmod dir",
+      lower: [[dir("srv")]],
+      layer: [{ name: "srv", type: "directory" as const, mode: 0o700 }],
+      want: [["/srv", DiffType.Modified]],
+    },
+    {
+      name: "delete",
+      lower: [[dir("etc"), file("etc/a", 1), dir("tmp"), file("tmp/x", 4)]],
+      layer: [dir("etc"), { name: "etc/.wh.a" }, { name: ".wh.tmp" }],
+      want: [
+        ["/etc", DiffType.Unmodified],
+        ["/etc/a", DiffType.Removed],
+        ["/tmp", DiffType.Removed],
+      ],
+    },
+    {
+      name: "opaque",
+      lower: [[dir("d"), file("d/old", 1), file("d/keep", 1)]],
+      layer: [dir("d"), { name: "d/.wh..wh..opq" }, file("d/keep", 2)],
+      want: [
+        ["/d", DiffType.Unmodified],
+        ["/d/keep", DiffType.Modified],
+        ["/d/old", DiffType.Removed],
+      ],
+    },
+  ])("$name", async ({ lower, layer, want }) => {
+    const lowerTrees = await Promise.all(lower.map(tree));
+    const changes = diffLayer({
+      lower: mergeLayers(lowerTrees),
+      layer: await tree(layer),
+    });
+    expect(changes.map((c) => [c.path, c.diff])).toEqual(want);
+  });
+
+  it("counts wasted bytes for overwritten and deleted files", async () => {
+    const layers = await Promise.all([
+      tree([dir("app"), file("app/big", 1000), file("app/keep", 100)]),
+      tree([dir("app"), file("app/big", 10)]), // overwrite: 1000 wasted
+      tree([dir("app"), { name: "app/.wh.big" }, file("tmp", 50)]), // delete: 10 wasted
+      tree([{ name: ".wh.tmp" }]), // delete: 50 wasted
+    ]);
+    const a = analyzeImage({ layers });
+    expect(a.totalBytes).toBe(1160);
+    expect(a.wastedBytes).toBe(1060);
+    expect(a.efficiency).toBeCloseTo(100 / 1160);
+    expect(a.wasted.map((w) => [w.path, w.count, w.wastedBytes])).toEqual([
+      ["/app/big", 3, 1010],
+      ["/tmp", 2, 50],
+    ]);
+    expect([...a.merged.keys()].sort()).toEqual(["/app", "/app/keep"]);
+    expect(analyzeImage({ layers: [] }).efficiency).toBe(1);
+  });
+});
+
+describe("docker diff", () => {
+  const lowers = () =>
+    Promise.all([
+      tree([
+        dir("etc", 100),
+        file("etc/passwd", 10),
+        file("etc/motd", 5),
+        dir("var", 100),
+        dir("var/cache", 100),
+        file("var/cache/a", 1),
+        dir("tmp", 100),
+      ]),
+    ]);
+  const listEntry = (
+    path: string,
+    type: ListEntry["type"],
+    extra: Partial<ListEntry> = {},
+  ): ListEntry => ({
+    path,
+    type,
+    mode: type === "d" ? 0o755 : 0o644,
+    size: type === "f" ? 1 : 0,
+    uid: 0,
+    gid: 0,
+    mtime: 100,
+    ...extra,
+  });
+
+  it("follows Docker rules and order; tar and upperdir agree", async () => {
+    // The container: edited /etc/passwd (dir mtime unchanged), removed /etc/motd, created /tmp/new/x,
+    // rm -rf /var/cache && mkdir /var/cache (opaque), created /a-b.
+    const upperList: ListEntry[] = [
+      listEntry("/a-b", "f"),
+      listEntry("/etc", "d"),
+      listEntry("/etc/motd", "w"),
+      listEntry("/etc/passwd", "f"),
+      listEntry("/tmp", "d", { mtime: 200 }),
+      listEntry("/tmp/new", "d"),
+      listEntry("/tmp/new/x", "f"),
+      listEntry("/var", "d", { mtime: 200 }),
+      listEntry("/var/cache", "d", { opaque: true }),
+      listEntry("/var/cache/b", "f"),
+    ];
+    const upperTar: TarWriteEntry[] = [
+      { name: "a-b", data: "x", mtime: 100 },
+      dir("etc", 100),
+      { name: "etc/.wh.motd" },
+      { name: "etc/passwd", data: "x", mtime: 100 },
+      dir("tmp", 200),
+      dir("tmp/new", 100),
+      { name: "tmp/new/x", data: "x", mtime: 100 },
+      dir("var", 200),
+      dir("var/cache", 100),
+      { name: "var/cache/.wh..wh..opq" },
+      { name: "var/cache/b", data: "x", mtime: 100 },
+    ];
+    const fromList = dockerDiff({
+      lowers: await lowers(),
+      upper: layerTreeFromUpperdir(upperList),
+    });
+    const fromTar = dockerDiff({
+      lowers: await lowers(),
+      upper: await tree(upperTar),
+    });
+    expect(fromTar).toEqual(fromList);
+    expect(formatDockerDiff(fromList)).toBe(
+      [
+        "A /a-b",
+        "C /etc",
+        "D /etc/motd",
+        "C /etc/passwd",
+        "C /tmp",
+        "A /tmp/new",
+        "A /tmp/new/x",
+        "C /var",
+        "D /var/cache",
+        "A /var/cache/b",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("lists an unchanged parent as C only for adds and deletes", async () => {
+    const upper = layerTreeFromUpperdir([
+      listEntry("/etc", "d"),
+      listEntry("/etc/passwd", "f"),
+    ]);
+    expect(
+      formatDockerDiff(dockerDiff({ lowers: await lowers(), upper })),
+    ).toBe("C /etc/passwd\n");
+  });
+});

@@ -1,0 +1,257 @@
+/**
+ * The layer model (after dive's filetree): what one layer contains, and the merged view of a stack of layers
+ * as overlayfs shows it. Two sources produce the same LayerTree: a layer tar (OCI whiteouts `.wh.<name>`,
+ * `.wh..wh..opq`) and the agent's `list` of a container's upperdir (whiteout char devices, opaque dirs).
+ */
+import type { TarItem } from "../archive/tar.ts";
+
+export type FileType =
+  | "file"
+  | "dir"
+  | "symlink"
+  | "hardlink"
+  | "char"
+  | "block"
+  | "fifo"
+  | "socket";
+
+export interface FileNode {
+  /** Absolute path inside the image, no trailing slash: `/etc/passwd`. */
+  path: string;
+  type: FileType;
+  /** Permission bits (0–07777). */
+  mode: number;
+  /** Bytes of content (regular files; 0 for everything else). */
+  size: number;
+  uid: number;
+  gid: number;
+  /** Symlink target as written, or the absolute path a hardlink points to. */
+  linkTarget?: string;
+  /** Seconds since the epoch, when known. */
+  mtime?: number;
+}
+
+export interface LayerTree {
+  /** Files, dirs, links the layer adds or replaces, by path. */
+  entries: Map<string, FileNode>;
+  /** Paths the layer deletes (`.wh.<name>` / whiteout device). */
+  whiteouts: Set<string>;
+  /** Dirs whose lower contents the layer hides (`.wh..wh..opq` / opaque xattr). */
+  opaqueDirs: Set<string>;
+}
+
+/** What a stack of layers looks like from inside a container. */
+export type MergedTree = Map<string, FileNode>;
+
+/** A non-fatal problem with one entry (dive's PathError): the entry is skipped, the rest goes on. */
+export interface PathProblem {
+  path: string;
+  problem: string;
+}
+
+export const WHITEOUT_PREFIX = ".wh.";
+export const OPAQUE_MARKER = ".wh..wh..opq";
+
+export function emptyLayerTree(): LayerTree {
+  return { entries: new Map(), whiteouts: new Set(), opaqueDirs: new Set() };
+}
+
+const TAR_TYPES: Record<TarItem["type"], FileType> = {
+  file: "file",
+  directory: "dir",
+  symlink: "symlink",
+  link: "hardlink",
+  "character-device": "char",
+  "block-device": "block",
+  fifo: "fifo",
+};
+
+/** Normalize a tar member name or listed path to `/a/b`; undefined if it escapes (`..`) or is empty. */
+export function normalizePath(name: string): string | undefined {
+  const parts = name.split("/").filter((p) => p !== "" && p !== ".");
+  if (parts.some((p) => p === "..") || name.includes("\0")) return undefined;
+  return "/" + parts.join("/");
+}
+
+export function parentPath(path: string): string {
+  const i = path.lastIndexOf("/");
+  return i <= 0 ? "/" : path.slice(0, i);
+}
+
+function baseName(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1);
+}
+
+/** Build a LayerTree from a layer tar's entries (see archive/tar.ts readTar). */
+export function layerTreeFromTar(
+  items: readonly TarItem[],
+  problems: PathProblem[] = [],
+): LayerTree {
+  const tree = emptyLayerTree();
+  for (const item of items) {
+    const path = normalizePath(item.name);
+    if (path === undefined) {
+      problems.push({
+        path: item.name,
+        problem: "path escapes the layer (..); skipped",
+      });
+      continue;
+    }
+    if (path === "/") continue; // the root itself carries nothing we model
+    const name = baseName(path);
+    if (name === OPAQUE_MARKER) {
+      tree.opaqueDirs.add(parentPath(path));
+      continue;
+    }
+    if (name.startsWith(WHITEOUT_PREFIX)) {
+      const dir = parentPath(path);
+      tree.whiteouts.add(
+        dir === "/" ? `/${name.slice(4)}` : `${dir}/${name.slice(4)}`,
+      );
+      continue;
+    }
+    const type = TAR_TYPES[item.type];
+    const node: FileNode = {
+      path,
+      type,
+      mode: item.mode & 0o7777,
+      size: type === "file" ? item.size : 0,
+      uid: item.uid,
+      gid: item.gid,
+      mtime: item.mtime,
+    };
+    if (
+      item.linkname !== undefined &&
+      (type === "symlink" || type === "hardlink")
+    ) {
+      if (type === "hardlink") {
+        const target = normalizePath(item.linkname);
+        if (target === undefined) {
+          problems.push({
+            path: item.name,
+            problem: `hardlink target ${item.linkname} escapes the layer; skipped`,
+          });
+          continue;
+        }
+        node.linkTarget = target;
+      } else {
+        node.linkTarget = item.linkname;
+      }
+    }
+    tree.entries.set(path, node);
+  }
+  return tree;
+}
+
+/** One entry of the agent's `list` result (vm/agent/PROTOCOL.md). */
+export interface ListEntry {
+  path: string;
+  type: "f" | "d" | "l" | "w" | "c" | "b" | "p" | "s";
+  mode: number;
+  size: number;
+  uid: number;
+  gid: number;
+  mtime: number;
+  link?: string;
+  opaque?: boolean;
+}
+
+const LIST_TYPES: Record<Exclude<ListEntry["type"], "w">, FileType> = {
+  f: "file",
+  d: "dir",
+  l: "symlink",
+  c: "char",
+  b: "block",
+  p: "fifo",
+  s: "socket",
+};
+
+/** Build a LayerTree from a `list` of a container's upperdir. */
+export function layerTreeFromUpperdir(
+  entries: readonly ListEntry[],
+  problems: PathProblem[] = [],
+): LayerTree {
+  const tree = emptyLayerTree();
+  for (const e of entries) {
+    const path = normalizePath(e.path);
+    if (path === undefined || path === "/") {
+      if (path === undefined)
+        problems.push({
+          path: e.path,
+          problem: "path escapes the upperdir; skipped",
+        });
+      continue;
+    }
+    if (e.type === "w") {
+      tree.whiteouts.add(path);
+      continue;
+    }
+    const type = LIST_TYPES[e.type];
+    if (!type) {
+      problems.push({
+        path: e.path,
+        problem: `unknown type ${JSON.stringify(e.type)}; skipped`,
+      });
+      continue;
+    }
+    if (e.opaque && type === "dir") tree.opaqueDirs.add(path);
+    tree.entries.set(path, {
+      path,
+      type,
+      mode: e.mode & 0o7777,
+      size: type === "file" ? e.size : 0,
+      uid: e.uid,
+      gid: e.gid,
+      mtime: e.mtime,
+      ...(e.link !== undefined ? { linkTarget: e.link } : {}),
+    });
+  }
+  return tree;
+}
+
+function isUnder(path: string, dir: string): boolean {
+  return dir === "/" ? path !== "/" : path.startsWith(dir + "/");
+}
+
+/** Paths in `tree` strictly under `dir`. */
+export function descendants(tree: MergedTree, dir: string): string[] {
+  return [...tree.keys()].filter((p) => isUnder(p, dir));
+}
+
+/** The merged tree after putting `layer` on top of `lower` (overlayfs semantics). Does not modify `lower`. */
+export function applyLayer(lower: MergedTree, layer: LayerTree): MergedTree {
+  const merged = new Map(lower);
+  for (const dir of layer.opaqueDirs)
+    for (const p of descendants(merged, dir)) merged.delete(p);
+  for (const w of layer.whiteouts) {
+    merged.delete(w);
+    for (const p of descendants(merged, w)) merged.delete(p);
+  }
+  for (const [path, node] of sortedEntries(layer.entries)) {
+    // A non-directory over a directory hides everything below it.
+    if (node.type !== "dir")
+      for (const p of descendants(merged, path)) merged.delete(p);
+    merged.set(path, node);
+  }
+  return merged;
+}
+
+export function mergeLayers(layers: readonly LayerTree[]): MergedTree {
+  return layers.reduce<MergedTree>((m, l) => applyLayer(m, l), new Map());
+}
+
+/** Order of a depth-first walk with each directory's names sorted bytewise (Go's filepath.Walk). */
+export function comparePaths(a: string, b: string): number {
+  const pa = a.split("/");
+  const pb = b.split("/");
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    if (pa[i] !== pb[i]) return pa[i] < pb[i] ? -1 : 1;
+  }
+  return pa.length - pb.length;
+}
+
+export function sortedEntries(
+  map: Map<string, FileNode>,
+): Array<[string, FileNode]> {
+  return [...map.entries()].sort(([a], [b]) => comparePaths(a, b));
+}

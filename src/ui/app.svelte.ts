@@ -1,0 +1,230 @@
+/**
+ * App state: one instance per page, created by mountApp. Components read it and call its methods;
+ * all engine access goes through `Backend`.
+ */
+import type { Backend, EngineView } from './backend.ts';
+import { BootError, missingBrowserFeature, type BootProgress } from './boot/boot.ts';
+import { EditorState } from './editor/state.svelte.ts';
+import type { ImageVM, WritableLayerVM } from './layers/model.ts';
+import type { BuildLogVM, ContainerRowVM, ImageRowVM } from './panels/types.ts';
+import { TerminalBridge } from './terminal/port.ts';
+import type { WorkspaceStore } from './persist/store.ts';
+import { Workspace } from './workspace/workspace.svelte.ts';
+
+export type BottomTab = 'terminal' | 'build' | 'images' | 'containers';
+export type LayerSelection = { kind: 'layer'; index: number } | { kind: 'writable'; container: string } | null;
+
+export interface Notice {
+  id: number;
+  kind: 'info' | 'error' | 'success';
+  message: string;
+}
+
+export class AppState {
+  readonly workspace = new Workspace();
+  readonly editor = new EditorState();
+  readonly terminal = new TerminalBridge();
+
+  boot = $state<{ progress: BootProgress; error: BootError | null; done: boolean }>({
+    progress: { step: 'Starting', value: 0 },
+    error: null,
+    done: false,
+  });
+
+  buildLog = $state.raw<BuildLogVM>({ state: 'idle', steps: [], progress: 0 });
+  images = $state.raw<ImageRowVM[]>([]);
+  containers = $state.raw<ContainerRowVM[]>([]);
+  writable = $state.raw<WritableLayerVM[]>([]);
+  /** Layers of images loaded so far, by image id. */
+  imageDetails = $state.raw<Record<string, ImageVM>>({});
+
+  selectedImageId = $state<string | null>(null);
+  selection = $state<LayerSelection>(null);
+  layerMode = $state<'changes' | 'merged'>('changes');
+  /** Dockerfile line of the layer under the mouse in the layer view (highlights the editor line). */
+  layerHoverLine = $state<number | null>(null);
+  bottomTab = $state<BottomTab>('terminal');
+  bottomHeight = $state(260);
+  notices = $state<Notice[]>([]);
+
+  selectedImage = $derived(this.selectedImageId ? (this.imageDetails[this.selectedImageId] ?? null) : null);
+  /** Writable layers of containers created from the selected image. */
+  selectedWritable = $derived(
+    this.selectedImage ? this.writable.filter((w) => w.image === this.selectedImage!.id || this.selectedImage!.tags.includes(w.image)) : [],
+  );
+  building = $derived(this.buildLog.state === 'running');
+
+  #backend: Backend;
+  #buildAbort: AbortController | null = null;
+  #noticeId = 0;
+  #unsubscribe: (() => void) | null = null;
+
+  constructor(backend: Backend) {
+    this.#backend = backend;
+  }
+
+  get actions() {
+    return this.#backend.actions;
+  }
+
+  async start(store: WorkspaceStore): Promise<void> {
+    await this.workspace.restore(store);
+    if (store.kind === 'memory') {
+      this.notify('This browser is not letting Layerlab store data, so your work will not survive a reload.', 'error');
+    }
+    this.#unsubscribe = this.#backend.subscribe((view) => this.#onView(view));
+    void this.startVm();
+  }
+
+  async startVm(): Promise<void> {
+    const missing = missingBrowserFeature();
+    if (missing && missing.kind === 'unsupported-browser') {
+      this.boot = { ...this.boot, error: missing };
+      return;
+    }
+    this.boot = { progress: { step: 'Starting', value: 0 }, error: null, done: false };
+    try {
+      await this.#backend.boot({
+        onProgress: (progress) => (this.boot = { ...this.boot, progress }),
+        signal: new AbortController().signal,
+      });
+      this.#backend.connectTerminal(this.terminal);
+      this.boot = { ...this.boot, done: true, progress: { step: 'Ready', value: 1 } };
+    } catch (e) {
+      const error = e instanceof BootError ? e : new BootError('crashed', (e as Error)?.message ?? String(e));
+      this.boot = { ...this.boot, error };
+    }
+  }
+
+  #onView(view: EngineView): void {
+    this.images = view.images;
+    this.containers = view.containers;
+    this.writable = view.writable;
+    if (this.selectedImageId && !view.images.some((i) => i.id === this.selectedImageId)) this.selectedImageId = null;
+    if (!this.selectedImageId && view.images.length > 0) {
+      const wanted = `${this.workspace.tag}:latest`;
+      this.selectImage((view.images.find((i) => i.tags.includes(wanted)) ?? view.images[0]).id);
+    }
+    if (this.selection?.kind === 'writable' && !view.writable.some((w) => w.containerName === (this.selection as { container: string }).container)) {
+      this.selection = null;
+    }
+  }
+
+  async selectImage(id: string, options: { refresh?: boolean } = {}): Promise<void> {
+    if (this.selectedImageId !== id) this.selection = null;
+    this.selectedImageId = id;
+    try {
+      const image = this.imageDetails[id] && !options.refresh ? this.imageDetails[id] : await this.#backend.getImage(id);
+      if (image) this.imageDetails = { ...this.imageDetails, [id]: image };
+      // Start with the topmost filesystem layer selected, so its files are on screen.
+      if (image && this.selection === null && this.selectedImageId === id) {
+        const top = [...image.layers].reverse().find((l) => !l.emptyLayer);
+        if (top) this.selection = { kind: 'layer', index: top.index };
+      }
+    } catch (e) {
+      this.notify(`Could not read the image's layers: ${(e as Error).message}`, 'error');
+    }
+  }
+
+  selectLayer(index: number | null): void {
+    this.selection = index === null ? null : { kind: 'layer', index };
+    const layer = index === null ? null : this.selectedImage?.layers.find((l) => l.index === index);
+    if (layer?.line) this.editor.revealLine(layer.line);
+  }
+
+  selectWritable(container: string): void {
+    this.selection = { kind: 'writable', container };
+  }
+
+  /** A Dockerfile line was clicked in the editor or build log: select the layer it made. */
+  selectLine(line: number, options: { reveal?: boolean } = {}): void {
+    const layer = this.selectedImage?.layers.find((l) => l.line === line && !l.base);
+    if (layer) this.selection = { kind: 'layer', index: layer.index };
+    if (options.reveal) {
+      if (this.workspace.active !== 'Dockerfile' && this.workspace.get('Dockerfile')) this.workspace.open('Dockerfile');
+      this.editor.revealLine(line);
+    }
+  }
+
+  async build(): Promise<void> {
+    if (this.building) return;
+    const dockerfile = this.workspace.dockerfile;
+    if (!dockerfile) {
+      this.notify('There is no Dockerfile in the workspace. Create one named "Dockerfile" to build.', 'error');
+      return;
+    }
+    const tag = this.workspace.tag.trim() || 'app';
+    if (!/^[a-z0-9][a-z0-9._\/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$/.test(tag)) {
+      this.notify(`"${tag}" is not a valid image tag: use lowercase letters, digits, . _ - / and an optional :tag.`, 'error');
+      return;
+    }
+    void this.workspace.flush();
+    this.bottomTab = 'build';
+    this.#buildAbort = new AbortController();
+    this.buildLog = { state: 'running', steps: [], progress: 0 };
+    let pending: BuildLogVM | null = null;
+    try {
+      const result = await this.#backend.build({
+        files: this.workspace.files,
+        dockerfile: dockerfile.path,
+        tag,
+        signal: this.#buildAbort.signal,
+        onLog: (log) => {
+          // Coalesce to one update per frame: a chatty RUN must not flood the main thread.
+          if (pending === null) requestAnimationFrame(() => {
+            if (pending) this.buildLog = pending;
+            pending = null;
+          });
+          pending = log;
+        },
+      });
+      if (pending) this.buildLog = pending;
+      pending = null;
+      this.editor.setBuildDecorations(result.decorations);
+      this.editor.setLints(result.lints);
+      if (result.ok && result.imageId) {
+        this.selection = null;
+        await this.selectImage(result.imageId, { refresh: true });
+      } else if (!result.ok) {
+        this.buildLog = { ...this.buildLog, state: 'failed', error: result.error ?? this.buildLog.error };
+        const failed = result.lints.find((l) => l.severity === 'error');
+        if (failed) this.editor.revealLine(failed.line);
+      }
+    } catch (e) {
+      if (pending) this.buildLog = pending;
+      pending = null;
+      const aborted = this.#buildAbort?.signal.aborted;
+      this.buildLog = { ...this.buildLog, state: aborted ? 'cancelled' : 'failed', error: aborted ? 'Build cancelled.' : (e as Error).message };
+    } finally {
+      this.#buildAbort = null;
+    }
+  }
+
+  cancelBuild(): void {
+    this.#buildAbort?.abort();
+  }
+
+  /** Run an action from a panel button; failures become a notice, never an uncaught error. */
+  async act(label: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (e) {
+      this.notify(`${label} failed: ${(e as Error).message}`, 'error');
+    }
+  }
+
+  notify(message: string, kind: Notice['kind'] = 'info'): void {
+    const id = ++this.#noticeId;
+    this.notices = [...this.notices, { id, kind, message }];
+    setTimeout(() => this.dismiss(id), kind === 'error' ? 9000 : 4000);
+  }
+
+  dismiss(id: number): void {
+    this.notices = this.notices.filter((n) => n.id !== id);
+  }
+
+  destroy(): void {
+    this.#unsubscribe?.();
+    this.cancelBuild();
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * The contract between the UI and the engine + VM. The lead implements `Backend` on the real engine
+ * (src/engine, src/vm); src/ui/fake/ implements it with fixtures for development and UI tests.
+ * One options object per call, AbortSignal for long work, whole view-model snapshots for updates.
+ */
+import type { BootProgress } from './boot/boot.ts';
+import type { BuildDecoration, LintMarker } from './editor/types.ts';
+import type { ImageVM, WritableLayerVM } from './layers/model.ts';
+import type { Actions, BuildLogVM, ContainerRowVM, ImageRowVM } from './panels/types.ts';
+import type { TerminalBridge } from './terminal/port.ts';
+import type { WorkspaceFile } from './workspace/files.ts';
+
+export interface BuildRequest {
+  /** The build context: every workspace file (the Dockerfile among them). */
+  files: WorkspaceFile[];
+  /** Path of the Dockerfile in `files`. */
+  dockerfile: string;
+  /** `app` → tagged `app:latest`. */
+  tag: string;
+  signal: AbortSignal;
+  /** Called with the whole log whenever it changes (cheap to call often; the UI renders per frame). */
+  onLog(log: BuildLogVM): void;
+}
+
+export interface BuildResult {
+  ok: boolean;
+  /** Image id (`sha256:…`) when ok. */
+  imageId?: string;
+  /** Per-line results for the editor: cached / rebuilt / failed, size, why the cache missed. */
+  decorations: BuildDecoration[];
+  /** Build errors (on the offending line) and teaching lints. */
+  lints: LintMarker[];
+  /** Short message when not ok. */
+  error?: string;
+}
+
+/** What the engine's change feed gives the UI: everything the panels and the layer view draw. */
+export interface EngineView {
+  images: ImageRowVM[];
+  containers: ContainerRowVM[];
+  /** One per container that still exists (running or stopped), entries filling in live. */
+  writable: WritableLayerVM[];
+}
+
+export interface Backend {
+  /**
+   * Restore the VM and get the shell ready, reporting named steps. Throw `BootError` (src/ui/boot/boot.ts)
+   * with a specific kind for a clear message; any other error shows as "crashed" with its message.
+   */
+  boot(options: { onProgress(progress: BootProgress): void; signal: AbortSignal }): Promise<void>;
+  /** Pipe the terminal to the guest's serial console. Returns a disconnect function. */
+  connectTerminal(port: TerminalBridge): () => void;
+  build(request: BuildRequest): Promise<BuildResult>;
+  /** Layers of one image for the layer view; null when it no longer exists. */
+  getImage(id: string): Promise<ImageVM | null>;
+  /** Subscribe to engine state; called at once with the current view, then on every change. */
+  subscribe(listener: (view: EngineView) => void): () => void;
+  actions: Actions;
+}

@@ -1,0 +1,378 @@
+/**
+ * Everything Monaco, loaded lazily by Editor.svelte (the only importer of monaco-editor in the app).
+ * The Dockerfile language comes from `dockerfile-language-service`: its completion, hover, signature
+ * help, folding and validator are wired into Monaco providers here; highlighting is Monaco's Monarch
+ * grammar for Dockerfiles.
+ */
+import './buffer-shim.ts';
+import * as monaco from 'monaco-editor/editor/editor.api';
+import 'monaco-editor/features/register.all';
+import 'monaco-editor/languages/definitions/dockerfile/register';
+import 'monaco-editor/languages/definitions/shell/register';
+import 'monaco-editor/languages/definitions/python/register';
+import 'monaco-editor/languages/definitions/javascript/register';
+import 'monaco-editor/languages/definitions/markdown/register';
+import 'monaco-editor/languages/definitions/yaml/register';
+import EditorWorker from 'monaco-editor/editor/editor.worker?worker';
+import { DockerfileLanguageServiceFactory } from 'dockerfile-language-service';
+import { DockerfileParser } from 'dockerfile-ast';
+import type * as lsp from 'vscode-languageserver-types';
+import type { BuildDecoration, LintMarker, LintSeverity } from './types.ts';
+import { formatBytes } from '../layers/tree.ts';
+
+(self as unknown as { MonacoEnvironment: monaco.Environment }).MonacoEnvironment = {
+  getWorker: () => new EditorWorker(),
+};
+
+monaco.editor.defineTheme('layerlab-light', {
+  base: 'vs',
+  inherit: true,
+  rules: [
+    { token: 'keyword', foreground: '2f55b8', fontStyle: 'bold' },
+    { token: 'comment', foreground: '7c8594', fontStyle: 'italic' },
+    { token: 'string', foreground: '1d7a55' },
+    { token: 'variable', foreground: 'a35b00' },
+  ],
+  colors: {
+    'editor.background': '#ffffff',
+    'editor.lineHighlightBackground': '#f4f6fb',
+    'editorLineNumber.foreground': '#a4abb8',
+    'editorLineNumber.activeForeground': '#4a5568',
+    'editorGutter.background': '#fbfcfe',
+  },
+});
+
+monaco.languages.setLanguageConfiguration('dockerfile', { comments: { lineComment: '#' } });
+monaco.languages.register({ id: 'ignore', filenames: ['.dockerignore', '.gitignore'] });
+monaco.languages.setMonarchTokensProvider('ignore', {
+  tokenizer: { root: [[/#.*$/, 'comment'], [/^!.*$/, 'keyword'], [/[*?]/, 'variable']] },
+});
+monaco.languages.setLanguageConfiguration('ignore', { comments: { lineComment: '#' } });
+
+export const service = DockerfileLanguageServiceFactory.createLanguageService();
+service.setCapabilities({
+  completion: { completionItem: { snippetSupport: true, documentationFormat: ['markdown', 'plaintext'], deprecatedSupport: true } },
+  hover: { contentFormat: ['markdown', 'plaintext'] },
+  foldingRange: { lineFoldingOnly: true },
+});
+
+const toPosition = (p: monaco.IPosition): lsp.Position => ({ line: p.lineNumber - 1, character: p.column - 1 });
+const toRange = (r: lsp.Range): monaco.IRange => ({
+  startLineNumber: r.start.line + 1,
+  startColumn: r.start.character + 1,
+  endLineNumber: r.end.line + 1,
+  endColumn: r.end.character + 1,
+});
+const toMarkdown = (doc: string | lsp.MarkupContent | undefined): string | monaco.IMarkdownString | undefined =>
+  doc === undefined ? undefined : typeof doc === 'string' ? doc : doc.kind === 'markdown' ? { value: doc.value } : doc.value;
+
+// LSP CompletionItemKind (1-based) → Monaco's enum, for the kinds the service produces.
+const kinds = monaco.languages.CompletionItemKind;
+const KIND: Record<number, monaco.languages.CompletionItemKind> = {
+  1: kinds.Text, 2: kinds.Method, 3: kinds.Function, 6: kinds.Variable, 10: kinds.Property, 12: kinds.Value,
+  14: kinds.Keyword, 15: kinds.Snippet, 17: kinds.File, 21: kinds.Constant,
+};
+
+function convertCompletion(item: lsp.CompletionItem, fallback: monaco.IRange): monaco.languages.CompletionItem {
+  const edit = item.textEdit;
+  const range = edit && 'range' in edit ? toRange(edit.range) : edit && 'insert' in edit ? toRange(edit.insert) : fallback;
+  return {
+    label: item.label,
+    kind: KIND[item.kind ?? 1] ?? kinds.Text,
+    detail: item.detail,
+    documentation: toMarkdown(item.documentation),
+    insertText: edit?.newText ?? item.insertText ?? item.label,
+    insertTextRules: item.insertTextFormat === 2 ? monaco.languages.CompletionItemInsertTextRule.InsertAsSnippet : undefined,
+    range,
+    sortText: item.sortText,
+    filterText: item.filterText,
+    tags: item.deprecated ? [monaco.languages.CompletionItemTag.Deprecated] : undefined,
+  };
+}
+
+monaco.languages.registerCompletionItemProvider('dockerfile', {
+  triggerCharacters: [' ', '-', '=', '$', '{', '\\'],
+  async provideCompletionItems(model, position) {
+    const word = model.getWordUntilPosition(position);
+    const fallback = { startLineNumber: position.lineNumber, endLineNumber: position.lineNumber, startColumn: word.startColumn, endColumn: word.endColumn };
+    const items = await service.computeCompletionItems(model.getValue(), toPosition(position));
+    return { suggestions: items.map((i) => convertCompletion(service.resolveCompletionItem(i), fallback)) };
+  },
+});
+
+monaco.languages.registerHoverProvider('dockerfile', {
+  provideHover(model, position) {
+    const hover = service.computeHover(model.getValue(), toPosition(position));
+    if (!hover) return null;
+    const c = hover.contents;
+    const contents = (Array.isArray(c) ? c : [c]).map((x) =>
+      typeof x === 'string' ? { value: x } : 'kind' in x ? { value: x.value } : { value: '```' + x.language + '\n' + x.value + '\n```' },
+    );
+    return { contents, range: hover.range ? toRange(hover.range) : undefined };
+  },
+});
+
+monaco.languages.registerSignatureHelpProvider('dockerfile', {
+  signatureHelpTriggerCharacters: [' ', '='],
+  provideSignatureHelp(model, position) {
+    const help = service.computeSignatureHelp(model.getValue(), toPosition(position));
+    if (!help || help.signatures.length === 0) return null;
+    return {
+      value: {
+        activeSignature: help.activeSignature ?? 0,
+        activeParameter: help.activeParameter ?? 0,
+        signatures: help.signatures.map((s) => ({
+          label: s.label,
+          documentation: toMarkdown(s.documentation),
+          parameters: (s.parameters ?? []).map((p) => ({ label: p.label, documentation: toMarkdown(p.documentation) })),
+        })),
+      },
+      dispose() {},
+    };
+  },
+});
+
+monaco.languages.registerFoldingRangeProvider('dockerfile', {
+  provideFoldingRanges(model) {
+    return service.computeFoldingRanges(model.getValue()).map((r) => ({ start: r.startLine + 1, end: r.endLine + 1 }));
+  },
+});
+
+const SEVERITY: Record<LintSeverity, monaco.MarkerSeverity> = {
+  error: monaco.MarkerSeverity.Error,
+  warning: monaco.MarkerSeverity.Warning,
+  info: monaco.MarkerSeverity.Info,
+  hint: monaco.MarkerSeverity.Hint,
+};
+const LSP_SEVERITY: Record<number, LintSeverity> = { 1: 'error', 2: 'warning', 3: 'info', 4: 'hint' };
+
+/** The language service's diagnostics for a Dockerfile, in the editor-neutral shape. */
+export function validateDockerfile(text: string): (LintMarker & { endLine: number })[] {
+  return service.validate(text).map((d) => ({
+    line: d.range.start.line + 1,
+    endLine: d.range.end.line + 1,
+    startColumn: d.range.start.character + 1,
+    endColumn: d.range.end.character + 1,
+    severity: LSP_SEVERITY[d.severity ?? 1],
+    message: d.message,
+    source: 'dockerfile',
+  }));
+}
+
+/** Start line (1-based) of the instruction covering `line`, so continuation lines map to their step. */
+export function instructionLineAt(text: string, line: number): number | null {
+  for (const ins of DockerfileParser.parse(text).getInstructions()) {
+    const r = ins.getRange();
+    if (line - 1 >= r.start.line && line - 1 <= r.end.line) return r.start.line + 1;
+  }
+  return null;
+}
+
+export interface EditorEvents {
+  /** Text changed in the model of `path` (by the learner). */
+  change(path: string, text: string): void;
+  /** Mouse over a Dockerfile instruction (its first line), or null. */
+  hoverLine(line: number | null): void;
+  /** Click on a Dockerfile instruction. */
+  clickLine(line: number): void;
+  /** Diagnostics changed (count per severity), for the status bar. */
+  diagnostics(counts: { errors: number; warnings: number }): void;
+}
+
+const uriOf = (path: string) => monaco.Uri.from({ scheme: 'inmemory', authority: 'workspace', path: '/' + path });
+
+/**
+ * One Monaco editor showing one workspace file at a time (one model per file, so undo history and
+ * scroll position survive switching files).
+ */
+export class EditorController {
+  readonly editor: monaco.editor.IStandaloneCodeEditor;
+  #path = '';
+  #events: EditorEvents;
+  #buildDecos: monaco.editor.IEditorDecorationsCollection;
+  #highlightDecos: monaco.editor.IEditorDecorationsCollection;
+  #lints: LintMarker[] = [];
+  #validateTimer: ReturnType<typeof setTimeout> | null = null;
+  #disposables: monaco.IDisposable[] = [];
+  #viewStates = new Map<string, monaco.editor.ICodeEditorViewState | null>();
+
+  constructor(element: HTMLElement, events: EditorEvents) {
+    this.#events = events;
+    this.editor = monaco.editor.create(element, {
+      theme: 'layerlab-light',
+      automaticLayout: true,
+      fontFamily: "'JetBrains Mono', 'SF Mono', Menlo, Consolas, monospace",
+      fontSize: 13.5,
+      lineHeight: 21,
+      minimap: { enabled: false },
+      glyphMargin: true,
+      scrollBeyondLastLine: false,
+      renderLineHighlight: 'line',
+      padding: { top: 10 },
+      tabSize: 2,
+      fixedOverflowWidgets: true,
+      hover: { delay: 250 },
+      'semanticHighlighting.enabled': false,
+    });
+    this.#buildDecos = this.editor.createDecorationsCollection();
+    this.#highlightDecos = this.editor.createDecorationsCollection();
+    this.#disposables.push(
+      this.editor.onDidChangeModelContent(() => {
+        const model = this.editor.getModel();
+        if (!model) return;
+        this.#events.change(this.#path, model.getValue());
+        if (model.getLanguageId() === 'dockerfile') this.#scheduleValidate();
+      }),
+      this.editor.onMouseMove((e) => this.#events.hoverLine(this.#instructionLine(e.target.position?.lineNumber))),
+      this.editor.onMouseLeave(() => this.#events.hoverLine(null)),
+      this.editor.onMouseDown((e) => {
+        const line = this.#instructionLine(e.target.position?.lineNumber);
+        if (line && e.target.type !== monaco.editor.MouseTargetType.CONTENT_WIDGET) this.#events.clickLine(line);
+      }),
+    );
+  }
+
+  #instructionLine(line: number | undefined): number | null {
+    const model = this.editor.getModel();
+    if (!line || !model || model.getLanguageId() !== 'dockerfile') return null;
+    return instructionLineAt(model.getValue(), line);
+  }
+
+  get path(): string {
+    return this.#path;
+  }
+
+  /** Show `path` with `text`; creates its model on first use and keeps it in sync with `text`. */
+  show(path: string, text: string, language: string): void {
+    const uri = uriOf(path);
+    let model = monaco.editor.getModel(uri);
+    if (!model) model = monaco.editor.createModel(text, language, uri);
+    else if (model.getValue() !== text) model.pushEditOperations([], [{ range: model.getFullModelRange(), text }], () => null);
+    if (this.#path !== path) {
+      if (this.#path) this.#viewStates.set(this.#path, this.editor.saveViewState());
+      this.#path = path;
+      this.editor.setModel(model);
+      const state = this.#viewStates.get(path);
+      if (state) this.editor.restoreViewState(state);
+      this.#applyBuildDecorations();
+    }
+    if (language === 'dockerfile') this.#validate();
+  }
+
+  /** Drop models of files that no longer exist (deleted or renamed). */
+  retain(paths: string[]): void {
+    const keep = new Set(paths.map((p) => uriOf(p).toString()));
+    for (const model of monaco.editor.getModels()) {
+      if (model.uri.authority === 'workspace' && !keep.has(model.uri.toString()) && model !== this.editor.getModel()) model.dispose();
+    }
+  }
+
+  #pendingBuild: BuildDecoration[] = [];
+
+  setBuildDecorations(decorations: BuildDecoration[]): void {
+    this.#pendingBuild = decorations;
+    this.#applyBuildDecorations();
+  }
+
+  #applyBuildDecorations(): void {
+    const model = this.editor.getModel();
+    if (!model || model.getLanguageId() !== 'dockerfile') {
+      this.#buildDecos.clear();
+      return;
+    }
+    const label: Record<BuildDecoration['status'], string> = { cached: 'cached', rebuilt: 'rebuilt', failed: 'failed', config: 'config only' };
+    this.#buildDecos.set(
+      this.#pendingBuild
+        .filter((d) => d.line >= 1 && d.line <= model.getLineCount())
+        .map((d) => {
+          const size = d.size !== undefined && d.status !== 'failed' ? ` · ${d.status === 'cached' ? '' : '+'}${formatBytes(d.size)}` : '';
+          const hover = [`**${label[d.status]}**${size}`, d.why].filter(Boolean).join('\n\n');
+          return {
+            range: new monaco.Range(d.line, 1, d.line, model.getLineMaxColumn(d.line)),
+            options: {
+              isWholeLine: true,
+              className: `ll-line-${d.status}`,
+              glyphMarginClassName: `ll-glyph ll-glyph-${d.status}`,
+              glyphMarginHoverMessage: { value: hover },
+              hoverMessage: d.why ? { value: hover } : undefined,
+              after: { content: `   ${label[d.status]}${size}`, inlineClassName: `ll-after ll-after-${d.status}` },
+            },
+          };
+        }),
+    );
+  }
+
+  setLints(lints: LintMarker[]): void {
+    this.#lints = lints;
+    this.#validate();
+  }
+
+  /** Scroll to a line and flash it; `line` null clears the highlight. */
+  highlight(line: number | null, options: { reveal?: boolean; focus?: boolean } = {}): void {
+    const model = this.editor.getModel();
+    if (!line || !model || line > model.getLineCount()) {
+      this.#highlightDecos.clear();
+      return;
+    }
+    this.#highlightDecos.set([
+      { range: new monaco.Range(line, 1, line, 1), options: { isWholeLine: true, className: 'll-line-highlight', linesDecorationsClassName: 'll-line-highlight-bar' } },
+    ]);
+    if (options.reveal) {
+      this.editor.revealLineInCenterIfOutsideViewport(line, monaco.editor.ScrollType.Smooth);
+      this.editor.setPosition({ lineNumber: line, column: model.getLineFirstNonWhitespaceColumn(line) || 1 });
+    }
+    if (options.focus) this.editor.focus();
+  }
+
+  #scheduleValidate(): void {
+    if (this.#validateTimer) clearTimeout(this.#validateTimer);
+    this.#validateTimer = setTimeout(() => this.#validate(), 150);
+  }
+
+  #validate(): void {
+    const model = this.editor.getModel();
+    if (!model || model.getLanguageId() !== 'dockerfile') {
+      this.#events.diagnostics({ errors: 0, warnings: 0 });
+      return;
+    }
+    const found = validateDockerfile(model.getValue());
+    monaco.editor.setModelMarkers(
+      model,
+      'dockerfile',
+      found.map((d) => ({
+        severity: SEVERITY[d.severity],
+        message: d.message,
+        source: 'Dockerfile',
+        startLineNumber: d.line,
+        endLineNumber: d.endLine,
+        startColumn: d.startColumn ?? 1,
+        endColumn: d.endColumn ?? model.getLineMaxColumn(d.endLine),
+      })),
+    );
+    const lints = this.#lints.filter((l) => l.line >= 1 && l.line <= model.getLineCount());
+    monaco.editor.setModelMarkers(
+      model,
+      'layerlab',
+      lints.map((l) => ({
+        severity: SEVERITY[l.severity],
+        message: l.message,
+        source: l.source ?? 'Layerlab',
+        startLineNumber: l.line,
+        endLineNumber: l.line,
+        startColumn: l.startColumn ?? model.getLineFirstNonWhitespaceColumn(l.line) ?? 1,
+        endColumn: l.endColumn ?? model.getLineMaxColumn(l.line),
+      })),
+    );
+    const all = [...found, ...lints];
+    this.#events.diagnostics({
+      errors: all.filter((d) => d.severity === 'error').length,
+      warnings: all.filter((d) => d.severity === 'warning').length,
+    });
+  }
+
+  dispose(): void {
+    if (this.#validateTimer) clearTimeout(this.#validateTimer);
+    for (const d of this.#disposables) d.dispose();
+    this.editor.dispose();
+  }
+}

@@ -1,0 +1,446 @@
+/**
+ * A pretend engine for development and UI tests, until the real one is wired in. It builds from the
+ * real workspace text with a tiny Dockerfile reader (no VM: RUN steps are guessed from a few shell
+ * verbs), keeps a build cache keyed on the parent chain + instruction + copied content, and plays
+ * containers with writable layers. Nothing here is shipped as the product's behaviour.
+ */
+import type { Backend, BuildRequest, BuildResult, EngineView } from '../backend.ts';
+import { BootError } from '../boot/boot.ts';
+import type { BuildDecoration, LintMarker } from '../editor/types.ts';
+import { baseLayer, fakeDigest, fixtureImages, fixtureWritableLayers } from '../layers/fixtures.ts';
+import type { ImageVM, LayerVM, WritableLayerVM } from '../layers/model.ts';
+import { countChanges, flatten, mergeLayers, normalize, toTree, treeSize, type FlatEntry } from '../layers/tree.ts';
+import type { Actions, BuildLogVM, BuildStepVM, ContainerRowVM, ImageRowVM } from '../panels/types.ts';
+import type { TerminalBridge } from '../terminal/port.ts';
+import { fileSize, type WorkspaceFile } from '../workspace/files.ts';
+
+export interface FakeOptions {
+  /** Milliseconds per boot step (default 350). */
+  bootStepMs?: number;
+  /** Make boot fail like a missing asset. */
+  failBoot?: boolean;
+  /** Milliseconds per rebuilt step (default 250). */
+  stepMs?: number;
+  /** Start with the fixture images and containers (default true). */
+  fixtures?: boolean;
+}
+
+const KNOWN = new Set(['FROM', 'RUN', 'CMD', 'LABEL', 'MAINTAINER', 'EXPOSE', 'ENV', 'ADD', 'COPY', 'ENTRYPOINT', 'VOLUME', 'USER', 'WORKDIR', 'ARG', 'ONBUILD', 'STOPSIGNAL', 'HEALTHCHECK', 'SHELL']);
+
+interface Instr {
+  line: number;
+  keyword: string;
+  args: string;
+  text: string;
+}
+
+/** Instructions with their first line; continuation lines joined. */
+export function readDockerfile(text: string): Instr[] {
+  const out: Instr[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const start = i;
+    let s = lines[i].trim();
+    if (!s || s.startsWith('#')) continue;
+    while (s.endsWith('\\') && i + 1 < lines.length) s = s.slice(0, -1).trimEnd() + ' ' + lines[++i].trim();
+    const m = /^(\S+)\s*(.*)$/.exec(s)!;
+    out.push({ line: start + 1, keyword: m[1].toUpperCase(), args: m[2], text: `${m[1].toUpperCase()} ${m[2]}`.trim() });
+  }
+  return out;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      reject(new DOMException('Build cancelled', 'AbortError'));
+    });
+  });
+
+function ignoreMatcher(files: WorkspaceFile[]): (path: string) => boolean {
+  const raw = files.find((f) => f.path === '.dockerignore');
+  const patterns = typeof raw?.content === 'string' ? raw.content.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')) : [];
+  const res = patterns.map((p) => new RegExp('^' + p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '.').replace(/\/$/, '(/.*)?') + '(/.*)?$'));
+  return (path) => res.some((r) => r.test(path));
+}
+
+export function createFakeBackend(options: FakeOptions = {}): Backend {
+  const stepMs = options.stepMs ?? 250;
+  const images = new Map<string, ImageVM & { created: string }>();
+  const tags = new Map<string, string>(); // tag → image id
+  const containers = new Map<string, ContainerRowVM & { entries: WritableLayerVM['entries'] }>();
+  const cache = new Map<string, LayerVM>();
+  let lastKeys: { line: number; key: string; text: string; copyKey?: string }[] = [];
+  const listeners = new Set<(v: EngineView) => void>();
+
+  if (options.fixtures !== false) {
+    for (const img of fixtureImages) {
+      images.set(img.id, { ...img, created: new Date(Date.now() - 3600_000).toISOString() });
+      for (const t of img.tags) tags.set(t, img.id);
+    }
+    for (const w of fixtureWritableLayers) {
+      addContainer(w.containerName, w.image, w.state, w.entries);
+    }
+  }
+
+  function addContainer(name: string, imageId: string, state: ContainerRowVM['state'], entries: WritableLayerVM['entries'] = []) {
+    const img = images.get(imageId);
+    const imgSize = img ? img.layers.reduce((s, l) => s + l.size, 0) : 0;
+    containers.set(name, {
+      id: fakeDigest('c' + name + Date.now()).slice(7, 19),
+      name,
+      image: img?.tags[0] ?? imageId.slice(7, 19),
+      imageId,
+      command: '"./hello.sh"',
+      state,
+      status: state === 'running' ? 'Up 2 seconds' : state === 'created' ? 'Created' : 'Exited (0) 1 second ago',
+      size: entries.reduce((s, e) => s + e.size, 0),
+      virtualSize: imgSize,
+      entries,
+    });
+  }
+
+  function view(): EngineView {
+    const imageRows: ImageRowVM[] = [...images.values()].map((i) => ({
+      id: i.id,
+      tags: [...tags].filter(([, id]) => id === i.id).map(([t]) => t),
+      size: i.layers.reduce((s, l) => s + l.size, 0),
+      created: i.created,
+      layerCount: i.layers.filter((l) => !l.emptyLayer).length,
+    }));
+    const rows = [...containers.values()].map(({ entries, ...c }) => {
+      const size = entries.reduce((s, e) => s + e.size, 0);
+      const imgSize = imageRows.find((i) => i.id === c.imageId)?.size ?? 0;
+      return { ...c, size, virtualSize: imgSize + size };
+    });
+    const writable = [...containers.values()].map((c) => ({ containerName: c.name, containerId: c.id, image: c.imageId, state: c.state, entries: c.entries }));
+    return { images: imageRows, containers: rows, writable };
+  }
+  const emit = () => {
+    const v = view();
+    for (const l of listeners) l(v);
+  };
+
+  function runLayer(instr: Instr, workdir: string, below: LayerVM[]): FlatEntry[] {
+    const visible = new Map(flattenMerged(below).map((e) => [e.path, e]));
+    const out: FlatEntry[] = [];
+    const abs = (p: string) => normalize(p.startsWith('/') ? p : `${workdir}/${p}`);
+    const body = instr.args.replace(/^\[.*\]$/, '');
+    for (const seg of body.split(/&&|;/).map((s) => s.trim())) {
+      const words = seg.split(/\s+/);
+      const redirect = /(?:^|\s)>{1,2}\s*(\S+)\s*$/.exec(seg);
+      if (redirect) {
+        const p = abs(redirect[1]);
+        out.push({ path: p, type: 'file', size: Math.max(1, seg.length - redirect[0].length - 5), mark: visible.has(p) ? 'M' : 'A' });
+      } else if (words[0] === 'mkdir') {
+        for (const w of words.slice(1).filter((w) => !w.startsWith('-'))) out.push({ path: abs(w), type: 'dir', size: 0, mark: 'A' });
+      } else if (words[0] === 'touch') {
+        for (const w of words.slice(1)) out.push({ path: abs(w), type: 'file', size: 0, mark: visible.has(abs(w)) ? 'M' : 'A' });
+      } else if (words[0] === 'rm') {
+        for (const w of words.slice(1).filter((w) => !w.startsWith('-'))) if (visible.has(abs(w))) out.push({ path: abs(w), type: 'file', size: 0, mark: 'D' });
+      } else if (words[0] === 'chmod' || words[0] === 'chown') {
+        for (const w of words.slice(2)) {
+          const v = visible.get(abs(w));
+          if (v) out.push({ path: abs(w), type: v.type, size: v.size, mark: 'M' });
+        }
+      } else if (words[0] === 'wget' || words[0] === 'dd') {
+        const o = /(?:-O|of=)\s*(\S+)/.exec(seg);
+        if (o) out.push({ path: abs(o[1]), type: 'file', size: 2_400_000, mark: 'A' });
+      }
+    }
+    return out;
+  }
+
+  function flattenMerged(layers: LayerVM[]): FlatEntry[] {
+    if (layers.length === 0) return [];
+    return flatten(mergeLayers(layers, layers[layers.length - 1].index));
+  }
+
+  function lintsFor(instrs: Instr[], layers: LayerVM[]): LintMarker[] {
+    const lints: LintMarker[] = [];
+    for (let i = 1; i < instrs.length; i++) {
+      if (instrs[i].keyword === 'RUN' && instrs[i - 1].keyword === 'RUN') {
+        lints.push({ line: instrs[i].line, severity: 'info', source: 'layerlab', message: 'Two RUN steps in a row make two layers. If they belong together, join them with && into one RUN.' });
+      }
+    }
+    const copyAll = instrs.find((x) => x.keyword === 'COPY' && /^\.\s+\S+$/.test(x.args));
+    if (copyAll && instrs.some((x) => x.keyword === 'RUN' && x.line > copyAll.line)) {
+      lints.push({ line: copyAll.line, severity: 'info', source: 'layerlab', message: '`COPY . .` before a RUN: any change to any file rebuilds every step after this one. Copy only what the RUN needs first.' });
+    }
+    for (const layer of layers) {
+      for (const e of flatten(layer.tree)) {
+        if (e.mark !== 'D') continue;
+        const origin = layers.find((l) => l.index < layer.index && flatten(l.tree).some((x) => x.path === e.path && x.mark !== 'D'));
+        if (origin) {
+          lints.push({ line: layer.line, severity: 'warning', source: 'layerlab', message: `Deleting ${e.path} here does not shrink the image: its bytes stay in the layer from line ${origin.line}. Delete it in the same RUN that created it.` });
+        }
+      }
+    }
+    return lints;
+  }
+
+  async function build(req: BuildRequest): Promise<BuildResult> {
+    const df = req.files.find((f) => f.path === req.dockerfile);
+    const text = typeof df?.content === 'string' ? df.content : '';
+    const instrs = readDockerfile(text);
+    const started = performance.now();
+    const total = instrs.length;
+    const steps: BuildStepVM[] = [
+      { id: 1, name: '[internal] load build definition from Dockerfile', line: 0, status: 'done', seconds: 0.0, output: [] },
+      { id: 2, name: '[internal] load .dockerignore', line: 0, status: 'done', seconds: 0.0, output: [] },
+      ...instrs.map((ins, i) => ({ id: i + 3, name: `[${i + 1}/${total}] ${ins.text}`, line: ins.line, status: 'waiting' as const, output: [] })),
+    ];
+    const log = (): BuildLogVM => ({
+      state: 'running',
+      steps: steps.map((s) => ({ ...s })),
+      progress: steps.filter((s) => s.status === 'done' || s.status === 'cached').length / steps.length,
+    });
+    const fail = (line: number, message: string, step?: BuildStepVM): BuildResult => {
+      if (step) {
+        step.status = 'error';
+        step.error = message;
+      }
+      req.onLog({ ...log(), state: 'failed', error: message });
+      return { ok: false, decorations: line ? [{ line, status: 'failed', why: message }] : [], lints: line ? [{ line, severity: 'error', message, source: 'build' }] : [], error: message };
+    };
+    req.onLog(log());
+    if (instrs.length === 0) return fail(0, 'the Dockerfile cannot be empty');
+    if (instrs[0].keyword !== 'FROM' && instrs[0].keyword !== 'ARG') return fail(instrs[0].line, 'no build stage in current context: the first instruction must be FROM');
+
+    const ignored = ignoreMatcher(req.files);
+    const context = req.files.filter((f) => !ignored(f.path) && f.path !== '.dockerignore');
+    const layers: LayerVM[] = [];
+    const decorations: BuildDecoration[] = [];
+    const keys: typeof lastKeys = [];
+    let parentKey = '';
+    let workdir = '/';
+    let busted: string | null = null;
+
+    for (let i = 0; i < instrs.length; i++) {
+      const ins = instrs[i];
+      const step = steps[i + 2];
+      if (!KNOWN.has(ins.keyword)) return fail(ins.line, `dockerfile parse error on line ${ins.line}: unknown instruction: ${ins.keyword}`, step);
+      step.status = 'running';
+      req.onLog(log());
+      let copyKey: string | undefined;
+      let tree: FlatEntry[] = [];
+      if (ins.keyword === 'FROM') {
+        const ref = ins.args.split(/\s+/)[0];
+        if (!/^busybox(:latest)?$/.test(ref) && !tags.has(ref.includes(':') ? ref : `${ref}:latest`)) {
+          await sleep(stepMs, req.signal);
+          return fail(ins.line, `${ref}: not found. Bundled base images: busybox (and images you built).`, step);
+        }
+      } else if (ins.keyword === 'WORKDIR') {
+        workdir = normalize(ins.args.startsWith('/') ? ins.args : `${workdir}/${ins.args}`);
+        const exists = flattenMerged(layers).some((e) => e.path === workdir);
+        if (!exists) tree = [{ path: workdir, type: 'dir', size: 0, mark: 'A' }];
+      } else if (ins.keyword === 'COPY' || ins.keyword === 'ADD') {
+        const parts = ins.args.split(/\s+/).filter((p) => !p.startsWith('--'));
+        const dest = parts.pop() ?? '.';
+        const destAbs = normalize(dest.startsWith('/') ? dest : `${workdir}/${dest}`);
+        const picked: WorkspaceFile[] = [];
+        for (const src of parts) {
+          const s = src.replace(/^\.\/?/, '');
+          const matched = context.filter((f) => s === '' || f.path === s || f.path.startsWith(s + '/'));
+          if (matched.length === 0) return fail(ins.line, `failed to compute cache key: "/${s}": not found`, step);
+          picked.push(...matched);
+        }
+        const toDir = dest.endsWith('/') || dest === '.' || picked.length > 1 || parts.some((p) => p === '.');
+        const below = new Map(flattenMerged(layers).map((e) => [e.path, e]));
+        tree = picked.map((f) => {
+          const p = toDir ? `${destAbs}/${f.path}` : destAbs;
+          return { path: p, type: 'file' as const, size: fileSize(f), mark: below.has(p) ? ('M' as const) : ('A' as const) };
+        });
+        copyKey = picked.map((f) => `${f.path}:${fakeDigest(typeof f.content === 'string' ? f.content : String(f.content.length))}`).join(',');
+      } else if (ins.keyword === 'RUN') {
+        tree = runLayer(ins, workdir, layers);
+      }
+      const key = fakeDigest(parentKey + '\n' + ins.text + '\n' + (copyKey ?? ''));
+      parentKey = key;
+      const cachedLayer = cache.get(key);
+      const prev = lastKeys[i];
+      let why: string | undefined;
+      if (!cachedLayer && ins.keyword !== 'FROM') {
+        if (busted) why = busted;
+        else if (prev && prev.text !== ins.text) why = `Rebuilt: this line changed since the last build.`;
+        else if (prev && prev.copyKey !== copyKey && copyKey) {
+          const before = new Set(prev.copyKey?.split(','));
+          const changed = copyKey.split(',').filter((c) => !before.has(c)).map((c) => c.split(':')[0]);
+          why = `Rebuilt: copied file${changed.length > 1 ? 's' : ''} changed: \`${changed.join('`, `')}\`.`;
+        } else why = 'Rebuilt: not in the build cache yet.';
+        busted ??= `Rebuilt: an earlier step was rebuilt (line ${ins.line}), and the cache key includes every step before.`;
+      }
+      if (ins.keyword === 'FROM') {
+        layers.push({ ...baseLayer(), line: ins.line, instruction: ins.text });
+        step.status = 'done';
+        step.seconds = 0.1;
+      } else {
+        const t = toTree(tree);
+        const layer: LayerVM = cachedLayer
+          ? { ...cachedLayer, index: layers.length, line: ins.line, cached: true }
+          : {
+              index: layers.length,
+              digest: tree.length ? fakeDigest(key + 'layer') : '',
+              instruction: ins.text,
+              line: ins.line,
+              size: treeSize(t),
+              changedFiles: countChanges(t),
+              emptyLayer: tree.length === 0 && ins.keyword !== 'RUN',
+              tree: t,
+              cached: false,
+            };
+        if (!cachedLayer) {
+          await sleep(ins.keyword === 'RUN' ? stepMs * 2 : stepMs / 2, req.signal);
+          if (ins.keyword === 'RUN') step.output.push(`#${step.id} 0.${Math.floor(Math.random() * 90) + 10} (fake) ran: ${ins.args}`);
+        } else await sleep(15, req.signal);
+        cache.set(key, layer);
+        layers.push(layer);
+        step.status = cachedLayer ? 'cached' : 'done';
+        step.seconds = cachedLayer ? undefined : ins.keyword === 'RUN' ? (stepMs * 2) / 1000 : stepMs / 2000;
+        decorations.push({
+          line: ins.line,
+          status: layer.emptyLayer ? 'config' : cachedLayer ? 'cached' : 'rebuilt',
+          size: layer.emptyLayer ? undefined : layer.size,
+          why: layer.emptyLayer ? 'No layer: this instruction only changes the image config.' + (why && !cachedLayer ? ` ${why}` : '') : cachedLayer ? 'Cached: same parent layers and same instruction' + (copyKey ? ' and same copied files.' : '.') : why,
+        });
+      }
+      keys.push({ line: ins.line, key, text: ins.text, copyKey });
+      req.onLog(log());
+    }
+    lastKeys = keys;
+    const id = fakeDigest('image' + parentKey);
+    const tag = req.tag.includes(':') ? req.tag : `${req.tag}:latest`;
+    images.set(id, { id, tags: [tag], layers, created: new Date().toISOString() });
+    const old = tags.get(tag);
+    tags.set(tag, id);
+    if (old && old !== id) {
+      const o = images.get(old);
+      if (o) o.tags = o.tags.filter((t) => t !== tag);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    steps.push({ id: steps.length + 1, name: 'exporting to image', line: 0, status: 'done', seconds: 0.1, output: [`#${steps.length + 1} naming to docker.io/library/${tag} done`] });
+    req.onLog({ ...log(), state: 'succeeded', progress: 1, imageId: id, seconds });
+    emit();
+    return { ok: true, imageId: id, decorations, lints: lintsFor(instrs, layers) };
+  }
+
+  const actions: Actions = {
+    async run(image, opts = {}) {
+      const id = tags.get(image.includes(':') ? image : `${image}:latest`) ?? (images.has(image) ? image : null);
+      if (!id) throw new Error(`Unable to find image '${image}' locally`);
+      let name = opts.name;
+      if (!name) {
+        const words = ['brave', 'calm', 'eager', 'kind', 'quiet', 'swift'];
+        const nouns = ['turing', 'hopper', 'lovelace', 'ritchie', 'torvalds', 'liskov'];
+        do name = `${words[Math.floor(Math.random() * 6)]}_${nouns[Math.floor(Math.random() * 6)]}`;
+        while (containers.has(name));
+      }
+      if (containers.has(name)) throw new Error(`Conflict. The container name "/${name}" is already in use.`);
+      addContainer(name, id, 'running');
+      emit();
+    },
+    async start(c) {
+      const row = containers.get(c);
+      if (!row) throw new Error(`No such container: ${c}`);
+      row.state = 'running';
+      row.status = 'Up 1 second';
+      emit();
+    },
+    async stop(c) {
+      const row = containers.get(c);
+      if (!row) throw new Error(`No such container: ${c}`);
+      row.state = 'exited';
+      row.status = 'Exited (137) 1 second ago';
+      emit();
+    },
+    async rm(c, opts = {}) {
+      const row = containers.get(c);
+      if (!row) throw new Error(`No such container: ${c}`);
+      if (row.state === 'running' && !opts.force) throw new Error(`You cannot remove a running container ${row.id}. Stop the container before attempting removal or force remove`);
+      containers.delete(c);
+      emit();
+    },
+    async commit(c, opts = {}) {
+      const row = containers.get(c);
+      if (!row) throw new Error(`No such container: ${c}`);
+      const base = images.get(row.imageId);
+      if (!base) throw new Error('image gone');
+      const t = toTree(row.entries.map((e) => ({ path: e.path, type: 'file', size: e.size, mark: e.kind === 'C' ? 'M' : e.kind })));
+      const layer: LayerVM = { index: base.layers.length, digest: fakeDigest(c + Date.now()), instruction: `(docker commit ${c})`, line: 0, size: treeSize(t), changedFiles: countChanges(t), emptyLayer: false, tree: t };
+      const id = fakeDigest('commit' + c + Date.now());
+      const tag = opts.tag ?? `${c}-snapshot:latest`;
+      images.set(id, { id, tags: [tag], layers: [...base.layers, layer], created: new Date().toISOString() });
+      tags.set(tag, id);
+      emit();
+    },
+    async rmi(image) {
+      const id = tags.get(image) ?? image;
+      if ([...containers.values()].some((c) => c.imageId === id)) throw new Error(`conflict: unable to remove image ${image} (must force) - image is being used by a container`);
+      images.delete(id);
+      for (const [t, i] of tags) if (i === id) tags.delete(t);
+      emit();
+    },
+  };
+
+  return {
+    async boot({ onProgress, signal }) {
+      const ms = options.bootStepMs ?? 350;
+      const total = 12.4;
+      for (let mb = 0; mb <= total; mb += 3.1) {
+        onProgress({ step: `Downloading VM (${mb.toFixed(1)} / ${total} MB)`, value: (mb / total) * 0.7 });
+        await sleep(ms / 2, signal);
+      }
+      if (options.failBoot) throw new BootError('asset-failed', 'The VM snapshot could not be downloaded.', '/vm/state.bin.zst (HTTP 404)');
+      onProgress({ step: 'Restoring snapshot', value: 0.8 });
+      await sleep(ms, signal);
+      onProgress({ step: 'Starting shell', value: 0.95 });
+      await sleep(ms / 2, signal);
+    },
+    connectTerminal(port: TerminalBridge) {
+      let line = '';
+      const prompt = () => port.write('\x1b[1;32m/workspace #\x1b[0m ');
+      port.write('\x1b[2mLayerlab dev shell: a stand-in until the VM is wired in. Try `touch /tmp/x` with a container running.\x1b[0m\r\n');
+      prompt();
+      return port.onData((data) => {
+        for (const ch of data) {
+          if (ch === '\r') {
+            port.write('\r\n');
+            const cmd = line.trim();
+            line = '';
+            const words = cmd.split(/\s+/);
+            const running = [...containers.values()].filter((c) => c.state === 'running').pop();
+            if (words[0] === 'touch' && words[1]) {
+              if (!running) port.write('no running container to write into (start one in the Containers tab)\r\n');
+              else {
+                running.entries = [...running.entries.filter((e) => e.path !== words[1]), { path: normalize(words[1]), kind: 'A', size: 0 }];
+                emit();
+              }
+            } else if (words[0] === 'echo') port.write(words.slice(1).join(' ') + '\r\n');
+            else if (cmd) port.write(`${words[0]}: not available in the dev shell\r\n`);
+            prompt();
+          } else if (ch === '\x7f') {
+            if (line) {
+              line = line.slice(0, -1);
+              port.write('\b \b');
+            }
+          } else if (ch >= ' ') {
+            line += ch;
+            port.write(ch);
+          }
+        }
+      });
+    },
+    build,
+    async getImage(id) {
+      const img = images.get(id);
+      return img ? { id: img.id, tags: [...tags].filter(([, i]) => i === id).map(([t]) => t), layers: img.layers } : null;
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      listener(view());
+      return () => listeners.delete(listener);
+    },
+    actions,
+  };
+}

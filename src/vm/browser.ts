@@ -1,0 +1,83 @@
+import { Machine, MachineError, type MachineAssets } from './machine';
+import wasmUrl from 'v86/build/v86.wasm?url';
+
+export interface BrowserMachineOptions {
+  /** Base URL of the VM assets (the built public/vm/ folder). Default `/vm/` next to the page. */
+  assetsUrl?: string;
+  onProgress?: (progress: { step: string; value: number }) => void;
+  signal?: AbortSignal;
+}
+
+/** Fetches one asset, reporting bytes as they arrive; a missing asset names itself in the error. */
+async function fetchAsset(
+  url: string,
+  onBytes: (loaded: number, total: number) => void,
+  signal?: AbortSignal,
+): Promise<ArrayBuffer> {
+  let response: Response;
+  try {
+    response = await fetch(url, { signal });
+  } catch (error) {
+    throw new MachineError(`could not download VM asset ${url}: ${(error as Error).message}`);
+  }
+  if (!response.ok || !response.body) {
+    throw new MachineError(`could not download VM asset ${url}: HTTP ${response.status}`);
+  }
+  const total = Number(response.headers.get('content-length') ?? 0);
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let loaded = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    loaded += value.length;
+    onBytes(loaded, total);
+  }
+  const bytes = new Uint8Array(loaded);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return bytes.buffer;
+}
+
+/** Downloads the BIOS and the saved VM state, then restores it. */
+export async function startBrowserMachine(options: BrowserMachineOptions = {}): Promise<Machine> {
+  if (typeof WebAssembly !== 'object') {
+    throw new MachineError('this browser has no WebAssembly, which the VM needs: use a current Chrome, Firefox or Safari');
+  }
+  const base = new URL(options.assetsUrl ?? 'vm/', globalThis.location?.href);
+  const progress = options.onProgress ?? (() => {});
+  const names = ['bios.bin', 'vgabios.bin', 'state.bin.zst'] as const;
+  const loaded = new Map<string, number>();
+  const totals = new Map<string, number>();
+  const report = () => {
+    const done = [...loaded.values()].reduce((a, b) => a + b, 0);
+    const total = [...totals.values()].reduce((a, b) => a + b, 0);
+    progress({
+      step: `Downloading the VM (${(done / 1e6).toFixed(1)}${total ? ` / ${(total / 1e6).toFixed(1)}` : ''} MB)`,
+      value: total ? (0.7 * done) / total : 0,
+    });
+  };
+  const [bios, vgaBios, state] = await Promise.all(
+    names.map((name) =>
+      fetchAsset(
+        new URL(name, base).href,
+        (bytes, total) => {
+          loaded.set(name, bytes);
+          totals.set(name, total);
+          report();
+        },
+        options.signal,
+      ),
+    ),
+  );
+  const assets: MachineAssets = { bios, vgaBios, state };
+  return Machine.start({
+    assets,
+    wasmPath: wasmUrl,
+    onProgress: (p) => progress({ step: p.step, value: 0.7 + 0.3 * p.value }),
+  });
+}
