@@ -18,6 +18,8 @@ export interface Guest {
     params?: Record<string, unknown>,
     options?: RequestOptions,
   ): Promise<T>;
+  /** A message to the agent that gets no reply (vm/agent/PROTOCOL.md: `cli-output`, `cli-exit`, `cli-exec`). */
+  notify(op: string, params?: Record<string, unknown>): void;
   /** Write a file into the 9p share; the guest sees it at `/mnt/host/<path>`. */
   putFile(path: string, data: Uint8Array): Promise<void>;
   /** Read a file from the 9p share (`/mnt/host/<path>` in the guest). */

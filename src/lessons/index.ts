@@ -18,4 +18,7 @@ export {
 } from './schema.ts';
 export { evaluateCheck, evaluateStep, hintsFor, stepRunsPrograms, type CheckResult, type StepResult } from './checks.ts';
 export { sourcesFromEntries } from './sources.ts';
+export { describeCheck } from './describe.ts';
+export { createEvaluator, type LessonEvaluator } from './evaluator.ts';
+export * from './progress.ts';
 export { verifyLesson, type LessonRunner, type VerifyReport } from './verify.ts';

@@ -516,10 +516,10 @@ export function parseSolutionScript(problems: Problems | null, file: string, tex
       return;
     }
     if (line.endsWith('\\')) pending = line;
-    else steps.at(-1)!.commands.push(line);
+    else steps.at(-1)!.commands.push(line.trimEnd());
   });
   if (pending) problems?.add(file, 'end', 'the last command ends with "\\" (a continuation with nothing after it)');
-  return { steps };
+  return { steps: steps.map(({ commands, appliesSolution }) => ({ commands, appliesSolution })) };
 }
 
 /** Validate one lesson folder. Returns the lesson, or null with problems added. */

@@ -72,6 +72,11 @@ export class AgentClient {
     });
   }
 
+  /** Sends a notification: a message without an id, which the agent never answers. */
+  notify(op: string, params: Record<string, unknown> = {}): void {
+    this.#channel.send(this.#encoder.encode(JSON.stringify({ ...params, op }) + '\n'));
+  }
+
   /** Waits for the agent's `ready` event (sent when it starts, and in answer to `hello`). */
   waitReady(timeoutMs = 60_000): Promise<void> {
     return new Promise((resolve, reject) => {

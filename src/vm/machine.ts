@@ -130,6 +130,10 @@ export class Machine implements Guest {
     return this.agent.request<T>(op, params, options);
   }
 
+  notify(op: string, params?: Record<string, unknown>): void {
+    if (!this.#stopped) this.agent.notify(op, params);
+  }
+
   onEvent(listener: (event: AgentEvent) => void): () => void {
     return this.agent.onEvent(listener);
   }

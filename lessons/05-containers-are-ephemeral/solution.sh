@@ -1,0 +1,6 @@
+# step 1
+docker run --name notes busybox sh -c 'echo "remember me" > /notes.txt'
+# step 2
+docker rm notes
+# step 3
+docker run -d --name notes busybox sleep 3600

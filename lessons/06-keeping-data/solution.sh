@@ -1,0 +1,12 @@
+# step 1
+docker volume create notes
+docker run --name writer -v notes:/data busybox sh -c 'echo "kept in a volume" > /data/note.txt'
+docker rm writer
+# step 2
+docker run -d --name reader -v notes:/data busybox sleep 3600
+# step 3
+docker run --name tweak busybox sh -c 'echo "v1" > /version.txt'
+docker commit tweak tweaked
+# step 4
+#> apply solution
+docker build -t versioned .

@@ -1,0 +1,4 @@
+import json
+
+index = json.load(open("index.json"))
+print("version 1:", ", ".join(index))

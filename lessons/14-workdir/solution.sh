@@ -1,0 +1,5 @@
+# step 1
+docker build -t wd .
+docker run -d --name w1 wd sleep 3600
+# step 2
+docker run -d --name w2 -w /tmp wd sleep 3600

@@ -1,0 +1,110 @@
+/**
+ * Serves the `docker` command typed in the guest (vm/agent/PROTOCOL.md, "The docker command in the
+ * guest"): the client's argv arrives as a `cli` event, runs through the same docker verbs as the Node CLI,
+ * and the output goes back as `cli-output` / `cli-exit` notifications, like the docker CLI and dockerd.
+ */
+import { GUEST_PATHS, type Guest } from '../guest.ts';
+import type { EngineApi } from '../api.ts';
+import type { ContextEntry } from '../dockerfile/index.ts';
+import { readTar } from '../archive/tar.ts';
+import { toBase64 } from '../util/base64.ts';
+import { runDocker } from './commands.ts';
+
+let transfers = 0;
+
+export function serveGuestDocker(options: { engine: EngineApi; guest: Guest }): () => void {
+  const { engine, guest } = options;
+  const execs = new Map<string, (code: number) => void>();
+  const encoder = new TextEncoder();
+
+  return guest.onEvent((event) => {
+    if (event.event === 'cli-exec-exit') {
+      execs.get(`${event.cid}/${event.ref}`)?.(Number(event.code ?? 0));
+      execs.delete(`${event.cid}/${event.ref}`);
+      return;
+    }
+    if (event.event !== 'cli') return;
+    const cid = Number(event.cid);
+    const cwd = String(event.cwd ?? '/');
+    const output = (stream: 'stdout' | 'stderr') => (text: string) => {
+      if (text) guest.notify('cli-output', { cid, stream, data: toBase64(encoder.encode(text)) });
+    };
+    void runDocker({
+      engine,
+      argv: (event.argv as string[]) ?? [],
+      cwd,
+      tty: Boolean(event.tty),
+      io: {
+        stdout: output('stdout'),
+        stderr: output('stderr'),
+        exec: (argv, ref) =>
+          new Promise<number>((resolve) => {
+            execs.set(`${cid}/${ref}`, resolve);
+            guest.notify('cli-exec', { cid, argv, ref });
+          }),
+      },
+      readContext: (dir) => readGuestDir(guest, resolvePath(cwd, dir)),
+      writeFile: (path, data) => writeGuestFile(guest, resolvePath(cwd, path), data),
+      readFile: (path) => readGuestFile(guest, resolvePath(cwd, path)),
+    })
+      .catch((error) => {
+        output('stderr')(`docker: ${(error as Error).message}\n`);
+        return 1;
+      })
+      .then((code) => guest.notify('cli-exit', { cid, code }));
+  });
+}
+
+function resolvePath(cwd: string, path: string): string {
+  const joined = path.startsWith('/') ? path : `${cwd.replace(/\/$/, '')}/${path}`;
+  const parts: string[] = [];
+  for (const part of joined.split('/')) {
+    if (!part || part === '.') continue;
+    if (part === '..') parts.pop();
+    else parts.push(part);
+  }
+  return '/' + parts.join('/');
+}
+
+/** A guest directory as a build context: the agent packs it into a tar in the 9p share. */
+async function readGuestDir(guest: Guest, dir: string): Promise<ContextEntry[]> {
+  const name = `ctx-${transfers++}.tar`;
+  await guest.request('pack', { dir, tar: `${GUEST_PATHS.share}/${name}` }, { timeoutMs: 120_000 });
+  try {
+    const items = await readTar(await guest.getFile(name));
+    return items.flatMap((item) => {
+      const path = item.name.replace(/^\.?\/+/, '').replace(/\/+$/, '');
+      if (!path) return [];
+      const type = item.type === 'directory' ? 0o040000 : item.type === 'symlink' ? 0o120000 : item.type === 'file' ? 0o100000 : 0;
+      if (!type) return [];
+      const data = item.type === 'symlink' ? encoderOf(item.linkname ?? '') : (item.data ?? new Uint8Array());
+      return [{ path, mode: type | (item.mode & 0o7777), data }];
+    });
+  } finally {
+    await guest.request('rm', { path: `${GUEST_PATHS.share}/${name}` }).catch(() => {});
+  }
+}
+
+const encoderOf = (text: string) => new TextEncoder().encode(text);
+
+async function writeGuestFile(guest: Guest, path: string, data: Uint8Array): Promise<void> {
+  const name = `out-${transfers++}.bin`;
+  await guest.putFile(name, data);
+  try {
+    const { exit } = await guest.request<{ exit: number }>('spawn', { argv: ['/bin/cp', `${GUEST_PATHS.share}/${name}`, path] });
+    if (exit !== 0) throw new Error(`open ${path}: cannot write the file`);
+  } finally {
+    await guest.request('rm', { path: `${GUEST_PATHS.share}/${name}` }).catch(() => {});
+  }
+}
+
+async function readGuestFile(guest: Guest, path: string): Promise<Uint8Array> {
+  const name = `in-${transfers++}.bin`;
+  const { exit } = await guest.request<{ exit: number }>('spawn', { argv: ['/bin/cp', path, `${GUEST_PATHS.share}/${name}`] });
+  if (exit !== 0) throw new Error(`open ${path}: no such file or directory`);
+  try {
+    return await guest.getFile(name);
+  } finally {
+    await guest.request('rm', { path: `${GUEST_PATHS.share}/${name}` }).catch(() => {});
+  }
+}

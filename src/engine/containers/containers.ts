@@ -1,0 +1,578 @@
+/**
+ * Containers: an image's layers + one writable layer (an overlay upperdir in the guest) + a crun process.
+ * The engine owns their records (persisted like images); the guest only holds the live parts, which are
+ * rebuilt on demand after a VM restart: the mount, and the writable layer restored from its saved tar.
+ */
+import type { BlobBackend } from '../store/backend.ts';
+import type { ImageStore } from '../store/image-store.ts';
+import { GUEST_PATHS, type Guest } from '../guest.ts';
+import { GuestLayers } from '../runtime/guest-layers.ts';
+import { runtimeSpec } from '../runtime/spec.ts';
+import { sha256, type Digest } from '../oci/digest.ts';
+import { ConflictError, EngineError, NotFoundError } from '../oci/errors.ts';
+import { buildImage } from '../oci/image.ts';
+import type { ContainerConfig } from '../oci/types.ts';
+import { layerTreeFromUpperdir, dockerDiff, type ListEntry, type LayerTree } from '../layers/index.ts';
+import type { LayerFiles } from '../build/layer-files.ts';
+import { resolveUser } from '../build/users.ts';
+import { fromBase64 } from '../util/base64.ts';
+import type { ChangeEvent, ContainerState, ContainerView, RunOptions, WritableEntry } from '../api.ts';
+import { randomId, randomName } from './names.ts';
+import { signalNumber } from './signals.ts';
+
+export interface ContainerRecord {
+  id: string;
+  name: string;
+  image: string;
+  imageId: Digest;
+  diffIDs: Digest[];
+  imageSize: number;
+  args: string[];
+  env: string[];
+  workdir: string;
+  user: string;
+  hostname: string;
+  volumes: { name: string; destination: string }[];
+  network: 'none' | 'host' | 'default';
+  memoryBytes?: number;
+  pidsLimit?: number;
+  autoRemove: boolean;
+  stopSignal?: string;
+  state: ContainerState;
+  exitCode: number | null;
+  created: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  /** The writable layer saved as a tar blob when the container stopped (restored after a VM restart). */
+  savedWritable?: Digest;
+}
+
+interface LogChunk {
+  stream: 'stdout' | 'stderr';
+  text: string;
+}
+
+export interface ContainersOptions {
+  store: ImageStore;
+  backend: BlobBackend;
+  guest: Guest;
+  layers: GuestLayers;
+  files: LayerFiles;
+  emit: (event: ChangeEvent) => void;
+}
+
+const LOG_LIMIT = 256 * 1024;
+const FEED_INTERVAL_MS = 250;
+
+export class Containers {
+  #store: ImageStore;
+  #backend: BlobBackend;
+  #guest: Guest;
+  #layers: GuestLayers;
+  #files: LayerFiles;
+  #emit: (event: ChangeEvent) => void;
+  #records = new Map<string, ContainerRecord>();
+  #logs = new Map<string, LogChunk[]>();
+  /** Containers whose overlay is mounted in the guest in this VM session. */
+  #mounted = new Set<string>();
+  #exitWaiters = new Map<string, ((code: number) => void)[]>();
+  #outputListeners = new Map<string, Set<(stream: 'stdout' | 'stderr', text: string) => void>>();
+  #decoders = new Map<string, TextDecoder>();
+  #feedTimer: ReturnType<typeof setInterval> | null = null;
+  #feedWanted = 0;
+  #lastWritable = new Map<string, string>();
+  #attachments = new Map<string, string>();
+
+  private constructor(options: ContainersOptions) {
+    this.#store = options.store;
+    this.#backend = options.backend;
+    this.#guest = options.guest;
+    this.#layers = options.layers;
+    this.#files = options.files;
+    this.#emit = options.emit;
+    this.#guest.onEvent((event) => this.#onGuestEvent(event));
+  }
+
+  static async open(options: ContainersOptions): Promise<Containers> {
+    const containers = new Containers(options);
+    for (const [, record] of await options.backend.listMeta<ContainerRecord>('container/')) {
+      // The VM was restarted from its snapshot: whatever ran before is gone, as after a daemon crash.
+      if (record.state === 'running') Object.assign(record, { state: 'exited', exitCode: 255, finishedAt: new Date().toISOString() });
+      containers.#records.set(record.id, record);
+      const logs = await options.backend.getMeta<LogChunk[]>(`logs/${record.id}`);
+      containers.#logs.set(record.id, logs ?? []);
+    }
+    return containers;
+  }
+
+  // ---- lookups
+
+  find(ref: string): ContainerRecord {
+    const byName = [...this.#records.values()].find((r) => r.name === ref.replace(/^\//, ''));
+    if (byName) return byName;
+    const byId = [...this.#records.values()].filter((r) => ref.length >= 1 && r.id.startsWith(ref));
+    if (byId.length === 1) return byId[0];
+    if (byId.length > 1) throw new EngineError(`multiple IDs found with provided prefix: ${ref}`);
+    throw new NotFoundError('container', ref);
+  }
+
+  list(): ContainerRecord[] {
+    return [...this.#records.values()].sort((a, b) => (a.created < b.created ? 1 : -1));
+  }
+
+  logs(ref: string): LogChunk[] {
+    return this.#logs.get(this.find(ref).id) ?? [];
+  }
+
+  async view(record: ContainerRecord): Promise<ContainerView> {
+    const sizeRw = await this.#sizeRw(record).catch(() => 0);
+    return {
+      id: record.id,
+      name: record.name,
+      image: record.image,
+      imageId: record.imageId,
+      command: record.args,
+      state: record.state,
+      exitCode: record.exitCode,
+      created: record.created,
+      startedAt: record.startedAt,
+      finishedAt: record.finishedAt,
+      sizeRw,
+      sizeRootFs: sizeRw + record.imageSize,
+      mounts: record.volumes.map((v) => ({ type: 'volume', name: v.name, source: volumeDir(v.name), destination: v.destination })),
+    };
+  }
+
+  // ---- lifecycle
+
+  async create(options: RunOptions, extra: { volumes: { name: string; destination: string }[] }): Promise<ContainerRecord> {
+    if (options.name && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(options.name)) {
+      throw new EngineError(`Invalid container name (${options.name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    }
+    const taken = (name: string) => [...this.#records.values()].some((r) => r.name === name);
+    if (options.name && taken(options.name)) {
+      const other = this.find(options.name);
+      throw new ConflictError(
+        `Conflict. The container name "/${options.name}" is already in use by container "${other.id}". You have to remove (or rename) that container to be able to reuse that name.`,
+      );
+    }
+    const image = await this.#store.resolve({ ref: options.image });
+    const config = (await this.#store.getConfig({ id: image.id })).config ?? {};
+    const entrypoint = options.entrypoint ?? config.Entrypoint ?? [];
+    const cmd = options.command?.length ? options.command : options.entrypoint ? [] : (config.Cmd ?? []);
+    const args = [...(entrypoint ?? []), ...(cmd ?? [])];
+    if (args.length === 0) throw new EngineError('No command specified');
+    const id = randomId();
+    const record: ContainerRecord = {
+      id,
+      name: options.name ?? randomName(taken),
+      image: options.image,
+      imageId: image.id,
+      diffIDs: (await this.#store.getConfig({ id: image.id })).rootfs.diff_ids,
+      imageSize: image.size,
+      args,
+      env: mergeEnv(config.Env ?? [], options.env ?? []),
+      workdir: options.workdir ?? (config.WorkingDir || '/'),
+      user: options.user ?? config.User ?? '',
+      hostname: options.hostname ?? id.slice(0, 12),
+      volumes: extra.volumes,
+      network: options.network ?? 'default',
+      memoryBytes: options.memoryBytes,
+      pidsLimit: options.pidsLimit,
+      autoRemove: options.autoRemove ?? false,
+      stopSignal: config.StopSignal,
+      state: 'created',
+      exitCode: null,
+      created: new Date().toISOString(),
+      startedAt: null,
+      finishedAt: null,
+    };
+    await this.#ensureMounted(record, options.signal);
+    await this.#save(record);
+    await this.#store.refs.add({ image: image.id, container: id });
+    this.#records.set(id, record);
+    this.#logs.set(id, []);
+    this.#emit({ type: 'container', action: 'create', id, name: record.name, state: 'created' });
+    return record;
+  }
+
+  /** Starts the process (detached in the guest); `onOutput` receives its output as it comes. */
+  async start(ref: string, onOutput?: (stream: 'stdout' | 'stderr', text: string) => void): Promise<ContainerRecord> {
+    const record = this.find(ref);
+    if (record.state === 'running') return record;
+    await this.#ensureMounted(record);
+    const bundle = containerDir(record.id);
+    // crun keeps its own state per container id; a restart needs the old one gone.
+    await this.#guest.request('delete', { name: record.id }).catch(() => {});
+    const config = await this.#runtimeConfig(record, { terminal: false });
+    if (onOutput) this.#listen(record.id, onOutput);
+    // Running before the request: a process that exits at once sends its exit event right after.
+    Object.assign(record, { state: 'running', startedAt: new Date().toISOString(), finishedAt: null, exitCode: null });
+    this.#emit({ type: 'container', action: 'start', id: record.id, name: record.name, state: 'running' });
+    try {
+      await this.#guest.request('run', { name: record.id, bundle, config, detach: true });
+    } catch (error) {
+      Object.assign(record, { state: 'exited', exitCode: 127, finishedAt: new Date().toISOString() });
+      await this.#save(record);
+      throw error;
+    }
+    await this.#untilCreated(record.id);
+    await this.#save(record);
+    this.#kickFeed();
+    return record;
+  }
+
+  /** Resolves with the exit code once the container's process has ended. */
+  wait(ref: string): Promise<number> {
+    const record = this.find(ref);
+    if (record.state !== 'running') return Promise.resolve(record.exitCode ?? 0);
+    return new Promise((resolve) => {
+      const waiters = this.#exitWaiters.get(record.id) ?? [];
+      waiters.push(resolve);
+      this.#exitWaiters.set(record.id, waiters);
+    });
+  }
+
+  listen(ref: string, listener: (stream: 'stdout' | 'stderr', text: string) => void): () => void {
+    return this.#listen(this.find(ref).id, listener);
+  }
+
+  async kill(ref: string, signal?: string): Promise<ContainerRecord> {
+    const record = this.find(ref);
+    if (record.state !== 'running') throw new ConflictError(`Cannot kill container: ${ref}: Container ${record.id} is not running`);
+    await this.#guest.request('signal', { name: record.id, signal: signalNumber(signal, 9) });
+    this.#emit({ type: 'container', action: 'kill', id: record.id, name: record.name, state: record.state });
+    return record;
+  }
+
+  /** SIGTERM (or the image's STOPSIGNAL), then SIGKILL after the grace period, as `docker stop` does. */
+  async stop(ref: string, timeoutSeconds = 10): Promise<ContainerRecord> {
+    const record = this.find(ref);
+    if (record.state !== 'running') return record;
+    const exited = this.wait(record.id);
+    await this.#guest.request('signal', { name: record.id, signal: signalNumber(record.stopSignal, 15) }).catch(() => {});
+    const timedOut = await Promise.race([exited.then(() => false), sleep(timeoutSeconds * 1000).then(() => true)]);
+    if (timedOut) {
+      await this.#guest.request('signal', { name: record.id, signal: 9 }).catch(() => {});
+      await exited;
+    }
+    this.#emit({ type: 'container', action: 'stop', id: record.id, name: record.name, state: record.state, exitCode: record.exitCode });
+    return record;
+  }
+
+  async rm(ref: string, options: { force?: boolean } = {}): Promise<void> {
+    const record = this.find(ref);
+    if (record.state === 'running') {
+      if (!options.force) {
+        throw new ConflictError(
+          `You cannot remove a running container ${record.id}. Stop the container before attempting removal or force remove`,
+        );
+      }
+      const exited = this.wait(record.id);
+      await this.#guest.request('signal', { name: record.id, signal: 9 }).catch(() => {});
+      await Promise.race([exited, sleep(5000)]);
+    }
+    await this.#guest.request('delete', { name: record.id }).catch(() => {});
+    await this.#layers.remove(record.id).catch(() => {});
+    this.#mounted.delete(record.id);
+    this.#records.delete(record.id);
+    this.#logs.delete(record.id);
+    this.#lastWritable.delete(record.id);
+    await this.#backend.commit({ delete: [`container/${record.id}`, `logs/${record.id}`] });
+    if (record.savedWritable) await this.#backend.deleteBlob(record.savedWritable).catch(() => {});
+    await this.#store.refs.remove({ image: record.imageId, container: record.id });
+    this.#emit({ type: 'container', action: 'destroy', id: record.id, name: record.name, state: record.state });
+  }
+
+  async exec(
+    ref: string,
+    command: string[],
+    options: { env?: string[]; workdir?: string; user?: string; onOutput?: (stream: 'stdout' | 'stderr', text: string) => void } = {},
+  ): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+    const record = this.find(ref);
+    if (record.state !== 'running') throw new ConflictError(`Container ${record.id} is not running`);
+    const argv = await this.#execArgv(record, command, options, false);
+    let stdout = '';
+    let stderr = '';
+    const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
+    const { exit } = await this.#guest.request<{ exit: number }>('spawn', { argv }, {
+      timeoutMs: 10 * 60_000,
+      onStream: (stream, data) => {
+        const text = decoders[stream].decode(data, { stream: true });
+        if (stream === 'stdout') stdout += text;
+        else stderr += text;
+        options.onOutput?.(stream, text);
+      },
+    });
+    this.#kickFeed();
+    return { exitCode: exit, stdout, stderr };
+  }
+
+  /** `run -it` / `exec -it` from the guest terminal: the crun command the guest's client runs on its tty. */
+  async attachCommand(record: ContainerRecord, exec?: { command: string[]; env?: string[]; workdir?: string; user?: string }): Promise<{ argv: string[]; ref: string }> {
+    const ref = randomId().slice(0, 16);
+    if (exec) {
+      if (record.state !== 'running') throw new ConflictError(`Container ${record.id} is not running`);
+      this.#attachments.set(ref, '');
+      return { argv: await this.#execArgv(record, exec.command, exec, true), ref };
+    }
+    await this.#ensureMounted(record);
+    await this.#guest.request('delete', { name: record.id }).catch(() => {});
+    const config = await this.#runtimeConfig(record, { terminal: true });
+    await this.#guest.request('write', { path: `${containerDir(record.id)}/config.json`, data: btoa(JSON.stringify(config)) });
+    Object.assign(record, { state: 'running', startedAt: new Date().toISOString(), finishedAt: null, exitCode: null });
+    await this.#save(record);
+    this.#attachments.set(ref, record.id);
+    this.#emit({ type: 'container', action: 'start', id: record.id, name: record.name, state: 'running' });
+    this.#kickFeed();
+    return { argv: ['/usr/bin/crun', 'run', '--bundle', containerDir(record.id), record.id], ref };
+  }
+
+  async attachEnded(ref: string, exitCode: number): Promise<void> {
+    const id = this.#attachments.get(ref);
+    this.#attachments.delete(ref);
+    if (id) await this.#exited(id, exitCode);
+  }
+
+  // ---- writable layer
+
+  async diff(ref: string): Promise<WritableEntry[]> {
+    const record = this.find(ref);
+    await this.#ensureMounted(record);
+    return this.#writableEntries(record);
+  }
+
+  /** A new image: the container's image + its writable layer as one more layer. */
+  async commit(ref: string, options: { tag?: string; author?: string; message?: string; changes?: Partial<ContainerConfig>; createdBy?: string }): Promise<Digest> {
+    const record = this.find(ref);
+    await this.#ensureMounted(record);
+    const tar = await this.#layers.pack(`${containerDir(record.id)}/upper`);
+    const layer = await this.#store.addLayer({ tar, validate: false });
+    const base = await this.#store.getConfig({ id: record.imageId });
+    const baseLayers = await Promise.all((await this.#store.resolve({ ref: record.imageId })).layers.map((digest) => this.#store.getLayer({ digest })));
+    const image = await buildImage({
+      layers: [...baseLayers, layer].map((l) => ({ digest: l.digest, diffID: l.diffID, size: l.size, mediaType: l.mediaType })),
+      config: { ...(base.config ?? {}), ...(options.changes ?? {}) },
+      history: [
+        ...(base.history ?? []),
+        { created: new Date().toISOString(), created_by: options.createdBy ?? record.args.join(' '), ...(options.author ? { author: options.author } : {}), ...(options.message ? { comment: options.message } : {}) },
+      ],
+      author: options.author,
+    });
+    await this.#store.putImage({ image, tags: options.tag ? [options.tag] : [], parent: record.imageId });
+    this.#emit({ type: 'image', action: 'create', id: image.configDigest, ref: options.tag });
+    return image.configDigest;
+  }
+
+  /** Subscribe to the live writable-layer feed: polling runs only while someone listens. */
+  watchWritable(): () => void {
+    this.#feedWanted++;
+    this.#kickFeed();
+    return () => {
+      this.#feedWanted--;
+      if (this.#feedWanted <= 0 && this.#feedTimer) {
+        clearInterval(this.#feedTimer);
+        this.#feedTimer = null;
+      }
+    };
+  }
+
+  volumesInUse(name: string): ContainerRecord[] {
+    return [...this.#records.values()].filter((r) => r.volumes.some((v) => v.name === name));
+  }
+
+  // ---- internals
+
+  async #writableEntries(record: ContainerRecord): Promise<WritableEntry[]> {
+    const { entries } = await this.#guest.request<{ entries: ListEntry[] }>('list', { dir: `${containerDir(record.id)}/upper` });
+    const upper = layerTreeFromUpperdir(entries);
+    const lowers: LayerTree[] = await Promise.all(record.diffIDs.map((d) => this.#files.tree(d)));
+    const sizes = new Map(entries.map((e) => [e.path, e]));
+    return dockerDiff({ lowers, upper }).map((change) => {
+      const entry = sizes.get(change.path);
+      return { path: change.path, kind: change.kind, size: entry?.type === 'f' ? entry.size : 0, type: entry ? typeName(entry.type) : 'whiteout' };
+    });
+  }
+
+  async #sizeRw(record: ContainerRecord): Promise<number> {
+    if (!this.#mounted.has(record.id)) return 0;
+    const { entries } = await this.#guest.request<{ entries: ListEntry[] }>('list', { dir: `${containerDir(record.id)}/upper` });
+    return entries.reduce((sum, e) => sum + (e.type === 'f' ? e.size : 0), 0);
+  }
+
+  #kickFeed(): void {
+    if (this.#feedWanted <= 0 || this.#feedTimer) return;
+    let busy = false;
+    this.#feedTimer = setInterval(async () => {
+      if (busy) return;
+      busy = true;
+      try {
+        for (const record of this.#records.values()) {
+          if (!this.#mounted.has(record.id)) continue;
+          if (record.state !== 'running' && this.#lastWritable.has(record.id)) continue;
+          const entries = await this.#writableEntries(record).catch(() => null);
+          if (!entries) continue;
+          const key = JSON.stringify(entries);
+          if (this.#lastWritable.get(record.id) === key) continue;
+          this.#lastWritable.set(record.id, key);
+          this.#emit({ type: 'writable', id: record.id, name: record.name, entries });
+        }
+      } finally {
+        busy = false;
+      }
+    }, FEED_INTERVAL_MS);
+  }
+
+  /** A detached `crun run` answers before crun has written its state; exec and kill need that state. */
+  async #untilCreated(id: string): Promise<void> {
+    for (let i = 0; i < 100; i++) {
+      const found = await this.#guest.request('read', { path: `/run/crun/${id}/status` }).then(() => true, () => false);
+      if (found || this.#records.get(id)?.state !== 'running') return;
+      await sleep(20);
+    }
+  }
+
+  async #ensureMounted(record: ContainerRecord, signal?: AbortSignal): Promise<void> {
+    if (this.#mounted.has(record.id)) return;
+    await this.#layers.ensure(record.diffIDs, signal);
+    for (const volume of record.volumes) await this.#ensureVolume(volume.name);
+    if (record.savedWritable) {
+      const tar = await this.#backend.getBlob(record.savedWritable);
+      if (tar) {
+        const transfer = `xfer-rw-${record.id.slice(0, 12)}.tar`;
+        await this.#guest.putFile(transfer, tar);
+        await this.#guest.request('unpack', { tar: `${GUEST_PATHS.share}/${transfer}`, dest: `${containerDir(record.id)}/upper` });
+        await this.#guest.request('rm', { path: `${GUEST_PATHS.share}/${transfer}` });
+      }
+    }
+    await this.#layers.mount(record.id, record.diffIDs, signal);
+    this.#mounted.add(record.id);
+  }
+
+  async #ensureVolume(name: string): Promise<void> {
+    await this.#guest.request('write', { path: `${volumeDir(name)}/.layerlab-volume`, data: '' }).catch(() => {});
+    await this.#guest.request('rm', { path: `${volumeDir(name)}/.layerlab-volume` }).catch(() => {});
+  }
+
+  async #runtimeConfig(record: ContainerRecord, options: { terminal: boolean }) {
+    const ids = await this.#ids(record, record.user);
+    return runtimeSpec({
+      process: { args: record.args, env: record.env, cwd: record.workdir || '/', ...ids, terminal: options.terminal },
+      rootfs: `${containerDir(record.id)}/rootfs`,
+      hostname: record.hostname,
+      mounts: record.volumes.map((v) => ({ source: volumeDir(v.name), destination: v.destination })),
+      memoryBytes: record.memoryBytes,
+      pidsLimit: record.pidsLimit,
+      hostNetwork: record.network === 'host',
+    });
+  }
+
+  async #ids(record: ContainerRecord, user: string) {
+    if (!user || user === 'root' || /^\d+(:\d+)?$/.test(user)) return resolveUser(user, {});
+    const read = async (path: string) => {
+      try {
+        const { data } = await this.#guest.request<{ data: string }>('read', { path: `${containerDir(record.id)}/rootfs${path}` });
+        return new TextDecoder().decode(fromBase64(data));
+      } catch {
+        return undefined;
+      }
+    };
+    return resolveUser(user, { passwd: await read('/etc/passwd'), group: await read('/etc/group') });
+  }
+
+  async #execArgv(record: ContainerRecord, command: string[], options: { env?: string[]; workdir?: string; user?: string }, tty: boolean): Promise<string[]> {
+    const ids = await this.#ids(record, options.user ?? record.user);
+    return [
+      '/usr/bin/crun',
+      'exec',
+      ...(tty ? ['--tty'] : []),
+      ...(options.env ?? []).flatMap((e) => ['--env', e]),
+      '--cwd',
+      options.workdir ?? (record.workdir || '/'),
+      '--user',
+      `${ids.uid}:${ids.gid}`,
+      record.id,
+      ...command,
+    ];
+  }
+
+  #listen(id: string, listener: (stream: 'stdout' | 'stderr', text: string) => void): () => void {
+    const set = this.#outputListeners.get(id) ?? new Set();
+    set.add(listener);
+    this.#outputListeners.set(id, set);
+    return () => set.delete(listener);
+  }
+
+  #onGuestEvent(event: { event: string; [key: string]: unknown }): void {
+    const id = String(event.name ?? '');
+    if (!this.#records.has(id)) return;
+    if (event.event === 'output') {
+      const stream = event.stream === 'stderr' ? 'stderr' : 'stdout';
+      const decoder = this.#decoders.get(id + stream) ?? new TextDecoder();
+      this.#decoders.set(id + stream, decoder);
+      const text = decoder.decode(fromBase64(String(event.data ?? '')), { stream: true });
+      const logs = this.#logs.get(id) ?? [];
+      logs.push({ stream, text });
+      while (logs.reduce((n, c) => n + c.text.length, 0) > LOG_LIMIT) logs.shift();
+      this.#logs.set(id, logs);
+      for (const listener of this.#outputListeners.get(id) ?? []) listener(stream, text);
+    } else if (event.event === 'exit') {
+      void this.#exited(id, Number(event.code ?? 0));
+    }
+  }
+
+  async #exited(id: string, code: number): Promise<void> {
+    const record = this.#records.get(id);
+    if (!record) return;
+    Object.assign(record, { state: 'exited', exitCode: code, finishedAt: new Date().toISOString() });
+    this.#outputListeners.delete(id);
+    this.#emit({ type: 'container', action: 'die', id, name: record.name, state: 'exited', exitCode: code });
+    for (const resolve of this.#exitWaiters.get(id) ?? []) resolve(code);
+    this.#exitWaiters.delete(id);
+    if (record.autoRemove) {
+      await this.rm(id, { force: true }).catch(() => {});
+      return;
+    }
+    await this.#backend.commit({ put: { [`logs/${id}`]: this.#logs.get(id) ?? [] } });
+    await this.#persistWritable(record).catch(() => {});
+    await this.#save(record);
+    this.#lastWritable.delete(id);
+    this.#kickFeed();
+  }
+
+  /** Saves the writable layer as a tar blob, so it survives a VM restart (a page reload). */
+  async #persistWritable(record: ContainerRecord): Promise<void> {
+    const tar = await this.#layers.pack(`${containerDir(record.id)}/upper`);
+    const digest = await sha256(tar);
+    if (digest === record.savedWritable) return;
+    await this.#backend.putBlob(digest, tar);
+    const old = record.savedWritable;
+    record.savedWritable = digest;
+    await this.#save(record);
+    if (old) await this.#backend.deleteBlob(old).catch(() => {});
+  }
+
+  async #save(record: ContainerRecord): Promise<void> {
+    await this.#backend.commit({ put: { [`container/${record.id}`]: record } });
+  }
+}
+
+export function containerDir(id: string): string {
+  return `${GUEST_PATHS.containers}/${id}`;
+}
+
+export function volumeDir(name: string): string {
+  return `${GUEST_PATHS.volumes}/${name}/_data`;
+}
+
+function mergeEnv(base: string[], extra: string[]): string[] {
+  const env = new Map(base.map((e) => [e.split('=')[0], e]));
+  for (const e of extra) env.set(e.split('=')[0], e);
+  return [...env.values()];
+}
+
+function typeName(type: ListEntry['type']): string {
+  return { f: 'file', d: 'dir', l: 'symlink', w: 'whiteout', c: 'char', b: 'block', p: 'fifo', s: 'socket' }[type];
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

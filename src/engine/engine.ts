@@ -1,0 +1,472 @@
+/**
+ * The engine: Layerlab's Docker daemon. It owns images (ImageStore), containers and volumes, builds
+ * Dockerfiles, and drives the VM through the Guest interface. It implements EngineApi, which the docker
+ * CLI verbs, the app and lesson checks use, and it serves the `docker` command typed in the guest.
+ */
+import type { BlobBackend } from './store/backend.ts';
+import { ImageStore } from './store/image-store.ts';
+import { GUEST_PATHS, type Guest } from './guest.ts';
+import { GuestLayers } from './runtime/guest-layers.ts';
+import { LayerFiles } from './build/layer-files.ts';
+import { Builder } from './build/builder.ts';
+import { Containers, volumeDir } from './containers/containers.ts';
+import { analyzeImage, DiffType } from './layers/index.ts';
+import { saveImages, loadImages } from './archive/index.ts';
+import { ConflictError, EngineError, NotFoundError } from './oci/errors.ts';
+import { buildImage } from './oci/image.ts';
+import type { Digest } from './oci/digest.ts';
+import { MediaType } from './oci/types.ts';
+import type { ChangeEvent, ContainerView, EngineApi, ImageLayersView, RunOptions, WritableEntry } from './api.ts';
+import type { BuildEvent } from './build/events.ts';
+import type { CacheInputs } from './dockerfile/index.ts';
+
+/** A base image shipped with the VM (public/vm/base/images.json, see vm/README.md). */
+export interface BaseImage {
+  name: string;
+  tags: string[];
+  architecture: string;
+  os: string;
+  layers: { file: string; digest: string; size: number; created_by: string }[];
+  config: Record<string, unknown>;
+}
+
+export interface EngineOptions {
+  backend: BlobBackend;
+  guest: Guest;
+  /** Base images to register (lazily: their tars are fetched only when an export needs the bytes). */
+  baseImages?: BaseImage[];
+  /** Where a base layer tar can be fetched from (a URL, or a file: path under Node). */
+  baseLayerUrl?: (file: string) => string;
+  /** How the store fetches lazy layers (default: global fetch). */
+  fetch?: typeof fetch;
+}
+
+interface VolumeRecord {
+  name: string;
+  created: string;
+}
+
+export class Engine implements EngineApi {
+  readonly store: ImageStore;
+  readonly guestLayers: GuestLayers;
+  readonly layerFiles: LayerFiles;
+  #backend: BlobBackend;
+  #guest: Guest;
+  #builder: Builder;
+  #containers!: Containers;
+  #listeners = new Set<(event: ChangeEvent) => void>();
+
+  private constructor(options: EngineOptions, store: ImageStore) {
+    this.#backend = options.backend;
+    this.#guest = options.guest;
+    this.store = store;
+    this.guestLayers = new GuestLayers({
+      guest: options.guest,
+      readLayerTar: async (diffID) => store.layerTar({ digest: (await store.getLayer({ diffID: diffID as Digest })).digest }),
+    });
+    this.layerFiles = new LayerFiles({ store, guest: options.guest, guestLayers: this.guestLayers });
+    this.#builder = new Builder({ store, backend: options.backend, guest: options.guest, guestLayers: this.guestLayers, layerFiles: this.layerFiles });
+  }
+
+  static async open(options: EngineOptions): Promise<Engine> {
+    const store = await ImageStore.open({ backend: options.backend, fetch: options.fetch });
+    const engine = new Engine(options, store);
+    engine.#containers = await Containers.open({
+      store,
+      backend: options.backend,
+      guest: options.guest,
+      layers: engine.guestLayers,
+      files: engine.layerFiles,
+      emit: (event) => engine.#emit(event),
+    });
+    if (options.baseImages) await engine.#registerBaseImages(options.baseImages, options.baseLayerUrl ?? ((file) => file));
+    return engine;
+  }
+
+  /** Base images: manifests and configs are made here; layer bytes stay where the VM build put them. */
+  async #registerBaseImages(images: BaseImage[], url: (file: string) => string): Promise<void> {
+    for (const base of images) {
+      const layers = [];
+      for (const layer of base.layers) {
+        const digest = layer.digest as Digest;
+        const record = await this.store.getLayer({ diffID: digest }).catch(() => undefined);
+        // Uncompressed tars: blob digest = diffID, so the snapshot's unpacked dirs match by name.
+        layers.push(
+          record ??
+            (await this.store.addLazyLayer({ digest, diffID: digest, size: layer.size, diffSize: layer.size, mediaType: MediaType.layer, url: url(layer.file) })),
+        );
+      }
+      const image = await buildImage({
+        layers: layers.map((l) => ({ digest: l.digest, diffID: l.diffID, size: l.size, mediaType: l.mediaType })),
+        config: base.config,
+        history: base.layers.map((l) => ({ created: '2025-01-01T00:00:00Z', created_by: l.created_by })),
+        created: '2025-01-01T00:00:00Z',
+        architecture: base.architecture,
+        os: base.os,
+      });
+      const tags = base.tags.map((tag) => `${base.name}:${tag}`);
+      const missing = [];
+      for (const tag of tags) {
+        const current = await this.store.resolve({ ref: tag }).catch(() => undefined);
+        if (!current) missing.push(tag);
+      }
+      if (missing.length) await this.store.putImage({ image, tags: missing });
+    }
+  }
+
+  subscribe(listener: (event: ChangeEvent) => void): () => void {
+    this.#listeners.add(listener);
+    const unwatch = this.#containers.watchWritable();
+    return () => {
+      this.#listeners.delete(listener);
+      unwatch();
+    };
+  }
+
+  #emit(event: ChangeEvent): void {
+    for (const listener of [...this.#listeners]) listener(event);
+  }
+
+  // ---- images
+
+  async build(options: Parameters<EngineApi['build']>[0]) {
+    const result = await this.#builder.build({
+      ...options,
+      onEvent: (event: BuildEvent) => {
+        options.onEvent?.(event);
+        this.#emit({ type: 'build', event });
+      },
+    });
+    this.#emit({ type: 'image', action: 'create', id: result.imageId, ref: result.tags[0] });
+    return { imageId: result.imageId, tags: result.tags };
+  }
+
+  async images(options: { all?: boolean } = {}) {
+    const rows = await this.store.listImages(options);
+    const byId = new Map<string, { id: string; repoTags: string[]; created: string; size: number }>();
+    for (const row of rows) {
+      const entry = byId.get(row.id) ?? { id: row.id, repoTags: [], created: row.created, size: row.size };
+      if (row.repository !== '<none>') entry.repoTags.push(`${row.repository}:${row.tag}`);
+      byId.set(row.id, entry);
+    }
+    return [...byId.values()];
+  }
+
+  async history(options: { ref: string }) {
+    const record = await this.store.resolve(options);
+    const config = await this.store.getConfig({ id: record.id });
+    const layerSizes = await Promise.all(record.layers.map(async (digest) => (await this.store.getLayer({ digest })).diffSize));
+    return { id: record.id, history: config.history ?? [], layerSizes };
+  }
+
+  inspectImage(options: { ref: string }) {
+    return this.store.inspect(options);
+  }
+
+  async imageLayers(options: { ref: string }): Promise<ImageLayersView> {
+    const record = await this.store.resolve(options);
+    const config = await this.store.getConfig({ id: record.id });
+    const diffIDs = config.rootfs.diff_ids;
+    const trees = await Promise.all(diffIDs.map((diffID) => this.layerFiles.tree(diffID)));
+    const analysis = analyzeImage({ layers: trees });
+    const repoTags = await this.store.tagsOf(record.id);
+    const lastBuild = repoTags.length ? await this.#backend.getMeta<CacheInputs[]>(`lastbuild/${repoTags[0]}`) : undefined;
+    const history: ImageLayersView['history'] = [];
+    let layerIndex = 0;
+    for (const entry of config.history ?? []) {
+      history.push({ createdBy: entry.created_by ?? '', emptyLayer: !!entry.empty_layer, layerIndex: entry.empty_layer ? null : layerIndex, created: entry.created });
+      if (!entry.empty_layer) layerIndex++;
+    }
+    const layerHistory = history.filter((h) => !h.emptyLayer);
+    const kind = { [DiffType.Added]: 'A', [DiffType.Modified]: 'M', [DiffType.Removed]: 'D' } as Record<string, 'A' | 'M' | 'D'>;
+    return {
+      id: record.id,
+      repoTags,
+      layers: analysis.layers.map((layer, index) => ({
+        index,
+        diffID: diffIDs[index],
+        createdBy: layerHistory[index]?.createdBy ?? '',
+        line: lineOf(lastBuild, config.history ?? [], index),
+        size: layer.size,
+        changes: layer.changes
+          .filter((change) => change.diff !== DiffType.Unmodified)
+          .map((change) => ({ path: change.path, kind: kind[change.diff], size: change.size, type: change.node.type })),
+      })),
+      history,
+      totalBytes: analysis.totalBytes,
+      wastedBytes: analysis.wastedBytes,
+      wasted: analysis.wasted.map((w) => ({ path: w.path, bytes: w.wastedBytes, layers: [] })),
+    };
+  }
+
+  async tag(options: { source: string; target: string }) {
+    await this.store.tag(options);
+    const record = await this.store.resolve({ ref: options.target });
+    this.#emit({ type: 'image', action: 'tag', id: record.id, ref: options.target });
+  }
+
+  async rmi(options: { ref: string; force?: boolean }) {
+    const records = await this.store.rmi(options);
+    for (const record of records) {
+      if ('deleted' in record) this.#emit({ type: 'image', action: 'delete', id: record.deleted });
+      else this.#emit({ type: 'image', action: 'untag', id: '', ref: record.untagged });
+    }
+    return records;
+  }
+
+  save(options: { refs: string[]; format?: 'oci' | 'docker' }) {
+    return saveImages({ store: this.store, refs: options.refs, format: options.format ?? 'docker' });
+  }
+
+  async load(options: { data: Uint8Array }) {
+    const result = await loadImages({ store: this.store, data: options.data });
+    for (const image of result.images) this.#emit({ type: 'image', action: 'load', id: image.id, ref: image.tags[0] });
+    return { images: result.images, warnings: result.warnings };
+  }
+
+  async pruneImages(options: { all?: boolean } = {}) {
+    const result = await this.store.prune(options);
+    return { deleted: result.imagesDeleted, reclaimed: result.bytesReclaimed };
+  }
+
+  // ---- containers
+
+  async #parseVolumes(specs: string[] = []) {
+    const volumes: { name: string; destination: string }[] = [];
+    for (const spec of specs) {
+      const [name, destination, extra] = spec.split(':');
+      if (!name || !destination?.startsWith('/') || extra !== undefined && extra !== 'rw') {
+        throw new EngineError(`invalid volume specification: '${spec}' (Layerlab supports named volumes: -v NAME:/path)`);
+      }
+      if (name.startsWith('/')) throw new EngineError(`bind mounts of VM paths are not supported in Layerlab ('${spec}'): use a named volume, -v NAME:${destination}`);
+      if (!(await this.#backend.getMeta(`volume/${name}`))) await this.volumeCreate({ name });
+      volumes.push({ name, destination });
+    }
+    return volumes;
+  }
+
+  async create(options: RunOptions): Promise<ContainerView> {
+    const record = await this.#containers.create(options, { volumes: await this.#parseVolumes(options.volumes) });
+    return this.#containers.view(record);
+  }
+
+  async start(options: { container: string; onOutput?: RunOptions['onOutput'] }) {
+    return this.#containers.view(await this.#containers.start(options.container, options.onOutput));
+  }
+
+  async run(options: RunOptions): Promise<ContainerView> {
+    const record = await this.#containers.create(options, { volumes: await this.#parseVolumes(options.volumes) });
+    await this.#containers.start(record.id, options.detach ? undefined : options.onOutput);
+    if (options.detach) return this.#containers.view(record);
+    const abort = () => void this.#containers.kill(record.id, 'KILL').catch(() => {});
+    options.signal?.addEventListener('abort', abort, { once: true });
+    try {
+      await this.#containers.wait(record.id);
+    } finally {
+      options.signal?.removeEventListener('abort', abort);
+    }
+    return this.#containers.view(record);
+  }
+
+  async stop(options: { container: string; timeoutSeconds?: number }) {
+    return this.#containers.view(await this.#containers.stop(options.container, options.timeoutSeconds));
+  }
+
+  async kill(options: { container: string; signal?: string }) {
+    return this.#containers.view(await this.#containers.kill(options.container, options.signal));
+  }
+
+  async restart(options: { container: string }) {
+    await this.#containers.stop(options.container);
+    return this.#containers.view(await this.#containers.start(options.container));
+  }
+
+  async rm(options: { container: string; force?: boolean }) {
+    await this.#containers.rm(options.container, options);
+  }
+
+  async ps(options: { all?: boolean } = {}) {
+    const records = this.#containers.list().filter((r) => options.all || r.state === 'running');
+    return Promise.all(records.map((r) => this.#containers.view(r)));
+  }
+
+  async inspectContainer(options: { container: string }) {
+    const record = this.#containers.find(options.container);
+    const view = await this.#containers.view(record);
+    return {
+      Id: record.id,
+      Created: record.created,
+      Path: record.args[0],
+      Args: record.args.slice(1),
+      State: {
+        Status: record.state,
+        Running: record.state === 'running',
+        Paused: false,
+        Restarting: false,
+        OOMKilled: false,
+        Dead: false,
+        Pid: 0,
+        ExitCode: record.exitCode ?? 0,
+        Error: '',
+        StartedAt: record.startedAt ?? '0001-01-01T00:00:00Z',
+        FinishedAt: record.finishedAt ?? '0001-01-01T00:00:00Z',
+      },
+      Image: record.imageId,
+      Name: `/${record.name}`,
+      Driver: 'overlay2',
+      Platform: 'linux',
+      SizeRw: view.sizeRw,
+      SizeRootFs: view.sizeRootFs,
+      Mounts: view.mounts.map((m) => ({ Type: m.type, Name: m.name, Source: m.source, Destination: m.destination, Driver: 'local', Mode: 'z', RW: true, Propagation: '' })),
+      Config: {
+        Hostname: record.hostname,
+        User: record.user,
+        Env: record.env,
+        Cmd: record.args,
+        Image: record.image,
+        WorkingDir: record.workdir,
+      },
+      GraphDriver: {
+        Name: 'overlay2',
+        Data: {
+          UpperDir: `${GUEST_PATHS.containers}/${record.id}/upper`,
+          WorkDir: `${GUEST_PATHS.containers}/${record.id}/work`,
+          MergedDir: `${GUEST_PATHS.containers}/${record.id}/rootfs`,
+          LowerDir: [...record.diffIDs].reverse().map((d) => GuestLayers.layerDir(d)).join(':'),
+        },
+      },
+      HostConfig: { AutoRemove: record.autoRemove, NetworkMode: record.network, Memory: record.memoryBytes ?? 0, PidsLimit: record.pidsLimit ?? 0 },
+    };
+  }
+
+  async logs(options: { container: string }) {
+    return this.#containers.logs(options.container);
+  }
+
+  exec(options: Parameters<EngineApi['exec']>[0]) {
+    return this.#containers.exec(options.container, options.command, options);
+  }
+
+  diff(options: { container: string }): Promise<WritableEntry[]> {
+    return this.#containers.diff(options.container);
+  }
+
+  async commit(options: { container: string; ref?: string; author?: string; message?: string; changes?: string[] }) {
+    const changes = parseChanges(options.changes ?? []);
+    const imageId = await this.#containers.commit(options.container, { tag: options.ref, author: options.author, message: options.message, changes });
+    return { imageId };
+  }
+
+  async wait(options: { container: string }) {
+    return { exitCode: await this.#containers.wait(options.container) };
+  }
+
+  async pruneContainers() {
+    const deleted: string[] = [];
+    let reclaimed = 0;
+    for (const record of this.#containers.list()) {
+      if (record.state === 'running') continue;
+      reclaimed += (await this.#containers.view(record)).sizeRw;
+      await this.#containers.rm(record.id);
+      deleted.push(record.id);
+    }
+    return { deleted, reclaimed };
+  }
+
+  async attachCommand(options: Parameters<EngineApi['attachCommand']>[0]) {
+    if (options.kind === 'exec') return this.#containers.attachCommand(this.#containers.find(options.container), options);
+    const record = await this.#containers.create(options.run, { volumes: await this.#parseVolumes(options.run.volumes) });
+    return this.#containers.attachCommand(record);
+  }
+
+  attachEnded(options: { ref: string; exitCode: number }) {
+    return this.#containers.attachEnded(options.ref, options.exitCode);
+  }
+
+  // ---- volumes
+
+  async volumeCreate(options: { name?: string }) {
+    const name = options.name ?? crypto.getRandomValues(new Uint8Array(32)).reduce((s, b) => s + b.toString(16).padStart(2, '0'), '');
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)) {
+      throw new EngineError(`create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed`);
+    }
+    if (!(await this.#backend.getMeta(`volume/${name}`))) {
+      await this.#backend.commit({ put: { [`volume/${name}`]: { name, created: new Date().toISOString() } satisfies VolumeRecord } });
+      this.#emit({ type: 'volume', action: 'create', name });
+    }
+    return { name };
+  }
+
+  async volumes() {
+    return (await this.#backend.listMeta<VolumeRecord>('volume/')).map(([, v]) => ({ name: v.name, mountpoint: volumeDir(v.name), created: v.created }));
+  }
+
+  async volumeRm(options: { name: string; force?: boolean }) {
+    if (!(await this.#backend.getMeta(`volume/${options.name}`))) throw new NotFoundError('volume', options.name);
+    const users = this.#containers.volumesInUse(options.name);
+    if (users.length && !options.force) {
+      throw new ConflictError(`remove ${options.name}: volume is in use - [${users.map((u) => u.id).join(', ')}]`);
+    }
+    await this.#guest.request('rm', { path: volumeDir(options.name).replace(/\/_data$/, '') }).catch(() => {});
+    await this.#backend.commit({ delete: [`volume/${options.name}`] });
+    this.#emit({ type: 'volume', action: 'destroy', name: options.name });
+  }
+
+  async volumeInspect(options: { name: string }) {
+    const volume = await this.#backend.getMeta<VolumeRecord>(`volume/${options.name}`);
+    if (!volume) throw new NotFoundError('volume', options.name);
+    return { CreatedAt: volume.created, Driver: 'local', Labels: null, Mountpoint: volumeDir(volume.name), Name: volume.name, Options: null, Scope: 'local' };
+  }
+}
+
+/** The Dockerfile line that made layer `index`, from the inputs recorded at the last build of the tag. */
+function lineOf(lastBuild: CacheInputs[] | undefined, history: { empty_layer?: boolean }[], index: number): number | undefined {
+  if (!lastBuild) return undefined;
+  // lastBuild holds one entry per step of the final stage chain, oldest last; align from the end.
+  const offset = history.length - lastBuild.length;
+  let layer = -1;
+  for (let i = 0; i < history.length; i++) {
+    if (!history[i].empty_layer) layer++;
+    if (layer === index) return i >= offset && offset >= 0 ? lastBuild[i - offset]?.lines.start : undefined;
+  }
+  return undefined;
+}
+
+/** `docker commit -c 'CMD ["sh"]'`: the few instructions commit accepts, as config changes. */
+function parseChanges(changes: string[]): Record<string, unknown> {
+  const config: Record<string, unknown> = {};
+  for (const change of changes) {
+    const match = /^\s*(\w+)\s+(.*)$/s.exec(change);
+    if (!match) throw new EngineError(`invalid change: ${change}`);
+    const [, keyword, rest] = match;
+    const list = () => {
+      try {
+        const parsed = JSON.parse(rest);
+        if (Array.isArray(parsed)) return parsed.map(String);
+      } catch {
+        /* shell form below */
+      }
+      return ['/bin/sh', '-c', rest];
+    };
+    switch (keyword.toUpperCase()) {
+      case 'CMD':
+        config.Cmd = list();
+        break;
+      case 'ENTRYPOINT':
+        config.Entrypoint = list();
+        break;
+      case 'WORKDIR':
+        config.WorkingDir = rest.trim();
+        break;
+      case 'USER':
+        config.User = rest.trim();
+        break;
+      case 'ENV':
+        config.Env = [...((config.Env as string[]) ?? []), rest.includes('=') ? rest.trim() : rest.trim().replace(/\s+/, '=')];
+        break;
+      default:
+        throw new EngineError(`${keyword} is not a valid change command`);
+    }
+  }
+  return config;
+}

@@ -1,0 +1,178 @@
+/**
+ * The engine against the real VM under Node: Dockerfile builds (layers, cache, multi-stage, whiteouts,
+ * .dockerignore, heredocs) and containers (run, diff, commit, volumes, limits).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { Engine } from './engine.ts';
+import { MemoryBackend } from './store/backend.ts';
+import { startNodeMachine, DEFAULT_ASSETS_DIR } from '../vm/node.ts';
+import type { Machine } from '../vm/machine.ts';
+import { readBaseImages } from '../../vm/base-images.ts';
+import type { BuildEvent } from './build/events.ts';
+import type { ContextEntry } from './dockerfile/index.ts';
+
+let machine: Machine;
+let engine: Engine;
+
+const file = (path: string, text: string, mode = 0o100644): ContextEntry => ({ path, mode, data: new TextEncoder().encode(text) });
+
+beforeAll(async () => {
+  machine = await startNodeMachine();
+  engine = await Engine.open({
+    backend: new MemoryBackend(),
+    guest: machine,
+    baseImages: await readBaseImages(DEFAULT_ASSETS_DIR),
+    baseLayerUrl: (name) => pathToFileURL(join(DEFAULT_ASSETS_DIR, 'base', name)).href,
+    fetch: (async (url: string) => new Response(await readFile(fileURLToPath(url)))) as unknown as typeof fetch,
+  });
+});
+
+afterAll(() => machine?.destroy());
+
+async function build(dockerfile: string, context: ContextEntry[] = [], tag = 'app') {
+  const events: BuildEvent[] = [];
+  const result = await engine.build({ dockerfile, context, tags: [tag], onEvent: (e) => events.push(e) });
+  const done = events.filter((e): e is Extract<BuildEvent, { type: 'step-done' }> => e.type === 'step-done');
+  return { ...result, events, done, output: events.filter((e) => e.type === 'step-output').map((e) => (e as { text: string }).text).join('') };
+}
+
+async function runOutput(image: string, command: string[]) {
+  let out = '';
+  const view = await engine.run({ image, command, autoRemove: true, onOutput: (_s, text) => (out += text) });
+  return { out, exitCode: view.exitCode };
+}
+
+describe('building images', () => {
+  const dockerfile = [
+    'FROM busybox',
+    'ENV GREETING=hello',
+    'WORKDIR /app',
+    'COPY hello.sh .',
+    'RUN chmod +x hello.sh && echo built > /app/built.txt',
+    'CMD ["./hello.sh"]',
+  ].join('\n');
+  const context = [file('hello.sh', '#!/bin/sh\necho "$GREETING from $(cat /app/built.txt)"\n', 0o100755), file('notes.txt', 'ignored')];
+
+  it('makes one layer per filesystem step and records config-only steps in history', async () => {
+    const result = await build(dockerfile, context);
+    expect(result.done.map((s) => [s.step.instruction.split(' ')[0], s.cached, !!s.layer])).toEqual([
+      ['ENV', false, false],
+      ['WORKDIR', false, true],
+      ['COPY', false, true],
+      ['RUN', false, true],
+      ['CMD', false, false],
+    ]);
+    const layers = await engine.imageLayers({ ref: 'app' });
+    expect(layers.layers).toHaveLength(4); // busybox + WORKDIR + COPY + RUN
+    expect(layers.layers[2].changes.map((c) => `${c.kind} ${c.path}`)).toContain('A /app/hello.sh');
+    expect(layers.layers[3].changes.map((c) => `${c.kind} ${c.path}`)).toContain('A /app/built.txt');
+    const history = await engine.history({ ref: 'app' });
+    expect(history.history.filter((h) => h.empty_layer).length).toBe(2);
+    expect(await runOutput('app', [])).toEqual({ out: 'hello from built\n', exitCode: 0 });
+  });
+
+  it('rebuilds from the cache, and from the changed COPY on when a file changes, saying why', async () => {
+    const again = await build(dockerfile, context);
+    expect(again.done.every((s) => s.cached)).toBe(true);
+    const changed = await build(dockerfile, [file('hello.sh', '#!/bin/sh\necho changed\n', 0o100755)]);
+    expect(changed.done.map((s) => s.cached)).toEqual([true, true, false, false, false]);
+    expect(changed.done[2].missReasons.join(' ')).toMatch(/hello\.sh changed/);
+    expect(changed.done[3].missReasons.join(' ')).toMatch(/previous step changed/);
+  });
+
+  it('turns a deleted lower file into a whiteout, and keeps its bytes in the lower layer', async () => {
+    await build(['FROM busybox', 'RUN head -c 100000 /dev/zero > /big', 'RUN rm /big'].join('\n'), [], 'wasteful');
+    const view = await engine.imageLayers({ ref: 'wasteful' });
+    expect(view.layers[2].changes).toEqual([expect.objectContaining({ path: '/big', kind: 'D' })]);
+    expect(view.wastedBytes).toBeGreaterThanOrEqual(100000);
+    expect((await runOutput('wasteful', ['sh', '-c', 'test -e /big; echo $?'])).out).toBe('1\n');
+  });
+
+  it('builds multi-stage, copying only the artifact into the final image, with .dockerignore and heredocs', async () => {
+    const multi = [
+      'FROM busybox AS builder',
+      'RUN <<EOF',
+      'mkdir -p /out',
+      'echo artifact > /out/app.txt',
+      'EOF',
+      'FROM busybox',
+      'COPY --from=builder /out/app.txt /app.txt',
+      'COPY . /ctx/',
+    ].join('\n');
+    await build(multi, [file('keep.txt', 'k'), file('secret.env', 's'), file('.dockerignore', 'secret.env\n')], 'multi');
+    const out = await runOutput('multi', ['sh', '-c', 'cat /app.txt; ls /ctx; test -e /out && echo leaked || echo clean']);
+    expect(out.out).toBe('artifact\nkeep.txt\nclean\n');
+  });
+
+  it('fails a build with the line and Docker\'s message, and stores no image', async () => {
+    const before = (await engine.images()).length;
+    await expect(build(['FROM busybox', 'RUN echo ok', 'RUN exit 3'].join('\n'), [], 'broken')).rejects.toMatchObject({
+      line: 3,
+      message: expect.stringContaining('did not complete successfully: exit code: 3'),
+    });
+    await expect(build('FROM busybox\nCOPY missing.txt /\n', [], 'broken')).rejects.toMatchObject({ line: 2 });
+    await expect(build('FROM nosuchimage\n', [], 'broken')).rejects.toMatchObject({ line: 1, message: expect.stringContaining('nosuchimage') });
+    await expect(build('FROM busybox\nRUNN echo\n', [], 'broken')).rejects.toMatchObject({ line: 2 });
+    expect((await engine.images()).length).toBe(before);
+  });
+});
+
+describe('containers', () => {
+  it('keeps writes in the writable layer: docker diff shows A/C/D', async () => {
+    const view = await engine.run({ image: 'busybox', name: 'cow', command: ['sh', '-c', 'echo x > /tmp/new && echo y >> /etc/motd; rm /bin/vi'] });
+    expect(view.exitCode).toBe(0);
+    const diff = (await engine.diff({ container: 'cow' })).map((e) => `${e.kind} ${e.path}`);
+    expect(diff).toEqual(expect.arrayContaining(['C /tmp', 'A /tmp/new', 'A /etc/motd', 'C /bin', 'D /bin/vi']));
+    const image = await engine.commit({ container: 'cow', ref: 'cow-image' });
+    expect(image.imageId).toMatch(/^sha256:/);
+    expect((await runOutput('cow-image', ['cat', '/tmp/new'])).out).toBe('x\n');
+    await engine.rm({ container: 'cow' });
+    expect((await runOutput('busybox', ['sh', '-c', 'test -e /tmp/new; echo $?'])).out).toBe('1\n');
+  });
+
+  it('runs three containers from one image with separate writable layers and reports sizes', async () => {
+    for (const name of ['one', 'two', 'three']) {
+      await engine.run({ image: 'busybox', name, command: ['sh', '-c', `head -c ${name.length * 1000} /dev/zero > /data-${name}`] });
+    }
+    const ps = await engine.ps({ all: true });
+    const sizes = Object.fromEntries(ps.filter((c) => ['one', 'two', 'three'].includes(c.name)).map((c) => [c.name, c.sizeRw]));
+    expect(sizes).toEqual({ one: 3000, two: 3000, three: 5000 });
+    const diffTwo = (await engine.diff({ container: 'two' })).map((e) => e.path);
+    expect(diffTwo).toContain('/data-two');
+    expect(diffTwo).not.toContain('/data-one');
+    for (const name of ['one', 'two', 'three']) await engine.rm({ container: name });
+  });
+
+  it('keeps volume data after the container is removed', async () => {
+    await engine.run({ image: 'busybox', name: 'writer', volumes: ['data:/data'], command: ['sh', '-c', 'echo kept > /data/file'] });
+    await engine.rm({ container: 'writer' });
+    // Without the volume the file is not there: it never was in a writable layer.
+    expect((await runOutput('busybox', ['cat', '/data/file'])).exitCode).not.toBe(0);
+    let read = '';
+    await engine.run({ image: 'busybox', autoRemove: true, volumes: ['data:/data'], command: ['cat', '/data/file'], onOutput: (_s, t) => (read += t) });
+    expect(read).toBe('kept\n');
+  });
+
+  it('runs detached, execs into it, stops it, and refuses to rm a running container', async () => {
+    const view = await engine.run({ image: 'busybox', name: 'web', detach: true, command: ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 0.1; done'] });
+    expect(view.state).toBe('running');
+    const exec = await engine.exec({ container: 'web', command: ['sh', '-c', 'echo $$; hostname'] });
+    expect(exec.exitCode).toBe(0);
+    await expect(engine.rm({ container: 'web' })).rejects.toThrow(/cannot remove a running container/);
+    const stopped = await engine.stop({ container: 'web', timeoutSeconds: 5 });
+    expect(stopped).toMatchObject({ state: 'exited', exitCode: 0 });
+    await engine.rm({ container: 'web' });
+  });
+
+  it('contains a fork bomb and a memory hog; the VM keeps answering', async () => {
+    const bomb = await engine.run({ image: 'busybox', autoRemove: true, pidsLimit: 32, command: ['sh', '-c', 'for i in $(seq 200); do sleep 5 & done; echo spawned'] });
+    expect(bomb.exitCode).not.toBeNull();
+    const hog = await engine.run({ image: 'busybox', autoRemove: true, memoryBytes: 16 * 1024 * 1024, command: ['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=64M', 'count=1'] });
+    expect(hog.exitCode).toBe(137); // OOM-killed inside its cgroup
+    expect((await runOutput('busybox', ['echo', 'alive'])).out).toBe('alive\n');
+  });
+});

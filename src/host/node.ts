@@ -1,0 +1,55 @@
+/**
+ * The engine + the VM under Node: what the `layerlab` CLI, the integration tests, lesson verification
+ * and the benchmarks run. The store is a directory; the VM restores from the built snapshot.
+ */
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { pathToFileURL, fileURLToPath } from 'node:url';
+import { Engine } from '../engine/engine.ts';
+import { NodeDirBackend } from '../engine/store/node-dir.ts';
+import { MemoryBackend } from '../engine/store/backend.ts';
+import { startNodeMachine, DEFAULT_ASSETS_DIR } from '../vm/node.ts';
+import type { Machine } from '../vm/machine.ts';
+import { readBaseImages } from '../../vm/base-images.ts';
+import { serveGuestDocker } from '../engine/cli/guest-bridge.ts';
+
+export interface NodeEngineOptions {
+  /** Store directory; omit for an in-memory store (tests). */
+  storeDir?: string;
+  /** VM assets folder (default public/vm). */
+  assetsDir?: string;
+}
+
+/** Reads `file:` URLs from disk, so lazily registered base layers work under Node. */
+const nodeFetch: typeof fetch = async (input, init) => {
+  const url = String(input instanceof Request ? input.url : input);
+  if (!url.startsWith('file:')) return fetch(input, init);
+  try {
+    return new Response(await readFile(fileURLToPath(url)));
+  } catch {
+    return new Response(null, { status: 404, statusText: `no file ${url}` });
+  }
+};
+
+export async function openNodeEngine(options: NodeEngineOptions = {}): Promise<{ engine: Engine; machine: Machine; close(): Promise<void> }> {
+  const assetsDir = options.assetsDir ?? DEFAULT_ASSETS_DIR;
+  const backend = options.storeDir ? await NodeDirBackend.open({ root: resolve(options.storeDir) }) : new MemoryBackend();
+  const machine = await startNodeMachine({ dir: assetsDir });
+  const engine = await Engine.open({
+    backend,
+    guest: machine,
+    baseImages: await readBaseImages(assetsDir),
+    baseLayerUrl: (file) => pathToFileURL(join(assetsDir, 'base', file)).href,
+    fetch: nodeFetch,
+  });
+  const stopServing = serveGuestDocker({ engine, guest: machine });
+  return {
+    engine,
+    machine,
+    async close() {
+      stopServing();
+      machine.destroy();
+      await backend.close();
+    },
+  };
+}

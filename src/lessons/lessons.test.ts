@@ -1,0 +1,42 @@
+/** Every real lesson in lessons/ loads and validates, and together they cover the curriculum. */
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { loadLessonsFromDir } from './loader.ts';
+import { CHECK_KINDS } from './schema.ts';
+
+const dir = fileURLToPath(new URL('../../lessons', import.meta.url));
+
+describe('the course in lessons/', async () => {
+  const lessons = await loadLessonsFromDir(dir);
+
+  it('has at least 12 valid lessons, numbered in order', () => {
+    expect(lessons.length).toBeGreaterThanOrEqual(12);
+    expect(lessons.map((l) => l.number)).toEqual(lessons.map((_, i) => i + 1));
+  });
+
+  it('covers every CURRICULUM idea 1–12', () => {
+    const covered = new Set(lessons.flatMap((l) => l.ideas));
+    expect([...Array(12)].map((_, i) => i + 1).filter((n) => !covered.has(n))).toEqual([]);
+  });
+
+  it('corrects every wrong claim in CURRICULUM.md', () => {
+    const corrected = lessons.map((l) => l.corrects ?? '').join('\n');
+    for (const claim of ['`docker build` creates a container', 'Containers are smaller than images', 'An image is generated only once', 'own network interfaces', 'best isolation'])
+      expect(corrected).toContain(claim);
+  });
+
+  it('uses only known check kinds, with commands for every step', () => {
+    for (const l of lessons)
+      for (const s of l.steps) {
+        for (const c of s.checks) expect(CHECK_KINDS).toContain(c.kind);
+        expect(s.commands.length + (s.appliesSolution ? 1 : 0), `${l.id} step ${s.index + 1}`).toBeGreaterThan(0);
+      }
+  });
+
+  it('never relies on the network in the VM', () => {
+    for (const l of lessons) {
+      const text = [...l.steps.flatMap((s) => s.commands), ...l.files.map((f) => f.content), ...l.solution.map((f) => f.content)].join('\n');
+      expect(text, l.id).not.toMatch(/\b(apt-get|apk add|pip install|wget|curl|docker pull|docker push)\b/);
+    }
+  });
+});

@@ -1,0 +1,33 @@
+/**
+ * Lesson Markdown → sanitized HTML. Shell code blocks get a "Type it" button (data-cmd) that the player
+ * turns into text typed into the terminal; nothing is ever run without the learner pressing Enter.
+ */
+import DOMPurify from 'dompurify';
+import { Marked } from 'marked';
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
+
+const marked = new Marked({
+  gfm: true,
+  renderer: {
+    code({ text, lang }) {
+      const language = (lang ?? '').trim().split(/\s+/)[0] ?? '';
+      const body = `<pre class="lang-${escapeHtml(language || 'text')}"><code>${escapeHtml(text)}</code></pre>`;
+      if (!['sh', 'shell', 'bash', 'console'].includes(language)) return body;
+      return `<div class="cmd-block">${body}<button type="button" class="type-cmd" data-cmd="${escapeHtml(text)}" title="Type these commands into the terminal">Type it</button></div>`;
+    },
+    link({ href, text }) {
+      return `<a href="${escapeHtml(href)}" target="_blank" rel="noopener noreferrer">${escapeHtml(text)}</a>`;
+    },
+  },
+});
+
+export function renderMarkdown(md: string): string {
+  const html = marked.parse(md, { async: false }) as string;
+  return DOMPurify.sanitize(html, { ADD_ATTR: ['target'] });
+}
+
+/** Inline Markdown (check labels, messages): code spans and emphasis only. */
+export function renderInline(md: string): string {
+  return DOMPurify.sanitize(marked.parseInline(md, { async: false }) as string);
+}
