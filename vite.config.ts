@@ -1,10 +1,34 @@
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
+
+/**
+ * `/embed.js` in development: the loader compiled on request, so host pages (and the embed tests) use the
+ * same URL as on the built site, where `vite build --config vite.embed.config.ts` writes it.
+ */
+function embedLoaderInDev(): Plugin {
+  return {
+    name: 'layerlab-embed-loader-dev',
+    configureServer(server) {
+      server.middlewares.use('/embed.js', (req, res, next) => {
+        server
+          .transformRequest('/src/embed/loader.ts')
+          .then((result) => {
+            if (!result) return next();
+            res.setHeader('Content-Type', 'text/javascript');
+            res.setHeader('Cache-Control', 'no-cache');
+            // The loader imports only types, so what is left is a script; drop the module marker TS adds.
+            res.end(result.code.replace(/^export \{\s*\};?\s*$/m, ''));
+          })
+          .catch(next);
+      });
+    },
+  };
+}
 
 // The VM assets (public/vm/) are build outputs of `npm run build:vm`, served as static files.
 export default defineConfig({
-  plugins: [svelte()],
+  plugins: [svelte(), embedLoaderInDev()],
   resolve: {
     alias: {
       // dockerfile-language-service's registry client requires Node's https (Docker Hub tag lookups);
@@ -12,7 +36,18 @@ export default defineConfig({
       https: fileURLToPath(new URL('./src/ui/editor/https-stub.ts', import.meta.url)),
     },
   },
-  build: { target: 'es2022', chunkSizeWarningLimit: 4000 },
+  build: {
+    target: 'es2022',
+    chunkSizeWarningLimit: 4000,
+    // The app, the embed page (an iframe for other sites) and the embed demo page.
+    rollupOptions: {
+      input: {
+        main: fileURLToPath(new URL('./index.html', import.meta.url)),
+        embed: fileURLToPath(new URL('./embed.html', import.meta.url)),
+        'embed-demo': fileURLToPath(new URL('./docs/embed.html', import.meta.url)),
+      },
+    },
+  },
   worker: { format: 'es' },
   server: { port: 5173, strictPort: false },
   preview: { port: 4173 },

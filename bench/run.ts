@@ -6,9 +6,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { benchVm } from './vm';
+import { benchEngine } from './engine';
 
 type Section = () => Promise<Record<string, number | null | string>>;
-const sections: Record<string, Section> = { vm: benchVm };
+const sections: Record<string, Section> = { vm: benchVm, engine: benchEngine };
 
 const only = process.argv.slice(2);
 const results: Record<string, number | null | string> = {};

@@ -1,22 +1,31 @@
-// Until the engine and VM are wired in, the app runs on the fake backend (src/ui/fake/).
-// URL flags for trying states by hand: ?boot=fail (asset error), ?boot=slow, ?fixtures=0.
-import { mountApp } from './ui/index.ts';
-import { createFakeBackend } from './ui/fake/backend.ts';
+// The app on the real engine and VM (in a worker). `?backend=fake` runs it on fixtures instead, for
+// UI work without a VM build (and the UI-only browser tests): see src/ui/fake/.
+import { mountApp, type Backend } from './ui/index.ts';
 
 const params = new URLSearchParams(location.search);
-const backend = createFakeBackend({
-  failBoot: params.get('boot') === 'fail',
-  bootStepMs: params.get('boot') === 'slow' ? 3000 : 300,
-  fixtures: params.get('fixtures') !== '0',
-  stepMs: Number(params.get('stepMs') ?? 250),
-});
+
+async function createBackend(): Promise<Backend> {
+  if (params.get('backend') === 'fake') {
+    const { createFakeBackend } = await import('./ui/fake/backend.ts');
+    return createFakeBackend({
+      failBoot: params.get('boot') === 'fail',
+      bootStepMs: params.get('boot') === 'slow' ? 3000 : 300,
+      fixtures: params.get('fixtures') !== '0',
+      stepMs: Number(params.get('stepMs') ?? 250),
+    });
+  }
+  const { createBrowserBackend } = await import('./host/browser-backend.ts');
+  return createBrowserBackend();
+}
 
 const target = document.getElementById('app')!;
-mountApp(target, { backend }).catch((e: unknown) => {
-  // Never a blank page: say what happened.
-  target.innerHTML = '';
-  const p = document.createElement('p');
-  p.style.cssText = 'font: 14px system-ui; padding: 2rem; color: #a93434';
-  p.textContent = `Layerlab could not start: ${(e as Error)?.message ?? e}. Your saved files are untouched; reload to try again.`;
-  target.append(p);
-});
+createBackend()
+  .then((backend) => mountApp(target, { backend }))
+  .catch((e: unknown) => {
+    // Never a blank page: say what happened.
+    target.innerHTML = '';
+    const p = document.createElement('p');
+    p.style.cssText = 'font: 14px system-ui; padding: 2rem; color: #a93434';
+    p.textContent = `Layerlab could not start: ${(e as Error)?.message ?? e}. Your saved files are untouched; reload to try again.`;
+    target.append(p);
+  });

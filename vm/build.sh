@@ -380,6 +380,8 @@ chmod 0700 "$IR/root"
 if chroot "$IR" /lib/ld-linux.so.2 --list /usr/bin/crun | grep -q 'not found'; then
 	die "crun has unresolved libraries in the initramfs: $(chroot "$IR" /lib/ld-linux.so.2 --list /usr/bin/crun | grep 'not found' | tr -s '\n\t' ' ')"
 fi
+# The same userland for the benchmark's native comparison (bench/vm.ts runs this crun on the host).
+rm -rf "$VM_DIR/.cache/native" && cp -a "$IR" "$VM_DIR/.cache/native"
 normalise_tree "$IR"
 (cd "$IR" && find . | sort | cpio --quiet -o -H newc -R 0:0 --reproducible) >"$WORK/initrd.cpio"
 case "$INITRD_COMPRESS" in

@@ -16,6 +16,7 @@ export interface ImageSummaryView {
   created: string;
   /** Sum of the uncompressed layers, bytes. */
   size: number;
+  layerCount: number;
 }
 
 export interface LayerView {
@@ -35,7 +36,7 @@ export interface ImageLayersView {
   repoTags: string[];
   layers: LayerView[];
   /** All history entries, config-only steps included, in order (`layerIndex` is null for those). */
-  history: { createdBy: string; emptyLayer: boolean; layerIndex: number | null; created?: string }[];
+  history: { createdBy: string; emptyLayer: boolean; layerIndex: number | null; created?: string; line?: number }[];
   totalBytes: number;
   wastedBytes: number;
   wasted: { path: string; bytes: number; layers: number[] }[];

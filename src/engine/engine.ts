@@ -143,9 +143,10 @@ export class Engine implements EngineApi {
 
   async images(options: { all?: boolean } = {}) {
     const rows = await this.store.listImages(options);
-    const byId = new Map<string, { id: string; repoTags: string[]; created: string; size: number }>();
+    const byId = new Map<string, { id: string; repoTags: string[]; created: string; size: number; layerCount: number }>();
     for (const row of rows) {
-      const entry = byId.get(row.id) ?? { id: row.id, repoTags: [], created: row.created, size: row.size };
+      const layerCount = byId.get(row.id)?.layerCount ?? (await this.store.resolve({ ref: row.id })).layers.length;
+      const entry = byId.get(row.id) ?? { id: row.id, repoTags: [], created: row.created, size: row.size, layerCount };
       if (row.repository !== '<none>') entry.repoTags.push(`${row.repository}:${row.tag}`);
       byId.set(row.id, entry);
     }
@@ -173,10 +174,14 @@ export class Engine implements EngineApi {
     const lastBuild = repoTags.length ? await this.#backend.getMeta<CacheInputs[]>(`lastbuild/${repoTags[0]}`) : undefined;
     const history: ImageLayersView['history'] = [];
     let layerIndex = 0;
-    for (const entry of config.history ?? []) {
-      history.push({ createdBy: entry.created_by ?? '', emptyLayer: !!entry.empty_layer, layerIndex: entry.empty_layer ? null : layerIndex, created: entry.created });
+    const entries = config.history ?? [];
+    // The last build of this tag recorded one input per step of its final stage: align them from the end.
+    const offset = lastBuild ? entries.length - lastBuild.length : -1;
+    entries.forEach((entry, i) => {
+      const line = offset >= 0 && i >= offset ? lastBuild![i - offset]?.lines.start : undefined;
+      history.push({ createdBy: entry.created_by ?? '', emptyLayer: !!entry.empty_layer, layerIndex: entry.empty_layer ? null : layerIndex, created: entry.created, line });
       if (!entry.empty_layer) layerIndex++;
-    }
+    });
     const layerHistory = history.filter((h) => !h.emptyLayer);
     const kind = { [DiffType.Added]: 'A', [DiffType.Modified]: 'M', [DiffType.Removed]: 'D' } as Record<string, 'A' | 'M' | 'D'>;
     return {
@@ -186,7 +191,7 @@ export class Engine implements EngineApi {
         index,
         diffID: diffIDs[index],
         createdBy: layerHistory[index]?.createdBy ?? '',
-        line: lineOf(lastBuild, config.history ?? [], index),
+        line: layerHistory[index]?.line,
         size: layer.size,
         changes: layer.changes
           .filter((change) => change.diff !== DiffType.Unmodified)
@@ -417,19 +422,6 @@ export class Engine implements EngineApi {
     if (!volume) throw new NotFoundError('volume', options.name);
     return { CreatedAt: volume.created, Driver: 'local', Labels: null, Mountpoint: volumeDir(volume.name), Name: volume.name, Options: null, Scope: 'local' };
   }
-}
-
-/** The Dockerfile line that made layer `index`, from the inputs recorded at the last build of the tag. */
-function lineOf(lastBuild: CacheInputs[] | undefined, history: { empty_layer?: boolean }[], index: number): number | undefined {
-  if (!lastBuild) return undefined;
-  // lastBuild holds one entry per step of the final stage chain, oldest last; align from the end.
-  const offset = history.length - lastBuild.length;
-  let layer = -1;
-  for (let i = 0; i < history.length; i++) {
-    if (!history[i].empty_layer) layer++;
-    if (layer === index) return i >= offset && offset >= 0 ? lastBuild[i - offset]?.lines.start : undefined;
-  }
-  return undefined;
 }
 
 /** `docker commit -c 'CMD ["sh"]'`: the few instructions commit accepts, as config changes. */

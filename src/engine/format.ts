@@ -64,6 +64,20 @@ export function timeAgo(options: {
   return `${humanDuration((options.now ?? Date.now()) - t)} ago`;
 }
 
+/** The STATUS column of `docker ps`: "Up 5 seconds", "Exited (0) 2 minutes ago", "Created". */
+export function containerStatus(options: {
+  state: "created" | "running" | "exited";
+  exitCode: number | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  now?: number;
+}): string {
+  const now = options.now ?? Date.now();
+  if (options.state === "running" && options.startedAt) return `Up ${humanDuration(now - Date.parse(options.startedAt))}`;
+  if (options.state === "exited") return `Exited (${options.exitCode ?? 0}) ${timeAgo({ time: options.finishedAt ?? undefined, now })}`;
+  return "Created";
+}
+
 /** Docker's Ellipsis: cut to `max` characters, the last one an ellipsis. */
 export function ellipsis(text: string, max: number): string {
   const chars = [...text];

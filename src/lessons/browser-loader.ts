@@ -6,7 +6,8 @@
 import { buildCourse, type Lesson } from './schema.ts';
 import { sourcesFromEntries } from './sources.ts';
 
-const raw = import.meta.glob('/lessons/*/**', { query: '?raw', import: 'default', eager: true }) as Record<string, string>;
+// The second pattern picks up dotfiles (`.dockerignore`), which `**` skips.
+const raw = import.meta.glob(['/lessons/*/**', '/lessons/*/**/.*'], { query: '?raw', import: 'default', eager: true }) as Record<string, string>;
 
 let cached: Lesson[] | null = null;
 

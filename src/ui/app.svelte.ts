@@ -9,7 +9,9 @@ import type { ImageVM, WritableLayerVM } from './layers/model.ts';
 import type { BuildLogVM, ContainerRowVM, ImageRowVM } from './panels/types.ts';
 import { TerminalBridge } from './terminal/port.ts';
 import type { WorkspaceStore } from './persist/store.ts';
+import { resolveLayout, type AppLayout } from './layout.ts';
 import { Workspace } from './workspace/workspace.svelte.ts';
+import type { WorkspaceFile } from './workspace/files.ts';
 
 export type BottomTab = 'terminal' | 'build' | 'images' | 'containers';
 export type LayerSelection = { kind: 'layer'; index: number } | { kind: 'writable'; container: string } | null;
@@ -54,13 +56,17 @@ export class AppState {
   );
   building = $derived(this.buildLog.state === 'running');
 
+  /** Panels, read-only, theme (fixed for the page's life). */
+  readonly layout: AppLayout;
+
   #backend: Backend;
   #buildAbort: AbortController | null = null;
   #noticeId = 0;
   #unsubscribe: (() => void) | null = null;
 
-  constructor(backend: Backend) {
+  constructor(backend: Backend, layout: Partial<AppLayout> = {}) {
     this.#backend = backend;
+    this.layout = resolveLayout(layout);
   }
 
   get actions() {
@@ -69,7 +75,7 @@ export class AppState {
 
   async start(store: WorkspaceStore): Promise<void> {
     await this.workspace.restore(store);
-    if (store.kind === 'memory') {
+    if (store.kind === 'memory' && !this.layout.embedded) {
       this.notify('This browser is not letting Layerlab store data, so your work will not survive a reload.', 'error');
     }
     this.#unsubscribe = this.#backend.subscribe((view) => this.#onView(view));
@@ -89,6 +95,11 @@ export class AppState {
         signal: new AbortController().signal,
       });
       this.#backend.connectTerminal(this.terminal);
+      if (this.#backend.syncWorkspace) {
+        const sync = this.#backend.syncWorkspace.bind(this.#backend);
+        this.workspace.onSaved = sync;
+        sync($state.snapshot(this.workspace.files) as WorkspaceFile[]);
+      }
       this.boot = { ...this.boot, done: true, progress: { step: 'Ready', value: 1 } };
     } catch (e) {
       const error = e instanceof BootError ? e : new BootError('crashed', (e as Error)?.message ?? String(e));

@@ -56,4 +56,6 @@ export interface Backend {
   /** Subscribe to engine state; called at once with the current view, then on every change. */
   subscribe(listener: (view: EngineView) => void): () => void;
   actions: Actions;
+  /** Mirror the workspace into the VM (so `docker build .` in the terminal sees it). Called after each save. */
+  syncWorkspace?(files: WorkspaceFile[]): void;
 }

@@ -6,7 +6,9 @@ import { mount, unmount } from 'svelte';
 import App from './App.svelte';
 import { AppState } from './app.svelte.ts';
 import type { Backend } from './backend.ts';
+import type { AppLayout } from './layout.ts';
 import { openWorkspaceStore, type WorkspaceStore } from './persist/store.ts';
+import type { WorkspaceFile } from './workspace/files.ts';
 import './theme.css';
 
 export type { Backend, BuildRequest, BuildResult, EngineView } from './backend.ts';
@@ -17,17 +19,26 @@ export type { ImageVM, LayerVM, FileNodeVM, WritableLayerVM } from './layers/mod
 export type { Actions, BuildLogVM, BuildStepVM, ContainerRowVM, ImageRowVM } from './panels/types.ts';
 export type { TerminalPort, TerminalBridge } from './terminal/port.ts';
 export type { WorkspaceFile } from './workspace/files.ts';
+export type { AppLayout, PanelName } from './layout.ts';
+export { DEFAULT_LAYOUT } from './layout.ts';
 export { AppState };
 
 export interface MountOptions {
   backend: Backend;
   /** Defaults to IndexedDB (falling back to localStorage, then memory). */
   store?: WorkspaceStore;
+  /** Keeps this app's saved workspace apart from others on the origin (embeds); default: the main app's. Ignored with `store`. */
+  storageNamespace?: string;
+  /** Panels, read-only, theme; default: the full app. */
+  layout?: Partial<AppLayout>;
+  /** Files to start with when nothing is saved yet; default: the built-in example. */
+  initialFiles?: WorkspaceFile[];
 }
 
 export async function mountApp(target: HTMLElement, options: MountOptions): Promise<{ app: AppState; destroy(): void }> {
-  const app = new AppState(options.backend);
-  const store = options.store ?? (await openWorkspaceStore());
+  const app = new AppState(options.backend, options.layout);
+  if (options.initialFiles?.length) app.workspace.replaceDefaults(options.initialFiles);
+  const store = options.store ?? (await openWorkspaceStore({ namespace: options.storageNamespace }));
   const component = mount(App, { target, props: { app } });
   await app.start(store);
   return {

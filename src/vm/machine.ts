@@ -34,6 +34,15 @@ export interface MachineOptions {
 
 type V86WithBus = { bus: { send(name: string, data: unknown): void } };
 
+/** v86 internals used for flow control on the agent channel (see `Machine.#sendAgent`). */
+interface VirtioRxChain {
+  length_writable: number;
+}
+interface VirtioConsoleDevice {
+  virtio: { queues: { has_request(): boolean; pop_request(): VirtioRxChain }[] };
+  Send(queue: number, chain: VirtioRxChain, data: Uint8Array): void;
+}
+
 export class MachineError extends Error {
   constructor(message: string) {
     super(message);
@@ -53,7 +62,7 @@ export class Machine implements Guest {
     this.#emulator = emulator;
     this.agent = new AgentClient({
       // v86's typings omit the bus; the virtio console only takes input through it.
-      send: (bytes) => (emulator as unknown as V86WithBus).bus.send('virtio-console0-input-bytes', bytes),
+      send: (bytes) => this.#sendAgent(bytes),
       onBytes: (listener) => {
         const handler = (bytes: Uint8Array) => listener(bytes);
         emulator.add_listener('virtio-console0-output-bytes', handler);
@@ -65,6 +74,51 @@ export class Machine implements Guest {
       this.#serialPending.push(byte);
       this.#serialFlush ??= setTimeout(() => this.#flushSerial(), 0);
     });
+  }
+
+  #agentOut: Uint8Array[] = [];
+  #agentPump: ReturnType<typeof setTimeout> | null = null;
+
+  /**
+   * Host → agent bytes. v86's virtio console copies input into ONE receive buffer the guest posted
+   * (4 KiB) and silently drops it when none is free, or cuts what does not fit. So a message over
+   * 4 KiB, or a burst of messages while the guest is busy, used to vanish (its request never
+   * answered). Here bytes are queued and fed buffer by buffer, waiting while the guest has none free.
+   */
+  #sendAgent(bytes: Uint8Array): void {
+    const device = (this.#emulator as unknown as { v86?: { cpu?: { devices?: { virtio_console?: VirtioConsoleDevice } } } }).v86?.cpu?.devices?.virtio_console;
+    if (!device?.virtio?.queues?.[0] || typeof device.Send !== 'function') {
+      (this.#emulator as unknown as V86WithBus).bus.send('virtio-console0-input-bytes', bytes);
+      return;
+    }
+    this.#agentOut.push(bytes);
+    this.#pumpAgent(device);
+  }
+
+  #pumpAgent(device: VirtioConsoleDevice): void {
+    if (this.#stopped) {
+      this.#agentOut = [];
+      return;
+    }
+    const rx = device.virtio.queues[0]!;
+    while (this.#agentOut.length && rx.has_request()) {
+      const chain = rx.pop_request();
+      const room = Math.max(1, chain.length_writable);
+      const head = this.#agentOut[0]!;
+      if (head.length <= room) {
+        this.#agentOut.shift();
+        device.Send(0, chain, head);
+      } else {
+        this.#agentOut[0] = head.subarray(room);
+        device.Send(0, chain, head.subarray(0, room));
+      }
+    }
+    if (this.#agentOut.length && !this.#agentPump) {
+      this.#agentPump = setTimeout(() => {
+        this.#agentPump = null;
+        this.#pumpAgent(device);
+      }, 1);
+    }
   }
 
   /** Creates the emulator, restores the state (or cold-boots) and waits until the agent answers. */

@@ -2093,7 +2093,7 @@ static int op_umount(const jnode *req, sbuf *res)
 /* ops rm / write / read                                                */
 /* ------------------------------------------------------------------ */
 
-static const char *const RM_ROOTS[] = {"/var/lib/layerlab", "/mnt/host", "/tmp"};
+static const char *const RM_ROOTS[] = {"/var/lib/layerlab", "/mnt/host", "/tmp", "/workspace"};
 static char g_rm_err[PATH_MAX + 64];
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -2141,7 +2141,7 @@ static int op_rm(const jnode *req, sbuf *res)
 			allowed = 1;
 	}
 	if (!allowed) {
-		fail("%s: refusing to remove outside /var/lib/layerlab, /mnt/host, /tmp", path);
+		fail("%s: refusing to remove outside /var/lib/layerlab, /mnt/host, /tmp, /workspace", path);
 		goto out;
 	}
 	size_t rl = strlen(real);

@@ -352,7 +352,7 @@ export class Containers {
     const baseLayers = await Promise.all((await this.#store.resolve({ ref: record.imageId })).layers.map((digest) => this.#store.getLayer({ digest })));
     const image = await buildImage({
       layers: [...baseLayers, layer].map((l) => ({ digest: l.digest, diffID: l.diffID, size: l.size, mediaType: l.mediaType })),
-      config: { ...(base.config ?? {}), ...(options.changes ?? {}) },
+      config: mergeConfig(base.config ?? {}, options.changes ?? {}),
       history: [
         ...(base.history ?? []),
         { created: new Date().toISOString(), created_by: options.createdBy ?? record.args.join(' '), ...(options.author ? { author: options.author } : {}), ...(options.message ? { comment: options.message } : {}) },
@@ -527,17 +527,18 @@ export class Containers {
     Object.assign(record, { state: 'exited', exitCode: code, finishedAt: new Date().toISOString() });
     this.#outputListeners.delete(id);
     this.#emit({ type: 'container', action: 'die', id, name: record.name, state: 'exited', exitCode: code });
-    for (const resolve of this.#exitWaiters.get(id) ?? []) resolve(code);
-    this.#exitWaiters.delete(id);
     if (record.autoRemove) {
       await this.rm(id, { force: true }).catch(() => {});
-      return;
+    } else {
+      await this.#backend.commit({ put: { [`container/${id}`]: record, [`logs/${id}`]: this.#logs.get(id) ?? [] } });
+      await this.#persistWritable(record).catch(() => {});
+      this.#lastWritable.delete(id);
+      this.#kickFeed();
     }
-    await this.#backend.commit({ put: { [`logs/${id}`]: this.#logs.get(id) ?? [] } });
-    await this.#persistWritable(record).catch(() => {});
-    await this.#save(record);
-    this.#lastWritable.delete(id);
-    this.#kickFeed();
+    // Waiters (`docker stop`, `docker run`, `docker wait`) resume once the stopped container is saved, so a
+    // reload right after cannot lose its writable layer.
+    for (const resolve of this.#exitWaiters.get(id) ?? []) resolve(code);
+    this.#exitWaiters.delete(id);
   }
 
   /** Saves the writable layer as a tar blob, so it survives a VM restart (a page reload). */
@@ -563,6 +564,11 @@ export function containerDir(id: string): string {
 
 export function volumeDir(name: string): string {
   return `${GUEST_PATHS.volumes}/${name}/_data`;
+}
+
+/** `docker commit --change`: ENV adds to the image's Env; other fields replace. */
+function mergeConfig(base: ContainerConfig, changes: Partial<ContainerConfig>): ContainerConfig {
+  return { ...base, ...changes, ...(changes.Env ? { Env: mergeEnv(base.Env ?? [], changes.Env) } : {}) };
 }
 
 function mergeEnv(base: string[], extra: string[]): string[] {

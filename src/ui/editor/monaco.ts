@@ -4,7 +4,7 @@
  * help, folding and validator are wired into Monaco providers here; highlighting is Monaco's Monarch
  * grammar for Dockerfiles.
  */
-import './buffer-shim.ts';
+import '../../engine/dockerfile/buffer-shim.ts';
 import * as monaco from 'monaco-editor/editor/editor.api';
 import 'monaco-editor/features/register.all';
 import 'monaco-editor/languages/definitions/dockerfile/register';
@@ -39,6 +39,24 @@ monaco.editor.defineTheme('layerlab-light', {
     'editorLineNumber.foreground': '#a4abb8',
     'editorLineNumber.activeForeground': '#4a5568',
     'editorGutter.background': '#fbfcfe',
+  },
+});
+
+monaco.editor.defineTheme('layerlab-dark', {
+  base: 'vs-dark',
+  inherit: true,
+  rules: [
+    { token: 'keyword', foreground: '8fb0ff', fontStyle: 'bold' },
+    { token: 'comment', foreground: '7d8799', fontStyle: 'italic' },
+    { token: 'string', foreground: '7fd1a4' },
+    { token: 'variable', foreground: 'f0b36a' },
+  ],
+  colors: {
+    'editor.background': '#171b24',
+    'editor.lineHighlightBackground': '#1f2430',
+    'editorLineNumber.foreground': '#586175',
+    'editorLineNumber.activeForeground': '#aab3c5',
+    'editorGutter.background': '#171b24',
   },
 });
 
@@ -196,10 +214,12 @@ export class EditorController {
   #disposables: monaco.IDisposable[] = [];
   #viewStates = new Map<string, monaco.editor.ICodeEditorViewState | null>();
 
-  constructor(element: HTMLElement, events: EditorEvents) {
+  constructor(element: HTMLElement, events: EditorEvents, options: { readOnly?: boolean; theme?: 'light' | 'dark' } = {}) {
     this.#events = events;
     this.editor = monaco.editor.create(element, {
-      theme: 'layerlab-light',
+      theme: options.theme === 'dark' ? 'layerlab-dark' : 'layerlab-light',
+      readOnly: options.readOnly ?? false,
+      readOnlyMessage: { value: 'This example is read-only.' },
       automaticLayout: true,
       fontFamily: "'JetBrains Mono', 'SF Mono', Menlo, Consolas, monospace",
       fontSize: 13.5,

@@ -26,7 +26,8 @@ export interface PlayerOptions {
 export type CheckStatus = { state: 'pending' } | ({ state: 'done' } & CheckResult);
 
 export class LessonPlayer {
-  readonly lessons: Lesson[];
+  /** Set once in the constructor (a field so the deriveds below can read it). */
+  lessons = $state.raw<Lesson[]>([]);
   progress = $state<Progress>(emptyProgress());
   loaded = $state(false);
   lessonId = $state<string>('');

@@ -47,8 +47,9 @@ class IdbStore implements WorkspaceStore {
 /** Text-only fallback when IndexedDB is unavailable (e.g. some private modes). Binary files are base64. */
 class LocalStore implements WorkspaceStore {
   readonly kind = 'localstorage' as const;
+  constructor(private prefix: string) {}
   async load(id = 'default') {
-    const raw = localStorage.getItem(FALLBACK_KEY + id);
+    const raw = localStorage.getItem(this.prefix + id);
     if (!raw) return null;
     const parsed = JSON.parse(raw) as Omit<WorkspaceSnapshot, 'files'> & { files: { path: string; content: string; b64?: boolean }[] };
     return {
@@ -61,7 +62,7 @@ class LocalStore implements WorkspaceStore {
       typeof f.content === 'string' ? { path: f.path, content: f.content } : { path: f.path, content: toBase64(f.content), b64: true },
     );
     try {
-      localStorage.setItem(FALLBACK_KEY + id, JSON.stringify({ ...snapshot, files }));
+      localStorage.setItem(this.prefix + id, JSON.stringify({ ...snapshot, files }));
     } catch (e) {
       throw new PersistError('The browser refused to store the workspace (storage full?).', e);
     }
@@ -91,11 +92,22 @@ function fromBase64(b64: string): Uint8Array {
   return out;
 }
 
-/** IndexedDB when possible, else localStorage, else memory (the UI then warns that work is not kept). */
-export async function openWorkspaceStore(): Promise<WorkspaceStore> {
+/** The database name for a storage namespace: the main app's is unchanged, each embed gets its own. */
+export function workspaceDbName(namespace?: string): string {
+  return namespace ? `${DB}@${namespace}` : DB;
+}
+
+/**
+ * IndexedDB when possible, else localStorage, else memory (the UI then warns that work is not kept).
+ * `namespace` keeps one app's workspace apart from another's on the same origin (each embed has one);
+ * `memory` keeps nothing (an embed that cannot tell who embeds it).
+ */
+export async function openWorkspaceStore(options: { namespace?: string; memory?: boolean } = {}): Promise<WorkspaceStore> {
+  if (options.memory) return new MemoryStore();
+  const prefix = options.namespace ? `${FALLBACK_KEY}${options.namespace}:` : FALLBACK_KEY;
   try {
     if (typeof indexedDB === 'undefined') throw new Error('no IndexedDB');
-    const db = await openDB(DB, 1, {
+    const db = await openDB(workspaceDbName(options.namespace), 1, {
       upgrade(db) {
         db.createObjectStore(STORE);
       },
@@ -103,9 +115,9 @@ export async function openWorkspaceStore(): Promise<WorkspaceStore> {
     return new IdbStore(db);
   } catch {
     try {
-      localStorage.setItem(FALLBACK_KEY + 'probe', '1');
-      localStorage.removeItem(FALLBACK_KEY + 'probe');
-      return new LocalStore();
+      localStorage.setItem(prefix + 'probe', '1');
+      localStorage.removeItem(prefix + 'probe');
+      return new LocalStore(prefix);
     } catch {
       return new MemoryStore();
     }

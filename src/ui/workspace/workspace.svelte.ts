@@ -28,8 +28,17 @@ export class Workspace {
   #timer: ReturnType<typeof setTimeout> | null = null;
   #delayMs: number;
 
+  /** Called with the files after each save (the app mirrors them into the VM). */
+  onSaved: ((files: WorkspaceFile[]) => void) | null = null;
+
   constructor(options: { saveDelayMs?: number } = {}) {
     this.#delayMs = options.saveDelayMs ?? 400;
+  }
+
+  /** Start from `files` instead of the built-in example (before `restore`; a saved workspace still wins). */
+  replaceDefaults(files: WorkspaceFile[]): void {
+    this.files = files;
+    this.active = files.some((f) => f.path === 'Dockerfile') ? 'Dockerfile' : (files[0]?.path ?? '');
   }
 
   /** Load from the store (or keep the defaults) and start autosaving to it. */
@@ -154,6 +163,7 @@ export class Workspace {
       await this.#store.save($state.snapshot(this.snapshot()) as WorkspaceSnapshot);
       this.saveState = memory ? 'unsaved-memory' : 'saved';
       this.saveError = null;
+      this.onSaved?.($state.snapshot(this.files) as WorkspaceFile[]);
     } catch (e) {
       // Keep everything in memory and retry; the learner sees the reason in the status.
       this.saveState = 'error';

@@ -1,0 +1,810 @@
+import { describe, expect, it } from 'vitest';
+import type { ContainerView, EngineApi, RunOptions } from '../api.ts';
+import type { BuildEvent, BuildStepInfo } from '../build/events.ts';
+import { BuildError } from '../build/events.ts';
+import { renderBuildProgress } from '../build/progress.ts';
+import { ConflictError, NotFoundError } from '../oci/errors.ts';
+import { runDocker, type CliIO } from './commands.ts';
+import { renderTemplate } from './template.ts';
+
+const NOW = Date.parse('2024-05-01T12:00:00Z');
+const ago = (ms: number) => new Date(NOW - ms).toISOString();
+const BUSYBOX = `sha256:${'a1b2c3d4e5f6'.repeat(5)}abcd`;
+const APP = `sha256:${'0f1e2d3c4b5a'.repeat(5)}0123`;
+const ID1 = '4d3c2b1a0f9e'.repeat(5) + '8d7c';
+const ID2 = '9e8d7c6b5a4f'.repeat(5) + '3e2d';
+
+const step = (n: number, instruction: string, extra: Partial<BuildStepInfo> = {}): BuildStepInfo => ({
+  n, total: 3, stage: '', stageStep: n + 1, stageSteps: 4, line: n + 1, endLine: n + 1, instruction, configOnly: false, ...extra,
+});
+
+/** An in-memory engine with fixed data and timestamps. */
+class FakeEngine implements EngineApi {
+  calls: { method: string; options: unknown }[] = [];
+  buildEvents: BuildEvent[] = [];
+  buildError?: BuildError;
+  images_ = [
+    { id: BUSYBOX, repoTags: ['busybox:latest'], created: ago(30 * 86_400_000), size: 4_261_232, layerCount: 1 },
+    { id: APP, repoTags: ['app:latest', 'app:v1'], created: ago(2 * 60_000), size: 4_261_300, layerCount: 2 },
+  ];
+  containers: ContainerView[] = [
+    {
+      id: ID1, name: 'web', image: 'busybox', imageId: BUSYBOX, command: ['sh', '-c', 'echo hello; sleep 1000'], state: 'running', exitCode: null,
+      created: ago(3 * 60_000), startedAt: ago(2 * 60_000), finishedAt: null, sizeRw: 0, sizeRootFs: 4_261_232, mounts: [],
+    },
+    {
+      id: ID2, name: 'eager_turing', image: 'app', imageId: APP, command: ['echo', 'hi'], state: 'exited', exitCode: 0,
+      created: ago(60_000), startedAt: ago(60_000), finishedAt: ago(3_000), sizeRw: 1234, sizeRootFs: 4_262_534, mounts: [{ type: 'volume', name: 'data', source: '/v/data', destination: '/data' }],
+    },
+  ];
+
+  #record(method: string, options: unknown) {
+    this.calls.push({ method, options });
+  }
+  #find(ref: string) {
+    const c = this.containers.find((c) => c.name === ref || c.id.startsWith(ref));
+    if (!c) throw new NotFoundError('container', ref);
+    return c;
+  }
+  #image(ref: string) {
+    const full = ref.includes(':') || ref.startsWith('sha256') ? ref : `${ref}:latest`;
+    const image = this.images_.find((i) => i.repoTags.includes(full) || i.id === ref || i.id.slice(7).startsWith(ref));
+    if (!image) throw new NotFoundError('image', full);
+    return image;
+  }
+
+  async build(options: Parameters<EngineApi['build']>[0]) {
+    this.#record('build', { ...options, context: options.context.map((e) => e.path), onEvent: undefined });
+    for (const event of this.buildEvents) options.onEvent?.(event);
+    if (this.buildError) throw this.buildError;
+    return { imageId: APP, tags: options.tags ?? [] };
+  }
+  async images() {
+    return this.images_;
+  }
+  async history(options: { ref: string }) {
+    const image = this.#image(options.ref);
+    return {
+      id: image.id,
+      history: [
+        { created: ago(30 * 86_400_000), created_by: '/bin/sh -c #(nop) ADD file:7e9002edaafd4e4579b65c8f0aaabde1aeb7fd3f8d95579f7fd3443cef785fd1 in / ' },
+        { created: ago(30 * 86_400_000), created_by: '/bin/sh -c #(nop)  CMD ["sh"]', empty_layer: true },
+        { created: ago(2 * 60_000), created_by: 'RUN /bin/sh -c echo hi > /hi.txt # buildkit', comment: 'buildkit.dockerfile.v0' },
+      ],
+      layerSizes: [4_261_232, 3],
+    };
+  }
+  async inspectImage(options: { ref: string }) {
+    const image = this.#image(options.ref);
+    return {
+      Id: image.id, RepoTags: image.repoTags, RepoDigests: [], Parent: '', Comment: '', Created: image.created, DockerVersion: '', Author: '',
+      Config: { Env: ['PATH=/usr/bin'], Cmd: ['sh', '-c', 'echo <hi> & bye'], Labels: null },
+      Architecture: '386', Os: 'linux', Size: image.size, GraphDriver: { Name: 'overlay2', Data: null }, RootFS: { Type: 'layers', Layers: [] }, Metadata: { LastTagTime: '' },
+    };
+  }
+  async imageLayers(options: { ref: string }) {
+    const image = this.#image(options.ref);
+    const layers = [{ index: 0, diffID: 'sha256:base', createdBy: '', size: 4_261_232, changes: [] }];
+    if (image.id === APP) layers.push({ index: 1, diffID: 'sha256:top', createdBy: '', size: 68, changes: [] });
+    return { id: image.id, repoTags: image.repoTags, layers, history: [], totalBytes: 0, wastedBytes: 0, wasted: [] };
+  }
+  async tag(options: { source: string; target: string }) {
+    this.#record('tag', options);
+    this.#image(options.source);
+  }
+  async rmi(options: { ref: string; force?: boolean }) {
+    const image = this.#image(options.ref);
+    if (!options.force && this.containers.some((c) => c.imageId === image.id)) {
+      throw new ConflictError(`conflict: unable to remove repository reference "${options.ref}" (must force) - container ${ID2.slice(0, 12)} is using its referenced image ${image.id.slice(7, 19)}`);
+    }
+    return [{ untagged: `${options.ref}:latest` }, { deleted: image.id }];
+  }
+  async save(options: { refs: string[] }) {
+    this.#record('save', options);
+    return new Uint8Array([1, 2, 3]);
+  }
+  async load() {
+    return { images: [{ id: APP, tags: ['app:latest'] }, { id: BUSYBOX, tags: [] }], warnings: [] };
+  }
+  async pruneImages() {
+    return { deleted: [APP], reclaimed: 68 };
+  }
+  async create(options: RunOptions) {
+    this.#record('create', options);
+    this.#image(options.image);
+    return { ...this.containers[1], id: ID2 };
+  }
+  async start(options: { container: string; onOutput?: RunOptions['onOutput'] }) {
+    options.onOutput?.('stdout', 'started\n');
+    return this.#find(options.container);
+  }
+  async run(options: RunOptions) {
+    this.#record('run', { ...options, onOutput: undefined });
+    this.#image(options.image);
+    if (options.name === 'web') {
+      throw new ConflictError(`Conflict. The container name "/web" is already in use by container "${ID1}". You have to remove (or rename) that container to be able to reuse that name.`);
+    }
+    if (options.command?.[0] === 'nosuch') {
+      options.onOutput?.('stderr', 'crun: executable file `nosuch` not found in $PATH: No such file or directory\n');
+      return { ...this.containers[1], exitCode: 127 };
+    }
+    options.onOutput?.('stdout', 'hello\n');
+    options.onOutput?.('stderr', 'warn\n');
+    return { ...this.containers[1], exitCode: options.command?.[0] === 'false' ? 1 : 0 };
+  }
+  async stop(options: { container: string }) {
+    return this.#find(options.container);
+  }
+  async kill(options: { container: string; signal?: string }) {
+    this.#record('kill', options);
+    const c = this.#find(options.container);
+    if (c.state !== 'running') throw new ConflictError(`Cannot kill container: ${options.container}: Container ${c.id} is not running`);
+    return c;
+  }
+  async restart(options: { container: string }) {
+    return this.#find(options.container);
+  }
+  async rm(options: { container: string; force?: boolean }) {
+    const c = this.#find(options.container);
+    if (c.state === 'running' && !options.force) {
+      throw new ConflictError(`You cannot remove a running container ${c.id}. Stop the container before attempting removal or force remove`);
+    }
+  }
+  async ps(options: { all?: boolean } = {}) {
+    return this.containers.filter((c) => options.all || c.state === 'running');
+  }
+  async inspectContainer(options: { container: string }) {
+    const c = this.#find(options.container);
+    return { Id: c.id, Name: `/${c.name}`, State: { Status: c.state, Running: c.state === 'running', ExitCode: c.exitCode ?? 0 }, Config: { Cmd: c.command } };
+  }
+  async logs(options: { container: string }) {
+    this.#find(options.container);
+    return [
+      { stream: 'stdout' as const, text: 'one\ntwo\n' },
+      { stream: 'stderr' as const, text: 'oops\n' },
+      { stream: 'stdout' as const, text: 'three\n' },
+    ];
+  }
+  async exec(options: Parameters<EngineApi['exec']>[0]) {
+    this.#record('exec', { ...options, onOutput: undefined });
+    this.#find(options.container);
+    options.onOutput?.('stdout', 'root\n');
+    return { exitCode: 0, stdout: 'root\n', stderr: '' };
+  }
+  async diff(options: { container: string }) {
+    this.#find(options.container);
+    return [
+      { kind: 'C' as const, path: '/etc', size: 0, type: 'dir' },
+      { kind: 'A' as const, path: '/etc/motd', size: 6, type: 'file' },
+      { kind: 'D' as const, path: '/etc/profile', size: 0, type: 'file' },
+    ];
+  }
+  async commit(options: Parameters<EngineApi['commit']>[0]) {
+    this.#record('commit', options);
+    return { imageId: APP };
+  }
+  async wait(options: { container: string }) {
+    return { exitCode: this.#find(options.container).exitCode ?? 0 };
+  }
+  async pruneContainers() {
+    return { deleted: [ID2], reclaimed: 1234 };
+  }
+  async attachCommand(options: Parameters<EngineApi['attachCommand']>[0]) {
+    this.#record('attachCommand', options);
+    if (options.kind === 'run') this.#image(options.run.image);
+    return { argv: ['/usr/bin/crun', 'run', '--bundle', '/x', 'c1'], ref: 'ref1' };
+  }
+  async attachEnded(options: { ref: string; exitCode: number }) {
+    this.#record('attachEnded', options);
+  }
+  async volumeCreate(options: { name?: string }) {
+    return { name: options.name ?? 'f00d' };
+  }
+  async volumes() {
+    return [{ name: 'data', mountpoint: '/v/data', created: ago(0) }, { name: 'cache', mountpoint: '/v/cache', created: ago(0) }];
+  }
+  async volumeRm(options: { name: string }) {
+    this.#record('volumeRm', options);
+    if (options.name === 'nope') throw new NotFoundError('volume', 'nope');
+  }
+  async volumeInspect(options: { name: string }) {
+    if (options.name !== 'data') throw new NotFoundError('volume', options.name);
+    return { Name: 'data', Driver: 'local', Mountpoint: '/v/data' };
+  }
+  subscribe() {
+    return () => {};
+  }
+}
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+  engine: FakeEngine;
+}
+
+async function docker(line: string | string[], extra: { engine?: FakeEngine; json?: boolean; exec?: CliIO['exec']; tty?: boolean; files?: Record<string, string> } = {}): Promise<Result> {
+  const engine = extra.engine ?? new FakeEngine();
+  let stdout = '';
+  let stderr = '';
+  const written: Record<string, Uint8Array> = {};
+  const code = await runDocker({
+    engine,
+    argv: Array.isArray(line) ? line : line.split(' ').filter(Boolean),
+    io: { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), ...(extra.exec ? { exec: extra.exec } : {}) },
+    cwd: '/root',
+    json: extra.json,
+    tty: extra.tty,
+    now: () => NOW,
+    readContext: async (dir) => {
+      if (dir !== '.' && dir !== '/root') throw new Error('ENOENT');
+      return Object.entries(extra.files ?? { Dockerfile: 'FROM busybox\nRUN echo hi\n' }).map(([path, text]) => ({ path, mode: 0o100644, data: new TextEncoder().encode(text) }));
+    },
+    writeFile: async (path, data) => {
+      written[path] = data;
+    },
+    readFile: async (path) => {
+      if (path.endsWith('app.tar')) return new Uint8Array([1]);
+      throw new Error('ENOENT');
+    },
+  });
+  return { code, stdout, stderr, engine };
+}
+
+describe('image listings', () => {
+  it('docker images', async () => {
+    const r = await docker('images');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatchInlineSnapshot(`
+      "REPOSITORY   TAG       IMAGE ID       CREATED         SIZE
+      app          latest    0f1e2d3c4b5a   2 minutes ago   4.26MB
+      app          v1        0f1e2d3c4b5a   2 minutes ago   4.26MB
+      busybox      latest    a1b2c3d4e5f6   4 weeks ago     4.26MB
+      "
+    `);
+  });
+
+  it('docker images -q / --no-trunc / filter / management form', async () => {
+    expect((await docker('images -q')).stdout).toMatchInlineSnapshot(`
+      "0f1e2d3c4b5a
+      0f1e2d3c4b5a
+      a1b2c3d4e5f6
+      "
+    `);
+    expect((await docker('image ls --no-trunc app')).stdout).toMatchInlineSnapshot(`
+      "REPOSITORY   TAG       IMAGE ID                                                                  CREATED         SIZE
+      app          latest    sha256:0f1e2d3c4b5a0f1e2d3c4b5a0f1e2d3c4b5a0f1e2d3c4b5a0f1e2d3c4b5a0123   2 minutes ago   4.26MB
+      app          v1        sha256:0f1e2d3c4b5a0f1e2d3c4b5a0f1e2d3c4b5a0f1e2d3c4b5a0f1e2d3c4b5a0123   2 minutes ago   4.26MB
+      "
+    `);
+    expect((await docker('image list -f reference=busy*')).stdout).toMatchInlineSnapshot(`
+      "REPOSITORY   TAG       IMAGE ID       CREATED       SIZE
+      busybox      latest    a1b2c3d4e5f6   4 weeks ago   4.26MB
+      "
+    `);
+  });
+
+  it('docker history', async () => {
+    expect((await docker('history app')).stdout).toMatchInlineSnapshot(`
+      "IMAGE          CREATED         CREATED BY                                      SIZE      COMMENT
+      0f1e2d3c4b5a   2 minutes ago   RUN /bin/sh -c echo hi > /hi.txt # buildkit     3B        buildkit.dockerfile.v0
+      <missing>      4 weeks ago     /bin/sh -c #(nop)  CMD ["sh"]                   0B        
+      <missing>      4 weeks ago     /bin/sh -c #(nop) ADD file:7e9002edaafd4e457…   4.26MB    
+      "
+    `);
+    expect((await docker('history -q app')).stdout).toMatchInlineSnapshot(`
+      "0f1e2d3c4b5a
+      <missing>
+      <missing>
+      "
+    `);
+  });
+
+  it('docker history --no-trunc -H=false', async () => {
+    expect((await docker('image history --no-trunc --human=false app')).stdout).toMatchInlineSnapshot(`
+      "IMAGE                                                                     CREATED AT             CREATED BY                                                                                          SIZE      COMMENT
+      sha256:0f1e2d3c4b5a0f1e2d3c4b5a0f1e2d3c4b5a0f1e2d3c4b5a0f1e2d3c4b5a0123   2024-05-01T11:58:00Z   RUN /bin/sh -c echo hi > /hi.txt # buildkit                                                         3         buildkit.dockerfile.v0
+      <missing>                                                                 2024-04-01T12:00:00Z   /bin/sh -c #(nop)  CMD ["sh"]                                                                       0         
+      <missing>                                                                 2024-04-01T12:00:00Z   /bin/sh -c #(nop) ADD file:7e9002edaafd4e4579b65c8f0aaabde1aeb7fd3f8d95579f7fd3443cef785fd1 in /    4261232   
+      "
+    `);
+  });
+});
+
+describe('containers', () => {
+  it('docker ps / ps -a / ps -s', async () => {
+    expect((await docker('ps')).stdout).toMatchInlineSnapshot(`
+      "CONTAINER ID   IMAGE     COMMAND                  CREATED         STATUS         PORTS     NAMES
+      4d3c2b1a0f9e   busybox   "sh -c 'echo hello; …"   3 minutes ago   Up 2 minutes             web
+      "
+    `);
+    expect((await docker('ps -a')).stdout).toMatchInlineSnapshot(`
+      "CONTAINER ID   IMAGE     COMMAND                  CREATED              STATUS                     PORTS     NAMES
+      4d3c2b1a0f9e   busybox   "sh -c 'echo hello; …"   3 minutes ago        Up 2 minutes                         web
+      9e8d7c6b5a4f   app       "echo hi"                About a minute ago   Exited (0) 3 seconds ago             eager_turing
+      "
+    `);
+    expect((await docker('container ls -as')).stdout).toMatchInlineSnapshot(`
+      "CONTAINER ID   IMAGE     COMMAND                  CREATED              STATUS                     PORTS     NAMES          SIZE
+      4d3c2b1a0f9e   busybox   "sh -c 'echo hello; …"   3 minutes ago        Up 2 minutes                         web            0B (virtual 4.26MB)
+      9e8d7c6b5a4f   app       "echo hi"                About a minute ago   Exited (0) 3 seconds ago             eager_turing   1.23kB (virtual 4.26MB)
+      "
+    `);
+    expect((await docker('ps -aq --no-trunc')).stdout).toMatchInlineSnapshot(`
+      "4d3c2b1a0f9e4d3c2b1a0f9e4d3c2b1a0f9e4d3c2b1a0f9e4d3c2b1a0f9e8d7c
+      9e8d7c6b5a4f9e8d7c6b5a4f9e8d7c6b5a4f9e8d7c6b5a4f9e8d7c6b5a4f3e2d
+      "
+    `);
+    expect((await docker('ps -a --filter status=exited -q')).stdout).toMatchInlineSnapshot(`
+      "9e8d7c6b5a4f
+      "
+    `);
+  });
+
+  it('docker diff', async () => {
+    expect((await docker('diff web')).stdout).toMatchInlineSnapshot(`
+      "C /etc
+      A /etc/motd
+      D /etc/profile
+      "
+    `);
+  });
+
+  it('docker run, attached: streams output and returns the exit code', async () => {
+    const r = await docker('run --rm -e A=1 -e B=2 -w /tmp -m 64m --pids-limit 50 --network none busybox echo hello -n');
+    expect(r).toMatchObject({ code: 0, stdout: 'hello\n', stderr: 'warn\n' });
+    expect(r.engine.calls[0]).toEqual({
+      method: 'run',
+      options: { image: 'busybox', command: ['echo', 'hello', '-n'], env: ['A=1', 'B=2'], workdir: '/tmp', memoryBytes: 64 * 1024 * 1024, pidsLimit: 50, network: 'none', autoRemove: true, onOutput: undefined },
+    });
+    expect((await docker('run busybox false')).code).toBe(1);
+  });
+
+  it('docker run -d prints the full id', async () => {
+    const r = await docker('run -d --name db busybox sleep 100');
+    expect(r).toMatchObject({ code: 0, stdout: `${ID2}\n`, stderr: '' });
+  });
+
+  it('docker run of an unknown image', async () => {
+    const r = await docker('run foo');
+    expect(r.code).toBe(125);
+    expect(r.stderr).toMatchInlineSnapshot(`
+      "Unable to find image 'foo:latest' locally
+      docker: Error response from daemon: pull access denied for foo, repository does not exist or may require 'docker login'.
+      See 'docker run --help'.
+      Layerlab: there is no network in this sandbox, so images cannot be pulled. Images here: busybox:latest, app:latest, app:v1 (see 'docker images'), or build one with 'docker build'.
+      "
+    `);
+  });
+
+  it('docker run: name conflict, bad flags, missing image argument, command not found', async () => {
+    const conflict = await docker('run --name web busybox');
+    expect(conflict.code).toBe(125);
+    expect(conflict.stderr).toMatchInlineSnapshot(`
+      "docker: Error response from daemon: Conflict. The container name "/web" is already in use by container "4d3c2b1a0f9e4d3c2b1a0f9e4d3c2b1a0f9e4d3c2b1a0f9e4d3c2b1a0f9e8d7c". You have to remove (or rename) that container to be able to reuse that name.
+      See 'docker run --help'.
+      "
+    `);
+    const flag = await docker('run --nope busybox');
+    expect(flag).toMatchObject({ code: 125, stderr: "unknown flag: --nope\nSee 'docker run --help'.\n" });
+    const missing = await docker('run');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatchInlineSnapshot(`
+      ""docker run" requires at least 1 argument.
+      See 'docker run --help'.
+
+      Usage:  docker run [OPTIONS] IMAGE [COMMAND] [ARG...]
+
+      Create and run a new container from an image
+      "
+    `);
+    const memory = await docker('run -m lots busybox');
+    expect(memory).toMatchObject({ code: 125 });
+    expect(memory.stderr).toContain(`invalid argument "lots" for "-m, --memory" flag`);
+    const notFound = await docker('run busybox nosuch');
+    expect(notFound.code).toBe(127);
+    expect(notFound.stderr).toMatchInlineSnapshot(`
+      "docker: Error response from daemon: failed to create task for container: failed to create shim task: OCI runtime create failed: executable file \`nosuch\` not found in $PATH: No such file or directory: unknown.
+      "
+    `);
+  });
+
+  it('docker run -it attaches through io.exec, or falls back with a note', async () => {
+    const seen: string[][] = [];
+    const r = await docker('run -it --rm busybox sh', { exec: async (argv) => (seen.push(argv), 3) });
+    expect(r.code).toBe(3);
+    expect(seen).toEqual([['/usr/bin/crun', 'run', '--bundle', '/x', 'c1']]);
+    expect(r.engine.calls.map((c) => c.method)).toEqual(['attachCommand', 'attachEnded']);
+    expect(r.engine.calls[1].options).toEqual({ ref: 'ref1', exitCode: 3 });
+    const fallback = await docker('run -it busybox sh');
+    expect(fallback.code).toBe(0);
+    expect(fallback.stderr).toContain('Layerlab: no terminal to attach to here');
+    const noTty = await docker('run -it busybox sh', { tty: false, exec: async () => 0 });
+    expect(noTty).toMatchObject({ code: 1, stderr: 'the input device is not a TTY\n' });
+  });
+
+  it('docker exec', async () => {
+    const r = await docker('exec -e X=1 -u nobody web id -u');
+    expect(r).toMatchObject({ code: 0, stdout: 'root\n' });
+    expect(r.engine.calls[0].options).toEqual({ container: 'web', command: ['id', '-u'], env: ['X=1'], user: 'nobody', onOutput: undefined });
+    const usage = await docker('exec web');
+    expect(usage.stderr.split('\n')[0]).toBe('"docker exec" requires at least 2 arguments.');
+    const it_ = await docker('exec -it web sh', { exec: async () => 0 });
+    expect(it_.engine.calls[0]).toEqual({ method: 'attachCommand', options: { kind: 'exec', container: 'web', command: ['sh'] } });
+  });
+
+  it('rm / stop / kill print names and report per-container errors', async () => {
+    expect(await docker('rm eager_turing')).toMatchObject({ code: 0, stdout: 'eager_turing\n' });
+    const r = await docker('rm web eager_turing ghost');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('eager_turing\n');
+    expect(r.stderr).toMatchInlineSnapshot(`
+      "Error response from daemon: You cannot remove a running container 4d3c2b1a0f9e4d3c2b1a0f9e4d3c2b1a0f9e4d3c2b1a0f9e4d3c2b1a0f9e8d7c. Stop the container before attempting removal or force remove
+      Error response from daemon: No such container: ghost
+      "
+    `);
+    expect(await docker('rm -f web')).toMatchObject({ code: 0, stdout: 'web\n' });
+    expect(await docker('stop -t 1 web')).toMatchObject({ code: 0, stdout: 'web\n' });
+    const kill = await docker('kill -s HUP web');
+    expect(kill.engine.calls[0].options).toEqual({ container: 'web', signal: 'HUP' });
+    expect(await docker('container kill eager_turing')).toMatchObject({ code: 1, stderr: `Error response from daemon: Cannot kill container: eager_turing: Container ${ID2} is not running\n` });
+  });
+
+  it('logs --tail, wait, start -a, create, commit', async () => {
+    expect(await docker('logs web')).toMatchObject({ stdout: 'one\ntwo\nthree\n', stderr: 'oops\n' });
+    expect(await docker('logs --tail 2 web')).toMatchObject({ stdout: 'three\n', stderr: 'oops\n' });
+    expect(await docker('wait eager_turing')).toMatchObject({ code: 0, stdout: '0\n' });
+    expect(await docker('start -a eager_turing')).toMatchObject({ code: 0, stdout: 'started\n' });
+    expect(await docker('start eager_turing')).toMatchObject({ code: 0, stdout: 'eager_turing\n' });
+    expect(await docker('create --name x busybox')).toMatchObject({ code: 0, stdout: `${ID2}\n` });
+    const commit = await docker(['commit', '-a', 'Ada', '-m', 'add motd', '-c', 'CMD ["sh"]', 'web', 'app:v2']);
+    expect(commit).toMatchObject({ code: 0, stdout: `${APP}\n` });
+    expect(commit.engine.calls[0].options).toEqual({ container: 'web', ref: 'app:v2', author: 'Ada', message: 'add motd', changes: ['CMD ["sh"]'] });
+  });
+
+  it('container prune requires -f here', async () => {
+    const asked = await docker('container prune');
+    expect(asked.code).toBe(1);
+    expect(asked.stderr).toContain('WARNING! This will remove all stopped containers.');
+    expect((await docker('container prune -f')).stdout).toMatchInlineSnapshot(`
+      "Deleted Containers:
+      9e8d7c6b5a4f9e8d7c6b5a4f9e8d7c6b5a4f9e8d7c6b5a4f9e8d7c6b5a4f3e2d
+
+      Total reclaimed space: 1.23kB
+      "
+    `);
+  });
+});
+
+describe('inspect', () => {
+  it('prints a JSON array with 4-space indent and Go escaping', async () => {
+    const r = await docker('image inspect busybox');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatchInlineSnapshot(`
+      "[
+          {
+              "Id": "sha256:a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6abcd",
+              "RepoTags": [
+                  "busybox:latest"
+              ],
+              "RepoDigests": [],
+              "Parent": "",
+              "Comment": "",
+              "Created": "2024-04-01T12:00:00.000Z",
+              "DockerVersion": "",
+              "Author": "",
+              "Config": {
+                  "Env": [
+                      "PATH=/usr/bin"
+                  ],
+                  "Cmd": [
+                      "sh",
+                      "-c",
+                      "echo \\u003chi\\u003e \\u0026 bye"
+                  ],
+                  "Labels": null
+              },
+              "Architecture": "386",
+              "Os": "linux",
+              "Size": 4261232,
+              "GraphDriver": {
+                  "Name": "overlay2",
+                  "Data": null
+              },
+              "RootFS": {
+                  "Type": "layers",
+                  "Layers": []
+              },
+              "Metadata": {
+                  "LastTagTime": ""
+              }
+          }
+      ]
+      "
+    `);
+  });
+
+  it('--format templates', async () => {
+    expect((await docker(['inspect', '-f', '{{.Id}}', 'busybox'])).stdout).toBe(`${BUSYBOX}\n`);
+    expect((await docker(['inspect', '--format', '{{.Config.Cmd}}', 'app'])).stdout).toBe('[sh -c echo <hi> & bye]\n');
+    expect((await docker(['inspect', '--format={{json .Config.Env}}', 'app'])).stdout).toBe('["PATH=/usr/bin"]\n');
+    expect((await docker(['inspect', '-f', '{{.State.Status}} {{.Name}}', 'web'])).stdout).toBe('running /web\n');
+    expect((await docker(['container', 'inspect', '-f', '{{.State.ExitCode}}', 'eager_turing'])).stdout).toBe('0\n');
+  });
+
+  it('unknown objects', async () => {
+    expect(await docker('inspect ghost')).toMatchObject({ code: 1, stdout: '[]\n', stderr: 'Error: No such object: ghost\n' });
+    expect(await docker('image inspect ghost')).toMatchObject({ code: 1, stderr: 'Error: No such image: ghost\n' });
+  });
+
+  it('template evaluator', () => {
+    const data = { A: { B: [1, 'x'], M: { z: 1, a: true } }, N: null };
+    expect(renderTemplate('{{.A.B}} {{.A.M}} {{.N}} {{.Nope}}', data)).toBe('[1 x] map[a:true z:1] <nil> <no value>');
+    expect(renderTemplate('{{json .A}}|{{.A.M | json}}|{{index .A.M "z"}}|{{join .A.B ","}}|{{upper "x"}}', data)).toBe('{"B":[1,"x"],"M":{"z":1,"a":true}}|{"z":1,"a":true}|1|1,x|X');
+    expect(() => renderTemplate('{{nofunc .A}}', data)).toThrow('function "nofunc" not defined');
+  });
+});
+
+describe('tag / rmi / save / load / prune', () => {
+  it('tag and rmi', async () => {
+    expect(await docker('tag app app:v3')).toMatchObject({ code: 0, stdout: '' });
+    expect(await docker('tag ghost x')).toMatchObject({ code: 1, stderr: 'Error response from daemon: No such image: ghost:latest\n' });
+    expect(await docker('rmi -f app')).toMatchObject({ code: 0, stdout: `Untagged: app:latest\nDeleted: ${APP}\n` });
+    const inUse = await docker('image rm app');
+    expect(inUse.code).toBe(1);
+    expect(inUse.stderr).toMatch(/^Error response from daemon: conflict: unable to remove repository reference "app" \(must force\)/);
+    expect((await docker('tag app')).stderr).toMatchInlineSnapshot(`
+      ""docker tag" requires exactly 2 arguments.
+      See 'docker tag --help'.
+
+      Usage:  docker tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]
+
+      Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+      "
+    `);
+  });
+
+  it('save needs -o; load needs -i', async () => {
+    expect(await docker('save -o app.tar app')).toMatchObject({ code: 0 });
+    expect((await docker('save app')).code).toBe(1);
+    expect(await docker('load -i app.tar')).toMatchObject({ code: 0, stdout: `Loaded image: app:latest\nLoaded image ID: ${BUSYBOX}\n` });
+    expect(await docker('load -i missing.tar')).toMatchObject({ code: 1, stderr: 'open missing.tar: no such file or directory\n' });
+  });
+
+  it('image prune', async () => {
+    expect((await docker('image prune -f')).stdout).toMatchInlineSnapshot(`
+      "Deleted Images:
+      deleted: sha256:0f1e2d3c4b5a0f1e2d3c4b5a0f1e2d3c4b5a0f1e2d3c4b5a0f1e2d3c4b5a0123
+
+      Total reclaimed space: 68B
+      "
+    `);
+  });
+});
+
+describe('volumes and system', () => {
+  it('volume verbs', async () => {
+    expect((await docker('volume ls')).stdout).toMatchInlineSnapshot(`
+      "DRIVER    VOLUME NAME
+      local     cache
+      local     data
+      "
+    `);
+    expect(await docker('volume create data')).toMatchObject({ stdout: 'data\n' });
+    expect(await docker('volume rm data nope')).toMatchObject({ code: 1, stdout: 'data\n', stderr: 'Error response from daemon: No such volume: nope\n' });
+    const prune = await docker('volume prune -af');
+    expect(prune.stdout).toBe('Deleted Volumes:\ncache\n\nTotal reclaimed space: 0B\n');
+  });
+
+  it('system df', async () => {
+    expect((await docker('system df')).stdout).toMatchInlineSnapshot(`
+      "TYPE            TOTAL     ACTIVE    SIZE      RECLAIMABLE
+      Images          2         2         4.26MB    0B (0%)
+      Containers      2         1         1.23kB    1.23kB (100%)
+      Local Volumes   2         1         0B        0B
+      Build Cache     0         0         0B        0B
+      "
+    `);
+  });
+});
+
+describe('dispatch, help, json', () => {
+  it('unknown verbs', async () => {
+    expect(await docker('foo')).toMatchObject({ code: 1, stderr: "docker: 'foo' is not a docker command.\nSee 'docker --help'\n" });
+    expect(await docker('image frob')).toMatchObject({ code: 1, stderr: "docker: 'image frob' is not a docker command.\nSee 'docker image --help'\n" });
+  });
+
+  it('help texts', async () => {
+    expect((await docker('images --help')).stdout).toMatchInlineSnapshot(`
+      "
+      Usage:  docker images [OPTIONS] [REPOSITORY[:TAG]]
+
+      List images
+
+      Options:
+        -a, --all           Show all images (default hides intermediate images)
+        -q, --quiet         Only show image IDs
+            --no-trunc      Don't truncate output
+        -f, --filter list   Filter output based on conditions provided
+      "
+    `);
+    expect((await docker('help image ls')).stdout).toContain('Usage:  docker image ls [OPTIONS] [REPOSITORY[:TAG]]');
+    expect((await docker('--help')).stdout).toContain('Management Commands:\n  image       Manage images\n');
+    expect((await docker('container')).stdout).toContain('Usage:  docker container COMMAND');
+  });
+
+  it('--json prints machine-readable data', async () => {
+    const images = await docker('images', { json: true });
+    expect(JSON.parse(images.stdout)).toHaveLength(3);
+    const ps = await docker('ps -a', { json: true });
+    expect(JSON.parse(ps.stdout).map((c: ContainerView) => c.name)).toEqual(['web', 'eager_turing']);
+    const err = await docker('rmi ghost', { json: true });
+    expect(err.code).toBe(1);
+    const build = await docker('build -t app .', { json: true });
+    expect(JSON.parse(build.stdout)).toEqual({ imageId: APP, tags: ['app'] });
+    expect(build.stderr).toBe('');
+  });
+});
+
+// ---- build
+
+const RUN_STEP = step(1, 'RUN echo hi', { line: 2, endLine: 2 });
+const COPY_STEP = step(2, 'COPY app.txt /app.txt', { line: 3, endLine: 3 });
+const CMD_STEP = step(3, 'CMD ["cat", "/app.txt"]', { line: 4, endLine: 4, configOnly: true });
+const DOCKERFILE = 'FROM busybox\nRUN echo hi\nCOPY app.txt /app.txt\nCMD ["cat", "/app.txt"]\n';
+
+function buildEvents(cached: boolean): BuildEvent[] {
+  const steps = [RUN_STEP, COPY_STEP, CMD_STEP];
+  return [
+    { type: 'start', steps, warnings: [] },
+    { type: 'step-start', step: RUN_STEP },
+    ...(cached ? [] : [{ type: 'step-output' as const, step: RUN_STEP, stream: 'stdout' as const, text: 'h', elapsedMs: 312 }, { type: 'step-output' as const, step: RUN_STEP, stream: 'stdout' as const, text: 'i\nthere\n', elapsedMs: 320 }]),
+    { type: 'step-done', step: RUN_STEP, cached, ms: 412, layer: { diffID: 'sha256:x', size: 3, files: 1 }, missReasons: [] },
+    { type: 'step-start', step: COPY_STEP },
+    { type: 'step-done', step: COPY_STEP, cached, ms: 20, layer: { diffID: 'sha256:y', size: 3, files: 1 }, missReasons: [] },
+    { type: 'step-start', step: CMD_STEP },
+    { type: 'step-done', step: CMD_STEP, cached: false, ms: 0, missReasons: [] },
+    { type: 'done', imageId: APP, tags: ['app:latest'], ms: 800, cachedSteps: cached ? 2 : 0, totalSteps: 3 },
+  ];
+}
+
+describe('build progress (BuildKit plain)', () => {
+  it('uncached build', () => {
+    expect(renderBuildProgress(buildEvents(false), { dockerfile: DOCKERFILE, contextBytes: 12 })).toMatchInlineSnapshot(`
+      "#0 building with "default" instance using docker driver
+
+      #1 [internal] load build definition from Dockerfile
+      #1 transferring dockerfile: 71B done
+      #1 DONE 0.0s
+
+      #2 [internal] load metadata for docker.io/library/busybox:latest
+      #2 DONE 0.0s
+
+      #3 [internal] load .dockerignore
+      #3 transferring context: 2B done
+      #3 DONE 0.0s
+
+      #4 [internal] load build context
+      #4 transferring context: 12B done
+      #4 DONE 0.0s
+
+      #5 [1/4] FROM docker.io/library/busybox:latest
+      #5 DONE 0.0s
+
+      #6 [2/4] RUN echo hi
+      #6 0.312 hi
+      #6 0.320 there
+      #6 DONE 0.4s
+
+      #7 [3/4] COPY app.txt /app.txt
+      #7 DONE 0.0s
+
+      #8 exporting to image
+      #8 exporting layers 0.0s done
+      #8 writing image sha256:0f1e2d3c4b5a0f1e2d3c4b5a0f1e2d3c4b5a0f1e2d3c4b5a0f1e2d3c4b5a0123 done
+      #8 naming to docker.io/library/app:latest done
+      #8 DONE 0.0s
+
+      "
+    `);
+  });
+
+  it('cached build', () => {
+    const text = renderBuildProgress(buildEvents(true), { dockerfile: DOCKERFILE, contextBytes: 12 });
+    expect(text).toContain('#6 [2/4] RUN echo hi\n#6 CACHED\n\n#7 [3/4] COPY app.txt /app.txt\n#7 CACHED\n\n');
+  });
+
+  it('a failing step', () => {
+    const message = 'process "/bin/sh -c exit 1" did not complete successfully: exit code: 1';
+    const failing = step(2, 'RUN exit 1', { line: 3, endLine: 3 });
+    const events: BuildEvent[] = [
+      { type: 'start', steps: [RUN_STEP, failing], warnings: [] },
+      { type: 'step-start', step: RUN_STEP },
+      { type: 'step-done', step: RUN_STEP, cached: true, ms: 1, missReasons: [] },
+      { type: 'step-start', step: failing },
+      { type: 'step-output', step: failing, stream: 'stderr', text: 'about to fail\n', elapsedMs: 50 },
+      { type: 'step-error', step: failing, message },
+      { type: 'error', message, line: 3 },
+    ];
+    expect(renderBuildProgress(events, { dockerfile: 'FROM busybox\nRUN echo hi\nRUN exit 1\nCMD ["sh"]\n' })).toMatchInlineSnapshot(`
+      "#0 building with "default" instance using docker driver
+
+      #1 [internal] load build definition from Dockerfile
+      #1 transferring dockerfile: 47B done
+      #1 DONE 0.0s
+
+      #2 [internal] load metadata for docker.io/library/busybox:latest
+      #2 DONE 0.0s
+
+      #3 [internal] load .dockerignore
+      #3 transferring context: 2B done
+      #3 DONE 0.0s
+
+      #4 [1/4] FROM docker.io/library/busybox:latest
+      #4 DONE 0.0s
+
+      #5 [2/4] RUN echo hi
+      #5 CACHED
+
+      #6 [3/4] RUN exit 1
+      #6 0.050 about to fail
+      #6 ERROR: process "/bin/sh -c exit 1" did not complete successfully: exit code: 1
+      ------
+       > [3/4] RUN exit 1:
+      0.050 about to fail
+      ------
+      Dockerfile:3
+      --------------------
+         1 |     FROM busybox
+         2 |     RUN echo hi
+         3 | >>> RUN exit 1
+         4 |     CMD ["sh"]
+         5 |     
+      --------------------
+      ERROR: failed to solve: process "/bin/sh -c exit 1" did not complete successfully: exit code: 1
+      "
+    `);
+  });
+
+  it('multi-stage labels, FROM of an earlier stage, COPY --from', () => {
+    const dockerfile = 'FROM busybox AS builder\nRUN echo built > /out\nFROM scratch\nCOPY --from=builder /out /out\nWORKDIR /\n';
+    const a = step(1, 'RUN echo built > /out', { stage: 'builder', stageStep: 2, stageSteps: 2, line: 2, endLine: 2 });
+    const b = step(2, 'COPY --from=builder /out /out', { stage: 'stage-1', stageStep: 2, stageSteps: 3, line: 4, endLine: 4 });
+    const c = step(3, 'WORKDIR /', { stage: 'stage-1', stageStep: 3, stageSteps: 3, line: 5, endLine: 5, configOnly: true });
+    const events: BuildEvent[] = [
+      { type: 'start', steps: [a, b, c], warnings: [{ line: 5, message: 'WorkdirRelativePath: example warning' }] },
+      ...[a, b, c].flatMap((s): BuildEvent[] => [{ type: 'step-start', step: s }, { type: 'step-done', step: s, cached: false, ms: 150, missReasons: [] }]),
+      { type: 'done', imageId: APP, tags: [], ms: 1, cachedSteps: 0, totalSteps: 3 },
+    ];
+    const text = renderBuildProgress(events, { dockerfile });
+    expect(text).not.toContain('load build context');
+    expect(text).not.toContain('FROM scratch');
+    expect(text).toContain('#4 [builder 1/2] FROM docker.io/library/busybox:latest\n#4 DONE 0.0s\n\n#5 [builder 2/2] RUN echo built > /out\n#5 DONE 0.1s\n\n');
+    expect(text).toContain('#6 [stage-1 2/3] COPY --from=builder /out /out\n#6 DONE 0.1s\n\n#7 [stage-1 3/3] WORKDIR /\n');
+    expect(text).toContain('\n 1 warning found (use docker --debug to expand):\n - WorkdirRelativePath: example warning (line 5)\n');
+  });
+
+  it('docker build through the CLI: progress on stderr, -q prints the id, errors exit 1', async () => {
+    const engine = new FakeEngine();
+    engine.buildEvents = buildEvents(true);
+    const files = { Dockerfile: DOCKERFILE, 'app.txt': 'hi\n' };
+    const r = await docker(['build', '-t', 'app', '--build-arg', 'V=1', '--no-cache', '.'], { engine, files });
+    expect(r).toMatchObject({ code: 0, stdout: '' });
+    expect(r.stderr).toContain('#1 [internal] load build definition from Dockerfile\n#1 transferring dockerfile: 71B done\n');
+    expect(r.stderr).toContain('#8 naming to docker.io/library/app:latest done\n');
+    expect(engine.calls[0].options).toMatchObject({ dockerfile: DOCKERFILE, tags: ['app'], buildArgs: { V: '1' }, noCache: true, context: ['Dockerfile', 'app.txt'] });
+
+    const quiet = await docker('build -q .', { engine: new FakeEngine() });
+    expect(quiet).toMatchObject({ code: 0, stdout: `${APP}\n`, stderr: '' });
+
+    const failing = new FakeEngine();
+    failing.buildError = new BuildError('No such image: nope:latest', 1);
+    const failed = await docker('build .', { engine: failing });
+    expect(failed).toMatchObject({ code: 1 });
+    expect(failed.stderr).toBe('ERROR: failed to solve: No such image: nope:latest\n');
+
+    expect(await docker('build missing')).toMatchObject({ code: 1, stderr: 'ERROR: unable to prepare context: path "missing" not found\n' });
+    expect(await docker('build -f Other.dockerfile .')).toMatchObject({ code: 1, stderr: 'ERROR: failed to solve: failed to read dockerfile: open Other.dockerfile: no such file or directory\n' });
+    expect((await docker('build')).stderr.split('\n')[0]).toBe('"docker build" requires exactly 1 argument.');
+  });
+});

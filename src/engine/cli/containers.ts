@@ -1,0 +1,383 @@
+/**
+ * Container verbs: run, create, start, stop, restart, kill, rm, ps, logs, exec, diff, commit, wait,
+ * container prune.
+ */
+import type { ContainerView, RunOptions } from '../api.ts';
+import { containerStatus, ellipsis, formatTable, humanSize, timeAgo, type Column } from '../format.ts';
+import { formatDockerDiff } from '../layers/docker-diff.ts';
+import { NotFoundError } from '../oci/errors.ts';
+import type { ParsedFlags } from './flags.ts';
+import { pruneText } from './images.ts';
+import { bool, CliError, confirm, eachTarget, list, parseBytes, str, type CliFlag, type Ctx, type Verb } from './shared.ts';
+
+// ---- run / create
+
+const RUN_FLAGS: CliFlag[] = [
+  { name: 'detach', short: 'd', kind: 'bool', description: 'Run container in background and print container ID' },
+  { name: 'interactive', short: 'i', kind: 'bool', description: 'Keep STDIN open even if not attached' },
+  { name: 'tty', short: 't', kind: 'bool', description: 'Allocate a pseudo-TTY' },
+  { name: 'rm', kind: 'bool', description: 'Automatically remove the container when it exits' },
+  { name: 'name', kind: 'string', description: 'Assign a name to the container' },
+  { name: 'env', short: 'e', kind: 'list', description: 'Set environment variables' },
+  { name: 'workdir', short: 'w', kind: 'string', description: 'Working directory inside the container' },
+  { name: 'user', short: 'u', kind: 'string', description: 'Username or UID (format: "<name|uid>[:<group|gid>]")' },
+  { name: 'entrypoint', kind: 'string', description: 'Overwrite the default ENTRYPOINT of the image' },
+  { name: 'volume', short: 'v', kind: 'list', description: 'Mount a named volume (NAME:/path)' },
+  { name: 'hostname', short: 'h', kind: 'string', description: 'Container host name' },
+  { name: 'network', kind: 'string', description: 'Connect a container to a network ("none", "host", "bridge")' },
+  { name: 'net', kind: 'string' },
+  { name: 'memory', short: 'm', kind: 'string', type: 'bytes', description: 'Memory limit' },
+  { name: 'pids-limit', kind: 'string', type: 'int', description: 'Tune container pids limit (set -1 for unlimited)' },
+  { name: 'publish', short: 'p', kind: 'list', description: "Publish a container's port(s) to the host (no effect in Layerlab: there is no network)" },
+];
+
+function runOptions(ctx: Ctx, flags: ParsedFlags['flags'], [image, ...command]: string[]): RunOptions {
+  const network = str(flags, 'network') ?? str(flags, 'net');
+  const networks: Record<string, RunOptions['network']> = { none: 'none', host: 'host', bridge: 'default', default: 'default' };
+  if (network !== undefined && !networks[network]) throw new CliError(`docker: Error response from daemon: network ${network} not found.\nSee 'docker ${ctx.verb} --help'.`, 125);
+  const pids = str(flags, 'pids-limit');
+  if (pids !== undefined && !/^-?\d+$/.test(pids)) {
+    throw new CliError(`invalid argument "${pids}" for "--pids-limit" flag: strconv.ParseInt: parsing "${pids}": invalid syntax\nSee 'docker ${ctx.verb} --help'.`, 125);
+  }
+  const memory = str(flags, 'memory');
+  const entrypoint = str(flags, 'entrypoint');
+  if (list(flags, 'publish').length) ctx.err('Layerlab: -p has no effect here: the VM has no network, so no ports are published.\n');
+  const options: RunOptions = {
+    image,
+    ...(command.length ? { command } : {}),
+    ...(str(flags, 'name') !== undefined ? { name: str(flags, 'name') } : {}),
+    ...(entrypoint !== undefined ? { entrypoint: entrypoint === '' ? [] : [entrypoint] } : {}),
+    ...(list(flags, 'env').length ? { env: list(flags, 'env') } : {}),
+    ...(str(flags, 'workdir') !== undefined ? { workdir: str(flags, 'workdir') } : {}),
+    ...(str(flags, 'user') !== undefined ? { user: str(flags, 'user') } : {}),
+    ...(str(flags, 'hostname') !== undefined ? { hostname: str(flags, 'hostname') } : {}),
+    ...(list(flags, 'volume').length ? { volumes: list(flags, 'volume') } : {}),
+    ...(network !== undefined ? { network: networks[network] } : {}),
+    ...(memory !== undefined ? { memoryBytes: parseBytes(memory, '-m, --memory') } : {}),
+    ...(pids !== undefined ? { pidsLimit: Number(pids) } : {}),
+    ...(bool(flags, 'rm') ? { autoRemove: true } : {}),
+    ...(bool(flags, 'detach') ? { detach: true } : {}),
+  };
+  return options;
+}
+
+/** `Unable to find image` + the pull error Docker prints, and what Layerlab has instead. */
+async function unknownImage(ctx: Ctx, error: NotFoundError): Promise<CliError> {
+  const ref = error.ref;
+  const name = ref.replace(/:[^:/]*$/, '');
+  const known = (await ctx.engine.images().catch(() => [])).flatMap((i) => i.repoTags);
+  ctx.err(`Unable to find image '${ref}' locally\n`);
+  const hint = known.length ? `Images here: ${known.join(', ')} (see 'docker images'), or build one with 'docker build'.` : `Build one with 'docker build'.`;
+  return new CliError(
+    `docker: Error response from daemon: pull access denied for ${name}, repository does not exist or may require 'docker login'.\n` +
+      `See 'docker ${ctx.verb} --help'.\n` +
+      `Layerlab: there is no network in this sandbox, so images cannot be pulled. ${hint}`,
+    125,
+  );
+}
+
+async function withImage<T>(ctx: Ctx, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof NotFoundError && error.kind === 'image') throw await unknownImage(ctx, error);
+    throw error;
+  }
+}
+
+/** crun's "command not found" et al., in the words Docker wraps them in. */
+function runtimeText(text: string, exec: boolean): string {
+  return text.replace(/^(?:crun: )?(executable file `[^`]*` not found in \$PATH.*|.*(?:exec format error|Permission denied).*)$/gm, (_all, message: string) =>
+    exec
+      ? `OCI runtime exec failed: exec failed: ${message.replace(/^crun: /, '')}: unknown`
+      : `docker: Error response from daemon: failed to create task for container: failed to create shim task: OCI runtime create failed: ${message.replace(/^crun: /, '')}: unknown.`,
+  );
+}
+
+const onOutput = (ctx: Ctx, exec = false) => (stream: 'stdout' | 'stderr', text: string) =>
+  stream === 'stdout' ? ctx.out(text) : ctx.err(runtimeText(text, exec));
+
+/** `-it`: the command runs attached to the learner's terminal (the guest client execs crun). */
+async function attached(ctx: Ctx, request: Parameters<Ctx['engine']['attachCommand']>[0]): Promise<number> {
+  const { argv, ref } = await ctx.engine.attachCommand(request);
+  let exitCode = 255;
+  try {
+    exitCode = await ctx.io.exec!(argv, ref);
+  } finally {
+    await ctx.engine.attachEnded({ ref, exitCode });
+  }
+  return exitCode;
+}
+
+function wantsTerminal(ctx: Ctx, flags: ParsedFlags['flags']): boolean {
+  if (!bool(flags, 'interactive') || !bool(flags, 'tty') || bool(flags, 'detach')) return false;
+  if (ctx.options.tty === false) throw new CliError('the input device is not a TTY', 1);
+  if (ctx.io.exec && !ctx.json) return true;
+  ctx.err('Layerlab: no terminal to attach to here; running without -it (the container gets no input).\n');
+  return false;
+}
+
+const run: Verb = {
+  usage: 'run [OPTIONS] IMAGE [COMMAND] [ARG...]',
+  summary: 'Create and run a new container from an image',
+  args: { min: 1 },
+  stopAtFirstArg: true,
+  runLike: true,
+  flags: RUN_FLAGS,
+  async run(ctx, flags, args) {
+    const options = runOptions(ctx, flags, args);
+    if (wantsTerminal(ctx, flags)) return withImage(ctx, () => attached(ctx, { kind: 'run', run: options }));
+    const view = await withImage(ctx, () => ctx.engine.run({ ...options, onOutput: options.detach ? undefined : onOutput(ctx) }));
+    if (options.detach) ctx.print(view, () => `${view.id}\n`);
+    else if (ctx.json) ctx.out(`${JSON.stringify(view, null, 2)}\n`);
+    return options.detach ? 0 : (view.exitCode ?? 0);
+  },
+};
+
+const create: Verb = {
+  usage: 'create [OPTIONS] IMAGE [COMMAND] [ARG...]',
+  summary: 'Create a new container',
+  args: { min: 1 },
+  stopAtFirstArg: true,
+  runLike: true,
+  flags: RUN_FLAGS.filter((f) => f.name !== 'detach'),
+  async run(ctx, flags, args) {
+    const view = await withImage(ctx, () => ctx.engine.create(runOptions(ctx, flags, args)));
+    ctx.print(view, () => `${view.id}\n`);
+    return 0;
+  },
+};
+
+// ---- start / stop / restart / kill / rm / wait
+
+const start: Verb = {
+  usage: 'start [OPTIONS] CONTAINER [CONTAINER...]',
+  summary: 'Start one or more stopped containers',
+  args: { min: 1 },
+  flags: [
+    { name: 'attach', short: 'a', kind: 'bool', description: "Attach STDOUT/STDERR and forward signals" },
+    { name: 'interactive', short: 'i', kind: 'bool', description: "Attach container's STDIN" },
+  ],
+  async run(ctx, flags, containers) {
+    if (!bool(flags, 'attach')) return eachTarget(ctx, containers, async (c) => (await ctx.engine.start({ container: c }), c));
+    if (containers.length > 1) throw new CliError('you cannot start and attach multiple containers at once');
+    await ctx.engine.start({ container: containers[0], onOutput: onOutput(ctx) });
+    return (await ctx.engine.wait({ container: containers[0] })).exitCode;
+  },
+};
+
+const stop: Verb = {
+  usage: 'stop [OPTIONS] CONTAINER [CONTAINER...]',
+  summary: 'Stop one or more running containers',
+  args: { min: 1 },
+  flags: [{ name: 'time', short: 't', kind: 'string', type: 'int', description: 'Seconds to wait before killing the container' }],
+  async run(ctx, flags, containers) {
+    const time = str(flags, 'time');
+    if (time !== undefined && !/^\d+$/.test(time)) throw new CliError(`invalid argument "${time}" for "-t, --time" flag: strconv.ParseInt: parsing "${time}": invalid syntax`, 125);
+    return eachTarget(ctx, containers, async (c) => (await ctx.engine.stop({ container: c, ...(time ? { timeoutSeconds: Number(time) } : {}) }), c));
+  },
+};
+
+const restart: Verb = {
+  usage: 'restart [OPTIONS] CONTAINER [CONTAINER...]',
+  summary: 'Restart one or more containers',
+  args: { min: 1 },
+  flags: [],
+  async run(ctx, _flags, containers) {
+    return eachTarget(ctx, containers, async (c) => (await ctx.engine.restart({ container: c }), c));
+  },
+};
+
+const kill: Verb = {
+  usage: 'kill [OPTIONS] CONTAINER [CONTAINER...]',
+  summary: 'Kill one or more running containers',
+  args: { min: 1 },
+  flags: [{ name: 'signal', short: 's', kind: 'string', description: 'Signal to send to the container' }],
+  async run(ctx, flags, containers) {
+    const signal = str(flags, 'signal');
+    return eachTarget(ctx, containers, async (c) => (await ctx.engine.kill({ container: c, ...(signal ? { signal } : {}) }), c));
+  },
+};
+
+const rm: Verb = {
+  usage: 'rm [OPTIONS] CONTAINER [CONTAINER...]',
+  summary: 'Remove one or more containers',
+  args: { min: 1 },
+  flags: [
+    { name: 'force', short: 'f', kind: 'bool', description: 'Force the removal of a running container (uses SIGKILL)' },
+    { name: 'volumes', short: 'v', kind: 'bool', description: 'Remove anonymous volumes associated with the container' },
+  ],
+  async run(ctx, flags, containers) {
+    return eachTarget(ctx, containers, async (c) => (await ctx.engine.rm({ container: c, force: bool(flags, 'force'), volumes: bool(flags, 'volumes') }), c));
+  },
+};
+
+const wait: Verb = {
+  usage: 'wait CONTAINER [CONTAINER...]',
+  summary: 'Block until one or more containers stop, then print their exit codes',
+  args: { min: 1 },
+  flags: [],
+  async run(ctx, _flags, containers) {
+    return eachTarget(ctx, containers, async (c) => String((await ctx.engine.wait({ container: c })).exitCode));
+  },
+};
+
+// ---- ps
+
+/** Docker's COMMAND column: the command line, arguments with spaces in single quotes. */
+export function commandLine(command: string[]): string {
+  return command.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'"'"'`)}'`)).join(' ');
+}
+
+function psFilter(view: ContainerView, filters: string[]): boolean {
+  return filters.every((filter) => {
+    const [key, value = ''] = filter.split(/=(.*)/s);
+    if (key === 'status') return view.state === value;
+    if (key === 'name') return view.name.includes(value);
+    if (key === 'id') return view.id.startsWith(value);
+    if (key === 'ancestor') return view.image === value || view.image === `${value}:latest` || view.imageId.replace(/^sha256:/, '').startsWith(value.replace(/^sha256:/, ''));
+    if (key === 'exited') return view.state === 'exited' && String(view.exitCode) === value;
+    throw new CliError(`Error response from daemon: invalid filter '${key}'`);
+  });
+}
+
+const ps: Verb = {
+  usage: 'ps [OPTIONS]',
+  summary: 'List containers',
+  args: { max: 0 },
+  flags: [
+    { name: 'all', short: 'a', kind: 'bool', description: 'Show all containers (default shows just running)' },
+    { name: 'quiet', short: 'q', kind: 'bool', description: 'Only display container IDs' },
+    { name: 'size', short: 's', kind: 'bool', description: 'Display total file sizes' },
+    { name: 'no-trunc', kind: 'bool', description: "Don't truncate output" },
+    { name: 'filter', short: 'f', kind: 'list', description: 'Filter output based on conditions provided (status=, name=, id=, ancestor=, exited=)' },
+  ],
+  async run(ctx, flags) {
+    const filters = list(flags, 'filter');
+    const views = (await ctx.engine.ps({ all: bool(flags, 'all') || filters.length > 0 })).filter((v) => psFilter(v, filters));
+    const noTrunc = bool(flags, 'no-trunc');
+    const id = (v: ContainerView) => (noTrunc ? v.id : v.id.slice(0, 12));
+    ctx.print(views, () => {
+      if (bool(flags, 'quiet')) return views.map((v) => `${id(v)}\n`).join('');
+      const columns: Column<ContainerView>[] = [
+        { header: 'CONTAINER ID', value: id },
+        { header: 'IMAGE', value: (v) => v.image },
+        { header: 'COMMAND', value: (v) => JSON.stringify(noTrunc ? commandLine(v.command) : ellipsis(commandLine(v.command), 20)) },
+        { header: 'CREATED', value: (v) => timeAgo({ time: v.created, now: ctx.now }) },
+        { header: 'STATUS', value: (v) => containerStatus({ ...v, now: ctx.now }) },
+        { header: 'PORTS', value: () => '' },
+        { header: 'NAMES', value: (v) => v.name },
+      ];
+      if (bool(flags, 'size')) columns.push({ header: 'SIZE', value: (v) => `${humanSize(v.sizeRw)} (virtual ${humanSize(v.sizeRootFs)})` });
+      return formatTable({ columns, rows: views });
+    });
+    return 0;
+  },
+};
+
+// ---- logs, exec, diff, commit, prune
+
+const logs: Verb = {
+  usage: 'logs [OPTIONS] CONTAINER',
+  summary: 'Fetch the logs of a container',
+  args: { min: 1, max: 1 },
+  flags: [
+    { name: 'follow', short: 'f', kind: 'bool', description: 'Follow log output (Layerlab: prints what is there so far)' },
+    { name: 'tail', short: 'n', kind: 'string', description: 'Number of lines to show from the end of the logs (default "all")' },
+    { name: 'timestamps', short: 't', kind: 'bool', description: 'Show timestamps (not recorded by Layerlab)' },
+  ],
+  async run(ctx, flags, [container]) {
+    const chunks = await ctx.engine.logs({ container });
+    const lines = chunks.flatMap((c) => c.text.split(/(?<=\n)/).filter(Boolean).map((text) => ({ stream: c.stream, text })));
+    const tail = str(flags, 'tail');
+    const count = tail === undefined || tail === 'all' ? lines.length : Number(tail);
+    if (!Number.isInteger(count)) throw new CliError(`invalid value for "tail": "${tail}"`);
+    const shown = count < 0 ? lines : lines.slice(Math.max(0, lines.length - count));
+    if (ctx.json) ctx.out(`${JSON.stringify(shown, null, 2)}\n`);
+    else for (const l of shown) (l.stream === 'stdout' ? ctx.out : ctx.err)(l.text);
+    if (bool(flags, 'follow') && !ctx.json) ctx.err('Layerlab: -f does not follow yet; this is the log so far.\n');
+    return 0;
+  },
+};
+
+const exec: Verb = {
+  usage: 'exec [OPTIONS] CONTAINER COMMAND [ARG...]',
+  summary: 'Execute a command in a running container',
+  args: { min: 2 },
+  stopAtFirstArg: true,
+  flags: [
+    { name: 'detach', short: 'd', kind: 'bool', description: 'Detached mode: run command in the background' },
+    { name: 'interactive', short: 'i', kind: 'bool', description: 'Keep STDIN open even if not attached' },
+    { name: 'tty', short: 't', kind: 'bool', description: 'Allocate a pseudo-TTY' },
+    { name: 'env', short: 'e', kind: 'list', description: 'Set environment variables' },
+    { name: 'workdir', short: 'w', kind: 'string', description: 'Working directory inside the container' },
+    { name: 'user', short: 'u', kind: 'string', description: 'Username or UID (format: "<name|uid>[:<group|gid>]")' },
+  ],
+  async run(ctx, flags, [container, ...command]) {
+    const options = {
+      container,
+      command,
+      ...(list(flags, 'env').length ? { env: list(flags, 'env') } : {}),
+      ...(str(flags, 'workdir') !== undefined ? { workdir: str(flags, 'workdir') } : {}),
+      ...(str(flags, 'user') !== undefined ? { user: str(flags, 'user') } : {}),
+    };
+    if (wantsTerminal(ctx, flags)) return attached(ctx, { kind: 'exec', ...options });
+    if (bool(flags, 'detach')) {
+      void ctx.engine.exec(options).catch(() => {});
+      return 0;
+    }
+    const result = await ctx.engine.exec({ ...options, onOutput: ctx.json ? undefined : onOutput(ctx, true) });
+    if (ctx.json) ctx.out(`${JSON.stringify(result, null, 2)}\n`);
+    return result.exitCode;
+  },
+};
+
+const diff: Verb = {
+  usage: 'diff CONTAINER',
+  summary: "Inspect changes to files or directories on a container's filesystem",
+  args: { min: 1, max: 1 },
+  flags: [],
+  async run(ctx, _flags, [container]) {
+    const entries = await ctx.engine.diff({ container });
+    ctx.print(entries, () => formatDockerDiff(entries));
+    return 0;
+  },
+};
+
+const commit: Verb = {
+  usage: 'commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]',
+  summary: "Create a new image from a container's changes",
+  args: { min: 1, max: 2 },
+  flags: [
+    { name: 'author', short: 'a', kind: 'string', description: 'Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")' },
+    { name: 'message', short: 'm', kind: 'string', description: 'Commit message' },
+    { name: 'change', short: 'c', kind: 'list', description: 'Apply Dockerfile instruction to the created image' },
+    { name: 'pause', short: 'p', kind: 'bool', description: 'Pause container during commit (default true)' },
+  ],
+  async run(ctx, flags, [container, ref]) {
+    const result = await ctx.engine.commit({
+      container,
+      ...(ref ? { ref } : {}),
+      ...(str(flags, 'author') !== undefined ? { author: str(flags, 'author') } : {}),
+      ...(str(flags, 'message') !== undefined ? { message: str(flags, 'message') } : {}),
+      ...(list(flags, 'change').length ? { changes: list(flags, 'change') } : {}),
+    });
+    ctx.print(result, () => `${result.imageId}\n`);
+    return 0;
+  },
+};
+
+const containerPrune: Verb = {
+  usage: 'container prune [OPTIONS]',
+  summary: 'Remove all stopped containers',
+  args: { max: 0 },
+  flags: [{ name: 'force', short: 'f', kind: 'bool', description: 'Do not prompt for confirmation' }],
+  async run(ctx, flags) {
+    if (!confirm(ctx, 'This will remove all stopped containers.', bool(flags, 'force') || ctx.json)) return 1;
+    const result = await ctx.engine.pruneContainers();
+    ctx.print(result, () => pruneText('Containers', result.deleted, result.reclaimed));
+    return 0;
+  },
+};
+
+export const containerVerbs = { run, create, start, stop, restart, kill, rm, wait, ps, logs, exec, diff, commit, containerPrune };

@@ -1,0 +1,344 @@
+/**
+ * The app's Backend (src/ui/backend.ts) on the real engine and VM, which run in a Web Worker (daemon.ts).
+ * This side only adapts: engine data → the UI's view models, UI actions → engine calls.
+ */
+import * as Comlink from 'comlink';
+import type { Backend, BuildRequest, BuildResult, EngineView } from '../ui/backend.ts';
+import { BootError } from '../ui/boot/boot.ts';
+import type { BuildDecoration, LintMarker } from '../ui/editor/types.ts';
+import type { FileNodeVM, ImageVM, LayerVM, WritableLayerVM } from '../ui/layers/model.ts';
+import type { BuildLogVM, BuildStepVM, ContainerRowVM, ImageRowVM } from '../ui/panels/types.ts';
+import type { TerminalBridge } from '../ui/terminal/port.ts';
+import type { WorkspaceFile } from '../ui/workspace/files.ts';
+import type { Daemon, EngineMethod } from './daemon.ts';
+import type { ChangeEvent, ContainerView, EngineApi, ImageLayersView, WritableEntry } from '../engine/api.ts';
+import type { BuildEvent } from '../engine/build/events.ts';
+import { containerStatus } from '../engine/format.ts';
+
+type Call = <M extends EngineMethod>(method: M, options: Parameters<EngineApi[M]>[0]) => Promise<Awaited<ReturnType<EngineApi[M]>>>;
+
+const encoder = new TextEncoder();
+const toBytes = (content: string | Uint8Array) => (typeof content === 'string' ? encoder.encode(content) : content);
+
+export interface BrowserBackendOptions {
+  /** VM assets folder, relative to the page (default `vm/`). */
+  assetsUrl?: string;
+  /** Keeps this engine's image store apart from others on the origin (embeds); default: the main app's. */
+  storageNamespace?: string;
+  /** Keep images and containers in memory only (nothing survives a reload). */
+  ephemeral?: boolean;
+}
+
+export function createBrowserBackend(options: BrowserBackendOptions = {}): Backend & { syncWorkspace(files: WorkspaceFile[]): Promise<void> } {
+  const worker = new Worker(new URL('./daemon.ts', import.meta.url), { type: 'module', name: 'layerlab-daemon' });
+  const daemon = Comlink.wrap<Daemon>(worker);
+  const call: Call = (method, opts) => daemon.call(method, opts) as never;
+  const listeners = new Set<(view: EngineView) => void>();
+  const writable = new Map<string, WritableEntry[]>();
+  let view: EngineView = { images: [], containers: [], writable: [] };
+  let booted = false;
+  let refreshTimer: ReturnType<typeof setTimeout> | null = null;
+  let buildIds = 0;
+  let syncing: Promise<void> = Promise.resolve();
+
+  async function refresh(): Promise<void> {
+    refreshTimer = null;
+    const [images, containers] = await Promise.all([call('images', {}), call('ps', { all: true })]);
+    view = {
+      images: images.map(
+        (image): ImageRowVM => ({ id: image.id, tags: image.repoTags.length ? image.repoTags : ['<none>:<none>'], size: image.size, created: image.created, layerCount: image.layerCount ?? 0 }),
+      ),
+      containers: containers.map(containerRow),
+      writable: containers.map(
+        (c): WritableLayerVM => ({ containerName: c.name, containerId: c.id, image: c.imageId, state: c.state, entries: (writable.get(c.id) ?? []).map(({ path, kind, size }) => ({ path, kind, size })) }),
+      ),
+    };
+    for (const listener of listeners) listener(view);
+    // A container we have no listing for yet (e.g. a stopped one after a reload): ask once.
+    for (const c of containers) {
+      if (!writable.has(c.id)) {
+        writable.set(c.id, []);
+        void call('diff', { container: c.id }).then((entries) => {
+          writable.set(c.id, entries);
+          scheduleRefresh();
+        }, () => {});
+      }
+    }
+  }
+
+  function scheduleRefresh(): void {
+    if (!booted) return;
+    refreshTimer ??= setTimeout(() => void refresh().catch(() => {}), 60);
+  }
+
+  function onChange(event: ChangeEvent): void {
+    if (event.type === 'writable') writable.set(event.id, event.entries);
+    if (event.type === 'container' && event.action === 'destroy') writable.delete(event.id);
+    if (event.type !== 'build') scheduleRefresh();
+  }
+
+  const backend = {
+    async boot({ onProgress }: { onProgress(p: { step: string; value: number }): void; signal: AbortSignal }) {
+      if (typeof WebAssembly !== 'object') throw new BootError('unsupported-browser', 'This browser has no WebAssembly, which the Linux VM needs.', 'WebAssembly');
+      try {
+        await daemon.boot(new URL(options.assetsUrl ?? 'vm/', location.href).href, Comlink.proxy(onProgress), { storageNamespace: options.storageNamespace, ephemeral: options.ephemeral });
+      } catch (error) {
+        const message = (error as Error).message ?? String(error);
+        if (/VM asset/.test(message)) throw new BootError('asset-failed', message, message.match(/https?:\/\/\S+/)?.[0]);
+        throw new BootError('crashed', message);
+      }
+      booted = true;
+      await daemon.subscribe(Comlink.proxy(onChange));
+      await refresh();
+    },
+
+    connectTerminal(port: TerminalBridge) {
+      void daemon.onSerial(Comlink.proxy((bytes: Uint8Array) => port.write(bytes)));
+      const offData = port.onData((data) => void daemon.writeSerial(data));
+      let resizeTimer: ReturnType<typeof setTimeout> | null = null;
+      const offResize = port.onResize((cols, rows) => {
+        if (resizeTimer) clearTimeout(resizeTimer);
+        resizeTimer = setTimeout(() => void daemon.resizeTerminal(cols, rows).catch(() => {}), 150);
+      });
+      // The snapshot's prompt was printed before this page existed: ask the shell for a fresh one.
+      void daemon.writeSerial('\n');
+      return () => {
+        offData();
+        offResize();
+      };
+    },
+
+    /** Resolves when these files (and every earlier sync) are in the guest. */
+    syncWorkspace(files: WorkspaceFile[]): Promise<void> {
+      if (!booted) return syncing;
+      const payload = files.map((f) => ({ path: f.path, data: toBytes(f.content) }));
+      syncing = syncing.then(() => daemon.syncWorkspace(payload)).catch(() => {});
+      return syncing;
+    },
+
+    async build(request: BuildRequest): Promise<BuildResult> {
+      const id = ++buildIds;
+      request.signal.addEventListener('abort', () => void daemon.cancelBuild(id), { once: true });
+      const log = new BuildLog();
+      request.onLog(log.snapshot());
+      const result = await daemon.build(
+        { id, files: request.files.map((f) => ({ path: f.path, data: toBytes(f.content) })), dockerfile: request.dockerfile, tag: request.tag },
+        Comlink.proxy((event: BuildEvent) => {
+          log.apply(event);
+          request.onLog(log.snapshot());
+        }),
+      );
+      const lints: LintMarker[] = result.lints.map((l) => ({ line: l.line, severity: l.severity as LintMarker['severity'], message: l.message, source: 'layerlab' }));
+      if (result.error) {
+        if (request.signal.aborted) log.cancel();
+        else log.fail(result.error);
+        request.onLog(log.snapshot());
+        if (result.line) lints.push({ line: result.line, severity: 'error', message: result.error, source: 'build' });
+        return { ok: false, error: result.error, decorations: log.decorations(), lints };
+      }
+      request.onLog(log.snapshot());
+      scheduleRefresh();
+      return { ok: true, imageId: result.imageId, decorations: log.decorations(), lints };
+    },
+
+    async getImage(id: string): Promise<ImageVM | null> {
+      try {
+        return imageVM(await call('imageLayers', { ref: id }));
+      } catch (error) {
+        console.error(`layerlab: could not read the layers of ${id}:`, error);
+        return null;
+      }
+    },
+
+    subscribe(listener: (view: EngineView) => void) {
+      listeners.add(listener);
+      listener(view);
+      return () => listeners.delete(listener);
+    },
+
+    actions: {
+      async run(image: string, o: { name?: string; detach?: boolean; command?: string[] } = {}) {
+        await call('run', { image, name: o.name, command: o.command, detach: true });
+      },
+      async start(container: string) {
+        await call('start', { container });
+      },
+      async stop(container: string) {
+        await call('stop', { container });
+      },
+      async rm(container: string, o: { force?: boolean } = {}) {
+        await call('rm', { container, force: o.force });
+      },
+      async commit(container: string, o: { tag?: string; message?: string } = {}) {
+        await call('commit', { container, ref: o.tag, message: o.message });
+      },
+      async rmi(image: string, o: { force?: boolean } = {}) {
+        await call('rmi', { ref: image, force: o.force });
+      },
+    },
+  };
+  return backend;
+}
+
+function containerRow(c: ContainerView): ContainerRowVM {
+  return {
+    id: c.id,
+    name: c.name,
+    image: c.image,
+    imageId: c.imageId,
+    command: c.command.join(' '),
+    state: c.state,
+    status: containerStatus({ state: c.state, exitCode: c.exitCode, startedAt: c.startedAt, finishedAt: c.finishedAt }),
+    size: c.sizeRw,
+    virtualSize: c.sizeRootFs,
+    exitCode: c.exitCode ?? undefined,
+  };
+}
+
+/** Engine layers (with config-only history entries between them) → the layer view's model. */
+function imageVM(layers: ImageLayersView): ImageVM {
+  const result: LayerVM[] = [];
+  let index = 0;
+  const builtHere = layers.history.some((h) => h.line);
+  for (const entry of layers.history) {
+    const layer = entry.layerIndex === null ? undefined : layers.layers[entry.layerIndex];
+    result.push({
+      index: index++,
+      digest: layer?.diffID ?? '',
+      instruction: instructionOf(entry.createdBy),
+      line: entry.line ?? 0,
+      size: layer?.size ?? 0,
+      changedFiles: layer?.changes.length ?? 0,
+      emptyLayer: !layer,
+      tree: layer ? fileTree(layer.changes) : [],
+      base: builtHere ? !entry.line : false,
+    });
+  }
+  return { id: layers.id, tags: layers.repoTags, layers: result };
+}
+
+/** `/bin/sh -c #(nop)  ENV a=b` → `ENV a=b`; `/bin/sh -c echo hi` → `RUN echo hi`. */
+function instructionOf(createdBy: string): string {
+  const nop = /^\/bin\/sh -c #\(nop\)\s+(.*)$/s.exec(createdBy);
+  if (nop) return nop[1].trim();
+  if (/^(RUN|COPY|ADD|WORKDIR|ENV|CMD|ENTRYPOINT|LABEL|EXPOSE|USER|VOLUME|ARG|SHELL|STOPSIGNAL|HEALTHCHECK)\b/.test(createdBy)) return createdBy;
+  const run = /^(?:\|\d+ (?:\S+=\S* )*)?\/bin\/sh -c (.*)$/s.exec(createdBy);
+  return run ? `RUN ${run[1]}` : createdBy;
+}
+
+function fileTree(changes: ImageLayersView['layers'][number]['changes']): FileNodeVM[] {
+  const root: FileNodeVM = { name: '', path: '/', type: 'dir', size: 0, children: [] };
+  const byPath = new Map<string, FileNodeVM>([['/', root]]);
+  const ensureDir = (path: string): FileNodeVM => {
+    const existing = byPath.get(path);
+    if (existing) return existing;
+    const parentPath = path.slice(0, path.lastIndexOf('/')) || '/';
+    const node: FileNodeVM = { name: path.slice(path.lastIndexOf('/') + 1), path, type: 'dir', size: 0, children: [] };
+    ensureDir(parentPath).children!.push(node);
+    byPath.set(path, node);
+    return node;
+  };
+  for (const change of [...changes].sort((a, b) => a.path.localeCompare(b.path))) {
+    const isDir = change.type === 'dir';
+    const node = isDir ? ensureDir(change.path) : undefined;
+    if (node) {
+      node.mark = change.kind;
+      continue;
+    }
+    const parent = ensureDir(change.path.slice(0, change.path.lastIndexOf('/')) || '/');
+    const leaf: FileNodeVM = { name: change.path.slice(change.path.lastIndexOf('/') + 1), path: change.path, type: change.type === 'symlink' ? 'symlink' : 'file', size: change.size, mark: change.kind };
+    parent.children!.push(leaf);
+    byPath.set(change.path, leaf);
+  }
+  return root.children!;
+}
+
+/** BuildEvents → the build log panel's model and the editor's per-line decorations. */
+class BuildLog {
+  #steps: BuildStepVM[] = [];
+  #byN = new Map<number, BuildStepVM>();
+  #decorations = new Map<number, BuildDecoration>();
+  #state: BuildLogVM['state'] = 'running';
+  #total = 1;
+  #done = 0;
+  #imageId?: string;
+  #seconds?: number;
+  #error?: string;
+  #started = performance.now();
+
+  apply(event: BuildEvent): void {
+    switch (event.type) {
+      case 'start':
+        this.#total = event.steps.length || 1;
+        this.#steps.push({ id: 1, name: '[internal] load build definition from Dockerfile', line: 0, status: 'done', seconds: 0, output: [] });
+        for (const step of event.steps) {
+          const vm: BuildStepVM = { id: this.#steps.length + 1, name: `[${step.stage ? step.stage + ' ' : ''}${step.stageStep}/${step.stageSteps}] ${step.instruction}`, line: step.line, status: 'waiting', output: [] };
+          this.#byN.set(step.n, vm);
+          if (!step.configOnly) this.#steps.push(vm);
+        }
+        break;
+      case 'step-start':
+        this.#byN.get(event.step.n)!.status = 'running';
+        break;
+      case 'step-output': {
+        const vm = this.#byN.get(event.step.n)!;
+        vm.output.push(...event.text.replace(/\n$/, '').split('\n'));
+        break;
+      }
+      case 'step-done': {
+        const vm = this.#byN.get(event.step.n)!;
+        vm.status = event.cached ? 'cached' : 'done';
+        vm.seconds = event.ms / 1000;
+        this.#done++;
+        this.#decorations.set(event.step.line, {
+          line: event.step.line,
+          status: event.step.configOnly && !event.layer ? 'config' : event.cached ? 'cached' : 'rebuilt',
+          size: event.layer?.size,
+          why: event.cached ? undefined : event.missReasons.map((r) => `- ${r}`).join('\n') || undefined,
+        });
+        break;
+      }
+      case 'step-error': {
+        const vm = this.#byN.get(event.step.n)!;
+        vm.status = 'error';
+        vm.error = event.message;
+        this.#decorations.set(event.step.line, { line: event.step.line, status: 'failed', why: event.message });
+        break;
+      }
+      case 'done':
+        this.#state = 'succeeded';
+        this.#imageId = event.imageId;
+        this.#seconds = event.ms / 1000;
+        this.#steps.push({ id: this.#steps.length + 1, name: 'exporting to image', line: 0, status: 'done', seconds: 0, output: [`writing image ${event.imageId} done`, ...event.tags.map((t) => `naming to docker.io/library/${t.includes(':') ? t : t + ':latest'} done`)] });
+        break;
+      case 'error':
+        this.fail(event.message);
+        break;
+    }
+  }
+
+  fail(message: string): void {
+    this.#state = 'failed';
+    this.#error = message;
+    this.#seconds = (performance.now() - this.#started) / 1000;
+  }
+
+  cancel(): void {
+    this.#state = 'cancelled';
+  }
+
+  snapshot(): BuildLogVM {
+    return {
+      state: this.#state,
+      steps: this.#steps.map((s) => ({ ...s, output: [...s.output] })),
+      progress: this.#state === 'succeeded' ? 1 : this.#done / this.#total,
+      imageId: this.#imageId,
+      seconds: this.#seconds,
+      error: this.#error,
+    };
+  }
+
+  decorations(): BuildDecoration[] {
+    return [...this.#decorations.values()];
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * The daemon side of the app: the VM and the engine, together in a Web Worker so the page stays
+ * responsive while v86 emulates and the engine hashes and packs layers (like dockerd running apart from
+ * the docker CLI). The page talks to it through `DaemonApi` (Comlink).
+ */
+import * as Comlink from 'comlink';
+import { startBrowserMachine } from '../vm/browser.ts';
+import type { Machine } from '../vm/machine.ts';
+import { Engine, type BaseImage } from '../engine/engine.ts';
+import { IdbBackend } from '../engine/store/idb.ts';
+import { MemoryBackend } from '../engine/store/backend.ts';
+import type { BlobBackend } from '../engine/store/backend.ts';
+import { serveGuestDocker } from '../engine/cli/guest-bridge.ts';
+import { parseDockerfile, lintDockerfile, type ContextEntry } from '../engine/dockerfile/index.ts';
+import type { ChangeEvent, EngineApi } from '../engine/api.ts';
+import type { BuildEvent } from '../engine/build/events.ts';
+import { toBase64 } from '../engine/util/base64.ts';
+
+/** Where the learner's workspace appears in the guest: `docker build .` there sees the editor's files. */
+export const GUEST_WORKSPACE = '/workspace';
+
+export type EngineMethod = Exclude<keyof EngineApi, 'subscribe' | 'build'>;
+
+export class Daemon {
+  #machine: Machine | null = null;
+  #engine: Engine | null = null;
+  #backend: BlobBackend | null = null;
+  #builds = new Map<number, AbortController>();
+  #workspace = new Map<string, string>();
+  #storageWarning: string | null = null;
+
+  // Callbacks are separate arguments: Comlink proxies top-level arguments only.
+  /**
+   * `store.storageNamespace`: embeds pass one so their image store is not the main app's (engineDbName);
+   * `store.ephemeral`: keep the store in memory (an embed that cannot tell who embeds it keeps nothing).
+   */
+  async boot(
+    assetsUrl: string,
+    onProgress: (progress: { step: string; value: number }) => void,
+    store: { storageNamespace?: string; ephemeral?: boolean } = {},
+  ): Promise<{ storageWarning: string | null }> {
+    const options = { assetsUrl, onProgress };
+    const base = new URL(options.assetsUrl, self.location.href);
+    const baseImages: BaseImage[] = await fetch(new URL('base/images.json', base)).then((r) => {
+      if (!r.ok) throw new Error(`could not download VM asset ${new URL('base/images.json', base)}: HTTP ${r.status}`);
+      return r.json();
+    });
+    this.#machine = await startBrowserMachine({ assetsUrl: base.href, onProgress: options.onProgress });
+    options.onProgress({ step: 'Opening the image store', value: 0.95 });
+    try {
+      this.#backend = store.ephemeral ? new MemoryBackend() : await IdbBackend.open({ name: engineDbName(store.storageNamespace) });
+    } catch (error) {
+      this.#backend = new MemoryBackend();
+      this.#storageWarning = `Images and containers will not survive a reload: ${(error as Error).message}`;
+    }
+    this.#engine = await Engine.open({
+      backend: this.#backend,
+      guest: this.#machine,
+      baseImages,
+      baseLayerUrl: (file) => new URL(`base/${file}`, base).href,
+    });
+    serveGuestDocker({ engine: this.#engine, guest: this.#machine });
+    // The guest clock is the snapshot's: set it, so file times and `date` are right.
+    await this.#machine.request('spawn', { argv: ['/bin/date', '-s', `@${Math.floor(Date.now() / 1000)}`] }).catch(() => {});
+    return { storageWarning: this.#storageWarning };
+  }
+
+  #require(): { engine: Engine; machine: Machine } {
+    if (!this.#engine || !this.#machine) throw new Error('the VM is not running yet');
+    return { engine: this.#engine, machine: this.#machine };
+  }
+
+  // ---- terminal (serial 0)
+
+  onSerial(listener: (bytes: Uint8Array) => void): void {
+    this.#require().machine.onSerial((bytes) => listener(Comlink.transfer(bytes, [bytes.buffer])));
+  }
+
+  writeSerial(data: string): void {
+    this.#require().machine.writeSerial(data);
+  }
+
+  async resizeTerminal(cols: number, rows: number): Promise<void> {
+    await this.#require().machine.request('spawn', { argv: ['/bin/stty', '-F', '/dev/ttyS0', 'rows', String(rows), 'cols', String(cols)] });
+  }
+
+  // ---- workspace mirror in the guest
+
+  /** Mirrors the editor's files into /workspace in the guest (only what changed). */
+  async syncWorkspace(files: { path: string; data: Uint8Array }[]): Promise<void> {
+    const { machine } = this.#require();
+    const seen = new Set<string>();
+    for (const file of files) {
+      seen.add(file.path);
+      const encoded = toBase64(file.data);
+      if (this.#workspace.get(file.path) === encoded) continue;
+      await machine.request('write', { path: `${GUEST_WORKSPACE}/${file.path}`, data: encoded, mode: contextMode(file.path, file.data) & 0o777 });
+      this.#workspace.set(file.path, encoded);
+    }
+    for (const path of [...this.#workspace.keys()]) {
+      if (seen.has(path)) continue;
+      await machine.request('rm', { path: `${GUEST_WORKSPACE}/${path}` }).catch(() => {});
+      this.#workspace.delete(path);
+    }
+  }
+
+  // ---- engine
+
+  async build(
+    options: { id: number; files: { path: string; data: Uint8Array }[]; dockerfile: string; tag: string },
+    onEvent: (event: BuildEvent) => void,
+  ): Promise<{ imageId?: string; error?: string; line?: number; lints: { line: number; severity: string; message: string }[] }> {
+    const { engine } = this.#require();
+    const controller = new AbortController();
+    this.#builds.set(options.id, controller);
+    const context: ContextEntry[] = options.files.map((f) => ({ path: f.path, mode: contextMode(f.path, f.data), data: f.data }));
+    const text = new TextDecoder().decode(options.files.find((f) => f.path === options.dockerfile)?.data ?? new Uint8Array());
+    const parsed = parseDockerfile({ text });
+    const lints = parsed.errors.length ? [] : lintDockerfile({ dockerfile: parsed }).map((l) => ({ line: l.line, severity: l.severity, message: l.message }));
+    try {
+      const result = await engine.build({ dockerfile: text, context, tags: [options.tag], signal: controller.signal, onEvent });
+      return { imageId: result.imageId, lints };
+    } catch (error) {
+      return { error: (error as Error).message, line: (error as { line?: number }).line, lints };
+    } finally {
+      this.#builds.delete(options.id);
+    }
+  }
+
+  cancelBuild(id: number): void {
+    this.#builds.get(id)?.abort();
+  }
+
+  /** Any other EngineApi method, by name (the page's adapter keeps the types). */
+  async call(method: EngineMethod, options: unknown): Promise<unknown> {
+    const engine = this.#require().engine as unknown as Record<string, (o: unknown) => Promise<unknown>>;
+    return engine[method](options);
+  }
+
+  subscribe(listener: (event: ChangeEvent) => void): void {
+    this.#require().engine.subscribe((event) => listener(event));
+  }
+}
+
+/** The engine's IndexedDB name: the main app's is unchanged, each embed gets its own. */
+export function engineDbName(namespace?: string): string {
+  return namespace ? `layerlab-engine@${namespace}` : 'layerlab-engine';
+}
+
+/** Workspace files have no modes: scripts (`#!`) are executable, everything else 0644. */
+function contextMode(path: string, data: Uint8Array): number {
+  const script = data[0] === 0x23 && data[1] === 0x21;
+  return 0o100000 | (script || path.endsWith('.sh') ? 0o755 : 0o644);
+}
+
+Comlink.expose(new Daemon());

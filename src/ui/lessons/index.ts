@@ -1,0 +1,5 @@
+/** The lesson player. The lead mounts `LessonPlayer` in the app layout with an evaluator and a store. */
+export { default as LessonPlayer } from './LessonPlayer.svelte';
+export { LessonPlayer as LessonPlayerState } from './player.svelte.ts';
+export type { FocusEvent, ResetEvent, SolutionEvent, LessonEvaluator, Progress, ProgressStore } from './types.ts';
+export { renderMarkdown } from './markdown.ts';
