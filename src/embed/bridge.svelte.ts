@@ -100,7 +100,7 @@ export function wireApp({ app, backend, bridge, panels, lesson, command }: WireO
         await booted;
         if (cmd.tag) app.workspace.setTag(cmd.tag);
         await app.build();
-        if (app.buildLog.state !== 'succeeded') throw new Error(app.buildLog.error ?? 'the build failed');
+        if (app.buildLog.state !== 'succeeded') throw new Error(app.buildLog.error ?? `the build ended ${app.buildLog.state}`);
         return;
       }
       case 'run':
@@ -173,7 +173,7 @@ export function wireApp({ app, backend, bridge, panels, lesson, command }: WireO
         size: l.size,
         changedFiles: l.changedFiles,
         empty: l.emptyLayer,
-        base: l.base ?? l.index < firstOwn,
+        base: l.base || l.index < firstOwn,
         cached: step?.status === 'cached',
       };
     });

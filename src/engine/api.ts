@@ -36,7 +36,8 @@ export interface ImageLayersView {
   repoTags: string[];
   layers: LayerView[];
   /** All history entries, config-only steps included, in order (`layerIndex` is null for those). */
-  history: { createdBy: string; emptyLayer: boolean; layerIndex: number | null; created?: string; line?: number }[];
+  history: { createdBy: string; emptyLayer: boolean; layerIndex: number | null; created?: string; line?: number; instruction?: string }[];
+  /* line/instruction: the Dockerfile line and its text, for images built here (from the tag's last build). */
   totalBytes: number;
   wastedBytes: number;
   wasted: { path: string; bytes: number; layers: number[] }[];

@@ -178,8 +178,15 @@ export class Engine implements EngineApi {
     // The last build of this tag recorded one input per step of its final stage: align them from the end.
     const offset = lastBuild ? entries.length - lastBuild.length : -1;
     entries.forEach((entry, i) => {
-      const line = offset >= 0 && i >= offset ? lastBuild![i - offset]?.lines.start : undefined;
-      history.push({ createdBy: entry.created_by ?? '', emptyLayer: !!entry.empty_layer, layerIndex: entry.empty_layer ? null : layerIndex, created: entry.created, line });
+      const step = offset >= 0 && i >= offset ? lastBuild![i - offset] : undefined;
+      history.push({
+        createdBy: entry.created_by ?? '',
+        emptyLayer: !!entry.empty_layer,
+        layerIndex: entry.empty_layer ? null : layerIndex,
+        created: entry.created,
+        line: step?.lines.start,
+        instruction: step?.instruction,
+      });
       if (!entry.empty_layer) layerIndex++;
     });
     const layerHistory = history.filter((h) => !h.emptyLayer);

@@ -68,6 +68,15 @@ describe('building images', () => {
     ]);
     const layers = await engine.imageLayers({ ref: 'app' });
     expect(layers.layers).toHaveLength(4); // busybox + WORKDIR + COPY + RUN
+    // Each layer built here links back to its Dockerfile line; config-only steps are in history too.
+    expect(layers.layers.map((l) => l.line)).toEqual([undefined, 3, 4, 5]);
+    expect(layers.history.filter((h) => h.line).map((h) => [h.line, h.emptyLayer, h.instruction?.split(' ')[0]])).toEqual([
+      [2, true, 'ENV'],
+      [3, false, 'WORKDIR'],
+      [4, false, 'COPY'],
+      [5, false, 'RUN'],
+      [6, true, 'CMD'],
+    ]);
     expect(layers.layers[2].changes.map((c) => `${c.kind} ${c.path}`)).toContain('A /app/hello.sh');
     expect(layers.layers[3].changes.map((c) => `${c.kind} ${c.path}`)).toContain('A /app/built.txt');
     const history = await engine.history({ ref: 'app' });

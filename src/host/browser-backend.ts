@@ -205,7 +205,7 @@ function imageVM(layers: ImageLayersView): ImageVM {
     result.push({
       index: index++,
       digest: layer?.diffID ?? '',
-      instruction: instructionOf(entry.createdBy),
+      instruction: entry.instruction ?? instructionOf(entry.createdBy),
       line: entry.line ?? 0,
       size: layer?.size ?? 0,
       changedFiles: layer?.changes.length ?? 0,

@@ -17,6 +17,7 @@ import { buildImage, type LayerDescriptor } from '../oci/image.ts';
 import type { ContainerConfig, HistoryEntry, ImageConfig as OciImageConfig } from '../oci/types.ts';
 import type { Digest } from '../oci/digest.ts';
 import { NotFoundError } from '../oci/errors.ts';
+import { parseReference } from '../oci/reference.ts';
 import { readTar, writeTar, gunzip, isGzip, type TarWriteEntry } from '../archive/tar.ts';
 import { layerTreeFromTar } from '../layers/index.ts';
 import { toBase64 } from '../util/base64.ts';
@@ -141,7 +142,9 @@ export class Builder {
     const infos = stepInfos(plan);
     emit({ type: 'start', steps: [...infos.values()], warnings: plan.warnings.map((w) => ({ line: w.line, message: w.message })) });
     const context = filterContext({ files: options.context }).files;
-    const previous = await this.#backend.getMeta<CacheInputs[]>(`lastbuild/${options.tags?.[0] ?? '<none>'}`);
+    // The last build of the same tag: to explain cache misses, and to link layers to Dockerfile lines.
+    const lastBuildKey = `lastbuild/${options.tags?.length ? parseReference(options.tags[0]).full : '<none>'}`;
+    const previous = await this.#backend.getMeta<CacheInputs[]>(lastBuildKey);
     const currentInputs: CacheInputs[] = [];
     const stageResults = new Map<number, StageState>();
     const stepResults: BuildResult['steps'] = [];
@@ -176,7 +179,7 @@ export class Builder {
     });
     const tags = options.tags ?? [];
     await this.#store.putImage({ image, tags });
-    await this.#backend.commit({ put: { [`lastbuild/${tags[0] ?? '<none>'}`]: currentInputs } });
+    await this.#backend.commit({ put: { [lastBuildKey]: finalStageInputs(plan, currentInputs) } });
     const cachedSteps = stepResults.filter((s) => s.cached).length;
     emit({ type: 'done', imageId: image.configDigest, tags, ms: performance.now() - started, cachedSteps, totalSteps: stepResults.length });
     return { imageId: image.configDigest, tags, steps: stepResults };
@@ -286,7 +289,10 @@ export class Builder {
 
   async #layerSummary(layer: LayerRecord) {
     const tree = await this.#files.tree(layer.diffID);
-    return { diffID: layer.diffID, size: layer.diffSize, files: tree.entries.size + tree.whiteouts.size };
+    // Content bytes, as `docker history` counts a layer's SIZE (not the tar's headers and padding).
+    let size = 0;
+    for (const node of tree.entries.values()) size += node.size;
+    return { diffID: layer.diffID, size, files: tree.entries.size + tree.whiteouts.size };
   }
 
   /** RUN: a temporary container over the parent layers; its upperdir becomes the layer. */
@@ -413,6 +419,24 @@ export class Builder {
     };
     return resolveUser(spec, { passwd: text('/etc/passwd'), group: text('/etc/group') });
   }
+}
+
+/**
+ * The inputs of the steps that made the final image, in order: the target stage and the stages it is
+ * built FROM (not stages it only copies from), so they line up with the image's history.
+ */
+function finalStageInputs(plan: BuildPlan, inputs: CacheInputs[]): CacheInputs[] {
+  const byStage = new Map<number, CacheInputs[]>();
+  let i = 0;
+  for (const stage of plan.stages) byStage.set(stage.index, stage.steps.map(() => inputs[i++]).filter(Boolean));
+  const chain: CacheInputs[][] = [];
+  let stage = plan.stages.find((s) => s.index === plan.target);
+  while (stage) {
+    chain.unshift(byStage.get(stage.index) ?? []);
+    const base = stage.base;
+    stage = base.kind === 'stage' ? plan.stages.find((s) => s.index === base.index) : undefined;
+  }
+  return chain.flat();
 }
 
 function parentOf(path: string): string {
