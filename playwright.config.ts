@@ -12,6 +12,7 @@ export default defineConfig({
     baseURL: 'http://localhost:5199',
     viewport: { width: 1280, height: 800 },
     headless: true,
+    screenshot: 'only-on-failure',
     launchOptions: {
       executablePath: '/usr/bin/chromium',
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],

@@ -7,9 +7,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { benchVm } from './vm';
 import { benchEngine } from './engine';
+import { benchApp } from './app';
 
 type Section = () => Promise<Record<string, number | null | string>>;
-const sections: Record<string, Section> = { vm: benchVm, engine: benchEngine };
+const sections: Record<string, Section> = { vm: benchVm, engine: benchEngine, app: benchApp };
 
 const only = process.argv.slice(2);
 const results: Record<string, number | null | string> = {};

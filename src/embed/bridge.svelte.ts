@@ -80,6 +80,22 @@ export function wireApp({ app, backend, bridge, panels, lesson, command }: WireO
     await sync?.call(backend, $state.snapshot(app.workspace.files) as WorkspaceFile[]);
   }
 
+  /**
+   * The build's last log update can land after `app.build()` returns (the worker's progress callbacks and
+   * its return value travel on different message channels), so wait for the log to leave `running`.
+   */
+  function buildSettled(): Promise<void> {
+    return new Promise((resolve) => {
+      const stop = $effect.root(() => {
+        $effect(() => {
+          if (app.buildLog.state === 'running') return;
+          resolve();
+          queueMicrotask(() => stop());
+        });
+      });
+    });
+  }
+
   function type(text: string): void {
     if (app.layout.panels.terminal) app.bottomTab = 'terminal';
     app.terminal.input(text + '\r');
@@ -100,6 +116,7 @@ export function wireApp({ app, backend, bridge, panels, lesson, command }: WireO
         await booted;
         if (cmd.tag) app.workspace.setTag(cmd.tag);
         await app.build();
+        await buildSettled();
         if (app.buildLog.state !== 'succeeded') throw new Error(app.buildLog.error ?? `the build ended ${app.buildLog.state}`);
         return;
       }

@@ -31,7 +31,8 @@ const STYLE = `
 :host{display:block;position:relative;height:var(--h,520px);border:1px solid #d9dee8;border-radius:10px;overflow:hidden;background:#f7f8fb;color:#1d2433;font:14px/1.45 system-ui,sans-serif}
 :host([theme=dark]){border-color:#2a3040;background:#171b24;color:#dfe4ee}
 iframe{border:0;width:100%;height:100%;display:block}
-.p{height:100%;display:grid;grid-template-columns:minmax(0,1fr) auto;gap:18px;padding:22px 24px;box-sizing:border-box;align-items:center}
+.p{height:100%;display:grid;grid-template-columns:minmax(0,1fr) auto;gap:18px;padding:22px 24px;box-sizing:border-box;align-items:start}
+.c{align-self:center}
 pre{margin:0;font:12.5px/1.6 ui-monospace,Menlo,Consolas,monospace;opacity:.8;overflow:hidden;max-height:100%;white-space:pre}
 .c{display:flex;flex-direction:column;gap:10px;align-items:center;text-align:center;max-width:240px}
 svg{width:54px;height:54px}

@@ -14,6 +14,7 @@ import type { Daemon, EngineMethod } from './daemon.ts';
 import type { ChangeEvent, ContainerView, EngineApi, ImageLayersView, WritableEntry } from '../engine/api.ts';
 import type { BuildEvent } from '../engine/build/events.ts';
 import { containerStatus } from '../engine/format.ts';
+import type { Step } from '../lessons/schema.ts';
 
 type Call = <M extends EngineMethod>(method: M, options: Parameters<EngineApi[M]>[0]) => Promise<Awaited<ReturnType<EngineApi[M]>>>;
 
@@ -154,6 +155,11 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
       listeners.add(listener);
       listener(view);
       return () => listeners.delete(listener);
+    },
+
+    lessons: {
+      evaluate: (step: Step) => daemon.evaluateStep(step),
+      reset: () => daemon.resetLesson(),
     },
 
     actions: {

@@ -15,6 +15,9 @@ import { parseDockerfile, lintDockerfile, type ContextEntry } from '../engine/do
 import type { ChangeEvent, EngineApi } from '../engine/api.ts';
 import type { BuildEvent } from '../engine/build/events.ts';
 import { toBase64 } from '../engine/util/base64.ts';
+import { createEngineContext, type EngineLessonContext } from '../lessons/engine-context.ts';
+import { evaluateStep, type StepResult } from '../lessons/checks.ts';
+import type { Step } from '../lessons/schema.ts';
 
 /** Where the learner's workspace appears in the guest: `docker build .` there sees the editor's files. */
 export const GUEST_WORKSPACE = '/workspace';
@@ -28,6 +31,7 @@ export class Daemon {
   #builds = new Map<number, AbortController>();
   #workspace = new Map<string, string>();
   #storageWarning: string | null = null;
+  #lessons: EngineLessonContext | null = null;
 
   // Callbacks are separate arguments: Comlink proxies top-level arguments only.
   /**
@@ -60,6 +64,7 @@ export class Daemon {
       baseLayerUrl: (file) => new URL(`base/${file}`, base).href,
     });
     serveGuestDocker({ engine: this.#engine, guest: this.#machine });
+    this.#lessons = createEngineContext({ engine: this.#engine, guest: this.#machine });
     // The guest clock is the snapshot's: set it, so file times and `date` are right.
     await this.#machine.request('spawn', { argv: ['/bin/date', '-s', `@${Math.floor(Date.now() / 1000)}`] }).catch(() => {});
     return { storageWarning: this.#storageWarning };
@@ -129,6 +134,24 @@ export class Daemon {
 
   cancelBuild(id: number): void {
     this.#builds.get(id)?.abort();
+  }
+
+  // ---- lessons: checks run here, next to the engine state they query
+
+  async evaluateStep(step: Step): Promise<StepResult> {
+    this.#require();
+    return evaluateStep(step, this.#lessons!);
+  }
+
+  /** A lesson's "reset": no containers, only the base images, no remembered build. */
+  async resetLesson(): Promise<void> {
+    const { engine } = this.#require();
+    for (const container of await engine.ps({ all: true })) await engine.rm({ container: container.id, force: true }).catch(() => {});
+    for (const image of await engine.images()) {
+      if (image.repoTags.some((tag) => /^(busybox|python):/.test(tag))) continue;
+      await engine.rmi({ ref: image.id, force: true }).catch(() => {});
+    }
+    this.#lessons!.resetBuilds();
   }
 
   /** Any other EngineApi method, by name (the page's adapter keeps the types). */

@@ -38,7 +38,6 @@ export class ShellTimeoutError extends Error {
   }
 }
 
-// eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>78]/g;
 const PROMPT = /root@layerlab:[^\n#]*# ?/g;
 
@@ -84,7 +83,8 @@ class SerialShell {
     const id = `${Date.now().toString(36)}${(this.#next++).toString(36)}`;
     // The typed line holds a literal `$?`, so an echo of it can never match the marker's digits.
     const marker = new RegExp(`__E${id}_(\\d+)__`);
-    this.#buffer = '';
+    // What is left from the last command is its prompt (maybe only half of it so far): keep it, so
+    // the prompt is whole when it is stripped from this command's output.
     const body = command.trimEnd();
     const line = `${body}${body.endsWith('&') ? '' : ';'} echo "__E${id}_$?__"\n`;
     this.#machine.writeSerial(line);
@@ -104,10 +104,13 @@ class SerialShell {
       };
       const timer = setTimeout(() => {
         this.#machine.writeSerial('\x03');
-        done(() => reject(new ShellTimeoutError(command, options.timeoutMs, cleanShellOutput(this.#buffer))));
+        const sofar = cleanShellOutput(this.#buffer);
+        this.#buffer = '';
+        done(() => reject(new ShellTimeoutError(command, options.timeoutMs, sofar)));
       }, options.timeoutMs);
       const abort = () => {
         this.#machine.writeSerial('\x03');
+        this.#buffer = '';
         done(() => reject(options.signal!.reason ?? new Error('aborted')));
       };
       options.signal?.addEventListener('abort', abort, { once: true });

@@ -12,6 +12,8 @@ import type { WorkspaceStore } from './persist/store.ts';
 import { resolveLayout, type AppLayout } from './layout.ts';
 import { Workspace } from './workspace/workspace.svelte.ts';
 import type { WorkspaceFile } from './workspace/files.ts';
+import type { Lesson } from '../lessons/schema.ts';
+import type { ProgressStore } from '../lessons/progress.ts';
 
 export type BottomTab = 'terminal' | 'build' | 'images' | 'containers';
 export type LayerSelection = { kind: 'layer'; index: number } | { kind: 'writable'; container: string } | null;
@@ -69,11 +71,78 @@ export class AppState {
     this.layout = resolveLayout(layout);
   }
 
+  /** The lesson column is open. */
+  lessonsOpen = $state(false);
+  #engineListeners = new Set<() => void>();
+  #lessonId: string | null = null;
+
+  get lessonsApi() {
+    return this.#backend.lessons;
+  }
+
+  /** Called on every engine change (lesson checks re-run on these). */
+  onEngineChange(listener: () => void): () => void {
+    this.#engineListeners.add(listener);
+    return () => this.#engineListeners.delete(listener);
+  }
+
+  /** Lesson progress, stored as a small record next to the workspaces. */
+  progressStore(): ProgressStore {
+    return {
+      load: async () => {
+        const snap = await this.#store?.load('lesson-progress');
+        return snap?.files[0] ? JSON.parse(String(snap.files[0].content)) : null;
+      },
+      save: async (progress) => {
+        await this.#store?.save({ files: [{ path: 'progress.json', content: JSON.stringify(progress) }], active: '', tag: '', savedAt: Date.now() }, 'lesson-progress');
+      },
+    };
+  }
+
+  async toggleLessons(): Promise<void> {
+    this.lessonsOpen = !this.lessonsOpen;
+    // Leaving the lessons brings back the free-play workspace.
+    if (!this.lessonsOpen && this.#lessonId) {
+      this.#lessonId = null;
+      await this.workspace.switchTo('default', this.workspace.files);
+    }
+  }
+
+  /** Each lesson works in its own workspace, started from the lesson's files. */
+  async enterLesson(lesson: Lesson): Promise<void> {
+    if (this.#lessonId === lesson.id) return;
+    this.#lessonId = lesson.id;
+    await this.workspace.switchTo(`lesson:${lesson.id}`, lesson.files.map((f) => ({ path: f.path, content: f.content })), lesson.image);
+  }
+
+  async resetLesson(lesson: Lesson, files: { path: string; content: string }[]): Promise<void> {
+    this.workspace.replace(files.map((f) => ({ path: f.path, content: f.content })));
+    if (lesson.image) this.workspace.setTag(lesson.image);
+    await this.#backend.lessons?.reset();
+    this.buildLog = { state: 'idle', steps: [], progress: 0 };
+  }
+
+  /** "Show solution": the solution's files over the workspace. */
+  applyFiles(files: { path: string; content: string }[]): void {
+    const byPath = new Map(this.workspace.files.map((f) => [f.path, f] as const));
+    for (const f of files) byPath.set(f.path, { path: f.path, content: f.content });
+    this.workspace.replace([...byPath.values()], this.workspace.active);
+  }
+
+  /** A "Type it" button: the text goes to the shell as if typed (not run: the learner presses Enter). */
+  typeInTerminal(text: string): void {
+    this.bottomTab = 'terminal';
+    this.terminal.input(text);
+  }
+
   get actions() {
     return this.#backend.actions;
   }
 
+  #store: WorkspaceStore | null = null;
+
   async start(store: WorkspaceStore): Promise<void> {
+    this.#store = store;
     await this.workspace.restore(store);
     if (store.kind === 'memory' && !this.layout.embedded) {
       this.notify('This browser is not letting Layerlab store data, so your work will not survive a reload.', 'error');
@@ -108,6 +177,7 @@ export class AppState {
   }
 
   #onView(view: EngineView): void {
+    for (const listener of this.#engineListeners) listener();
     this.images = view.images;
     this.containers = view.containers;
     this.writable = view.writable;

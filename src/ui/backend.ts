@@ -9,6 +9,8 @@ import type { ImageVM, WritableLayerVM } from './layers/model.ts';
 import type { Actions, BuildLogVM, ContainerRowVM, ImageRowVM } from './panels/types.ts';
 import type { TerminalBridge } from './terminal/port.ts';
 import type { WorkspaceFile } from './workspace/files.ts';
+import type { Step } from '../lessons/schema.ts';
+import type { StepResult } from '../lessons/checks.ts';
 
 export interface BuildRequest {
   /** The build context: every workspace file (the Dockerfile among them). */
@@ -56,6 +58,12 @@ export interface Backend {
   /** Subscribe to engine state; called at once with the current view, then on every change. */
   subscribe(listener: (view: EngineView) => void): () => void;
   actions: Actions;
+  /** Lesson checks, evaluated against the engine's real state (absent: no lessons, e.g. in some embeds). */
+  lessons?: {
+    evaluate(step: Step): Promise<StepResult>;
+    /** Back to a clean engine: no containers, base images only. */
+    reset(): Promise<void>;
+  };
   /** Mirror the workspace into the VM (so `docker build .` in the terminal sees it). Called after each save. */
   syncWorkspace?(files: WorkspaceFile[]): void;
 }

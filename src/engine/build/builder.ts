@@ -461,14 +461,19 @@ function stepInfos(plan: BuildPlan): Map<Step, BuildStepInfo> {
   const infos = new Map<Step, BuildStepInfo>();
   const total = plan.stages.reduce((sum, stage) => sum + stage.steps.length, 0);
   let n = 0;
+  // BuildKit numbers only the steps it shows (FROM, RUN, COPY, ADD, WORKDIR): `[2/3] RUN` in a
+  // FROM/ENV/COPY/RUN/CMD file. A config-only step keeps the number of the step before it.
+  const shown = (step: Step) => step.layer !== 'none' || /^workdir\s/i.test(step.text);
   for (const stage of plan.stages) {
-    const stageSteps = stage.steps.length + 1;
-    stage.steps.forEach((step, i) => {
+    const stageSteps = stage.steps.filter(shown).length + 1;
+    let position = 1;
+    stage.steps.forEach((step) => {
+      if (shown(step)) position++;
       infos.set(step, {
         n: ++n,
         total,
         stage: stage.name ?? (plan.stages.length > 1 ? `stage-${stage.index}` : ''),
-        stageStep: i + 2,
+        stageStep: position,
         stageSteps,
         line: step.lines.start,
         endLine: step.lines.end,

@@ -31,6 +31,8 @@ export class Workspace {
   /** Called with the files after each save (the app mirrors them into the VM). */
   onSaved: ((files: WorkspaceFile[]) => void) | null = null;
 
+  #id = 'default';
+
   constructor(options: { saveDelayMs?: number } = {}) {
     this.#delayMs = options.saveDelayMs ?? 400;
   }
@@ -56,6 +58,30 @@ export class Workspace {
       this.saveState = 'error';
       this.saveError = `Could not read your saved workspace: ${(e as Error).message}`;
     }
+  }
+
+  /**
+   * Switch to another saved workspace (each lesson has its own; free play is `default`): saves this one,
+   * then loads `id`, or starts it from `files` when it was never saved.
+   */
+  async switchTo(id: string, files: WorkspaceFile[], tag?: string): Promise<void> {
+    await this.flush();
+    this.#id = id;
+    const snap = await this.#store?.load(id).catch(() => null);
+    if (snap && snap.files.length > 0) {
+      this.files = snap.files;
+      this.active = snap.files.some((f) => f.path === snap.active) ? snap.active : snap.files[0].path;
+      this.tag = snap.tag || 'app';
+    } else {
+      this.replaceDefaults(files);
+      if (tag) this.tag = tag;
+    }
+    this.#changed(true);
+  }
+
+  /** Which saved workspace is open (`default` = free play). */
+  get id(): string {
+    return this.#id;
   }
 
   snapshot(): WorkspaceSnapshot {
@@ -160,7 +186,7 @@ export class Workspace {
     const memory = this.#store.kind === 'memory';
     if (!memory) this.saveState = 'saving';
     try {
-      await this.#store.save($state.snapshot(this.snapshot()) as WorkspaceSnapshot);
+      await this.#store.save($state.snapshot(this.snapshot()) as WorkspaceSnapshot, this.#id);
       this.saveState = memory ? 'unsaved-memory' : 'saved';
       this.saveError = null;
       this.onSaved?.($state.snapshot(this.files) as WorkspaceFile[]);

@@ -1,0 +1,53 @@
+import { expect, test, type Page } from '@playwright/test';
+
+// A learner takes the first two lessons in the real app: reads a step, types the commands in the VM
+// terminal, and sees the step's checks turn green from the engine's real state. Progress survives a reload.
+
+test.setTimeout(240_000);
+
+async function terminal(page: Page, command: string) {
+  await page.getByRole('tab', { name: 'Terminal' }).click();
+  await page.getByTestId('terminal').click();
+  await page.keyboard.type(command + '\n');
+}
+
+async function stepCompletes(page: Page) {
+  await expect(page.getByTestId('step-complete')).toBeVisible({ timeout: 90_000 });
+}
+
+test('complete lessons 1 and 2 by typing in the terminal; progress is kept after a reload', async ({ page }) => {
+  await page.goto('/');
+  await expect(page.getByTestId('status')).toHaveText('Ready', { timeout: 90_000 });
+  await page.getByTestId('lessons-button').click();
+  await expect(page.getByTestId('lesson-title')).toHaveText('What is an image?', { timeout: 30_000 });
+
+  // Lesson 1, step 1: build. The check fails first (no image yet), then passes from the engine's state.
+  await expect(page.getByTestId('check-0')).toHaveClass(/fail/, { timeout: 30_000 });
+  await terminal(page, 'docker build -t app .');
+  await stepCompletes(page);
+  await page.getByTestId('next').click();
+  // Step 2 wants the solution's Dockerfile: "Show solution" loads it into the workspace.
+  await page.getByTestId('show-solution').click();
+  await terminal(page, 'docker build -t app .');
+  await stepCompletes(page);
+  await page.screenshot({ path: 'docs/screenshots/lesson-real.png' });
+
+  // Lesson 2.
+  await page.getByTestId('next').click();
+  await expect(page.getByTestId('lesson-title')).toHaveText(/From image to container/, { timeout: 30_000 });
+  await terminal(page, 'docker build -t app . && docker create --name box app');
+  await stepCompletes(page);
+  await page.getByTestId('next').click();
+  await terminal(page, 'docker start box');
+  await stepCompletes(page);
+  await page.getByTestId('next').click();
+  await terminal(page, 'docker run --name box2 app');
+  await stepCompletes(page);
+
+  // Reload: lesson 2 is still open, its finished steps still complete.
+  await page.reload();
+  await expect(page.getByTestId('status')).toHaveText('Ready', { timeout: 90_000 });
+  await page.getByTestId('lessons-button').click();
+  await expect(page.getByTestId('lesson-title')).toHaveText(/From image to container/, { timeout: 30_000 });
+  await expect(page.getByTestId('step-dot-0')).toHaveText('✓');
+});
