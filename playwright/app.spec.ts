@@ -65,3 +65,13 @@ test('docker run -it gives an interactive shell in a container; its files show i
   await terminal(page, 'docker rm box && echo removed-$((40+2))', 'removed-42');
   await expect(page.getByTestId('writable-layer').filter({ hasText: 'box' })).toHaveCount(0);
 });
+
+test('a VM that stops answering is restarted by the watchdog; images and the workspace survive', async ({ page }) => {
+  await page.goto('/?test-hooks');
+  await expect(page.getByTestId('status')).toHaveText('Ready', { timeout: 90_000 });
+  await terminal(page, 'docker build -q -t kept . && echo built-$((40+2))', 'built-42', 90_000);
+  await page.evaluate(() => (window as unknown as { __layerlabBackend: { simulateHang(): Promise<void> } }).__layerlabBackend.simulateHang());
+  await expect(page.getByText(/restarting it from its snapshot/)).toBeVisible({ timeout: 30_000 });
+  await expect(page.getByText(/The VM was restarted/)).toBeVisible({ timeout: 60_000 });
+  await terminal(page, "docker image inspect kept -f '{{.Id}}'", /sha256:[0-9a-f]{64}/);
+});

@@ -15,7 +15,10 @@ async function createBackend(): Promise<Backend> {
     });
   }
   const { createBrowserBackend } = await import('./host/browser-backend.ts');
-  return createBrowserBackend();
+  const backend = createBrowserBackend();
+  // Browser tests reach into the backend (e.g. to hang the VM and watch the watchdog) only with this flag.
+  if (params.has('test-hooks')) (window as unknown as { __layerlabBackend: unknown }).__layerlabBackend = backend;
+  return backend;
 }
 
 const target = document.getElementById('app')!;

@@ -154,6 +154,16 @@ export function wireApp({ app, backend, bridge, panels, lesson, command }: WireO
       if (log.state === 'running') bridge.send({ type: 'build-started', tag });
       else if (was === 'running') untrack(() => void finished(tag));
     });
+    // Likewise a newly built image with the workspace's tag (built from the terminal, say).
+    let tagged: string | null = null;
+    $effect(() => {
+      const wanted = `${app.workspace.tag.trim() || 'app'}:latest`;
+      const image = app.images.find((i) => i.tags.includes(wanted));
+      if (!image || image.id === tagged) return;
+      const first = tagged === null && app.selectedImageId === image.id;
+      tagged = image.id;
+      if (!first) untrack(() => void app.selectImage(image.id));
+    });
     $effect(() => {
       const seen = new Set<string>();
       for (const c of app.containers) {
@@ -162,6 +172,10 @@ export function wireApp({ app, backend, bridge, panels, lesson, command }: WireO
         if (previous === c.state) continue;
         containers.set(c.id, c.state);
         bridge.send({ type: 'container-state', id: c.id, name: c.name, image: c.image, state: c.state, previous });
+        // An embed shows what its example does: a new container's writable layer over its image.
+        if (previous === null && c.state === 'running' && app.layout.panels.layers) {
+          untrack(() => void app.selectImage(c.imageId).then(() => app.selectWritable(c.name)));
+        }
       }
       for (const [id, state] of containers) {
         if (seen.has(id)) continue;

@@ -157,6 +157,18 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
       return () => listeners.delete(listener);
     },
 
+    onVmEvent(listener: (event: { kind: 'restarting' | 'restarted' | 'failed'; message: string }) => void) {
+      void daemon.onVmEvent(
+        Comlink.proxy((event: { kind: 'restarting' | 'restarted' | 'failed'; message: string }) => {
+          listener(event);
+          scheduleRefresh();
+        }),
+      );
+    },
+
+    /** Tests only (main.ts exposes it with `?test-hooks`): make the VM stop answering. */
+    simulateHang: () => daemon.simulateHang(),
+
     lessons: {
       evaluate: (step: Step) => daemon.evaluateStep(step),
       reset: () => daemon.resetLesson(),

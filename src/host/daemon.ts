@@ -32,6 +32,12 @@ export class Daemon {
   #workspace = new Map<string, string>();
   #storageWarning: string | null = null;
   #lessons: EngineLessonContext | null = null;
+  #vmOptions: { base: URL; baseImages: BaseImage[] } | null = null;
+  #serialListeners: ((bytes: Uint8Array) => void)[] = [];
+  #changeListeners: ((event: ChangeEvent) => void)[] = [];
+  #vmListeners: ((event: { kind: 'restarting' | 'restarted' | 'failed'; message: string }) => void)[] = [];
+  #watchdog: ReturnType<typeof setInterval> | null = null;
+  #restarting = false;
 
   // Callbacks are separate arguments: Comlink proxies top-level arguments only.
   /**
@@ -49,25 +55,83 @@ export class Daemon {
       if (!r.ok) throw new Error(`could not download VM asset ${new URL('base/images.json', base)}: HTTP ${r.status}`);
       return r.json();
     });
-    this.#machine = await startBrowserMachine({ assetsUrl: base.href, onProgress: options.onProgress });
-    options.onProgress({ step: 'Opening the image store', value: 0.95 });
+    options.onProgress({ step: 'Opening the image store', value: 0.02 });
     try {
       this.#backend = store.ephemeral ? new MemoryBackend() : await IdbBackend.open({ name: engineDbName(store.storageNamespace) });
     } catch (error) {
       this.#backend = new MemoryBackend();
       this.#storageWarning = `Images and containers will not survive a reload: ${(error as Error).message}`;
     }
+    this.#vmOptions = { base, baseImages };
+    await this.#startVm(options.onProgress);
+    return { storageWarning: this.#storageWarning };
+  }
+
+  /** Restores the VM and opens the engine on it (at boot, and again when the watchdog restarts the VM). */
+  async #startVm(onProgress: (progress: { step: string; value: number }) => void): Promise<void> {
+    const { base, baseImages } = this.#vmOptions!;
+    this.#machine = await startBrowserMachine({ assetsUrl: base.href, onProgress });
     this.#engine = await Engine.open({
-      backend: this.#backend,
+      backend: this.#backend!,
       guest: this.#machine,
       baseImages,
       baseLayerUrl: (file) => new URL(`base/${file}`, base).href,
     });
     serveGuestDocker({ engine: this.#engine, guest: this.#machine });
     this.#lessons = createEngineContext({ engine: this.#engine, guest: this.#machine });
+    this.#workspace.clear();
     // The guest clock is the snapshot's: set it, so file times and `date` are right.
     await this.#machine.request('spawn', { argv: ['/bin/date', '-s', `@${Math.floor(Date.now() / 1000)}`] }).catch(() => {});
-    return { storageWarning: this.#storageWarning };
+    for (const listener of this.#serialListeners) this.#attachSerial(listener);
+    for (const listener of this.#changeListeners) this.#engine.subscribe(listener);
+    this.#startWatchdog();
+  }
+
+  /**
+   * The watchdog: the agent must answer a `hello` every few seconds. If it doesn't (the guest hung, or
+   * v86 threw), the VM is restarted from the snapshot and the engine reopened on the same store: images,
+   * volumes and stopped containers come back; the editor and lessons are on the page, untouched.
+   */
+  #startWatchdog(): void {
+    if (this.#watchdog) clearInterval(this.#watchdog);
+    let misses = 0;
+    this.#watchdog = setInterval(async () => {
+      if (this.#restarting || !this.#machine) return;
+      const alive = await this.#machine.request('hello', {}, { timeoutMs: 4000 }).then(() => true, () => false);
+      misses = alive ? 0 : misses + 1;
+      if (misses >= 2) void this.restartVm('the VM stopped answering');
+    }, 5000);
+  }
+
+  /** Replaces the VM with a fresh one restored from the snapshot (also the learner's "Restart VM"). */
+  async restartVm(reason = 'restart requested'): Promise<void> {
+    if (this.#restarting) return;
+    this.#restarting = true;
+    const tell = (kind: 'restarting' | 'restarted' | 'failed', message: string) => this.#vmListeners.forEach((l) => l({ kind, message }));
+    tell('restarting', `${reason}: restarting it from its snapshot…`);
+    try {
+      for (const controller of this.#builds.values()) controller.abort();
+      this.#machine?.destroy();
+      await this.#startVm(() => {});
+      tell('restarted', 'The VM was restarted. Images, volumes and stopped containers are back; running containers were stopped.');
+    } catch (error) {
+      tell('failed', `The VM could not be restarted: ${(error as Error).message}`);
+    } finally {
+      this.#restarting = false;
+    }
+  }
+
+  onVmEvent(listener: (event: { kind: 'restarting' | 'restarted' | 'failed'; message: string }) => void): void {
+    this.#vmListeners.push(listener);
+  }
+
+  /** For tests of the watchdog: make the guest stop answering, as a hung VM would. */
+  simulateHang(): void {
+    this.#machine?.destroy();
+  }
+
+  #attachSerial(listener: (bytes: Uint8Array) => void): void {
+    this.#machine?.onSerial((bytes) => listener(Comlink.transfer(bytes, [bytes.buffer])));
   }
 
   #require(): { engine: Engine; machine: Machine } {
@@ -78,7 +142,8 @@ export class Daemon {
   // ---- terminal (serial 0)
 
   onSerial(listener: (bytes: Uint8Array) => void): void {
-    this.#require().machine.onSerial((bytes) => listener(Comlink.transfer(bytes, [bytes.buffer])));
+    this.#serialListeners.push(listener);
+    this.#attachSerial(listener);
   }
 
   writeSerial(data: string): void {
@@ -161,7 +226,8 @@ export class Daemon {
   }
 
   subscribe(listener: (event: ChangeEvent) => void): void {
-    this.#require().engine.subscribe((event) => listener(event));
+    this.#changeListeners.push(listener);
+    this.#require().engine.subscribe(listener);
   }
 }
 

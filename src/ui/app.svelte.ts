@@ -164,6 +164,10 @@ export class AppState {
         signal: new AbortController().signal,
       });
       this.#backend.connectTerminal(this.terminal);
+      this.#backend.onVmEvent?.((event) => {
+        this.notify(event.message, event.kind === 'restarted' ? 'success' : 'error');
+        if (event.kind === 'restarted') this.terminal.write('\r\n[Layerlab: the VM was restarted from its snapshot]\r\n');
+      });
       if (this.#backend.syncWorkspace) {
         const sync = this.#backend.syncWorkspace.bind(this.#backend);
         this.workspace.onSaved = sync;

@@ -64,6 +64,8 @@ export interface Backend {
     /** Back to a clean engine: no containers, base images only. */
     reset(): Promise<void>;
   };
+  /** The VM's health: the watchdog restarting a VM that stopped answering. */
+  onVmEvent?(listener: (event: { kind: 'restarting' | 'restarted' | 'failed'; message: string }) => void): void;
   /** Mirror the workspace into the VM (so `docker build .` in the terminal sees it). Called after each save. */
   syncWorkspace?(files: WorkspaceFile[]): void;
 }
