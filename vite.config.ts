@@ -26,9 +26,38 @@ function embedLoaderInDev(): Plugin {
   };
 }
 
+/**
+ * A Content-Security-Policy for the built pages (not the dev server, whose HMR client is inline). Scripts
+ * only from our origin, plus compiling WebAssembly (v86 compiles the emulator and its JIT output at run
+ * time); no plugins, no inline scripts, no eval. The embed page may fetch files from other origins when an
+ * author points it at them (`files-url`), so it alone allows https: connections.
+ */
+function contentSecurityPolicy(): Plugin {
+  return {
+    name: 'layerlab-csp',
+    apply: 'build',
+    transformIndexHtml(_html, context) {
+      const embed = context.filename.endsWith('embed.html') && !context.filename.includes('docs');
+      const policy = [
+        "default-src 'self'",
+        "script-src 'self' 'wasm-unsafe-eval'",
+        "worker-src 'self' blob:",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "font-src 'self' data:",
+        `connect-src 'self'${embed ? ' https:' : ''}`,
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'none'",
+      ].join('; ');
+      return [{ tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: policy }, injectTo: 'head-prepend' }];
+    },
+  };
+}
+
 // The VM assets (public/vm/) are build outputs of `npm run build:vm`, served as static files.
 export default defineConfig({
-  plugins: [svelte(), embedLoaderInDev()],
+  plugins: [svelte(), embedLoaderInDev(), contentSecurityPolicy()],
   resolve: {
     alias: {
       // dockerfile-language-service's registry client requires Node's https (Docker Hub tag lookups);
