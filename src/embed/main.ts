@@ -71,6 +71,8 @@ async function start(): Promise<void> {
       layout: { panels: config.panels, readOnly: config.readOnly, theme: config.theme, embedded: true, resetFiles: files },
     });
     if (tag || config.tag) app.workspace.setTag(config.tag ?? tag!);
+    // The app's bottom panel is sized for a full window; in a box, split the height more evenly.
+    if (config.panels.editor && config.panels.terminal) app.bottomHeight = Math.max(150, Math.round(window.innerHeight * 0.42));
     const panels = (Object.keys(config.panels) as PanelName[]).filter((p) => config.panels[p]);
     wireApp({ app, backend, bridge, panels, lesson: config.lesson, command: config.command });
   } catch (e) {
