@@ -68,7 +68,7 @@ async function start(): Promise<void> {
       backend,
       store,
       initialFiles: files ?? undefined,
-      layout: { panels: config.panels, readOnly: config.readOnly, theme: config.theme, embedded: true, resetFiles: files },
+      layout: { panels: config.panels, readOnly: config.readOnly, theme: config.theme, embedded: true, resetFiles: config.readOnly ? null : files },
     });
     if (tag || config.tag) app.workspace.setTag(config.tag ?? tag!);
     // The app's bottom panel is sized for a full window; in a box, split the height more evenly.

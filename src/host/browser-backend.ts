@@ -193,6 +193,12 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
       async rmi(image: string, o: { force?: boolean } = {}) {
         await call('rmi', { ref: image, force: o.force });
       },
+      save(image: string, o: { format?: 'docker' | 'oci' } = {}) {
+        return call('save', { refs: [image], format: o.format ?? 'docker' });
+      },
+      load(data: Uint8Array) {
+        return call('load', { data });
+      },
     },
   };
   return backend;

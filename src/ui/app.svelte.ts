@@ -13,6 +13,8 @@ import { resolveLayout, type AppLayout } from './layout.ts';
 import { Workspace } from './workspace/workspace.svelte.ts';
 import type { WorkspaceFile } from './workspace/files.ts';
 import type { Lesson } from '../lessons/schema.ts';
+import { ShareState } from './share/share.svelte.ts';
+import { ThemeState } from './theme/theme.svelte.ts';
 import type { ProgressStore } from '../lessons/progress.ts';
 
 export type BottomTab = 'terminal' | 'build' | 'images' | 'containers';
@@ -69,7 +71,14 @@ export class AppState {
   constructor(backend: Backend, layout: Partial<AppLayout> = {}) {
     this.#backend = backend;
     this.layout = resolveLayout(layout);
+    // Embeds get their theme from the host page; the app follows the learner's choice.
+    this.theme = new ThemeState(this.layout.embedded ? { fixed: this.layout.theme } : {});
+    this.share = new ShareState({ workspace: this.workspace, notify: (m, k) => this.notify(m, k) });
   }
+
+  readonly theme: ThemeState;
+  /** Share links: making one, and the shared workspace open from one. */
+  readonly share: ShareState;
 
   /** The lesson column is open. */
   lessonsOpen = $state(false);
@@ -146,6 +155,11 @@ export class AppState {
     await this.workspace.restore(store);
     if (store.kind === 'memory' && !this.layout.embedded) {
       this.notify('This browser is not letting Layerlab store data, so your work will not survive a reload.', 'error');
+    }
+    if (!this.layout.embedded) {
+      // A share link opens into its own workspace; the learner's stays as it is.
+      await this.share.openFromLocation();
+      this.#stopShare = this.share.listen();
     }
     this.#unsubscribe = this.#backend.subscribe((view) => this.#onView(view));
     void this.startVm();
@@ -308,7 +322,10 @@ export class AppState {
     this.notices = this.notices.filter((n) => n.id !== id);
   }
 
+  #stopShare: (() => void) | null = null;
+
   destroy(): void {
+    this.#stopShare?.();
     this.#unsubscribe?.();
     this.cancelBuild();
   }

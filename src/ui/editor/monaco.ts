@@ -214,6 +214,11 @@ export class EditorController {
   #disposables: monaco.IDisposable[] = [];
   #viewStates = new Map<string, monaco.editor.ICodeEditorViewState | null>();
 
+  /** Light or dark (Monaco's theme is global: every editor on the page switches). */
+  setTheme(theme: 'light' | 'dark'): void {
+    monaco.editor.setTheme(theme === 'dark' ? 'layerlab-dark' : 'layerlab-light');
+  }
+
   constructor(element: HTMLElement, events: EditorEvents, options: { readOnly?: boolean; theme?: 'light' | 'dark' } = {}) {
     this.#events = events;
     this.editor = monaco.editor.create(element, {

@@ -381,6 +381,44 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
       for (const [t, i] of tags) if (i === id) tags.delete(t);
       emit();
     },
+    // A docker-archive shaped like the real one (manifest.json, config, one tar per layer), with
+    // empty layer tars: enough for the UI's export/import round trip.
+    async save(image) {
+      const id = tags.get(image) ?? (images.has(image) ? image : undefined);
+      const img = id ? images.get(id) : undefined;
+      if (!id || !img) throw new Error(`reference does not exist: ${image}`);
+      await sleep(stepMs);
+      const { packTar } = await import('modern-tar');
+      const enc = new TextEncoder();
+      const fsLayers = img.layers.filter((l) => !l.emptyLayer);
+      const layerTar = await packTar([]);
+      const config = enc.encode(JSON.stringify({ architecture: '386', os: 'linux', rootfs: { type: 'layers', diff_ids: fsLayers.map((l) => l.digest) }, history: img.layers.map((l) => ({ created_by: l.instruction, empty_layer: l.emptyLayer || undefined })) }));
+      const repoTags = [...tags].filter(([, i]) => i === id).map(([t]) => t);
+      const manifest = enc.encode(JSON.stringify([{ Config: `${id.slice(7)}.json`, RepoTags: repoTags, Layers: fsLayers.map((l) => `${l.digest.slice(7)}/layer.tar`) }]));
+      return packTar([
+        { header: { name: `${id.slice(7)}.json`, size: config.length }, body: config },
+        ...fsLayers.map((l) => ({ header: { name: `${l.digest.slice(7)}/layer.tar`, size: layerTar.length }, body: layerTar })),
+        { header: { name: 'manifest.json', size: manifest.length }, body: manifest },
+      ]);
+    },
+    async load(data) {
+      const { unpackTar } = await import('modern-tar');
+      const entries = await unpackTar(data).catch(() => {
+        throw new Error('this file is not a tar archive');
+      });
+      const manifest = entries.find((e) => e.header.name === 'manifest.json');
+      if (!manifest?.data) throw new Error('no manifest.json: not a docker-archive tar (docker save makes one)');
+      const list = JSON.parse(new TextDecoder().decode(manifest.data)) as { Config: string; RepoTags?: string[] }[];
+      const loaded: { id: string; tags: string[] }[] = [];
+      for (const entry of list) {
+        const id = `sha256:${entry.Config.replace(/\.json$/, '').padEnd(64, '0')}`;
+        if (!images.has(id)) images.set(id, { ...fixtureImages[0]!, id, tags: entry.RepoTags ?? [], created: new Date().toISOString() });
+        for (const t of entry.RepoTags ?? []) tags.set(t, id);
+        loaded.push({ id, tags: entry.RepoTags ?? [] });
+      }
+      emit();
+      return { images: loaded, warnings: [] };
+    },
   };
 
   return {

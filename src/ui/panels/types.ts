@@ -68,4 +68,8 @@ export interface Actions {
   rm(container: string, options?: { force?: boolean }): Promise<void>;
   commit(container: string, options?: { tag?: string; message?: string }): Promise<void>;
   rmi(image: string, options?: { force?: boolean }): Promise<void>;
+  /** `docker save`: the image as a tar (`docker` = docker-archive, what `docker load` reads; `oci` = OCI layout). */
+  save(image: string, options?: { format?: 'docker' | 'oci' }): Promise<Uint8Array>;
+  /** `docker load`: images from a docker-archive or OCI tar. */
+  load(data: Uint8Array): Promise<{ images: { id: string; tags: string[] }[]; warnings: string[] }>;
 }
