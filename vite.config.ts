@@ -78,6 +78,11 @@ export default defineConfig({
     },
   },
   worker: { format: 'es' },
-  server: { port: 5173, strictPort: false },
+  server: {
+    port: 5173,
+    strictPort: false,
+    // Tests and benchmarks write screenshots and results here; a change must not reload open pages.
+    watch: { ignored: ['**/docs/screenshots/**', '**/test-results/**', '**/playwright-report/**', '**/bench/results/**', '**/public/vm/**'] },
+  },
   preview: { port: 4173 },
 });

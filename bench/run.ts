@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { benchVm } from './vm';
 import { benchEngine } from './engine';
 import { benchApp } from './app';
+import { benchEmbed } from './embed';
 
 type Section = () => Promise<Record<string, number | null | string>>;
-const sections: Record<string, Section> = { vm: benchVm, engine: benchEngine, app: benchApp };
+const sections: Record<string, Section> = { vm: benchVm, engine: benchEngine, app: benchApp, embed: benchEmbed };
 
 const only = process.argv.slice(2);
 const results: Record<string, number | null | string> = {};

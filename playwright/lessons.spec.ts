@@ -21,6 +21,9 @@ test('complete lessons 1 and 2 by typing in the terminal; progress is kept after
   await page.getByTestId('lessons-button').click();
   await expect(page.getByTestId('lesson-title')).toHaveText('What is an image?', { timeout: 30_000 });
 
+  // The lesson's own workspace is open (and saved, so the VM has it too).
+  await expect(page.getByRole('button', { name: 'hello.txt', exact: true })).toBeVisible();
+  await expect(page.getByTestId('save-state')).toHaveText('Saved');
   // Lesson 1, step 1: build. The check fails first (no image yet), then passes from the engine's state.
   await expect(page.getByTestId('check-0')).toHaveClass(/fail/, { timeout: 30_000 });
   await terminal(page, 'docker build -t app .');
@@ -28,6 +31,7 @@ test('complete lessons 1 and 2 by typing in the terminal; progress is kept after
   await page.getByTestId('next').click();
   // Step 2 wants the solution's Dockerfile: "Show solution" loads it into the workspace.
   await page.getByTestId('show-solution').click();
+  await expect(page.getByTestId('save-state')).toHaveText('Saved');
   await terminal(page, 'docker build -t app .');
   await stepCompletes(page);
   await page.screenshot({ path: 'docs/screenshots/lesson-real.png' });
@@ -35,6 +39,7 @@ test('complete lessons 1 and 2 by typing in the terminal; progress is kept after
   // Lesson 2.
   await page.getByTestId('next').click();
   await expect(page.getByTestId('lesson-title')).toHaveText(/From image to container/, { timeout: 30_000 });
+  await expect(page.getByTestId('save-state')).toHaveText('Saved');
   await terminal(page, 'docker build -t app . && docker create --name box app');
   await stepCompletes(page);
   await page.getByTestId('next').click();

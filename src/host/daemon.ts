@@ -36,7 +36,7 @@ export class Daemon {
   #serialListeners: ((bytes: Uint8Array) => void)[] = [];
   #changeListeners: ((event: ChangeEvent) => void)[] = [];
   #vmListeners: ((event: { kind: 'restarting' | 'restarted' | 'failed'; message: string }) => void)[] = [];
-  #watchdog: ReturnType<typeof setInterval> | null = null;
+  #watchdog: ReturnType<typeof setTimeout> | null = null;
   #restarting = false;
 
   // Callbacks are separate arguments: Comlink proxies top-level arguments only.
@@ -93,14 +93,24 @@ export class Daemon {
    * volumes and stopped containers come back; the editor and lessons are on the page, untouched.
    */
   #startWatchdog(): void {
-    if (this.#watchdog) clearInterval(this.#watchdog);
+    if (this.#watchdog) clearTimeout(this.#watchdog);
+    const machine = this.#machine;
     let misses = 0;
-    this.#watchdog = setInterval(async () => {
-      if (this.#restarting || !this.#machine) return;
-      const alive = await this.#machine.request('hello', {}, { timeoutMs: 4000 }).then(() => true, () => false);
-      misses = alive ? 0 : misses + 1;
-      if (misses >= 2) void this.restartVm('the VM stopped answering');
-    }, 5000);
+    const check = async () => {
+      if (this.#machine !== machine) return; // a newer VM has its own watchdog
+      if (!this.#restarting) {
+        // Generous: the agent answers nothing while it unpacks a big layer (python's takes many seconds
+        // under emulation on a slow machine), and that is not a hang.
+        const alive = await machine!.request('hello', {}, { timeoutMs: 20_000 }).then(() => true, () => false);
+        misses = alive ? 0 : misses + 1;
+        if (misses >= 3) {
+          void this.restartVm('the VM stopped answering');
+          return;
+        }
+      }
+      this.#watchdog = setTimeout(check, 5000);
+    };
+    this.#watchdog = setTimeout(check, 5000);
   }
 
   /** Replaces the VM with a fresh one restored from the snapshot (also the learner's "Restart VM"). */
@@ -160,18 +170,27 @@ export class Daemon {
   async syncWorkspace(files: { path: string; data: Uint8Array }[]): Promise<void> {
     const { machine } = this.#require();
     const seen = new Set<string>();
+    const requests: Promise<unknown>[] = [];
+    // All requests are queued to the agent at once, in this tick: a `docker build .` typed right after an
+    // edit reaches the agent behind them, so it packs the new files.
     for (const file of files) {
       seen.add(file.path);
       const encoded = toBase64(file.data);
       if (this.#workspace.get(file.path) === encoded) continue;
-      await machine.request('write', { path: `${GUEST_WORKSPACE}/${file.path}`, data: encoded, mode: contextMode(file.path, file.data) & 0o777 });
       this.#workspace.set(file.path, encoded);
+      requests.push(
+        machine.request('write', { path: `${GUEST_WORKSPACE}/${file.path}`, data: encoded, mode: contextMode(file.path, file.data) & 0o777 }).catch((error) => {
+          this.#workspace.delete(file.path);
+          throw error;
+        }),
+      );
     }
     for (const path of [...this.#workspace.keys()]) {
       if (seen.has(path)) continue;
-      await machine.request('rm', { path: `${GUEST_WORKSPACE}/${path}` }).catch(() => {});
       this.#workspace.delete(path);
+      requests.push(machine.request('rm', { path: `${GUEST_WORKSPACE}/${path}` }).catch(() => {}));
     }
+    await Promise.all(requests);
   }
 
   // ---- engine

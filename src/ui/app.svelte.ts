@@ -127,6 +127,7 @@ export class AppState {
   async resetLesson(lesson: Lesson, files: { path: string; content: string }[]): Promise<void> {
     this.workspace.replace(files.map((f) => ({ path: f.path, content: f.content })));
     if (lesson.image) this.workspace.setTag(lesson.image);
+    void this.workspace.flush();
     await this.#backend.lessons?.reset();
     this.buildLog = { state: 'idle', steps: [], progress: 0 };
   }
@@ -136,6 +137,8 @@ export class AppState {
     const byPath = new Map(this.workspace.files.map((f) => [f.path, f] as const));
     for (const f of files) byPath.set(f.path, { path: f.path, content: f.content });
     this.workspace.replace([...byPath.values()], this.workspace.active);
+    // Save (and mirror into the VM) now: the learner's next command is likely `docker build`.
+    void this.workspace.flush();
   }
 
   /** A "Type it" button: the text goes to the shell as if typed (not run: the learner presses Enter). */

@@ -76,7 +76,9 @@ export class Workspace {
       this.replaceDefaults(files);
       if (tag) this.tag = tag;
     }
-    this.#changed(true);
+    this.revision++;
+    // Saved (and mirrored into the VM) at once: the learner's next command may build these files.
+    await this.flush();
   }
 
   /** Which saved workspace is open (`default` = free play). */
