@@ -7,8 +7,9 @@
  * The store defaults to `.layerlab/` in the current directory. Docker verbs run through the same code as
  * the `docker` command in the guest (src/engine/cli/commands.ts).
  */
-import { lstat, mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { CliError, runDocker, type CliEngine, type CliIO } from '../engine/cli/commands.ts';
 import type { ContextEntry } from '../engine/dockerfile/index.ts';
 
@@ -144,6 +145,8 @@ export async function main(options: MainOptions): Promise<number> {
       readContext: (dir) => readContextDir(resolve(cwd, dir)),
       readFile: async (path) => new Uint8Array(await readFile(resolve(cwd, path))),
       writeFile: (path, data) => writeFile(resolve(cwd, path), data),
+      packPath: async (path) => hostTar(['-cf', '-', '-C', dirname(resolve(cwd, path)), basename(resolve(cwd, path))]),
+      unpackTo: (path, tar) => unpackOnHost(resolve(cwd, path), tar),
     });
   } finally {
     await engine.close();
@@ -194,3 +197,24 @@ export async function runMain(argv: string[]): Promise<void> {
 }
 
 if (process.argv[1] && resolve(process.argv[1]).endsWith(join('src', 'cli', 'main.ts'))) void runMain(process.argv.slice(2));
+
+/** `docker cp` on the host side of the Node CLI, with the system's tar. */
+function hostTar(args: string[], input?: Uint8Array): Uint8Array {
+  return new Uint8Array(execFileSync('tar', args, { input, maxBuffer: 1 << 30 }));
+}
+
+async function unpackOnHost(dest: string, tar: Uint8Array): Promise<void> {
+  const into = await lstat(dest).then((s) => s.isDirectory(), () => false);
+  if (into) {
+    hostTar(['-xf', '-', '-C', dest, '--no-same-owner'], tar);
+    return;
+  }
+  const tmp = await mkdtemp(join(dirname(dest), '.layerlab-cp-'));
+  try {
+    hostTar(['-xf', '-', '-C', tmp, '--no-same-owner'], tar);
+    const [name] = await readdir(tmp);
+    await rename(join(tmp, name), dest);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}

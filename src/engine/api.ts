@@ -137,6 +137,10 @@ export interface EngineApi {
   diff(options: { container: string }): Promise<WritableEntry[]>;
   commit(options: { container: string; ref?: string; author?: string; message?: string; changes?: string[] }): Promise<{ imageId: string }>;
   wait(options: { container: string }): Promise<{ exitCode: number }>;
+  /** `docker cp`: a tar holding one path of the container's filesystem, named by its last component. */
+  copyFrom(options: { container: string; path: string }): Promise<Uint8Array>;
+  /** `docker cp`: put the tar's one entry at `path` (into it when it is an existing directory). */
+  copyTo(options: { container: string; path: string; tar: Uint8Array }): Promise<void>;
   pruneContainers(): Promise<{ deleted: string[]; reclaimed: number }>;
   /**
    * `run -it` / `exec -it` typed in the guest terminal: prepares the container (or exec) and returns the

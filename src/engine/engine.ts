@@ -373,6 +373,14 @@ export class Engine implements EngineApi {
     return { exitCode: await this.#containers.wait(options.container) };
   }
 
+  copyFrom(options: { container: string; path: string }) {
+    return this.#containers.copyFrom(options.container, options.path);
+  }
+
+  copyTo(options: { container: string; path: string; tar: Uint8Array }) {
+    return this.#containers.copyTo(options.container, options.path, options.tar);
+  }
+
   async pruneContainers() {
     const deleted: string[] = [];
     let reclaimed = 0;

@@ -14,6 +14,7 @@ import type { Machine } from '../vm/machine.ts';
 import { readBaseImages } from '../../vm/base-images.ts';
 import type { BuildEvent } from './build/events.ts';
 import type { ContextEntry } from './dockerfile/index.ts';
+import { readTar, writeTar } from './archive/tar.ts';
 
 let machine: Machine;
 let engine: Engine;
@@ -175,6 +176,16 @@ describe('containers', () => {
     const stopped = await engine.stop({ container: 'web', timeoutSeconds: 5 });
     expect(stopped).toMatchObject({ state: 'exited', exitCode: 0 });
     await engine.rm({ container: 'web' });
+  });
+
+  it('docker cp: copies into a stopped container (its writable layer) and back out', async () => {
+    await engine.run({ image: 'busybox', name: 'cp-target', command: ['true'] });
+    await engine.copyTo({ container: 'cp-target', path: '/root', tar: await writeTar([{ name: 'note.txt', data: 'copied in\n' }]) });
+    expect((await engine.diff({ container: 'cp-target' })).map((e) => `${e.kind} ${e.path}`)).toContain('A /root/note.txt');
+    const out = await readTar(await engine.copyFrom({ container: 'cp-target', path: '/root/note.txt' }));
+    expect(out.map((e) => [e.name, new TextDecoder().decode(e.data)])).toEqual([['note.txt', 'copied in\n']]);
+    await expect(engine.copyFrom({ container: 'cp-target', path: '/nope' })).rejects.toThrow(/Could not find the file \/nope/);
+    await engine.rm({ container: 'cp-target' });
   });
 
   it('contains a fork bomb and a memory hog; the VM keeps answering', async () => {

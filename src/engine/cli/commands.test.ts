@@ -183,6 +183,14 @@ class FakeEngine implements EngineApi {
     this.#record('commit', options);
     return { imageId: APP };
   }
+  async copyFrom(options: { container: string; path: string }) {
+    this.calls.push({ method: 'copyFrom', options });
+    this.#find(options.container);
+    return new TextEncoder().encode('tar-bytes');
+  }
+  async copyTo(options: { container: string; path: string; tar: Uint8Array }) {
+    this.calls.push({ method: 'copyTo', options: { container: options.container, path: options.path, bytes: options.tar.length } });
+  }
   async wait(options: { container: string }) {
     return { exitCode: this.#find(options.container).exitCode ?? 0 };
   }
@@ -247,9 +255,33 @@ async function docker(line: string | string[], extra: { engine?: FakeEngine; jso
       if (path.endsWith('app.tar')) return new Uint8Array([1]);
       throw new Error('ENOENT');
     },
+    packPath: async (path) => {
+      engine.calls.push({ method: 'packPath', options: path });
+      return new Uint8Array(3);
+    },
+    unpackTo: async (path, tar) => {
+      engine.calls.push({ method: 'unpackTo', options: { path, bytes: tar.length } });
+    },
   });
   return { code, stdout, stderr, engine };
 }
+
+describe('docker cp', () => {
+  it('copies out of and into a container, and refuses what Docker refuses', async () => {
+    const out = await docker('cp web:/etc/hostname .');
+    expect(out.code).toBe(0);
+    expect(out.stdout).toBe('Successfully copied 9B to .\n');
+    expect(out.engine.calls.filter((c) => c.method === 'copyFrom' || c.method === 'unpackTo').map((c) => c.options)).toEqual([
+      { container: 'web', path: '/etc/hostname' },
+      { path: '.', bytes: 9 },
+    ]);
+    const into = await docker('cp notes.txt web:/tmp/');
+    expect(into.code).toBe(0);
+    expect(into.engine.calls.find((c) => c.method === 'copyTo')?.options).toEqual({ container: 'web', path: '/tmp/', bytes: 3 });
+    expect(await docker('cp a b')).toMatchObject({ code: 1, stderr: expect.stringContaining('must specify at least one container source') });
+    expect(await docker('cp nosuch:/x .')).toMatchObject({ code: 1, stderr: expect.stringContaining('No such container: nosuch') });
+  });
+});
 
 describe('image listings', () => {
   it('docker images', async () => {

@@ -367,6 +367,38 @@ const commit: Verb = {
   },
 };
 
+/** `CONTAINER:PATH` → [container, path]; a plain path (or `-`) → null. */
+function containerPath(arg: string): [string, string] | null {
+  const colon = arg.indexOf(':');
+  if (colon <= 0 || arg.startsWith('/') || arg.startsWith('.')) return null;
+  return [arg.slice(0, colon), arg.slice(colon + 1) || '/'];
+}
+
+const cp: Verb = {
+  usage: 'cp CONTAINER:SRC_PATH DEST_PATH | SRC_PATH CONTAINER:DEST_PATH',
+  summary: 'Copy files/folders between a container and the local filesystem',
+  args: { min: 2, max: 2 },
+  flags: [],
+  async run(ctx, _flags, [src, dest]) {
+    const from = containerPath(src);
+    const to = containerPath(dest);
+    if (from && to) throw new CliError('copying between containers is not supported', 1);
+    if (!from && !to) throw new CliError('must specify at least one container source', 1);
+    const { packPath, unpackTo } = ctx.options;
+    if (!packPath || !unpackTo) throw new CliError('docker cp is not available here', 1);
+    if (from) {
+      const tar = await ctx.engine.copyFrom({ container: from[0], path: from[1] });
+      await unpackTo(dest, tar);
+      ctx.print({ copied: from[1], to: dest, bytes: tar.length }, () => `Successfully copied ${humanSize(tar.length)} to ${dest}\n`);
+    } else {
+      const tar = await packPath(src);
+      await ctx.engine.copyTo({ container: to![0], path: to![1], tar });
+      ctx.print({ copied: src, to: dest, bytes: tar.length }, () => `Successfully copied ${humanSize(tar.length)} to ${dest}\n`);
+    }
+    return 0;
+  },
+};
+
 const containerPrune: Verb = {
   usage: 'container prune [OPTIONS]',
   summary: 'Remove all stopped containers',
@@ -380,4 +412,4 @@ const containerPrune: Verb = {
   },
 };
 
-export const containerVerbs = { run, create, start, stop, restart, kill, rm, wait, ps, logs, exec, diff, commit, containerPrune };
+export const containerVerbs = { run, create, start, stop, restart, kill, rm, wait, ps, logs, exec, diff, commit, cp, containerPrune };

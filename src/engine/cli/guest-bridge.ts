@@ -9,6 +9,7 @@ import type { ContextEntry } from '../dockerfile/index.ts';
 import { readTar } from '../archive/tar.ts';
 import { toBase64 } from '../util/base64.ts';
 import { runDocker } from './commands.ts';
+import { extractToGuestPath, packGuestPath } from '../containers/copy.ts';
 
 let transfers = 0;
 
@@ -46,6 +47,8 @@ export function serveGuestDocker(options: { engine: EngineApi; guest: Guest }): 
       readContext: (dir) => readGuestDir(guest, resolvePath(cwd, dir)),
       writeFile: (path, data) => writeGuestFile(guest, resolvePath(cwd, path), data),
       readFile: (path) => readGuestFile(guest, resolvePath(cwd, path)),
+      packPath: (path) => packGuestPath(guest, resolvePath(cwd, path)),
+      unpackTo: (path, tar) => extractToGuestPath(guest, tar, resolvePath(cwd, path)),
     })
       .catch((error) => {
         output('stderr')(`docker: ${(error as Error).message}\n`);

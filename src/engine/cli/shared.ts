@@ -39,6 +39,10 @@ export interface RunDockerOptions {
   readFile?: (path: string) => Promise<Uint8Array>;
   /** Writes a file (`save -o`). */
   writeFile?: (path: string, data: Uint8Array) => Promise<void>;
+  /** `docker cp`: a tar of a local path (one entry, named by its last component)… */
+  packPath?: (path: string) => Promise<Uint8Array>;
+  /** …and the reverse: the tar's entry put at `path` (into it when it is an existing directory). */
+  unpackTo?: (path: string, tar: Uint8Array) => Promise<void>;
   /** stdin and stdout are a terminal (`-it` needs one). */
   tty?: boolean;
   /** Machine-readable output: JSON instead of tables. */

@@ -19,6 +19,7 @@ import { fromBase64 } from '../util/base64.ts';
 import type { ChangeEvent, ContainerState, ContainerView, RunOptions, WritableEntry } from '../api.ts';
 import { randomId, randomName } from './names.ts';
 import { signalNumber } from './signals.ts';
+import { extractToGuestPath, packGuestPath } from './copy.ts';
 
 export interface ContainerRecord {
   id: string;
@@ -364,6 +365,23 @@ export class Containers {
     return image.configDigest;
   }
 
+  /** `docker cp CONTAINER:PATH -`: a tar of a path in the container's filesystem (running or stopped). */
+  async copyFrom(ref: string, path: string): Promise<Uint8Array> {
+    const record = this.find(ref);
+    await this.#ensureMounted(record);
+    return packGuestPath(this.#guest, `${containerDir(record.id)}/rootfs${absolute(path)}`, path);
+  }
+
+  /** `docker cp - CONTAINER:PATH`: the tar's one entry lands in the writable layer, like any write. */
+  async copyTo(ref: string, path: string, tar: Uint8Array): Promise<void> {
+    const record = this.find(ref);
+    await this.#ensureMounted(record);
+    await extractToGuestPath(this.#guest, tar, `${containerDir(record.id)}/rootfs${absolute(path)}`);
+    if (record.state !== 'running') await this.#persistWritable(record);
+    this.#lastWritable.delete(record.id);
+    this.#kickFeed();
+  }
+
   /** Subscribe to the live writable-layer feed: polling runs only while someone listens. */
   watchWritable(): () => void {
     this.#feedWanted++;
@@ -556,6 +574,10 @@ export class Containers {
   async #save(record: ContainerRecord): Promise<void> {
     await this.#backend.commit({ put: { [`container/${record.id}`]: record } });
   }
+}
+
+function absolute(path: string): string {
+  return path.startsWith('/') ? path : `/${path}`;
 }
 
 export function containerDir(id: string): string {

@@ -1,0 +1,53 @@
+/**
+ * `docker cp` in the guest: files move as tars through the 9p share, and a small script (given its paths
+ * as arguments, never spliced into the script) applies Docker's rule: into DEST when it is an existing
+ * directory, otherwise as DEST.
+ */
+import { GUEST_PATHS, type Guest } from '../guest.ts';
+import { EngineError } from '../oci/errors.ts';
+
+const EXTRACT = [
+  'set -e',
+  'tmp=$(mktemp -d /tmp/cp.XXXXXX)',
+  'tar -xf "$1" -C "$tmp"',
+  'name=$(ls -A "$tmp")',
+  'if [ -d "$2" ]; then rm -rf "$2/$name"; mv "$tmp/$name" "$2/"; else mv "$tmp/$name" "$2"; fi',
+  'rmdir "$tmp"',
+].join('\n');
+
+let transfers = 0;
+
+async function spawn(guest: Guest, argv: string[]): Promise<string> {
+  let stderr = '';
+  const { exit } = await guest.request<{ exit: number }>('spawn', { argv }, { onStream: (s, d) => s === 'stderr' && (stderr += new TextDecoder().decode(d)) });
+  if (exit !== 0) throw new EngineError(stderr.trim().split('\n').pop() || `${argv[0]} failed`);
+  return stderr;
+}
+
+/** A tar of one guest path (file or directory), named by its last component. */
+export async function packGuestPath(guest: Guest, path: string, what = path): Promise<Uint8Array> {
+  const clean = path.replace(/\/+$/, '') || '/';
+  const slash = clean.lastIndexOf('/');
+  const parent = clean.slice(0, slash) || '/';
+  const name = clean.slice(slash + 1) || '.';
+  const transfer = `cp-${transfers++}.tar`;
+  const exists = await guest.request<{ exit: number }>('spawn', { argv: ['/bin/test', '-e', clean] });
+  if (exists.exit !== 0) throw new EngineError(`Could not find the file ${what} in container`);
+  await spawn(guest, ['/bin/tar', '-cf', `${GUEST_PATHS.share}/${transfer}`, '-C', parent, name]);
+  try {
+    return await guest.getFile(transfer);
+  } finally {
+    await guest.request('rm', { path: `${GUEST_PATHS.share}/${transfer}` }).catch(() => {});
+  }
+}
+
+/** Puts a tar made by packGuestPath at `dest` in the guest. */
+export async function extractToGuestPath(guest: Guest, tar: Uint8Array, dest: string): Promise<void> {
+  const transfer = `cp-${transfers++}.tar`;
+  await guest.putFile(transfer, tar);
+  try {
+    await spawn(guest, ['/bin/sh', '-c', EXTRACT, 'sh', `${GUEST_PATHS.share}/${transfer}`, dest]);
+  } finally {
+    await guest.request('rm', { path: `${GUEST_PATHS.share}/${transfer}` }).catch(() => {});
+  }
+}
