@@ -31,9 +31,9 @@ export async function packGuestPath(guest: Guest, path: string, what = path): Pr
   const parent = clean.slice(0, slash) || '/';
   const name = clean.slice(slash + 1) || '.';
   const transfer = `cp-${transfers++}.tar`;
-  const exists = await guest.request<{ exit: number }>('spawn', { argv: ['/bin/test', '-e', clean] });
+  const exists = await guest.request<{ exit: number }>('spawn', { argv: ['/bin/sh', '-c', 'test -e "$1"', 'sh', clean] });
   if (exists.exit !== 0) throw new EngineError(`Could not find the file ${what} in container`);
-  await spawn(guest, ['/bin/tar', '-cf', `${GUEST_PATHS.share}/${transfer}`, '-C', parent, name]);
+  await spawn(guest, ['/bin/sh', '-c', 'tar -cf "$1" -C "$2" "$3"', 'sh', `${GUEST_PATHS.share}/${transfer}`, parent, name]);
   try {
     return await guest.getFile(transfer);
   } finally {
