@@ -70,8 +70,14 @@ export function dockerfileExcerpt(options: { dockerfile: string; name?: string; 
   const pad = start === end ? 4 : 2;
   for (let added = 0; added < pad; ) {
     const before = added;
-    if (start > 1 && added < pad) (start--, added++);
-    if (end < lines.length && added < pad) (end++, added++);
+    if (start > 1 && added < pad) {
+      start--;
+      added++;
+    }
+    if (end < lines.length && added < pad) {
+      end++;
+      added++;
+    }
     if (added === before) break;
   }
   const rule = '--------------------\n';

@@ -5,7 +5,6 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { sha256, type Digest } from "../oci/digest.ts";
 import {
-  ConflictError,
   DigestMismatchError,
   NotFoundError,
   SchemaError,
