@@ -2,7 +2,8 @@
 export * from "./oci/index.ts";
 export * from "./store/backend.ts";
 export * from "./store/image-store.ts";
-export { IdbBackend } from "./store/idb.ts";
+// Backends with a platform (store/idb.ts for browsers, store/node-dir.ts for Node) are imported directly
+// by the composition roots in src/host/, so this index stays platform-free.
 export * from "./layers/index.ts";
 export * from "./archive/index.ts";
 export * from "./format.ts";
