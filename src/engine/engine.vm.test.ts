@@ -118,6 +118,25 @@ describe('building images', () => {
     expect(out.out).toBe('artifact\nkeep.txt\nclean\n');
   });
 
+  it('keeps file modes and symlinks, and records a replaced directory as opaque', async () => {
+    const dockerfile = [
+      'FROM busybox',
+      'RUN mkdir -p /data/old && touch /data/old/a /data/keep && echo secret > /secret && chmod 600 /secret && ln -s /secret /link',
+      'RUN rm -rf /data && mkdir /data && touch /data/new',
+    ].join('\n');
+    await build(dockerfile, [], 'modes');
+    const { id } = await engine.store.resolve({ ref: 'modes' });
+    const manifest = await engine.store.getManifest({ id });
+    const [, first, second] = await Promise.all(manifest.layers.map(async (l) => readTar(await engine.store.layerTar({ digest: l.digest }))));
+    const secret = first.find((e) => e.name === 'secret')!;
+    expect(secret.mode & 0o777).toBe(0o600);
+    expect(first.find((e) => e.name === 'link')).toMatchObject({ type: 'symlink', linkname: '/secret' });
+    // The whole /data was replaced in one layer: overlayfs made it opaque; the OCI tar says so.
+    expect(second.map((e) => e.name)).toEqual(expect.arrayContaining(['data/', 'data/.wh..wh..opq', 'data/new']));
+    const out = await runOutput('modes', ['sh', '-c', 'ls /data; stat -c %a /secret; cat /link']);
+    expect(out.out).toBe('new\n600\nsecret\n');
+  });
+
   it('fails a build with the line and Docker\'s message, and stores no image', async () => {
     const before = (await engine.images()).length;
     await expect(build(['FROM busybox', 'RUN echo ok', 'RUN exit 3'].join('\n'), [], 'broken')).rejects.toMatchObject({
