@@ -34,6 +34,15 @@ const pages: Record<string, string> = {
         }
       }
     </script>`,
+  // A lesson embed: its steps are checked against the sandbox's real state.
+  '/lesson.html': `<!doctype html><meta charset="utf-8"><title>lesson</title>
+    <script src="${APP}/embed.js"></script>
+    <layerlab-sandbox id="lesson" lesson="01" panels="editor,terminal" height="480"></layerlab-sandbox>
+    <script>
+      window.events = [];
+      const el = document.getElementById('lesson');
+      for (const type of ['ready', 'step-completed']) el.addEventListener('layerlab:' + type, (e) => window.events.push({ el: 'lesson', type, detail: e.detail }));
+    </script>`,
   // Raw iframes: one lists this page's origin, one lists only another origin (so this page is unlisted).
   '/unlisted.html': `<!doctype html><meta charset="utf-8"><title>unlisted</title>
     <iframe id="listed" style="width:900px;height:360px" src="${APP}/embed.html?backend=fake&panels=editor&origins=ORIGIN"></iframe>
@@ -144,6 +153,18 @@ test('two embeds on a cross-origin page: one driven through the postMessage API 
   expect(realNames.some((n) => n?.startsWith(`layerlab-engine@embed:${hostOrigin}:real:`))).toBe(true);
   expect(realNames.some((n) => n?.startsWith(`layerlab-ui@embed:${hostOrigin}:real:`))).toBe(true);
   expect(names.some((n) => n?.startsWith(`layerlab-ui@embed:${hostOrigin}:fake:`))).toBe(true);
+});
+
+test('a lesson embed announces each step its checks find complete', async ({ page }) => {
+  test.setTimeout(180_000);
+  await page.goto(`${hostOrigin}/lesson.html`);
+  await expect.poll(() => events(page, 'lesson', 'ready'), { timeout: 90_000 }).toHaveLength(1);
+  expect(await events(page, 'lesson', 'step-completed')).toEqual([]);
+  await page.evaluate(() => (document.getElementById('lesson') as HTMLElement & { run(c: string): Promise<void> }).run('docker build -t app .'));
+  await expect
+    .poll(async () => (await events(page, 'lesson', 'step-completed')).map((e) => e.detail.step), { timeout: 90_000 })
+    .toEqual([1]);
+  expect((await events(page, 'lesson', 'step-completed'))[0].detail).toMatchObject({ lesson: '01-what-is-an-image', title: 'Build the image' });
 });
 
 test('a command from an origin not in the allow-list is ignored', async ({ page }) => {

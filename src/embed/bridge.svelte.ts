@@ -128,6 +128,42 @@ export function wireApp({ app, backend, bridge, panels, lesson, command }: WireO
     }
   });
 
+  /**
+   * An embed with a lesson follows its steps like the lesson player does: the current step's checks are
+   * evaluated (in the engine's worker) whenever engine state changes; each step that passes is announced
+   * with `step-completed` and the next one becomes current.
+   */
+  async function followLesson(id: string, checks: NonNullable<Backend['lessons']>): Promise<void> {
+    const { loadLessons } = await import('../lessons/browser-loader.ts');
+    const found = loadLessons().find((l) => l.id === id || l.id.startsWith(`${id}-`));
+    if (!found) return;
+    let step = 0;
+    let busy = false;
+    let again = false;
+    const evaluate = async () => {
+      if (busy) {
+        again = true;
+        return;
+      }
+      busy = true;
+      try {
+        while (step < found.steps.length) {
+          const result = await checks.evaluate(found.steps[step]).catch(() => null);
+          if (!result?.complete) break;
+          bridge.send({ type: 'step-completed', lesson: found.id, step: step + 1, title: found.steps[step].title });
+          step++;
+        }
+      } finally {
+        busy = false;
+        if (again) {
+          again = false;
+          void evaluate();
+        }
+      }
+    };
+    app.onEngineChange(() => void evaluate());
+  }
+
   let lastBuild: string = app.buildLog.state;
   const containers = new Map<string, string>();
 
@@ -139,6 +175,7 @@ export function wireApp({ app, backend, bridge, panels, lesson, command }: WireO
       untrack(() => {
         vmReady();
         bridge.send({ type: 'ready', version: PROTOCOL_VERSION, panels, lesson });
+        if (lesson && backend.lessons) void followLesson(lesson, backend.lessons);
         if (command) void settle().then(() => type(command));
       });
     });
