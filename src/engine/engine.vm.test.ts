@@ -207,6 +207,22 @@ describe('containers', () => {
     await engine.rm({ container: 'cp-target' });
   });
 
+  it('survives an output flood and stops an endless loop; a normal container runs after', async () => {
+    let bytes = 0;
+    const flood = await engine.run({ image: 'busybox', name: 'flood', command: ['sh', '-c', 'yes flood | head -c 3000000'], onOutput: (_s, t) => (bytes += t.length) });
+    expect(flood.exitCode).toBe(0);
+    expect(bytes).toBe(3_000_000);
+    // Logs keep the recent part, bounded, not all of it.
+    const logged = (await engine.logs({ container: 'flood' })).reduce((n, c) => n + c.text.length, 0);
+    expect(logged).toBeLessThanOrEqual(256 * 1024);
+    await engine.rm({ container: 'flood' });
+    await engine.run({ image: 'busybox', name: 'spin', detach: true, command: ['sh', '-c', 'while :; do :; done'] });
+    expect(await engine.kill({ container: 'spin' })).toBeTruthy();
+    expect(await engine.wait({ container: 'spin' })).toEqual({ exitCode: 137 });
+    await engine.rm({ container: 'spin' });
+    expect((await runOutput('busybox', ['echo', 'alive'])).out).toBe('alive\n');
+  });
+
   it('contains a fork bomb and a memory hog; the VM keeps answering', async () => {
     const bomb = await engine.run({ image: 'busybox', autoRemove: true, pidsLimit: 32, command: ['sh', '-c', 'for i in $(seq 200); do sleep 5 & done; echo spawned'] });
     expect(bomb.exitCode).not.toBeNull();
