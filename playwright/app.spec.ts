@@ -75,3 +75,13 @@ test('a VM that stops answering is restarted by the watchdog; images and the wor
   await expect(page.getByText(/The VM was restarted/)).toBeVisible({ timeout: 60_000 });
   await terminal(page, "docker image inspect kept -f '{{.Id}}'", /sha256:[0-9a-f]{64}/);
 });
+
+test('a second tab on the same store is told so', async ({ page, context }) => {
+  await page.goto('/');
+  await expect(page.getByTestId('status')).toHaveText('Ready', { timeout: 90_000 });
+  const second = await context.newPage();
+  await second.goto('/');
+  await expect(second.getByTestId('status')).toHaveText('Ready', { timeout: 90_000 });
+  await expect(second.getByText(/Layerlab is open in another tab too/)).toBeVisible({ timeout: 15_000 });
+  await expect(page.getByText(/Layerlab is open in another tab too/)).toHaveCount(0);
+});

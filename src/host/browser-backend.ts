@@ -38,6 +38,8 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
   const writable = new Map<string, WritableEntry[]>();
   let view: EngineView = { images: [], containers: [], writable: [] };
   let booted = false;
+  /** Said once the app listens: another tab has the store, or storage is unavailable. */
+  let bootWarning: string | null = null;
   let refreshTimer: ReturnType<typeof setTimeout> | null = null;
   let buildIds = 0;
   let syncing: Promise<void> = Promise.resolve();
@@ -82,7 +84,11 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
     async boot({ onProgress }: { onProgress(p: { step: string; value: number }): void; signal: AbortSignal }) {
       if (typeof WebAssembly !== 'object') throw new BootError('unsupported-browser', 'This browser has no WebAssembly, which the Linux VM needs.', 'WebAssembly');
       try {
-        await daemon.boot(new URL(options.assetsUrl ?? 'vm/', location.href).href, Comlink.proxy(onProgress), { storageNamespace: options.storageNamespace, ephemeral: options.ephemeral });
+        const { storageWarning } = await daemon.boot(new URL(options.assetsUrl ?? 'vm/', location.href).href, Comlink.proxy(onProgress), {
+          storageNamespace: options.storageNamespace,
+          ephemeral: options.ephemeral,
+        });
+        bootWarning = storageWarning;
       } catch (error) {
         const message = (error as Error).message ?? String(error);
         if (/VM asset/.test(message)) throw new BootError('asset-failed', message, message.match(/https?:\/\/\S+/)?.[0]);
@@ -157,9 +163,10 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
       return () => listeners.delete(listener);
     },
 
-    onVmEvent(listener: (event: { kind: 'restarting' | 'restarted' | 'failed'; message: string }) => void) {
+    onVmEvent(listener: (event: { kind: 'restarting' | 'restarted' | 'failed' | 'warning'; message: string }) => void) {
+      if (bootWarning) listener({ kind: 'warning', message: bootWarning });
       void daemon.onVmEvent(
-        Comlink.proxy((event: { kind: 'restarting' | 'restarted' | 'failed'; message: string }) => {
+        Comlink.proxy((event: { kind: 'restarting' | 'restarted' | 'failed' | 'warning'; message: string }) => {
           listener(event);
           scheduleRefresh();
         }),

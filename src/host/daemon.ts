@@ -35,7 +35,7 @@ export class Daemon {
   #vmOptions: { base: URL; baseImages: BaseImage[] } | null = null;
   #serialListeners: ((bytes: Uint8Array) => void)[] = [];
   #changeListeners: ((event: ChangeEvent) => void)[] = [];
-  #vmListeners: ((event: { kind: 'restarting' | 'restarted' | 'failed'; message: string }) => void)[] = [];
+  #vmListeners: ((event: { kind: 'restarting' | 'restarted' | 'failed' | 'warning'; message: string }) => void)[] = [];
   #watchdog: ReturnType<typeof setTimeout> | null = null;
   #restarting = false;
 
@@ -58,6 +58,10 @@ export class Daemon {
     options.onProgress({ step: 'Opening the image store', value: 0.02 });
     try {
       this.#backend = store.ephemeral ? new MemoryBackend() : await IdbBackend.open({ name: engineDbName(store.storageNamespace) });
+      if (!store.ephemeral && !(await this.#holdStoreLock(engineDbName(store.storageNamespace)))) {
+        this.#storageWarning =
+          'Layerlab is open in another tab too. Both share your saved images and containers, but each runs its own VM: what runs in one is not running in the other, and changes show up there after a reload. Close the other tab to avoid surprises.';
+      }
     } catch (error) {
       this.#backend = new MemoryBackend();
       this.#storageWarning = `Images and containers will not survive a reload: ${(error as Error).message}`;
@@ -65,6 +69,18 @@ export class Daemon {
     this.#vmOptions = { base, baseImages };
     await this.#startVm(options.onProgress);
     return { storageWarning: this.#storageWarning };
+  }
+
+  /** The first tab to open a store holds its lock for as long as it lives; later tabs learn they are second. */
+  async #holdStoreLock(name: string): Promise<boolean> {
+    const locks = (navigator as Navigator & { locks?: LockManager }).locks;
+    if (!locks) return true;
+    return new Promise((resolve) => {
+      void locks.request(`layerlab-store:${name}`, { ifAvailable: true }, (lock) => {
+        resolve(lock !== null);
+        return lock ? new Promise<void>(() => {}) : undefined; // held until the worker ends
+      });
+    });
   }
 
   /** Restores the VM and opens the engine on it (at boot, and again when the watchdog restarts the VM). */
@@ -117,7 +133,7 @@ export class Daemon {
   async restartVm(reason = 'restart requested'): Promise<void> {
     if (this.#restarting) return;
     this.#restarting = true;
-    const tell = (kind: 'restarting' | 'restarted' | 'failed', message: string) => this.#vmListeners.forEach((l) => l({ kind, message }));
+    const tell = (kind: 'restarting' | 'restarted' | 'failed' | 'warning', message: string) => this.#vmListeners.forEach((l) => l({ kind, message }));
     tell('restarting', `${reason}: restarting it from its snapshot…`);
     try {
       for (const controller of this.#builds.values()) controller.abort();
@@ -131,7 +147,7 @@ export class Daemon {
     }
   }
 
-  onVmEvent(listener: (event: { kind: 'restarting' | 'restarted' | 'failed'; message: string }) => void): void {
+  onVmEvent(listener: (event: { kind: 'restarting' | 'restarted' | 'failed' | 'warning'; message: string }) => void): void {
     this.#vmListeners.push(listener);
   }
 

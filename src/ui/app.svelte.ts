@@ -182,7 +182,7 @@ export class AppState {
       });
       this.#backend.connectTerminal(this.terminal);
       this.#backend.onVmEvent?.((event) => {
-        this.notify(event.message, event.kind === 'restarted' ? 'success' : 'error');
+        this.notify(event.message, event.kind === 'restarted' ? 'success' : 'error'); // warnings stay up as long as errors
         if (event.kind === 'restarted') this.terminal.write('\r\n[Layerlab: the VM was restarted from its snapshot]\r\n');
       });
       if (this.#backend.syncWorkspace) {

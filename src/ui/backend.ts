@@ -65,7 +65,7 @@ export interface Backend {
     reset(): Promise<void>;
   };
   /** The VM's health: the watchdog restarting a VM that stopped answering. */
-  onVmEvent?(listener: (event: { kind: 'restarting' | 'restarted' | 'failed'; message: string }) => void): void;
+  onVmEvent?(listener: (event: { kind: 'restarting' | 'restarted' | 'failed' | 'warning'; message: string }) => void): void;
   /** Mirror the workspace into the VM (so `docker build .` in the terminal sees it). Called after each save. */
   syncWorkspace?(files: WorkspaceFile[]): void;
 }

@@ -5,6 +5,7 @@
  */
 import { openDB, type IDBPDatabase } from "idb";
 import type { Digest } from "../oci/digest.ts";
+import { EngineError } from "../oci/errors.ts";
 import type { BlobBackend, MetaTransaction } from "./backend.ts";
 
 export interface IdbBackendOptions {
@@ -36,10 +37,12 @@ export class IdbBackend implements BlobBackend {
     return v ? new Uint8Array(v) : undefined;
   }
   async putBlob(digest: Digest, data: Uint8Array) {
-    const tx = this.db.transaction(BLOBS, "readwrite");
-    if ((await tx.store.getKey(digest)) === undefined)
-      await tx.store.put(data.slice(), digest);
-    await tx.done;
+    await quotaChecked(async () => {
+      const tx = this.db.transaction(BLOBS, "readwrite");
+      if ((await tx.store.getKey(digest)) === undefined)
+        await tx.store.put(data.slice(), digest);
+      await tx.done;
+    });
   }
   async hasBlob(digest: Digest) {
     return (await this.db.getKey(BLOBS, digest)) !== undefined;
@@ -64,14 +67,35 @@ export class IdbBackend implements BlobBackend {
     return out;
   }
   async commit(t: MetaTransaction) {
-    const tx = this.db.transaction(META, "readwrite");
-    const ops: Promise<unknown>[] = [];
-    for (const k of t.delete ?? []) ops.push(tx.store.delete(k));
-    for (const [k, v] of Object.entries(t.put ?? {}))
-      ops.push(tx.store.put(JSON.parse(JSON.stringify(v)), k));
-    await Promise.all([...ops, tx.done]);
+    await quotaChecked(async () => {
+      const tx = this.db.transaction(META, "readwrite");
+      const ops: Promise<unknown>[] = [];
+      for (const k of t.delete ?? []) ops.push(tx.store.delete(k));
+      for (const [k, v] of Object.entries(t.put ?? {}))
+        ops.push(tx.store.put(JSON.parse(JSON.stringify(v)), k));
+      await Promise.all([...ops, tx.done]);
+    });
   }
   async close() {
     this.db.close();
+  }
+}
+
+/** The browser's storage for this site is full: say so, and how to make room (the write did not happen). */
+export class StorageFullError extends EngineError {
+  constructor() {
+    super(
+      "the browser's storage for Layerlab is full: remove images or containers you no longer need (docker image prune -a, docker container prune), then try again",
+    );
+    this.name = "StorageFullError";
+  }
+}
+
+async function quotaChecked(write: () => Promise<void>): Promise<void> {
+  try {
+    await write();
+  } catch (error) {
+    if ((error as { name?: string })?.name === "QuotaExceededError") throw new StorageFullError();
+    throw error;
   }
 }

@@ -355,3 +355,24 @@ describe("NodeDirBackend", () => {
 });
 
 export type { Digest };
+
+describe("IdbBackend when the browser's storage is full", () => {
+  it("says so and how to make room, instead of failing obscurely", async () => {
+    const { IdbBackend, StorageFullError } = await import("./idb.ts");
+    const backend = await IdbBackend.open({ name: `quota-${Math.random()}` });
+    const proto = globalThis.IDBObjectStore.prototype;
+    const put = proto.put;
+    proto.put = function () {
+      throw new DOMException("quota", "QuotaExceededError");
+    };
+    try {
+      await expect(backend.putBlob("sha256:" + "0".repeat(64) as never, new Uint8Array([1]))).rejects.toBeInstanceOf(StorageFullError);
+      await expect(backend.commit({ put: { a: 1 } })).rejects.toThrow(/storage for Layerlab is full: remove images or containers/);
+    } finally {
+      proto.put = put;
+    }
+    await backend.commit({ put: { a: 1 } });
+    expect(await backend.getMeta("a")).toBe(1);
+    await backend.close();
+  });
+});
