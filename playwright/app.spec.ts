@@ -85,3 +85,16 @@ test('a second tab on the same store is told so', async ({ page, context }) => {
   await expect(second.getByText(/Layerlab is open in another tab too/)).toBeVisible({ timeout: 15_000 });
   await expect(page.getByText(/Layerlab is open in another tab too/)).toHaveCount(0);
 });
+
+test('the VM dies in the middle of a build: the build fails cleanly, no half image, the next build works', async ({ page }) => {
+  await page.goto('/?test-hooks');
+  await expect(page.getByTestId('status')).toHaveText('Ready', { timeout: 90_000 });
+  await terminal(page, "mkdir -p /tmp/b && printf 'FROM busybox\\nRUN echo one > /one\\nRUN sleep 30\\n' > /tmp/b/Dockerfile && echo ready-$((40+2))", 'ready-42');
+  await page.keyboard.type('docker build -t midway /tmp/b\n');
+  await expect(page.getByTestId('terminal').locator('.xterm-rows')).toContainText(/#\d+ \[3\/3\] RUN sleep 30/, { timeout: 60_000 });
+  await page.evaluate(() => (window as unknown as { __layerlabBackend: { simulateHang(): Promise<void> } }).__layerlabBackend.simulateHang());
+  await expect(page.getByText(/The VM was restarted/)).toBeVisible({ timeout: 60_000 });
+  await terminal(page, 'docker image inspect midway || echo missing-$((40+2))', 'missing-42');
+  // The VM came back from its snapshot: /tmp/b is gone with the old VM; the image store is not.
+  await terminal(page, "mkdir -p /tmp/b && printf 'FROM busybox\\nRUN echo two > /two\\n' > /tmp/b/Dockerfile && docker build -q -t after /tmp/b && echo built-$((40+2))", 'built-42', 90_000);
+});
