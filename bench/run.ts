@@ -3,15 +3,16 @@
  * bench/results/latest.json. Timings are medians of repeated runs (v86 varies ±50% and needs warm-up).
  * Run one section with `npm run bench -- vm`.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { benchVm } from './vm';
 import { benchEngine } from './engine';
 import { benchApp } from './app';
 import { benchEmbed } from './embed';
+import { benchReliability } from './reliability';
 
 type Section = () => Promise<Record<string, number | null | string>>;
-const sections: Record<string, Section> = { vm: benchVm, engine: benchEngine, app: benchApp, embed: benchEmbed };
+const sections: Record<string, Section> = { vm: benchVm, engine: benchEngine, app: benchApp, embed: benchEmbed, reliability: benchReliability };
 
 const only = process.argv.slice(2);
 const results: Record<string, number | null | string> = {};
@@ -25,8 +26,10 @@ const width = Math.max(...Object.keys(results).map((key) => key.length));
 for (const [key, value] of Object.entries(results)) console.log(`${key.padEnd(width)}  ${value}`);
 const out = join(import.meta.dirname, 'results');
 mkdirSync(out, { recursive: true });
-writeFileSync(
-  join(out, 'latest.json'),
-  JSON.stringify({ date: new Date().toISOString(), node: process.version, results }, null, 2) + '\n',
-);
+// Running some sections updates their figures and keeps the others (each figure keeps its own date).
+const file = join(out, 'latest.json');
+const previous = only.length && existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null;
+const now = new Date().toISOString();
+const dates = { ...(previous?.dates ?? {}), ...Object.fromEntries(Object.keys(results).map((key) => [key, now])) };
+writeFileSync(file, JSON.stringify({ date: now, node: process.version, results: { ...(previous?.results ?? {}), ...results }, dates }, null, 2) + '\n');
 process.exit(0);
