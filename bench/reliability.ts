@@ -70,6 +70,7 @@ export async function benchReliability(): Promise<Record<string, number | null |
   const scenarios: [string, () => Promise<unknown>][] = [
     ['fork bomb', () => engine.run({ image: 'busybox', autoRemove: true, pidsLimit: 32, command: ['sh', '-c', 'for i in $(seq 200); do sleep 5 & done'] })],
     ['memory hog', () => engine.run({ image: 'busybox', autoRemove: true, memoryBytes: 16 << 20, command: ['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=64M', 'count=1'] })],
+    ['disk filler', () => engine.run({ image: 'busybox', autoRemove: true, command: ['dd', 'if=/dev/zero', 'of=/fill', 'bs=1M', 'count=200'] })],
     ['output flood', () => engine.run({ image: 'busybox', autoRemove: true, command: ['sh', '-c', 'yes | head -c 2000000'], onOutput: () => {} })],
     [
       'endless loop',

@@ -223,6 +223,15 @@ describe('containers', () => {
     expect((await runOutput('busybox', ['echo', 'alive'])).out).toBe('alive\n');
   });
 
+  it('a container filling its disk fills only its own writable layer; the VM and other containers go on', async () => {
+    let err = '';
+    const filler = await engine.run({ image: 'busybox', name: 'filler', command: ['sh', '-c', 'dd if=/dev/zero of=/fill bs=1M count=200'], onOutput: (s, t) => (s === 'stderr' ? (err += t) : 0) });
+    expect(filler.exitCode).not.toBe(0);
+    expect(err).toMatch(/No space left on device/);
+    expect((await runOutput('busybox', ['sh', '-c', 'head -c 1000000 /dev/zero > /ok && echo wrote'])).out).toBe('wrote\n');
+    await engine.rm({ container: 'filler' });
+  });
+
   it('contains a fork bomb and a memory hog; the VM keeps answering', async () => {
     const bomb = await engine.run({ image: 'busybox', autoRemove: true, pidsLimit: 32, command: ['sh', '-c', 'for i in $(seq 200); do sleep 5 & done; echo spawned'] });
     expect(bomb.exitCode).not.toBeNull();

@@ -63,6 +63,8 @@ export interface ContainersOptions {
 }
 
 const LOG_LIMIT = 256 * 1024;
+/** Each container's writable layer lives on its own tmpfs of this size (the VM has 256 MiB in all). */
+export const WRITABLE_LAYER_LIMIT = 48 * 1024 * 1024;
 const FEED_INTERVAL_MS = 250;
 
 export class Containers {
@@ -454,6 +456,7 @@ export class Containers {
     if (this.#mounted.has(record.id)) return;
     await this.#layers.ensure(record.diffIDs, signal);
     for (const volume of record.volumes) await this.#ensureVolume(volume.name);
+    await this.#layers.limitSize(record.id, WRITABLE_LAYER_LIMIT);
     if (record.savedWritable) {
       const tar = await this.#backend.getBlob(record.savedWritable);
       if (tar) {

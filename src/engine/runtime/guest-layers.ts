@@ -104,7 +104,20 @@ export class GuestLayers {
   async remove(id: string): Promise<void> {
     const dir = `${GUEST_PATHS.containers}/${id}`;
     await this.#guest.request('umount', { target: `${dir}/rootfs` }).catch(() => {});
+    await this.#guest.request('umount', { target: dir }).catch(() => {}); // its size-limited tmpfs, if any
     await this.#guest.request('rm', { path: dir });
+  }
+
+  /**
+   * Gives a container's folder (writable layer included) its own tmpfs of `bytes`, so a process filling
+   * the disk fills only that, not the VM's memory-backed root where every layer lives.
+   */
+  async limitSize(id: string, bytes: number): Promise<void> {
+    const dir = `${GUEST_PATHS.containers}/${id}`;
+    const { exit } = await this.#guest.request<{ exit: number }>('spawn', {
+      argv: ['/bin/sh', '-c', 'mkdir -p "$1" && mountpoint -q "$1" || mount -t tmpfs -o "size=$2,mode=0755" tmpfs "$1"', 'sh', dir, String(bytes)],
+    });
+    if (exit !== 0) throw new Error(`could not limit the size of container ${id}'s writable layer`);
   }
 
   /** Packs a writable layer into an OCI layer tar and reads it back to the host. */
