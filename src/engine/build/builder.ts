@@ -25,6 +25,7 @@ import {
   parseDockerfile,
   planBuild,
   filterContext,
+  contextEntryFromTar,
   resolveCopySources,
   computeCacheKey,
   fingerprintItems,
@@ -355,10 +356,8 @@ export class Builder {
   async #stageFilesAsContext(diffIDs: Digest[]): Promise<ContextEntry[]> {
     const entries: ContextEntry[] = [];
     for (const [path, item] of await this.#files.mergedContents(diffIDs)) {
-      const type = item.type === 'directory' ? 0o040000 : item.type === 'symlink' ? 0o120000 : item.type === 'file' ? 0o100000 : 0;
-      if (!type) continue;
-      const data = item.type === 'symlink' ? new TextEncoder().encode(item.linkname ?? '') : (item.data ?? new Uint8Array());
-      entries.push({ path: path.slice(1), mode: type | (item.mode & 0o7777), data });
+      const entry = contextEntryFromTar({ ...item, name: path });
+      if (entry) entries.push(entry);
     }
     return entries;
   }

@@ -5,7 +5,8 @@
  */
 import { GUEST_PATHS, type Guest } from '../guest.ts';
 import type { EngineApi } from '../api.ts';
-import type { ContextEntry } from '../dockerfile/index.ts';
+import { contextEntryFromTar, type ContextEntry } from '../dockerfile/index.ts';
+import { resolvePath } from './shared.ts';
 import { readTar } from '../archive/tar.ts';
 import { toBase64 } from '../util/base64.ts';
 import { runDocker } from './commands.ts';
@@ -58,37 +59,17 @@ export function serveGuestDocker(options: { engine: EngineApi; guest: Guest }): 
   });
 }
 
-function resolvePath(cwd: string, path: string): string {
-  const joined = path.startsWith('/') ? path : `${cwd.replace(/\/$/, '')}/${path}`;
-  const parts: string[] = [];
-  for (const part of joined.split('/')) {
-    if (!part || part === '.') continue;
-    if (part === '..') parts.pop();
-    else parts.push(part);
-  }
-  return '/' + parts.join('/');
-}
-
 /** A guest directory as a build context: the agent packs it into a tar in the 9p share. */
 async function readGuestDir(guest: Guest, dir: string): Promise<ContextEntry[]> {
   const name = `ctx-${transfers++}.tar`;
   await guest.request('pack', { dir, tar: `${GUEST_PATHS.share}/${name}` }, { timeoutMs: 120_000 });
   try {
     const items = await readTar(await guest.getFile(name));
-    return items.flatMap((item) => {
-      const path = item.name.replace(/^\.?\/+/, '').replace(/\/+$/, '');
-      if (!path) return [];
-      const type = item.type === 'directory' ? 0o040000 : item.type === 'symlink' ? 0o120000 : item.type === 'file' ? 0o100000 : 0;
-      if (!type) return [];
-      const data = item.type === 'symlink' ? encoderOf(item.linkname ?? '') : (item.data ?? new Uint8Array());
-      return [{ path, mode: type | (item.mode & 0o7777), data }];
-    });
+    return items.map(contextEntryFromTar).filter((entry): entry is ContextEntry => entry !== null);
   } finally {
     await guest.request('rm', { path: `${GUEST_PATHS.share}/${name}` }).catch(() => {});
   }
 }
-
-const encoderOf = (text: string) => new TextEncoder().encode(text);
 
 async function writeGuestFile(guest: Guest, path: string, data: Uint8Array): Promise<void> {
   const name = `out-${transfers++}.bin`;

@@ -27,6 +27,18 @@ export function isSymlink(entry: { mode: number }): boolean {
   return (entry.mode & S_IFMT) === S_IFLNK;
 }
 
+/**
+ * A tar member as a context entry (path relative, mode with its file type), or null for what a build
+ * context cannot hold (devices, fifos, hardlinks). Used for contexts read from the guest and `COPY --from`.
+ */
+export function contextEntryFromTar(item: { name: string; type: string; mode: number; linkname?: string; data?: Uint8Array }): ContextEntry | null {
+  const path = item.name.replace(/^\.?\/+/, '').replace(/\/+$/, '');
+  const type = item.type === 'directory' ? 0o040000 : item.type === 'symlink' ? 0o120000 : item.type === 'file' ? 0o100000 : 0;
+  if (!path || !type) return null;
+  const data = item.type === 'symlink' ? new TextEncoder().encode(item.linkname ?? '') : (item.data ?? new Uint8Array());
+  return { path, mode: type | (item.mode & 0o7777), data };
+}
+
 // ---- .dockerignore ----------------------------------------------------------------------------
 
 export interface IgnoreRule {
