@@ -56,3 +56,19 @@ test('complete lessons 1 and 2 by typing in the terminal; progress is kept after
   await expect(page.getByTestId('lesson-title')).toHaveText(/From image to container/, { timeout: 30_000 });
   await expect(page.getByTestId('step-dot-0')).toHaveText('✓');
 });
+
+test('going back to the start of a step restores the VM and the images as they were', async ({ page }) => {
+  await page.goto('/');
+  await expect(page.getByTestId('status')).toHaveText('Ready', { timeout: 90_000 });
+  await page.getByTestId('lessons-button').click();
+  await expect(page.getByTestId('lesson-title')).toHaveText('What is an image?', { timeout: 30_000 });
+  await expect(page.getByTestId('rewind-step')).toBeEnabled({ timeout: 30_000 });
+  await terminal(page, 'docker build -t app . && touch /tmp/made-after-$((40+2))');
+  await stepCompletes(page);
+  await page.getByTestId('rewind-step').click();
+  await expect(page.getByText(/Back at the start of this step/)).toBeVisible({ timeout: 60_000 });
+  await terminal(page, 'docker image inspect app >/dev/null 2>&1 || echo image-gone-$((40+2)); ls /tmp/made-after-42 2>/dev/null || echo file-gone-$((40+2))');
+  const rows = page.getByTestId('terminal').locator('.xterm-rows');
+  await expect(rows).toContainText('image-gone-42', { timeout: 30_000 });
+  await expect(rows).toContainText('file-gone-42');
+});

@@ -39,6 +39,8 @@ export interface EngineOptions {
   baseLayerUrl?: (file: string) => string;
   /** How the store fetches lazy layers (default: global fetch). */
   fetch?: typeof fetch;
+  /** The VM was restored from a checkpoint matching the store (its containers still run). */
+  checkpoint?: boolean;
 }
 
 interface VolumeRecord {
@@ -78,6 +80,7 @@ export class Engine implements EngineApi {
       layers: engine.guestLayers,
       files: engine.layerFiles,
       emit: (event) => engine.#emit(event),
+      checkpoint: options.checkpoint,
     });
     if (options.baseImages) await engine.#registerBaseImages(options.baseImages, options.baseLayerUrl ?? ((file) => file));
     return engine;

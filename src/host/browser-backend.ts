@@ -179,6 +179,12 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
     lessons: {
       evaluate: (step: Step) => daemon.evaluateStep(step),
       reset: () => daemon.resetLesson(),
+      checkpoint: (key: string) => daemon.checkpoint(key),
+      rewind: async (key: string) => {
+        await daemon.rewind(key);
+        writable.clear();
+        scheduleRefresh();
+      },
     },
 
     actions: {

@@ -4,7 +4,7 @@
  * the docker CLI). The page talks to it through `DaemonApi` (Comlink).
  */
 import * as Comlink from 'comlink';
-import { startBrowserMachine } from '../vm/browser.ts';
+import { restoreBrowserMachine, startBrowserMachine } from '../vm/browser.ts';
 import type { Machine } from '../vm/machine.ts';
 import { Engine, type BaseImage } from '../engine/engine.ts';
 import { IdbBackend } from '../engine/store/idb.ts';
@@ -38,6 +38,7 @@ export class Daemon {
   #vmListeners: ((event: { kind: 'restarting' | 'restarted' | 'failed' | 'warning'; message: string }) => void)[] = [];
   #watchdog: ReturnType<typeof setTimeout> | null = null;
   #restarting = false;
+  #checkpoints = new Map<string, { state: ArrayBuffer; meta: [string, unknown][] }>();
 
   // Callbacks are separate arguments: Comlink proxies top-level arguments only.
   /**
@@ -84,14 +85,15 @@ export class Daemon {
   }
 
   /** Restores the VM and opens the engine on it (at boot, and again when the watchdog restarts the VM). */
-  async #startVm(onProgress: (progress: { step: string; value: number }) => void): Promise<void> {
+  async #startVm(onProgress: (progress: { step: string; value: number }) => void, checkpoint?: ArrayBuffer): Promise<void> {
     const { base, baseImages } = this.#vmOptions!;
-    this.#machine = await startBrowserMachine({ assetsUrl: base.href, onProgress });
+    this.#machine = checkpoint ? await restoreBrowserMachine(checkpoint) : await startBrowserMachine({ assetsUrl: base.href, onProgress });
     this.#engine = await Engine.open({
       backend: this.#backend!,
       guest: this.#machine,
       baseImages,
       baseLayerUrl: (file) => new URL(`base/${file}`, base).href,
+      checkpoint: !!checkpoint,
     });
     serveGuestDocker({ engine: this.#engine, guest: this.#machine });
     this.#lessons = createEngineContext({ engine: this.#engine, guest: this.#machine });
@@ -241,6 +243,43 @@ export class Daemon {
   async evaluateStep(step: Step): Promise<StepResult> {
     this.#require();
     return evaluateStep(step, this.#lessons!);
+  }
+
+  /**
+   * A lesson step's checkpoint: the VM's whole state and the store's metadata, in memory. Rewinding puts
+   * both back, so a learner can experiment and return to the start of the step. The last few are kept.
+   * (Blobs are content-addressed and stay; an image removed after the checkpoint comes back by metadata,
+   * with its layers still unpacked in the restored VM.)
+   */
+  async checkpoint(key: string): Promise<void> {
+    const { machine } = this.#require();
+    if (this.#restarting) return;
+    const state = await machine.saveState();
+    const meta = await this.#backend!.listMeta<unknown>('');
+    this.#checkpoints.delete(key);
+    this.#checkpoints.set(key, { state, meta });
+    while (this.#checkpoints.size > 4) this.#checkpoints.delete(this.#checkpoints.keys().next().value!);
+  }
+
+  hasCheckpoint(key: string): boolean {
+    return this.#checkpoints.has(key);
+  }
+
+  async rewind(key: string): Promise<void> {
+    const saved = this.#checkpoints.get(key);
+    if (!saved) throw new Error('this step has no checkpoint to go back to (it began before the page was loaded)');
+    this.#restarting = true;
+    try {
+      for (const controller of this.#builds.values()) controller.abort();
+      this.#machine?.destroy();
+      const now = await this.#backend!.listMeta<unknown>('');
+      const keep = new Set(saved.meta.map(([k]) => k));
+      await this.#backend!.commit({ delete: now.map(([k]) => k).filter((k) => !keep.has(k)), put: Object.fromEntries(saved.meta) });
+      await this.#startVm(() => {}, saved.state);
+      this.#vmListeners.forEach((l) => l({ kind: 'restarted', message: 'Back at the start of this step: the VM, images and containers are as they were then.' }));
+    } finally {
+      this.#restarting = false;
+    }
   }
 
   /** A lesson's "reset": no containers, only the base images, no remembered build. */

@@ -63,6 +63,10 @@ export interface Backend {
     evaluate(step: Step): Promise<StepResult>;
     /** Back to a clean engine: no containers, base images only. */
     reset(): Promise<void>;
+    /** Remember the VM and engine state now (a step begins), under `key`. */
+    checkpoint?(key: string): Promise<void>;
+    /** Go back to the state remembered under `key`. */
+    rewind?(key: string): Promise<void>;
   };
   /** The VM's health: the watchdog restarting a VM that stopped answering. */
   onVmEvent?(listener: (event: { kind: 'restarting' | 'restarted' | 'failed' | 'warning'; message: string }) => void): void;

@@ -74,10 +74,20 @@ export async function startBrowserMachine(options: BrowserMachineOptions = {}): 
       ),
     ),
   );
+  firmware = { bios, vgaBios };
   const assets: MachineAssets = { bios, vgaBios, state };
   return Machine.start({
     assets,
     wasmPath: wasmUrl,
     onProgress: (p) => progress({ step: p.step, value: 0.7 + 0.3 * p.value }),
   });
+}
+
+/** The BIOS images of the first start, kept for restoring checkpoints without downloading again. */
+let firmware: { bios: ArrayBuffer; vgaBios: ArrayBuffer } | null = null;
+
+/** A machine from a state saved in this page (a lesson step's checkpoint). */
+export async function restoreBrowserMachine(state: ArrayBuffer): Promise<Machine> {
+  if (!firmware) throw new MachineError('the VM has not been started yet');
+  return Machine.start({ assets: { ...firmware, state: state.slice(0) }, wasmPath: wasmUrl });
 }

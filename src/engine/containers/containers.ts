@@ -60,6 +60,8 @@ export interface ContainersOptions {
   layers: GuestLayers;
   files: LayerFiles;
   emit: (event: ChangeEvent) => void;
+  /** The VM was restored from a checkpoint taken with this store's state (not from the build snapshot). */
+  checkpoint?: boolean;
 }
 
 const LOG_LIMIT = 256 * 1024;
@@ -98,9 +100,14 @@ export class Containers {
 
   static async open(options: ContainersOptions): Promise<Containers> {
     const containers = new Containers(options);
+    // A VM restored from a checkpoint of this page still runs its containers, mounted as they were.
+    const live = options.checkpoint
+      ? new Set((await options.guest.request<{ names: string[] }>('readdir', { path: GUEST_PATHS.containers }).catch(() => ({ names: [] }))).names)
+      : new Set<string>();
     for (const [, record] of await options.backend.listMeta<ContainerRecord>('container/')) {
+      if (live.has(record.id)) containers.#mounted.add(record.id);
       // The VM was restarted from its snapshot: whatever ran before is gone, as after a daemon crash.
-      if (record.state === 'running') Object.assign(record, { state: 'exited', exitCode: 255, finishedAt: new Date().toISOString() });
+      else if (record.state === 'running') Object.assign(record, { state: 'exited', exitCode: 255, finishedAt: new Date().toISOString() });
       containers.#records.set(record.id, record);
       const logs = await options.backend.getMeta<LogChunk[]>(`logs/${record.id}`);
       containers.#logs.set(record.id, logs ?? []);
