@@ -84,6 +84,7 @@ export class AppState {
   lessonsOpen = $state(false);
   #engineListeners = new Set<() => void>();
   #lessonId: string | null = null;
+  #followedImageId: string | null = null;
 
   get lessonsApi() {
     return this.#backend.lessons;
@@ -203,9 +204,14 @@ export class AppState {
     this.containers = view.containers;
     this.writable = view.writable;
     if (this.selectedImageId && !view.images.some((i) => i.id === this.selectedImageId)) this.selectedImageId = null;
-    if (!this.selectedImageId && view.images.length > 0) {
-      const wanted = `${this.workspace.tag}:latest`;
-      this.selectImage((view.images.find((i) => i.tags.includes(wanted)) ?? view.images[0]).id);
+    // The layer view follows the workspace's image: when `docker build -t <tag>` (button or terminal)
+    // makes a new one, it is shown.
+    const wanted = view.images.find((i) => i.tags.includes(`${this.workspace.tag}:latest`));
+    if (wanted && wanted.id !== this.#followedImageId) {
+      this.#followedImageId = wanted.id;
+      this.selectImage(wanted.id);
+    } else if (!this.selectedImageId && view.images.length > 0) {
+      this.selectImage(view.images[0].id);
     }
     if (this.selection?.kind === 'writable' && !view.writable.some((w) => w.containerName === (this.selection as { container: string }).container)) {
       this.selection = null;
