@@ -1,5 +1,6 @@
 import { Machine, MachineError, type MachineAssets } from './machine';
 import wasmUrl from 'v86/build/v86.wasm?url';
+import { concatBytes } from '../engine/util/bytes';
 
 export interface BrowserMachineOptions {
   /** Base URL of the VM assets (the built public/vm/ folder). Default `/vm/` next to the page. */
@@ -34,13 +35,7 @@ async function fetchAsset(
     loaded += value.length;
     onBytes(loaded, total);
   }
-  const bytes = new Uint8Array(loaded);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return bytes.buffer;
+  return concatBytes(chunks).buffer as ArrayBuffer;
 }
 
 /** Downloads the BIOS and the saved VM state, then restores it. */

@@ -5,6 +5,7 @@
  */
 import { packTar, unpackTar, type TarEntry, type TarHeader } from "modern-tar";
 import { ArchiveError } from "./errors.ts";
+import { concatBytes } from "../util/bytes.ts";
 
 export type TarEntryType =
   | "file"
@@ -268,13 +269,7 @@ async function collect(
     }
     chunks.push(value);
   }
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 /**

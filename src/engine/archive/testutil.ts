@@ -1,4 +1,5 @@
 /** Crafted tar bytes for hostile-input tests (modern-tar refuses to write most of these). */
+import { concatBytes } from "../util/bytes.ts";
 /** A raw ustar header, for archives modern-tar would refuse to write. */
 export function rawHeader(options: {
   name: string;
@@ -31,13 +32,7 @@ export function rawHeader(options: {
 }
 
 export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 export function rawTar(

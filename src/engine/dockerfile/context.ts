@@ -8,6 +8,7 @@ import { DockerfileError } from './errors.ts';
 import { baseName, joinPath } from './paths.ts';
 import { compilePattern, hasWildcards, normalizeRelative, type CompiledPattern } from './pattern.ts';
 import type { CopySpec } from './plan.ts';
+import { concatBytes } from '../util/bytes.ts';
 
 export interface ContextEntry {
   path: string;
@@ -278,13 +279,7 @@ async function gunzipHead(data: Uint8Array, bytes: number): Promise<Uint8Array |
       total += value.length;
     }
     void reader.cancel().catch(() => {});
-    const out = new Uint8Array(total);
-    let offset = 0;
-    for (const chunk of chunks) {
-      out.set(chunk, offset);
-      offset += chunk.length;
-    }
-    return out;
+    return concatBytes(chunks);
   } catch {
     return null;
   }

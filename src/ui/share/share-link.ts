@@ -7,6 +7,7 @@
  * with a `ShareLinkError`. The files it returns are plain strings, shown as text or in Monaco only.
  */
 import { checkPath, WorkspaceError, type WorkspaceFile } from '../workspace/files.ts';
+import { concatBytes } from '../../engine/util/bytes.ts';
 
 export const SHARE_PREFIX = '#share=';
 /** Largest decoded payload (the JSON) a link may carry. */
@@ -148,13 +149,7 @@ async function pipe(input: Uint8Array, transform: CompressionStream | Decompress
     }
     chunks.push(value);
   }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 export function toBase64Url(bytes: Uint8Array): string {
