@@ -14,8 +14,8 @@ import type { Guest } from '../guest.ts';
 import { GuestLayers } from '../runtime/guest-layers.ts';
 import { runtimeSpec } from '../runtime/spec.ts';
 import { buildImage, type LayerDescriptor } from '../oci/image.ts';
-import type { ContainerConfig, HistoryEntry, ImageConfig as OciImageConfig } from '../oci/types.ts';
-import type { Digest } from '../oci/digest.ts';
+import type { ContainerConfig, HistoryEntry } from '../oci/types.ts';
+import { sha256, type Digest } from '../oci/digest.ts';
 import { NotFoundError } from '../oci/errors.ts';
 import { parseReference } from '../oci/reference.ts';
 import { readTar, writeTar, gunzip, isGzip, type TarWriteEntry } from '../archive/tar.ts';
@@ -331,7 +331,6 @@ export class Builder {
       await this.#guest.request('umount', { target: mounted.rootfs });
       const tar = await this.#guestLayers.pack(mounted.upper);
       // The upperdir already is the layer in overlay form: keep it as the lower dir for later steps.
-      const { sha256 } = await import('../oci/digest.ts');
       await this.#guestLayers.adopt(mounted.upper, await sha256(tar));
       return tar;
     } finally {
@@ -506,4 +505,3 @@ function toBuildError(error: unknown, file: string, line?: number): BuildError {
   return new BuildError((error as Error)?.message ?? String(error), line);
 }
 
-export type { OciImageConfig };
