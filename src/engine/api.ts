@@ -4,7 +4,7 @@
  * is plain JSON-able data, so it crosses the worker boundary and the guest channel unchanged.
  */
 import type { BuildEvent } from './build/events.ts';
-import type { ContextEntry } from './dockerfile/index.ts';
+import type { BuildOptions } from './build/builder.ts';
 import type { DockerImageInspect } from './oci/image.ts';
 import type { HistoryEntry } from './oci/types.ts';
 
@@ -100,16 +100,7 @@ export type ChangeEvent =
 
 export interface EngineApi {
   // ---- images
-  build(options: {
-    dockerfile: string;
-    context: ContextEntry[];
-    tags?: string[];
-    buildArgs?: Record<string, string>;
-    target?: string;
-    noCache?: boolean;
-    signal?: AbortSignal;
-    onEvent?: (event: BuildEvent) => void;
-  }): Promise<{ imageId: string; tags: string[] }>;
+  build(options: BuildOptions): Promise<{ imageId: string; tags: string[] }>;
   images(options?: { all?: boolean }): Promise<ImageSummaryView[]>;
   history(options: { ref: string }): Promise<{ id: string; history: HistoryEntry[]; layerSizes: number[] }>;
   inspectImage(options: { ref: string }): Promise<DockerImageInspect>;

@@ -100,7 +100,7 @@ export class Engine implements EngineApi {
         );
       }
       const image = await buildImage({
-        layers: layers.map((l) => ({ digest: l.digest, diffID: l.diffID, size: l.size, mediaType: l.mediaType })),
+        layers,
         config: base.config,
         history: base.layers.map((l) => ({ created: '2025-01-01T00:00:00Z', created_by: l.created_by })),
         created: '2025-01-01T00:00:00Z',

@@ -350,12 +350,7 @@ async function loadDockerArchive(
     const built = await buildFromConfig({
       config,
       configBytes,
-      layers: records.map((r) => ({
-        digest: r.digest,
-        diffID: r.diffID,
-        size: r.size,
-        mediaType: r.mediaType,
-      })),
+      layers: records, // a LayerRecord is a LayerDescriptor (and more)
     });
     const tags = tagsFrom(
       Array.isArray(entry.RepoTags) ? (entry.RepoTags as string[]) : [],
@@ -483,12 +478,7 @@ async function loadOciLayout(
       : await buildFromConfig({
           config,
           configBytes,
-          layers: records.map((r) => ({
-            digest: r.digest,
-            diffID: r.diffID,
-            size: r.size,
-            mediaType: r.mediaType,
-          })),
+          layers: records, // a LayerRecord is a LayerDescriptor (and more)
         });
     const a = desc.annotations ?? {};
     const refName = a[REF_NAME_ANNOTATION];

@@ -13,7 +13,7 @@ import type { ImageStore, LayerRecord } from '../store/image-store.ts';
 import type { Guest } from '../guest.ts';
 import { GuestLayers } from '../runtime/guest-layers.ts';
 import { runtimeSpec } from '../runtime/spec.ts';
-import { buildImage, type LayerDescriptor } from '../oci/image.ts';
+import { buildImage } from '../oci/image.ts';
 import type { ContainerConfig, HistoryEntry } from '../oci/types.ts';
 import { sha256, type Digest } from '../oci/digest.ts';
 import { NotFoundError } from '../oci/errors.ts';
@@ -173,7 +173,7 @@ export class Builder {
 
     const final = stageResults.get(plan.target)!;
     const image = await buildImage({
-      layers: final.layers.map((layer): LayerDescriptor => ({ digest: layer.digest, diffID: layer.diffID, size: layer.size, mediaType: layer.mediaType })),
+      layers: final.layers,
       config: toContainerConfig(final.config),
       history: final.history,
       author: plan.stages.find((s) => s.index === plan.target)?.author,

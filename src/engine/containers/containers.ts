@@ -361,7 +361,7 @@ export class Containers {
     const base = await this.#store.getConfig({ id: record.imageId });
     const baseLayers = await Promise.all((await this.#store.resolve({ ref: record.imageId })).layers.map((digest) => this.#store.getLayer({ digest })));
     const image = await buildImage({
-      layers: [...baseLayers, layer].map((l) => ({ digest: l.digest, diffID: l.diffID, size: l.size, mediaType: l.mediaType })),
+      layers: [...baseLayers, layer],
       config: mergeConfig(base.config ?? {}, options.changes ?? {}),
       history: [
         ...(base.history ?? []),
