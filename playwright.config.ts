@@ -1,6 +1,9 @@
 import { defineConfig } from '@playwright/test';
 
-// UI tests run against the Vite dev server with the fake backend (src/ui/fake/): no VM needed.
+// Browser tests run against the Vite dev server: the real app (VM in a worker) and UI-only pages on fixtures.
+// LAYERLAB_E2E_PORT lets several checkouts run their browser tests side by side.
+const port = Number(process.env.LAYERLAB_E2E_PORT ?? 5199);
+
 export default defineConfig({
   testDir: 'playwright',
   timeout: 60_000,
@@ -9,7 +12,7 @@ export default defineConfig({
   workers: 1,
   reporter: [['list']],
   use: {
-    baseURL: 'http://localhost:5199',
+    baseURL: `http://localhost:${port}`,
     viewport: { width: 1280, height: 800 },
     headless: true,
     screenshot: 'only-on-failure',
@@ -19,8 +22,8 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: 'npx vite --port 5199 --strictPort',
-    url: 'http://localhost:5199',
+    command: `npx vite --port ${port} --strictPort`,
+    url: `http://localhost:${port}`,
     reuseExistingServer: true,
     timeout: 60_000,
   },
