@@ -1,5 +1,5 @@
 /** VM figures: restore, cold boot, snapshot size, container start, 9p transfer, native crun. */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,6 +89,14 @@ function nativeCrunEcho(): Record<string, number | null | string> {
   const root = join(import.meta.dirname, '../vm/.cache/native');
   const loader = join(root, 'lib/ld-linux.so.2');
   if (!existsSync(loader)) return { 'native.crun_echo_ms': null, 'native.crun_echo_reason': 'vm/.cache/native missing (vm/build.sh makes it)' };
+  // The comparison needs the host kernel to run i386 programs itself (qemu-user would measure emulation
+  // again, and crun's memfd re-exec escapes it); probe with the static busybox before trying.
+  const probe = spawnSync(join(root, 'bin/busybox'), ['true'], { stdio: 'ignore' });
+  if (probe.status !== 0)
+    return {
+      'native.crun_echo_ms': null,
+      'native.crun_echo_reason': `this kernel cannot execute i386 programs (no IA32 emulation: ${probe.error?.message ?? `exit ${probe.status}`})`,
+    };
   try {
     const bundle = mkdtempSync(join(tmpdir(), 'layerlab-native-'));
     execFileSync('sh', ['-c', `mkdir -p ${bundle}/rootfs && tar -xf ${DEFAULT_ASSETS_DIR}/base/busybox-rootfs.tar -C ${bundle}/rootfs`]);

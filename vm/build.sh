@@ -6,8 +6,10 @@
 #   vm/build.sh --force    rebuild even if the recorded input hash matches
 #   vm/build.sh --update   re-resolve packages.txt to the newest versions, rewrite the lock
 #   vm/build.sh --out DIR  write somewhere else (default: public/vm)
+#   vm/build.sh --no-snapshot  stop after the image files (no saved VM state; for tests)
 #
-# Needs root on Debian (apt-get, dpkg --add-architecture, chroot for byte-compiling python).
+# Needs root on Debian (apt-get, dpkg --add-architecture, chroot). The host never executes an i386
+# program itself: the steps that must run guest binaries do so under qemu-i386-static, explicitly.
 set -euo pipefail
 export LC_ALL=C
 
@@ -17,6 +19,7 @@ OUT="$ROOT/public/vm"
 CACHE="$VM_DIR/.cache"
 FORCE=0
 UPDATE=0
+SNAPSHOT=1
 INITRD_COMPRESS=${INITRD_COMPRESS:-xz} # xz | gzip | zstd (the kernel has RD_XZ, RD_GZIP, RD_ZSTD)
 
 while [ $# -gt 0 ]; do
@@ -24,7 +27,8 @@ while [ $# -gt 0 ]; do
 	--force) FORCE=1 ;;
 	--update) UPDATE=1 FORCE=1 ;;
 	--out) OUT=$(realpath -m "$2"); shift ;;
-	-h | --help) sed -n '2,10p' "$0"; exit 0 ;;
+	--no-snapshot) SNAPSHOT=0 ;;
+	-h | --help) sed -n '2,12p' "$0"; exit 0 ;;
 	*) echo "vm/build.sh: unknown argument: $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -69,6 +73,7 @@ snapshot_hash() {
 	) | sha256sum | cut -d' ' -f1
 }
 ensure_snapshot() {
+	[ "$SNAPSHOT" = 1 ] || return 0
 	if [ "$FORCE" = 0 ] && [ -f "$OUT/state.bin.zst" ] && [ -f "$OUT/state-inputs.sha256" ] &&
 		[ "$(cat "$OUT/state-inputs.sha256")" = "$(snapshot_hash)" ]; then
 		return 0
@@ -104,6 +109,7 @@ command -v dpkg-deb >/dev/null || die "dpkg-deb not found: this build needs a De
 tar --version 2>/dev/null | grep -q 'GNU tar' || need_pkgs+=(tar)
 dpkg -s gcc-multilib >/dev/null 2>&1 || need_pkgs+=(gcc-multilib)
 dpkg -s libc6-dev-i386 >/dev/null 2>&1 || need_pkgs+=(libc6-dev-i386)
+command -v qemu-i386-static >/dev/null || need_pkgs+=(qemu-user-static)
 
 APT_UPDATED=0
 apt_update() {
@@ -232,7 +238,8 @@ done
 
 # ---------------------------------------------------------------------------------------------
 log "3. extract"
-WORK="$CACHE/work"
+# scratch tree: one per output dir, so a test build into a throwaway --out never touches another build's
+if [ "$OUT" = "$ROOT/public/vm" ]; then WORK="$CACHE/work"; else WORK="$CACHE/work-$(printf %s "$OUT" | sha256sum | cut -c1-12)"; fi
 rm -rf "$WORK"
 mkdir -p "$WORK/x"
 declare -A PKGDIR # package name -> extracted tree
@@ -301,7 +308,19 @@ strip "$AGENT"
 # ---------------------------------------------------------------------------------------------
 # helpers for assembling trees
 BB="$(pkgdir busybox-static)/bin/busybox"
-"$BB" true 2>/dev/null || die "cannot run the i386 busybox on this host (needs a kernel with IA32 emulation)"
+# Guest (i386) programs run only under qemu-user, invoked explicitly: kernels without IA32 emulation
+# cannot execute them, and binfmt_misc registrations differ between hosts.
+QEMU=$(command -v qemu-i386-static) || die "qemu-i386-static not found (apt-get install qemu-user-static)"
+i386_run() { "$QEMU" "$@"; } # a static i386 program
+i386_chroot() { # ROOT PROGRAM ARGS...: a program inside an i386 tree (its own loader and libraries)
+	local root=$1; shift
+	cp "$QEMU" "$root/.qemu-i386-static"
+	local rc=0
+	chroot "$root" /.qemu-i386-static "$@" || rc=$?
+	rm -f "$root/.qemu-i386-static"
+	return $rc
+}
+i386_run "$BB" true || die "cannot run the i386 busybox under $QEMU"
 
 # All library directories of the extracted packages, for resolving sonames.
 LIBDIRS=()
@@ -353,7 +372,8 @@ IR="$WORK/initramfs"
 mkdir -p "$IR"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,root,run,var/log,mnt/host,etc}
 cp -a "$VM_DIR/rootfs/." "$IR/"
 cp "$BB" "$IR/bin/busybox"
-for a in $("$BB" --list-full); do
+BB_APPLETS_FULL=$(i386_run "$BB" --list-full) || die "busybox --list-full failed"
+for a in $BB_APPLETS_FULL; do
 	[ -e "$IR/$a" ] || [ -L "$IR/$a" ] || ln -s "/bin/busybox" "$IR/$a"
 done
 cp "$(pkgdir crun)/usr/bin/crun" "$IR/usr/bin/crun"
@@ -374,14 +394,14 @@ for m in "${MOD_ORDER[@]}"; do
 done
 chmod 1777 "$IR/tmp"
 chmod 0700 "$IR/root"
-# sanity: crun runs with exactly these files (the host can execute i386)
 # sanity: the dynamic loader resolves all of crun's libraries inside the tree (crun itself cannot
 # run here: it re-executes itself through a memfd, which needs /proc)
-if chroot "$IR" /lib/ld-linux.so.2 --list /usr/bin/crun | grep -q 'not found'; then
-	die "crun has unresolved libraries in the initramfs: $(chroot "$IR" /lib/ld-linux.so.2 --list /usr/bin/crun | grep 'not found' | tr -s '\n\t' ' ')"
+CRUN_LIBS=$(i386_chroot "$IR" /lib/ld-linux.so.2 --list /usr/bin/crun) || die "ld.so --list /usr/bin/crun failed in the initramfs tree"
+if grep -q 'not found' <<<"$CRUN_LIBS"; then
+	die "crun has unresolved libraries in the initramfs: $(grep 'not found' <<<"$CRUN_LIBS" | tr -s '\n\t' ' ')"
 fi
 # The same userland for the benchmark's native comparison (bench/vm.ts runs this crun on the host).
-rm -rf "$VM_DIR/.cache/native" && cp -a "$IR" "$VM_DIR/.cache/native"
+if [ "$OUT" = "$ROOT/public/vm" ]; then rm -rf "$VM_DIR/.cache/native" && cp -a "$IR" "$VM_DIR/.cache/native"; fi
 normalise_tree "$IR"
 (cd "$IR" && find . | sort | cpio --quiet -o -H newc -R 0:0 --reproducible) >"$WORK/initrd.cpio"
 case "$INITRD_COMPRESS" in
@@ -397,7 +417,8 @@ log "7. base image layers"
 L1="$WORK/layer-busybox"
 mkdir -p "$L1"/{bin,etc,proc,sys,dev,tmp,root,home,var,usr/bin,run}
 cp "$BB" "$L1/bin/busybox"
-for a in $("$BB" --list); do
+BB_APPLETS=$(i386_run "$BB" --list) || die "busybox --list failed"
+for a in $BB_APPLETS; do
 	[ "$a" = busybox ] || ln -s busybox "$L1/bin/$a"
 done
 cp -a "$VM_DIR/base/busybox/." "$L1/"
@@ -444,10 +465,10 @@ ln -sfn python3 "$L2/usr/bin/python"
 PYTEST="$WORK/pytest-root"
 cp -a "$L1" "$PYTEST" && cp -a "$L2/." "$PYTEST/"
 PY_HOT='import sys, os, site, json, http.server, urllib.request, sqlite3, argparse, logging, subprocess, csv, datetime, pathlib, dataclasses, typing, random, re, shutil, tempfile, collections, functools, itertools, time, threading, math, string, textwrap, traceback, base64, hashlib, socketserver, uuid, readline, rlcompleter, unittest, encodings.idna, encodings.latin_1, encodings.ascii'
-chroot "$PYTEST" /usr/bin/python3 -c "$PY_HOT"'; hashlib.sha256(b"x").hexdigest(); print("\n".join(sorted(m.__file__ for m in list(sys.modules.values()) if (getattr(m, "__file__", None) or "").endswith(".py"))))' >"$PYTEST/tmp/pyc-list" ||
+i386_chroot "$PYTEST" /usr/bin/python3 -c "$PY_HOT"'; hashlib.sha256(b"x").hexdigest(); print("\n".join(sorted(m.__file__ for m in list(sys.modules.values()) if (getattr(m, "__file__", None) or "").endswith(".py"))))' >"$PYTEST/tmp/pyc-list" ||
 	die "python in the base layer does not run or misses modules"
 echo /usr/lib/python3.11/ssl.py >>"$PYTEST/tmp/pyc-list" # http.client tries it (no _ssl here)
-chroot "$PYTEST" /usr/bin/python3 -m compileall -q --invalidation-mode unchecked-hash -i /tmp/pyc-list >/dev/null ||
+i386_chroot "$PYTEST" /usr/bin/python3 -m compileall -q --invalidation-mode unchecked-hash -i /tmp/pyc-list >/dev/null ||
 	die "byte-compiling the python stdlib failed"
 log "python: precompiled $(wc -l <"$PYTEST/tmp/pyc-list") modules"
 (cd "$PYTEST/usr/lib/python3.11" && find . -name '__pycache__' -type d) | while read -r d; do
