@@ -270,12 +270,16 @@ static unsigned char *b64_decode(const char *s, size_t n, size_t *outlen)
 
 static char g_err[4096];
 
+/* Messages are formatted into a scratch buffer first: callers may pass g_err itself as an argument
+ * (wrapping an inner error with the entry's name), and vsnprintf must not read what it writes. */
 __attribute__((format(printf, 1, 2))) static int fail(const char *fmt, ...)
 {
+	char msg[sizeof g_err];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(g_err, sizeof g_err, fmt, ap);
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	memcpy(g_err, msg, sizeof g_err);
 	return -1;
 }
 
@@ -283,12 +287,14 @@ __attribute__((format(printf, 1, 2))) static int fail(const char *fmt, ...)
 __attribute__((format(printf, 1, 2))) static int fail_errno(const char *fmt, ...)
 {
 	int e = errno;
+	char msg[sizeof g_err];
 	va_list ap;
 	va_start(ap, fmt);
-	int k = vsnprintf(g_err, sizeof g_err, fmt, ap);
+	int k = vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	if (k >= 0 && (size_t)k < sizeof g_err)
-		snprintf(g_err + k, sizeof g_err - (size_t)k, ": %s", strerror(e));
+	if (k >= 0 && (size_t)k < sizeof msg)
+		snprintf(msg + k, sizeof msg - (size_t)k, ": %s", strerror(e));
+	memcpy(g_err, msg, sizeof g_err);
 	errno = e;
 	return -1;
 }
@@ -1273,14 +1279,22 @@ static int parse_pax_time(const char *v, struct timespec *ts)
 	return 0;
 }
 
-static int parse_pax(unpack_t *u, char *d, size_t n, int global)
+/* Parses the records "<len> <key>=<value>\n" of a pax header body d[0..n) (NUL-terminated at d[n]).
+ * Returns 0, -1 when malformed, or -2 for a global header that sets a key the host's reader would
+ * apply to later entries (path, linkpath, size): *refused_key names it. */
+static int parse_pax(unpack_t *u, char *d, size_t n, int global, const char **refused_key)
 {
 	size_t i = 0;
 	while (i < n) {
 		size_t j = i, len = 0;
-		while (j < n && d[j] >= '0' && d[j] <= '9')
+		while (j < n && d[j] >= '0' && d[j] <= '9') {
 			len = len * 10 + (size_t)(d[j++] - '0');
-		if (j >= n || d[j] != ' ' || len <= j - i + 1 || i + len > n || d[i + len - 1] != '\n')
+			if (len > n)
+				return -1; /* longer than the body (and no wrap-around while reading digits) */
+		}
+		/* the record [i, i+len) lies inside the body (len > n - i cannot wrap, unlike i + len > n)
+		 * and ends after "<len> " and at least one key byte, with a newline */
+		if (j >= n || d[j] != ' ' || len > n - i || len <= j - i + 1 || d[i + len - 1] != '\n')
 			return -1;
 		char *k = d + j + 1, *rec_end = d + i + len - 1;
 		char *eq = memchr(k, '=', (size_t)(rec_end - k));
@@ -1291,8 +1305,16 @@ static int parse_pax(unpack_t *u, char *d, size_t n, int global)
 		size_t vlen = (size_t)(rec_end - v);
 		*rec_end = 0;
 		i += len;
-		if (global)
-			continue; /* global headers are rare in layers; ignore */
+		if (global) {
+			/* The host's reader would apply these to every later entry: refuse rather than disagree. */
+			static const char *const refused[] = {"path", "linkpath", "size"};
+			for (size_t r = 0; r < sizeof refused / sizeof *refused; r++)
+				if (!strcmp(k, refused[r])) {
+					*refused_key = refused[r];
+					return -2;
+				}
+			continue; /* other global records (comments, mtimes) change nothing we read */
+		}
 		if (!strcmp(k, "path")) {
 			free(u->pax_path);
 			u->pax_path = strdup(v);
@@ -1561,8 +1583,17 @@ static int unpack_run(unpack_t *u)
 			char *b;
 			if (read_body(u, size, 1 << 20, "pax", &b))
 				return -1;
-			int pr = parse_pax(u, b, (size_t)size, type == 'g');
+			const char *refused_key = NULL;
+			int pr = parse_pax(u, b, (size_t)size, type == 'g', &refused_key);
 			free(b);
+			if (pr == -2) {
+				char gname[101];
+				memcpy(gname, h, 100);
+				gname[100] = 0;
+				return fail("%s: global pax header \"%s\" at offset %llu sets \"%s\" for all later entries; "
+					    "refusing (tar readers disagree on it)",
+					    u->tar, gname, (unsigned long long)hoff, refused_key);
+			}
 			if (pr)
 				return fail("%s: malformed pax header at offset %llu", u->tar, (unsigned long long)hoff);
 			if (rd_get(u->rd, NULL, pad, -1))
@@ -1611,6 +1642,12 @@ static int unpack_run(unpack_t *u)
 		if (u->has_pax_uid) uid = u->pax_uid;
 		if (u->has_pax_gid) gid = u->pax_gid;
 		if (u->has_pax_mtime) mtime = u->pax_mtime;
+
+		/* Links, devices, directories and fifos have no body; a size on them is read differently
+		 * by different tar readers (skip it or not), so the host and the guest could disagree. */
+		if (size && type && strchr("123456", type))
+			return fail("%s: entry \"%s\" (type '%c') has no body but a size of %llu bytes; refusing",
+				    u->tar, name, type, (unsigned long long)size);
 
 		u->entries++;
 		int consumed = 0;

@@ -122,6 +122,41 @@ function entry(name: string, type: TarHeader['type'], extra: Partial<TarHeader> 
   return { header: { name, size: 0, type, mode: type === 'directory' ? 0o755 : 0o777, mtime: MT, uid: 0, gid: 0, ...extra } };
 }
 
+/** One raw ustar header block (for archives no tar writer would make). */
+function ustarHeader(name: string, type: string, size: number, link = ''): Buffer {
+  const h = Buffer.alloc(512);
+  h.write(name, 0, 100);
+  h.write('0000644\0', 100);
+  h.write('0000000\0', 108);
+  h.write('0000000\0', 116);
+  h.write(size.toString(8).padStart(11, '0') + '\0', 124);
+  h.write('00000000000\0', 136);
+  h.write(type, 156);
+  h.write(link, 157, 100);
+  h.write('ustar\u000000', 257);
+  h.fill(' ', 148, 156);
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
+  return h;
+}
+/** A tar of raw members: header + body padded to 512, then the end-of-archive blocks. */
+function rawTar(members: { name: string; type: string; body?: Buffer | string; size?: number; link?: string }[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const m of members) {
+    const body = Buffer.from(m.body ?? '');
+    parts.push(ustarHeader(m.name, m.type, m.size ?? body.length, m.link), body, Buffer.alloc((512 - (body.length % 512)) % 512));
+  }
+  return Buffer.concat([...parts, Buffer.alloc(1024)]);
+}
+/** A pax record "<len> key=value\n" with its own length. */
+function paxRecord(key: string, value: string): string {
+  const rest = ` ${key}=${value}\n`;
+  let len = rest.length + 1;
+  while (String(len).length + rest.length !== len) len++;
+  return `${len}${rest}`;
+}
+
 describe.skipIf(!!skipReason)('guest agent (native build, --stdio)', () => {
   let tmp: string;
   let bin: string;
@@ -304,6 +339,94 @@ describe.skipIf(!!skipReason)('guest agent (native build, --stdio)', () => {
     expect(tr.reply.error).toMatch(/truncated/);
     const missing = await agent.req('unpack', { tar: path.join(base, 'nope.tar'), dest: path.join(base, 'n') });
     expect(missing.reply.error).toBe(`unpack: ${path.join(base, 'nope.tar')}: open: No such file or directory`);
+  });
+
+  it('refuses a pax record whose length wraps around the buffer (no out-of-bounds access, under ASan)', async () => {
+    const base = path.join(tmp, 'paxwrap');
+    fs.mkdirSync(base);
+    // An AddressSanitizer build of the same source: an out-of-bounds read is a crash report, not luck.
+    const asanBin = path.join(base, 'agent-asan');
+    execFileSync('gcc', ['-fsanitize=address', '-g', '-O1', '-o', asanBin, SRC], { stdio: 'pipe' });
+    const asan = new Agent(asanBin, { ASAN_OPTIONS: 'detect_leaks=0' });
+    // Third record's length = 2^64 - len(second): `i + len` wraps to the end of the first record, whose
+    // newline passed the old check: the record then "ended" before its key, the value length went negative
+    // (an xattr value made the agent allocate ~2^64 bytes and die) and the loop restarted at record two.
+    const r1 = paxRecord('comment', 'a');
+    const r2 = paxRecord('comment', 'bb');
+    const wrapLen = (2n ** 64n - BigInt(r2.length)).toString();
+    const bodies = [
+      r1 + r2 + `${wrapLen} SCHILY.xattr.user.x=y\n`,
+      r1 + r2 + `${wrapLen} path=x\n`,
+      `99999 path=x\n`, // longer than the body
+      `${'9'.repeat(40)} path=x\n`, // overflows while the digits are read
+    ];
+    for (const [i, body] of bodies.entries()) {
+      const tar = path.join(base, `wrap${i}.tar`);
+      fs.writeFileSync(tar, rawTar([{ name: 'PaxHeaders/f', type: 'x', body }, { name: 'f', type: '0', body: 'x' }]));
+      const r = await Promise.race([
+        asan.req('unpack', { tar, dest: path.join(base, `out${i}`) }),
+        new Promise<never>((_, reject) => asan.proc.on('exit', (code) => reject(new Error(`agent died (exit ${code}) on case ${i}`)))),
+      ]);
+      expect(r.reply.ok).toBe(false);
+      expect(r.reply.error).toBe(`unpack: ${tar}: malformed pax header at offset 0`);
+    }
+    expect((await asan.req('hello')).reply.ok).toBe(true);
+    expect(await asan.close()).toBe(0);
+  });
+
+  it('refuses what the host tar reader would read differently: global path/linkpath/size, sizes on bodyless types', async () => {
+    const base = path.join(tmp, 'disagree');
+    fs.mkdirSync(base);
+    const unpack = async (name: string, members: Parameters<typeof rawTar>[0]) => {
+      const tar = path.join(base, `${name}.tar`);
+      fs.writeFileSync(tar, rawTar(members));
+      return (await agent.req('unpack', { tar, dest: path.join(base, name) })).reply;
+    };
+    for (const key of ['path', 'linkpath', 'size']) {
+      const r = await unpack(`g-${key}`, [
+        { name: 'pax_global_header', type: 'g', body: paxRecord(key, key === 'size' ? '3' : 'etc/passwd') },
+        { name: 'f', type: '0', body: 'abc' },
+      ]);
+      expect(r.ok, key).toBe(false);
+      expect(r.error).toBe(
+        `unpack: ${base}/g-${key}.tar: global pax header "pax_global_header" at offset 0 sets "${key}" for all later entries; refusing (tar readers disagree on it)`,
+      );
+    }
+    // a global header with other records changes nothing and is accepted
+    const fine = await unpack('g-comment', [
+      { name: 'pax_global_header', type: 'g', body: paxRecord('comment', 'made by a test') },
+      { name: 'f', type: '0', body: 'abc' },
+    ]);
+    expect(fine.ok).toBe(true);
+    expect(fs.readFileSync(path.join(base, 'g-comment', 'f'), 'utf8')).toBe('abc');
+    const bodyless: [string, string][] = [['1', 'hardlink'], ['2', 'symlink'], ['3', 'char'], ['4', 'block'], ['5', 'dir'], ['6', 'fifo']];
+    for (const [type, name] of bodyless) {
+      const r = await unpack(`sized-${name}`, [
+        { name: 'target', type: '0', body: 'abc' },
+        { name, type, size: 512, body: Buffer.alloc(512, 0x41), link: 'target' },
+      ]);
+      expect(r.ok, name).toBe(false);
+      expect(r.error).toBe(
+        `unpack: ${base}/sized-${name}.tar: entry "${name}" (type '${type}') has no body but a size of 512 bytes; refusing`,
+      );
+    }
+    // a pax size on a symlink counts too
+    const paxSized = await unpack('pax-sized', [
+      { name: 'PaxHeaders/l', type: 'x', body: paxRecord('size', '7') },
+      { name: 'l', type: '2', link: 'target' },
+    ]);
+    expect(paxSized.error).toMatch(/entry "l" \(type '2'\) has no body but a size of 7 bytes; refusing$/);
+  });
+
+  it('says an error once when an entry goes through a symlinked parent', async () => {
+    const base = path.join(tmp, 'once');
+    const tar = path.join(base, 'esc.tar');
+    fs.mkdirSync(base);
+    fs.writeFileSync(tar, await packTar([entry('esc', 'symlink', { linkname: '/etc' }), file('esc/pwned', 'evil')]));
+    const r = await agent.req('unpack', { tar, dest: path.join(base, 'out') });
+    expect(r.reply.error).toBe(
+      `unpack: ${tar}: entry "esc/pwned": esc: is not a directory (a symlink or file); refusing to write through it`,
+    );
   });
 
   it('answers malformed requests with errors and keeps serving', async () => {
