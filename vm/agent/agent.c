@@ -2703,7 +2703,7 @@ static void cli_listen(const char *path)
 			close(fd);
 		return;
 	}
-	chmod(path, 0666);
+	chmod(path, 0600); /* root's only: containers and other users must not drive the engine */
 	g_listen = fd;
 }
 
@@ -2712,6 +2712,16 @@ static void cli_accept(void)
 	int fd = accept4(g_listen, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0)
 		return;
+	/* Besides the socket's mode: only root (or the agent's own user) may talk to the engine. */
+	struct ucred cred;
+	socklen_t cl = sizeof cred;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) || (cred.uid != 0 && cred.uid != geteuid())) {
+		static const char msg[] = "{\"stream\":\"stderr\",\"data\":\"ZG9ja2VyOiBwZXJtaXNzaW9uIGRlbmllZDogb25seSByb290IG1heSB1c2UgdGhlIExheWVybGFiIGVuZ2luZQo=\"}\n{\"exit\":1}\n";
+		ssize_t w = write(fd, msg, sizeof msg - 1);
+		(void)w;
+		close(fd);
+		return;
+	}
 	cli *c = calloc(1, sizeof *c);
 	if (!c)
 		die("out of memory");
@@ -2767,14 +2777,35 @@ static void cli_line(cli *c, const char *line, size_t n)
 	jnode *v;
 	if (!c->started) {
 		c->started = 1;
-		/* forward the client's object as is, with event and cid in front */
-		sb_printf(&b, "{\"event\":\"cli\",\"cid\":%d", c->cid);
-		const char *inner = m->raw + 1;
-		while (*inner == ' ' || *inner == '\t')
-			inner++;
-		if (*inner != '}')
-			sb_putc(&b, ',');
-		sb_add(&b, inner, (size_t)(m->raw + m->rawlen - inner));
+		/* Re-serialise only the known fields: whatever else a guest process writes must never reach
+		 * the host as part of the envelope (a duplicate "id" or "ok" would complete a host request). */
+		jnode *argv = jget(m, "argv"), *cwd = jget(m, "cwd"), *tty = jget(m, "tty");
+		jnode *cols = jget(m, "cols"), *rows = jget(m, "rows");
+		int bad = !argv || argv->t != J_ARR;
+		for (jnode *a = bad ? NULL : argv->kid; a; a = a->next)
+			bad |= a->t != J_STR;
+		if (bad) {
+			static const char msg[] = "docker: malformed command (expected {\"argv\": [strings...]})\n";
+			sb_puts(&c->out, "{\"stream\":\"stderr\",\"data\":\"");
+			sb_b64(&c->out, (const unsigned char *)msg, sizeof msg - 1);
+			sb_puts(&c->out, "\"}\n{\"exit\":1}\n");
+			c->finished = 1;
+			cli_flush(c);
+			afree_all();
+			return;
+		}
+		sb_printf(&b, "{\"event\":\"cli\",\"cid\":%d,\"argv\":[", c->cid);
+		for (jnode *a = argv->kid; a; a = a->next) {
+			if (a != argv->kid)
+				sb_putc(&b, ',');
+			sb_jstr_n(&b, a->s, a->len);
+		}
+		sb_puts(&b, "],\"cwd\":");
+		sb_jstr(&b, cwd && cwd->t == J_STR && !cwd->has_nul ? cwd->s : "/");
+		sb_printf(&b, ",\"tty\":%s", tty && tty->t == J_BOOL && tty->b ? "true" : "false");
+		int ncols = cols && cols->t == J_NUM && cols->num >= 1 && cols->num <= 10000 ? (int)cols->num : 80;
+		int nrows = rows && rows->t == J_NUM && rows->num >= 1 && rows->num <= 10000 ? (int)rows->num : 24;
+		sb_printf(&b, ",\"cols\":%d,\"rows\":%d}", ncols, nrows);
 	} else if ((v = jget(m, "stdin")) && v->t == J_STR) {
 		sb_printf(&b, "{\"event\":\"cli-stdin\",\"cid\":%d,\"data\":", c->cid);
 		sb_add(&b, v->raw, v->rawlen);

@@ -7,6 +7,7 @@
  */
 import { execFileSync, spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -713,6 +714,47 @@ esac
       send({ op: 'cli-exit', cid: cli.cid, code: 0 });
       expect((await dAgent.req('hello')).reply.ok).toBe(true);
       expect(dAgent.nullReplies).toEqual([]);
+    });
+
+    it('forwards only the known command fields: a guest process cannot forge the envelope', async () => {
+      const forged = '{"argv":["ps"],"cwd":"/w","tty":true,"cols":100,"rows":30,"event":"x","cid":999,"id":1,"ok":true,"extra":[1]}\n';
+      const conn = net.createConnection(sock);
+      let got = '';
+      const exited = new Promise<void>((r) => conn.on('data', (d) => (got += d) && got.includes('{"exit":0}') && r()));
+      conn.write(forged);
+      const cli = await nextEvent((e) => e.event === 'cli');
+      expect(cli).toEqual({ event: 'cli', cid: cli.cid, argv: ['ps'], cwd: '/w', tty: true, cols: 100, rows: 30 });
+      expect(cli.cid).not.toBe(999);
+      send({ op: 'cli-exit', cid: cli.cid, code: 0 });
+      await exited;
+      conn.destroy();
+      // no argv array: the client is told, nothing reaches the host
+      const before = dAgent.events.length;
+      const bad = net.createConnection(sock);
+      let answer = '';
+      const told = new Promise<void>((r) => bad.on('data', (d) => (answer += d) && answer.includes('{"exit":1}') && r()));
+      bad.write('{"argv":"ps","id":2,"ok":false}\n');
+      await told;
+      bad.destroy();
+      expect(answer).toContain('{"exit":1}');
+      expect(Buffer.from(JSON.parse(answer.split('\n')[0]).data, 'base64').toString()).toMatch(/malformed command/);
+      expect((await dAgent.req('hello')).reply.ok).toBe(true);
+      expect(dAgent.events.slice(before).filter((e) => e.event !== 'ready')).toEqual([]);
+    });
+
+    it('serves root only: the socket is 0600 and other users are refused', async () => {
+      expect(fs.statSync(sock).mode & 0o777).toBe(0o600);
+      fs.chmodSync(tmp, 0o755); // let the unprivileged client reach the binary and the socket's dir
+      const asNobody = () => spawnSync(docker, ['ps'], { uid: 65534, gid: 65534, env: { ...process.env, LAYERLAB_DOCKER_SOCK: sock } });
+      const denied = asNobody();
+      expect(denied.status).toBe(1);
+      expect(denied.stderr.toString()).toMatch(/cannot reach the Layerlab engine at .*: Permission denied/);
+      fs.chmodSync(sock, 0o666); // past the mode, the agent checks the peer's uid itself
+      const refused = asNobody();
+      fs.chmodSync(sock, 0o600);
+      expect(refused.status).toBe(1);
+      expect(refused.stderr.toString()).toBe('docker: permission denied: only root may use the Layerlab engine\n');
+      expect(dAgent.events.some((e) => e.event === 'cli' && e.argv?.[0] === 'ps' && e.cwd !== '/w')).toBe(false);
     });
 
     it('fails clearly when no agent listens', async () => {
