@@ -1567,7 +1567,13 @@ static int unpack_run(unpack_t *u)
 		unsigned long us;
 		long ss;
 		tar_checksums(h, &us, &ss);
-		if (tar_num(h + 148, 8, &sum) || (sum != us && (long long)sum != ss))
+		if (
+#ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION /* vm/agent/fuzz.c: random headers get past this */
+		    tar_num(h + 148, 8, &sum) || (sum != us && (long long)sum != ss)
+#else
+		    (tar_num(h + 148, 8, &sum), 0)
+#endif
+		)
 			return fail("%s: bad header checksum at offset %llu (not a tar file?)", u->tar,
 				    (unsigned long long)hoff);
 		char type = (char)h[156];
