@@ -207,6 +207,25 @@ describe('containers', () => {
     await engine.rm({ container: 'cp-target' });
   });
 
+  it('docker cp resolves paths inside the container: no reading the VM through "..", no writing through a symlink', async () => {
+    // the VM's own /etc/shadow-like file, and an image whose /app is a symlink to /usr/bin
+    await build(['FROM busybox', 'RUN ln -s /usr/bin /app && echo in-container > /etc/marker'].join('\n'), [], 'cp-escape');
+    await engine.run({ image: 'cp-escape', name: 'cp-escape', command: ['true'] });
+    const vmOnly = `/tmp/vm-only-${Date.now()}`;
+    await machine.request('write', { path: vmOnly, data: btoa('vm secret\n') });
+    const up = '/../../../../../..';
+    await expect(engine.copyFrom({ container: 'cp-escape', path: `${up}${vmOnly}` })).rejects.toThrow(/Could not find the file/);
+    const marker = await readTar(await engine.copyFrom({ container: 'cp-escape', path: `${up}/etc/marker` }));
+    expect(marker.map((e) => [e.name, new TextDecoder().decode(e.data)])).toEqual([['marker', 'in-container\n']]);
+    // into /app/: lands in the container's /usr/bin (its writable layer), not in the VM's
+    await engine.copyTo({ container: 'cp-escape', path: '/app/', tar: await writeTar([{ name: 'planted', data: 'x\n' }]) });
+    const vm = await machine.request<{ exit: number }>('spawn', { argv: ['/bin/sh', '-c', 'test -e /usr/bin/planted'] });
+    expect(vm.exit).toBe(1);
+    expect((await engine.diff({ container: 'cp-escape' })).map((e) => `${e.kind} ${e.path}`)).toContain('A /usr/bin/planted');
+    await engine.rm({ container: 'cp-escape' });
+    await machine.request('rm', { path: vmOnly });
+  });
+
   it('survives an output flood and stops an endless loop; a normal container runs after', async () => {
     let bytes = 0;
     const flood = await engine.run({ image: 'busybox', name: 'flood', command: ['sh', '-c', 'yes flood | head -c 3000000'], onOutput: (_s, t) => (bytes += t.length) });

@@ -35,6 +35,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/un.h>
@@ -1136,6 +1137,11 @@ typedef struct {
 	struct timespec pax_mtime;
 	xattr_t *xattrs;
 	size_t nxattrs;
+	/* cpin (docker cp): names are kept as they are (no whiteouts), and with `top` set the archive's one
+	 * top-level name is replaced by it (copying "f" as "g") */
+	int plain;
+	const char *top;
+	char *top_from;
 } unpack_t;
 
 static void unpack_reset_pending(unpack_t *u)
@@ -1396,7 +1402,7 @@ static int unpack_entry(unpack_t *u, char type, char *name, char *link, uint64_t
 	}
 
 	/* OCI whiteouts -> overlay form */
-	if (!strncmp(base, WH_PREFIX, 4) && type != '5') {
+	if (!u->plain && !strncmp(base, WH_PREFIX, 4) && type != '5') {
 		if (!strcmp(base, WH_OPAQUE)) {
 			if (fsetxattr(pfd, OPAQUE_XATTR, "y", 1, 0))
 				rc = fail_errno("%s: entry \"%s\": set %s", u->tar, orig, OPAQUE_XATTR);
@@ -1544,6 +1550,29 @@ static int unpack_finish_dirs(unpack_t *u)
 	return 0;
 }
 
+/* cpin: "<first>/rest" -> "<top>/rest"; every entry must share the first entry's first component. */
+static int top_rename(unpack_t *u, const char *name, char **out)
+{
+	while (*name == '/' || (name[0] == '.' && name[1] == '/'))
+		name += name[0] == '/' ? 1 : 2;
+	size_t fl = strcspn(name, "/");
+	if (!u->top_from && !(u->top_from = strndup(name, fl)))
+		die("out of memory");
+	if (strlen(u->top_from) != fl || memcmp(u->top_from, name, fl))
+		return fail("%s: entry \"%s\" is not under \"%s\": the archive must hold one file or directory",
+			    u->tar, name, u->top_from);
+	if (!fl || !strcmp(u->top_from, ".") || !strcmp(u->top_from, ".."))
+		return fail("%s: entry \"%s\" has no name to copy", u->tar, name);
+	size_t tl = strlen(u->top), rl = strlen(name + fl);
+	char *r = malloc(tl + rl + 1);
+	if (!r)
+		die("out of memory");
+	memcpy(r, u->top, tl);
+	memcpy(r + tl, name + fl, rl + 1);
+	*out = r;
+	return 0;
+}
+
 static int unpack_run(unpack_t *u)
 {
 	unsigned char h[512];
@@ -1657,8 +1686,17 @@ static int unpack_run(unpack_t *u)
 
 		u->entries++;
 		int consumed = 0;
+		char *renamed = NULL, *relinked = NULL;
+		if (u->top) {
+			if (top_rename(u, name, &renamed) || (type == '1' && top_rename(u, link, &relinked)))
+				return -1;
+			name = renamed;
+			if (relinked)
+				link = relinked;
+		}
 		int er = unpack_entry(u, type, name, link, size, (uint32_t)mode, uid, gid, mtime, (unsigned)maj,
 				      (unsigned)min, &consumed);
+		free(renamed), free(relinked);
 		if (er)
 			return -1;
 		if (rd_get(u->rd, NULL, (consumed ? 0 : size) + pad, -1))
@@ -1731,6 +1769,7 @@ typedef struct {
 	hlink_t *hl;
 	size_t nhl, caphl;
 	sbuf name;
+	int plain; /* cpout: a char device 0:0 stays a device (no layer whiteout) */
 } pack_t;
 
 static int wr_flush(pack_t *w)
@@ -1936,7 +1975,7 @@ static int pack_cb(void *ctx, const char *rel, const char *full, const struct st
 		return r;
 	}
 	case S_IFCHR:
-		if (st->st_rdev == 0) { /* overlay whiteout -> .wh.<name> */
+		if (st->st_rdev == 0 && !w->plain) { /* overlay whiteout -> .wh.<name> */
 			const char *sl = strrchr(rel, '/');
 			sb_trunc(nm, 0);
 			if (sl)
@@ -1993,6 +2032,175 @@ out:
 	free(w->hl);
 	sb_free(&w->name);
 	free(w);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* ops cpout / cpin: docker cp, paths resolved inside a container root    */
+/* ------------------------------------------------------------------ */
+
+/* openat2(2) with RESOLVE_IN_ROOT: "..", absolute paths and absolute symlinks all stay under dirfd,
+ * as they would for a process chrooted there. glibc 2.36 has no wrapper; the number is the same on
+ * i386 and x86_64. */
+struct lab_open_how {
+	uint64_t flags, mode, resolve;
+};
+#define LAB_SYS_openat2 437
+#define LAB_RESOLVE_NO_MAGICLINKS 0x02
+#define LAB_RESOLVE_IN_ROOT 0x10
+
+static int open_in_root(int rootfd, const char *path, int flags)
+{
+	struct lab_open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC),
+				   .resolve = LAB_RESOLVE_IN_ROOT | LAB_RESOLVE_NO_MAGICLINKS};
+	while (*path == '/')
+		path++;
+	return (int)syscall(LAB_SYS_openat2, rootfd, *path ? path : ".", &how, sizeof how);
+}
+
+/* Splits a container path into its parent (resolved in root, symlinks followed inside it) and its last
+ * component (not followed). A path ending in "/", "." or ".." is that directory itself, named "." (its
+ * parent would be the wrong directory, or for ".." of the root, one outside it). */
+static int split_in_root(int rootfd, const char *path, int *pfd, char **name)
+{
+	char *p = path_trim(path);
+	char *sl = strrchr(p, '/');
+	const char *base = sl ? sl + 1 : p;
+	int self = !*base || !strcmp(base, ".") || !strcmp(base, "..");
+	if (sl && !self)
+		*sl = 0;
+	*name = strdup(self ? "." : base);
+	if (!*name)
+		die("out of memory");
+	*pfd = open_in_root(rootfd, self ? p : sl ? p : "", O_PATH | O_DIRECTORY);
+	int rc = *pfd < 0 ? fail_errno("%s", path) : 0;
+	free(p);
+	return rc;
+}
+
+static int op_cpout(const jnode *req, sbuf *res)
+{
+	const char *root, *path, *tar;
+	if (p_path(req, "root", &root) || p_str(req, "path", 1, &path) || p_path(req, "tar", &tar))
+		return -1;
+	int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC), pfd = -1, rc = -1;
+	char *name = NULL;
+	pack_t *w = calloc(1, sizeof *w);
+	if (!w)
+		die("out of memory");
+	w->fd = -1, w->tar = tar, w->plain = 1;
+	if (rootfd < 0) {
+		fail_errno("%s: open", root);
+		goto out;
+	}
+	if (split_in_root(rootfd, path, &pfd, &name))
+		goto out;
+	char full[64];
+	snprintf(full, sizeof full, "/proc/self/fd/%d", pfd);
+	sbuf f = {0}, r = {0};
+	sb_puts(&f, full);
+	if (strcmp(name, ".")) {
+		sb_putc(&f, '/');
+		sb_puts(&f, name);
+	}
+	struct stat st; /* the last component itself, not what a symlink there points to */
+	if (strcmp(name, ".") ? lstat(f.p, &st) : stat(f.p, &st)) {
+		fail_errno("%s", path);
+		sb_free(&f);
+		goto out;
+	}
+	if (mkparents(tar) || (w->fd = open(tar, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+		if (w->fd < 0)
+			fail_errno("%s: open", tar);
+		sb_free(&f);
+		goto out;
+	}
+	sb_puts(&r, name);
+	rc = pack_cb(w, r.p, f.p, &st, 0);
+	if (!rc && S_ISDIR(st.st_mode))
+		rc = walk_dir(&f, &r, &st, 0, pack_cb, w);
+	sb_free(&f), sb_free(&r);
+	if (!rc && (wr_put(w, NULL, 1024) || wr_flush(w)))
+		rc = -1;
+	if (!rc) {
+		int cr = close(w->fd);
+		w->fd = -1;
+		if (cr)
+			rc = fail_errno("%s: close", tar);
+	}
+	if (!rc)
+		sb_printf(res, ",\"entries\":%llu,\"bytes\":%llu", (unsigned long long)w->entries,
+			  (unsigned long long)w->total);
+out:
+	if (w->fd >= 0)
+		close(w->fd);
+	for (size_t i = 0; i < w->nhl; i++)
+		free(w->hl[i].name);
+	free(w->hl);
+	sb_free(&w->name);
+	free(w);
+	free(name);
+	if (pfd >= 0)
+		close(pfd);
+	if (rootfd >= 0)
+		close(rootfd);
+	return rc;
+}
+
+static int op_cpin(const jnode *req, sbuf *res)
+{
+	const char *root, *path, *tar;
+	if (p_path(req, "root", &root) || p_str(req, "path", 1, &path) || p_path(req, "tar", &tar))
+		return -1;
+	unpack_t u = {.tar = tar, .dest = path, .destfd = -1, .cache_fd = -1, .plain = 1};
+	rd_t *rd = calloc(1, sizeof *rd);
+	if (!rd)
+		die("out of memory");
+	u.rd = rd;
+	int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC), rc = -1;
+	char *name = NULL;
+	rd->fd = open(tar, O_RDONLY | O_CLOEXEC);
+	if (rd->fd < 0 || rootfd < 0) {
+		fail_errno("%s: open", rd->fd < 0 ? tar : root);
+		goto out;
+	}
+	/* Docker's rule: into PATH when it is an existing directory (symlinks followed, inside the root),
+	 * otherwise as PATH, in its parent directory. */
+	u.destfd = open_in_root(rootfd, path, O_RDONLY | O_DIRECTORY);
+	if (u.destfd < 0 && (errno == ENOENT || errno == ENOTDIR)) {
+		int pfd;
+		if (split_in_root(rootfd, path, &pfd, &name))
+			goto out;
+		u.destfd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		close(pfd);
+		if (!strcmp(name, ".") || !strcmp(name, "..")) {
+			fail("%s: not a name to copy to", path);
+			goto out;
+		}
+		u.top = name;
+	}
+	if (u.destfd < 0) {
+		fail_errno("%s", path);
+		goto out;
+	}
+	rc = unpack_run(&u);
+	if (!rc)
+		sb_printf(res, ",\"entries\":%llu", (unsigned long long)u.entries);
+out:
+	parent_cache_drop(&u);
+	unpack_reset_pending(&u);
+	for (size_t i = 0; i < u.ndirs; i++)
+		free(u.dirs[i].rel);
+	free(u.dirs);
+	free(u.top_from);
+	free(name);
+	if (u.destfd >= 0)
+		close(u.destfd);
+	if (rd->fd >= 0)
+		close(rd->fd);
+	free(rd);
+	if (rootfd >= 0)
+		close(rootfd);
 	return rc;
 }
 
@@ -3095,6 +3303,8 @@ static void handle_line(const char *line, size_t n)
 		r = 0;
 	} else if (!strcmp(op, "unpack")) r = op_unpack(req, &res);
 	else if (!strcmp(op, "pack")) r = op_pack(req, &res);
+	else if (!strcmp(op, "cpout")) r = op_cpout(req, &res);
+	else if (!strcmp(op, "cpin")) r = op_cpin(req, &res);
 	else if (!strcmp(op, "list")) r = op_list(req, &res);
 	else if (!strcmp(op, "mount")) r = op_mount(req, &res);
 	else if (!strcmp(op, "umount")) r = op_umount(req, &res);

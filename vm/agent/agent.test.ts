@@ -430,6 +430,61 @@ describe.skipIf(!!skipReason)('guest agent (native build, --stdio)', () => {
     );
   });
 
+  it('cpout / cpin resolve container paths inside the root, never following out (docker cp)', async () => {
+    const base = path.join(tmp, 'cp');
+    const root = path.join(base, 'rootfs');
+    fs.mkdirSync(path.join(root, 'usr', 'bin'), { recursive: true });
+    fs.mkdirSync(path.join(root, 'etc'));
+    fs.writeFileSync(path.join(root, 'etc', 'hostname'), 'container\n');
+    fs.writeFileSync(path.join(base, 'secret'), 'outside\n'); // next to the root: must stay unreachable
+    fs.symlinkSync('/usr/bin', path.join(root, 'app')); // absolute: means the container's /usr/bin
+    fs.symlinkSync('../../..', path.join(root, 'up'));
+    const names = async (tar: string) => (await unpackTar(fs.readFileSync(tar))).map((e) => e.header.name);
+
+    const out = path.join(base, 'out.tar');
+    // ".." and symlinks never leave the root: these name the container's own files or nothing
+    const escape = await agent.req('cpout', { root, path: '/../../../secret', tar: out });
+    expect(escape.reply).toMatchObject({ ok: false, error: 'cpout: /../../../secret: No such file or directory' });
+    const viaLink = await agent.req('cpout', { root, path: '/up/secret', tar: out });
+    expect(viaLink.reply.error).toBe('cpout: /up/secret: No such file or directory');
+    await agent.ok('cpout', { root, path: '/../etc/hostname', tar: out });
+    const got = await unpackTar(fs.readFileSync(out));
+    expect(got.map((e) => [e.header.name, Buffer.from(e.data ?? []).toString()])).toEqual([['hostname', 'container\n']]);
+    await agent.ok('cpout', { root, path: '/etc', tar: out });
+    expect(await names(out)).toEqual(['etc/', 'etc/hostname']);
+    await agent.ok('cpout', { root, path: '/app', tar: out }); // the link itself, not followed
+    expect((await unpackTar(fs.readFileSync(out)))[0].header).toMatchObject({ name: 'app', type: 'symlink', linkname: '/usr/bin' });
+    await agent.ok('cpout', { root, path: '/..', tar: out }); // the root itself
+    expect(await names(out)).toContain('./etc/hostname');
+    expect((await names(out)).some((n) => n.includes('secret'))).toBe(false);
+
+    // into an existing directory reached through an absolute symlink: the container's /usr/bin
+    const tar = path.join(base, 'in.tar');
+    fs.writeFileSync(tar, await packTar([file('tool', 'copied\n', { mode: 0o755 })]));
+    await agent.ok('cpin', { root, path: '/app/', tar });
+    expect(fs.readFileSync(path.join(root, 'usr', 'bin', 'tool'), 'utf8')).toBe('copied\n');
+    expect(fs.existsSync('/usr/bin/tool')).toBe(false);
+    // as a new name; through ".." and a relative symlink that would climb out
+    await agent.ok('cpin', { root, path: '/../../renamed', tar });
+    expect(fs.readFileSync(path.join(root, 'renamed'), 'utf8')).toBe('copied\n');
+    await agent.ok('cpin', { root, path: '/up/etc', tar });
+    expect(fs.readFileSync(path.join(root, 'etc', 'tool'), 'utf8')).toBe('copied\n');
+    expect(fs.readdirSync(base).sort()).toEqual(['in.tar', 'out.tar', 'rootfs', 'secret']);
+    // a directory tree as a new name, and what is refused
+    fs.writeFileSync(tar, await packTar([entry('d/', 'directory'), file('d/x', 'x'), entry('d/l', 'link', { linkname: 'd/x' })]));
+    await agent.ok('cpin', { root, path: '/copy', tar });
+    expect(fs.readFileSync(path.join(root, 'copy', 'l'), 'utf8')).toBe('x');
+    const noParent = await agent.req('cpin', { root, path: '/missing/dir/f', tar });
+    expect(noParent.reply.error).toBe('cpin: /missing/dir/f: No such file or directory');
+    fs.writeFileSync(tar, await packTar([file('a', 'a'), file('b', 'b')]));
+    const two = await agent.req('cpin', { root, path: '/new', tar });
+    expect(two.reply.error).toMatch(/entry "b" is not under "a": the archive must hold one file or directory/);
+    // names are kept as they are: no layer whiteouts in a copy
+    fs.writeFileSync(tar, await packTar([file('.wh.keep', 'plain')]));
+    await agent.ok('cpin', { root, path: '/etc', tar });
+    expect(fs.readFileSync(path.join(root, 'etc', '.wh.keep'), 'utf8')).toBe('plain');
+  });
+
   it('answers malformed requests with errors and keeps serving', async () => {
     const before = agent.nullReplies.length;
     agent.proc.stdin.write('this is not json\n{"id":1,\n[1,2]\n{"id": 3, "op": "hello"} trailing\n');

@@ -19,7 +19,7 @@ import { fromBase64 } from '../util/base64.ts';
 import type { ChangeEvent, ContainerState, ContainerView, RunOptions, WritableEntry } from '../api.ts';
 import { randomId, randomName } from './names.ts';
 import { signalNumber } from './signals.ts';
-import { extractToGuestPath, packGuestPath } from './copy.ts';
+import { extractToContainerPath, packContainerPath } from './copy.ts';
 
 export interface ContainerRecord {
   id: string;
@@ -378,14 +378,14 @@ export class Containers {
   async copyFrom(ref: string, path: string): Promise<Uint8Array> {
     const record = this.find(ref);
     await this.#ensureMounted(record);
-    return packGuestPath(this.#guest, `${containerDir(record.id)}/rootfs${absolute(path)}`, path);
+    return packContainerPath(this.#guest, `${containerDir(record.id)}/rootfs`, absolute(path));
   }
 
   /** `docker cp - CONTAINER:PATH`: the tar's one entry lands in the writable layer, like any write. */
   async copyTo(ref: string, path: string, tar: Uint8Array): Promise<void> {
     const record = this.find(ref);
     await this.#ensureMounted(record);
-    await extractToGuestPath(this.#guest, tar, `${containerDir(record.id)}/rootfs${absolute(path)}`);
+    await extractToContainerPath(this.#guest, tar, `${containerDir(record.id)}/rootfs`, absolute(path));
     if (record.state !== 'running') await this.#persistWritable(record);
     this.#lastWritable.delete(record.id);
     this.#kickFeed();

@@ -1,9 +1,12 @@
 /**
- * `docker cp` in the guest: files move as tars through the 9p share, and a small script (given its paths
- * as arguments, never spliced into the script) applies Docker's rule: into DEST when it is an existing
- * directory, otherwise as DEST.
+ * `docker cp`: files move as tars through the 9p share.
+ * In a container (packContainerPath, extractToContainerPath) the agent's cpout/cpin ops resolve the path
+ * inside the container's root, as openat2's RESOLVE_IN_ROOT does: "..", absolute paths and symlinks
+ * never lead out of it. For paths of the VM itself (the guest's `docker cp` local side) a small script
+ * (given its paths as arguments, never spliced into the script) applies Docker's rule: into DEST when it
+ * is an existing directory, otherwise as DEST.
  */
-import { GUEST_PATHS, type Guest } from '../guest.ts';
+import { GUEST_PATHS, GuestError, type Guest } from '../guest.ts';
 import { EngineError } from '../oci/errors.ts';
 
 const EXTRACT = [
@@ -47,6 +50,45 @@ export async function extractToGuestPath(guest: Guest, tar: Uint8Array, dest: st
   await guest.putFile(transfer, tar);
   try {
     await spawn(guest, ['/bin/sh', '-c', EXTRACT, 'sh', `${GUEST_PATHS.share}/${transfer}`, dest]);
+  } finally {
+    await guest.request('rm', { path: `${GUEST_PATHS.share}/${transfer}` }).catch(() => {});
+  }
+}
+
+/** The agent's message without the "guest <op>: <op>: " prefixes. */
+function agentMessage(error: unknown, op: string): string | undefined {
+  if (!(error instanceof GuestError)) return undefined;
+  return error.message.replace(`guest ${op}: `, '').replace(`${op}: `, '');
+}
+
+/** A tar of one path of a container's filesystem (`root` = its mounted rootfs), resolved inside it. */
+export async function packContainerPath(guest: Guest, root: string, path: string): Promise<Uint8Array> {
+  const transfer = `cp-${transfers++}.tar`;
+  try {
+    await guest.request('cpout', { root, path, tar: `${GUEST_PATHS.share}/${transfer}` }, { timeoutMs: 300_000 });
+    return await guest.getFile(transfer);
+  } catch (error) {
+    const message = agentMessage(error, 'cpout');
+    if (message && /No such file or directory|Not a directory/.test(message)) throw new EngineError(`Could not find the file ${path} in container`);
+    throw message ? new EngineError(message) : error;
+  } finally {
+    await guest.request('rm', { path: `${GUEST_PATHS.share}/${transfer}` }).catch(() => {});
+  }
+}
+
+/** Puts a tar of one file or directory at `path` in a container (into it when it is a directory). */
+export async function extractToContainerPath(guest: Guest, tar: Uint8Array, root: string, path: string): Promise<void> {
+  const transfer = `cp-${transfers++}.tar`;
+  await guest.putFile(transfer, tar);
+  try {
+    await guest.request('cpin', { root, path, tar: `${GUEST_PATHS.share}/${transfer}` }, { timeoutMs: 300_000 });
+  } catch (error) {
+    const message = agentMessage(error, 'cpin');
+    if (message && /^[^:]*: No such file or directory$/.test(message)) {
+      const parent = path.replace(/\/+$/, '').replace(/\/[^/]*$/, '') || '/';
+      throw new EngineError(`Could not find the file ${parent} in container`);
+    }
+    throw message ? new EngineError(message.replace(`${GUEST_PATHS.share}/${transfer}: `, '')) : error;
   } finally {
     await guest.request('rm', { path: `${GUEST_PATHS.share}/${transfer}` }).catch(() => {});
   }
