@@ -110,6 +110,10 @@ tar --version 2>/dev/null | grep -q 'GNU tar' || need_pkgs+=(tar)
 dpkg -s gcc-multilib >/dev/null 2>&1 || need_pkgs+=(gcc-multilib)
 dpkg -s libc6-dev-i386 >/dev/null 2>&1 || need_pkgs+=(libc6-dev-i386)
 command -v qemu-i386-static >/dev/null || need_pkgs+=(qemu-user-static)
+# building the busybox image's busybox from Debian's source package
+command -v dpkg-source >/dev/null || need_pkgs+=(dpkg-dev)
+command -v make >/dev/null || need_pkgs+=(make)
+command -v bzip2 >/dev/null || need_pkgs+=(bzip2)
 
 APT_UPDATED=0
 apt_update() {
@@ -412,12 +416,65 @@ esac
 log "initramfs: $(du -sh --apparent-size "$IR" | cut -f1) unpacked, $(stat -c %s "$STAGE/initrd.img") bytes $INITRD_COMPRESS"
 
 # ---------------------------------------------------------------------------------------------
+# The busybox image's busybox: Docker Hub's is upstream's default configuration (all applets: adduser,
+# addgroup, deluser...), which Debian's busybox-static is not. Built from Debian's source package of the
+# locked version (its patches applied), `make defconfig` + static, for i386; cached by input hash.
+# The initramfs keeps Debian's busybox-static.
+busybox_source_version() { # the source package version of the locked busybox-static (binNMU suffix dropped)
+	local bin_v
+	bin_v=$(lock_entries | sed -n 's/^busybox-static:[^=]*=\(.*\)/\1/p')
+	apt-cache show "busybox-static=$bin_v" 2>/dev/null | sed -n 's/^Source: busybox (\(.*\))$/\1/p' | head -1 | grep . ||
+		echo "${bin_v%+b[0-9]*}"
+}
+build_image_busybox() { # prints the path of the built binary
+	local srcv key dir apt_dir
+	srcv=$(busybox_source_version)
+	key=$(printf '%s\n' "busybox=$srcv" "defconfig CONFIG_STATIC=y" "gcc -m32" "$(gcc --version | head -1)" | sha256sum | cut -c1-16)
+	dir="$CACHE/busybox/$key"
+	if [ -x "$dir/busybox" ]; then echo "$dir/busybox"; return 0; fi
+	log "busybox $srcv: fetching Debian's source package (deb-src entries in a private apt list)"
+	apt_dir="$CACHE/apt-src"
+	rm -rf "$apt_dir" && mkdir -p "$apt_dir/parts" "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$dir.tmp"
+	# the host's Debian entries, as deb-src (deb822 .sources and one-line .list files)
+	local f
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -f "$f" ] && sed -n 's/^deb \(.*debian.*\)/deb-src \1/p' "$f"
+	done >"$apt_dir/parts/layerlab-src.list"
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] && grep -qi 'debian' "$f" && sed 's/^Types:.*/Types: deb-src/' "$f" >"$apt_dir/parts/$(basename "$f")"
+	done
+	local apt_opts=(-o Dir::Etc::SourceList=/dev/null -o "Dir::Etc::SourceParts=$apt_dir/parts"
+		-o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache" -o APT::Sandbox::User=root)
+	apt-get "${apt_opts[@]}" update -q >&2 || { sleep 10; apt-get "${apt_opts[@]}" update -q >&2; } ||
+		log "warning: apt-get update (deb-src) failed; trying with what was fetched"
+	rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+	(cd "$dir.tmp" && apt-get "${apt_opts[@]}" source -q --download-only "busybox=$srcv" >&2) ||
+		die "cannot download Debian's source package busybox=$srcv (apt-get source; is deb.debian.org reachable?)"
+	(cd "$dir.tmp" && dpkg-source -x busybox_*.dsc src >&2) || die "unpacking the busybox source package failed"
+	log "busybox $srcv: make defconfig, static, gcc -m32"
+	(cd "$dir.tmp/src" && make -s defconfig >/dev/null &&
+		sed -i 's/^# CONFIG_STATIC is not set$/CONFIG_STATIC=y/' .config && grep -qx CONFIG_STATIC=y .config &&
+		make -s -j"$(nproc)" CC="gcc -m32" HOSTCC=gcc busybox >"$dir.tmp/make.log" 2>&1) ||
+		{ tail -40 "$dir.tmp/make.log" >&2; die "building busybox $srcv from source failed (see above)"; }
+	[ "$(od -An -tx1 -j4 -N1 "$dir.tmp/src/busybox" | tr -d ' ')" = 01 ] || die "the built busybox is not a 32-bit ELF"
+	rm -rf "$dir.new" && mkdir -p "$dir.new" && cp "$dir.tmp/src/busybox" "$dir.new/busybox" &&
+		strip "$dir.new/busybox" && cp "$dir.tmp/src/.config" "$dir.new/config" &&
+		rm -rf "$dir.tmp" "$dir" && mv "$dir.new" "$dir" || die "storing the built busybox in $dir failed"
+	echo "$dir/busybox"
+}
+
+# ---------------------------------------------------------------------------------------------
 log "7. base image layers"
 # busybox: /bin/busybox + an applet symlink per command in /bin (as in Docker's busybox image)
+BB_IMG=$(build_image_busybox) || exit 1
+BB_SRC_VERSION=$(busybox_source_version)
+BB_UPSTREAM=${BB_SRC_VERSION#*:}
+BB_UPSTREAM=${BB_UPSTREAM%%-*} # 1:1.35.0-4+deb12u1 -> 1.35.0
 L1="$WORK/layer-busybox"
 mkdir -p "$L1"/{bin,etc,proc,sys,dev,tmp,root,home,var,usr/bin,run}
-cp "$BB" "$L1/bin/busybox"
-BB_APPLETS=$(i386_run "$BB" --list) || die "busybox --list failed"
+cp "$BB_IMG" "$L1/bin/busybox"
+BB_APPLETS=$(i386_run "$BB_IMG" --list) || die "busybox --list failed"
+for a in adduser addgroup deluser; do grep -qx "$a" <<<"$BB_APPLETS" || die "the image's busybox lacks the $a applet"; done
 for a in $BB_APPLETS; do
 	[ "$a" = busybox ] || ln -s busybox "$L1/bin/$a"
 done
@@ -442,6 +499,11 @@ rm -rf "$L2/usr/share" "$L2/usr/bin/"{py3clean,py3compile,py3versions,pydoc3.11,
 	"$PYLIB"/{test,idlelib,tkinter,turtledemo,turtle.py,ensurepip,lib2to3,pydoc_data,curses,__phello__} \
 	"$PYLIB"/EXTERNALLY-MANAGED "$PYLIB"/LICENSE.txt \
 	"$PYLIB"/*/test "$PYLIB"/*/tests "$PYLIB"/unittest/test "$L2/usr/lib/python3/dist-packages/"* 2>/dev/null || true
+# pip and what it needs (Debian's python3-pip ships its libraries vendored), as Docker's python has it
+for n in python3-pip python3-setuptools python3-pkg-resources python3-wheel python3-distutils python3-lib2to3; do
+	cp -a "$(pkgdir "$n")/." "$L2/"
+done
+rm -rf "$L2/usr/share"
 find "$L2" -name '__pycache__' -prune -exec rm -rf {} +
 # extension modules whose libraries are not shipped (see packages.txt): dbm, curses, nis, ssl
 for so in "$PYLIB"/lib-dynload/*.so; do
@@ -468,45 +530,63 @@ PY_HOT='import sys, os, site, json, http.server, urllib.request, sqlite3, argpar
 i386_chroot "$PYTEST" /usr/bin/python3 -c "$PY_HOT"'; hashlib.sha256(b"x").hexdigest(); print("\n".join(sorted(m.__file__ for m in list(sys.modules.values()) if (getattr(m, "__file__", None) or "").endswith(".py"))))' >"$PYTEST/tmp/pyc-list" ||
 	die "python in the base layer does not run or misses modules"
 echo /usr/lib/python3.11/ssl.py >>"$PYTEST/tmp/pyc-list" # http.client tries it (no _ssl here)
+PIP_VERSION_OUT=$(i386_chroot "$PYTEST" /usr/bin/python3 -c 'import sys, runpy, io, contextlib
+out = io.StringIO()
+sys.argv = ["pip", "--version"]
+with contextlib.redirect_stdout(out):
+    try:
+        runpy.run_module("pip", run_name="__main__", alter_sys=True)
+    except SystemExit as e:
+        if e.code not in (0, None): raise
+print(out.getvalue().strip(), file=sys.stderr)
+print("\n".join(sorted(m.__file__ for m in list(sys.modules.values()) if (getattr(m, "__file__", None) or "").endswith(".py"))))' 2>&1 >>"$PYTEST/tmp/pyc-list") ||
+	die "pip does not run in the python layer: $PIP_VERSION_OUT"
+log "python: $PIP_VERSION_OUT"
+sort -u -o "$PYTEST/tmp/pyc-list" "$PYTEST/tmp/pyc-list"
 i386_chroot "$PYTEST" /usr/bin/python3 -m compileall -q --invalidation-mode unchecked-hash -i /tmp/pyc-list >/dev/null ||
 	die "byte-compiling the python stdlib failed"
 log "python: precompiled $(wc -l <"$PYTEST/tmp/pyc-list") modules"
-(cd "$PYTEST/usr/lib/python3.11" && find . -name '__pycache__' -type d) | while read -r d; do
-	mkdir -p "$PYLIB/$d" && cp -a "$PYTEST/usr/lib/python3.11/$d/." "$PYLIB/$d/"
+for pydir in usr/lib/python3.11 usr/lib/python3/dist-packages; do
+	(cd "$PYTEST/$pydir" && find . -name '__pycache__' -type d) | while read -r d; do
+		mkdir -p "$L2/$pydir/$d" && cp -a "$PYTEST/$pydir/$d/." "$L2/$pydir/$d/"
+	done
 done
 layer_tar "$L2" "$STAGE/base/python-3.11.tar"
 PY_VERSION=$(lock_entries | sed -n 's/^python3\.11-minimal:[^=]*=\([0-9.]*\).*/\1/p')
+PIP_DEB_VERSION=$(lock_entries | sed -n 's/^python3-pip:[^=]*=\(.*\)/\1/p')
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 sz() { stat -c %s "$1"; }
 B="$STAGE/base/busybox-rootfs.tar"
 P="$STAGE/base/python-3.11.tar"
-BB_VERSION=$(lock_entries | sed -n 's/^busybox-static:[^=]*=\(.*\)/\1/p')
+BB_MINOR=$(cut -d. -f1,2 <<<"$BB_UPSTREAM")
+PY_MINOR=3.11
+BB_LAYER_NOTE="busybox $BB_UPSTREAM built from Debian source $BB_SRC_VERSION (defconfig, static)"
 cat >"$STAGE/base/images.json" <<EOF
 [
   {
     "name": "busybox",
     "tag": "latest",
-    "tags": ["latest"],
+    "tags": ["latest", "$BB_MINOR", "$BB_UPSTREAM"],
     "architecture": "386",
     "os": "linux",
     "layers": [
       {"file": "busybox-rootfs.tar", "digest": "sha256:$(sha "$B")", "size": $(sz "$B"),
-       "created_by": "ADD busybox-rootfs.tar / # Debian busybox-static $BB_VERSION"}
+       "created_by": "ADD busybox-rootfs.tar / # $BB_LAYER_NOTE"}
     ],
     "config": {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], "Cmd": ["sh"]}
   },
   {
     "name": "python",
     "tag": "3.11",
-    "tags": ["3.11", "$PY_VERSION", "latest"],
+    "tags": ["$PY_MINOR", "$PY_VERSION", "latest"],
     "architecture": "386",
     "os": "linux",
     "layers": [
       {"file": "busybox-rootfs.tar", "digest": "sha256:$(sha "$B")", "size": $(sz "$B"),
-       "created_by": "ADD busybox-rootfs.tar / # Debian busybox-static $BB_VERSION"},
+       "created_by": "ADD busybox-rootfs.tar / # $BB_LAYER_NOTE"},
       {"file": "python-3.11.tar", "digest": "sha256:$(sha "$P")", "size": $(sz "$P"),
-       "created_by": "ADD python-3.11.tar / # Debian libc6 + python3.11-minimal + libpython3.11-stdlib $PY_VERSION"}
+       "created_by": "ADD python-3.11.tar / # Debian libc6 + python3.11-minimal + libpython3.11-stdlib $PY_VERSION + python3-pip $PIP_DEB_VERSION"}
     ],
     "config": {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8", "PYTHON_VERSION=$PY_VERSION"], "Cmd": ["python3"]}
   }
