@@ -226,6 +226,20 @@ describe('containers', () => {
     await machine.request('rm', { path: vmOnly });
   });
 
+  it('base images as on Docker Hub: busybox has adduser, python ships pip, both carry their version tags', async () => {
+    const built = await build(['FROM busybox', 'RUN adduser -D app', 'USER app', 'CMD ["id"]'].join('\n'), [], 'with-user');
+    expect(built.output).not.toMatch(/applet not found/);
+    const id = await runOutput('with-user', ['id']);
+    expect(id.exitCode).toBe(0);
+    expect(id.out).toMatch(/^uid=1000\(app\) gid=1000\(app\)/);
+    const pip = await runOutput('python:3.11', ['pip', '--version']);
+    expect(pip.exitCode).toBe(0);
+    expect(pip.out).toMatch(/^pip 23\.\d+(\.\d+)? from \/usr\/lib\/python3\/dist-packages\/pip \(python 3\.11\)\n$/);
+    const tags = (await engine.images()).flatMap((i) => i.repoTags);
+    expect(tags).toEqual(expect.arrayContaining(['busybox:latest', 'busybox:1.35', 'busybox:1.35.0', 'python:3.11', 'python:3.11.2']));
+    expect((await runOutput('busybox:1.35', ['sh', '-c', 'busybox | head -1'])).out).toMatch(/^BusyBox v1\.35\.0/);
+  }, 600_000);
+
   it('survives an output flood and stops an endless loop; a normal container runs after', async () => {
     let bytes = 0;
     const flood = await engine.run({ image: 'busybox', name: 'flood', command: ['sh', '-c', 'yes flood | head -c 3000000'], onOutput: (_s, t) => (bytes += t.length) });
