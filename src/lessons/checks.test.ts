@@ -130,7 +130,7 @@ describe('checks against real-looking state', () => {
 });
 
 describe('evaluateStep', () => {
-  const step = (checks: Check[]): Step => ({ index: 0, title: 't', body: 'b', checks, hints: ['Merge the RUNs with &&.'], commands: [], appliesSolution: false });
+  const step = (checks: Check[]): Step => ({ index: 0, title: 't', challenge: false, body: 'b', checks, hints: ['Merge the RUNs with &&.'], commands: [], appliesSolution: false });
 
   it('completes when every check passes', async () => {
     const r = await evaluateStep(step([{ kind: 'image-exists', image: 'app' }, { kind: 'container', name: 'web', state: 'running' }]), state());
