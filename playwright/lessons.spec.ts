@@ -28,6 +28,7 @@ test('complete lessons 1 and 2 by typing in the terminal; progress is kept after
   await expect(page.getByTestId('predict-wait')).toBeVisible();
   await page.getByTestId('predict-choice-1').click();
   await expect(page.getByTestId('predict-result')).toContainText('Right.');
+  await page.screenshot({ path: 'docs/screenshots/lesson-predict.png' });
   await expect(page.getByTestId('predict-wait')).toHaveCount(0);
   await expect(page.locator('.prose .cmd-block').first()).toContainText('docker build -t app .');
   // The build's check fails first (no image yet), then passes from the engine's state.
