@@ -24,7 +24,14 @@ test('complete lessons 1 and 2 by typing in the terminal; progress is kept after
   // The lesson's own workspace is open (and saved, so the VM has it too).
   await expect(page.getByRole('button', { name: 'hello.txt', exact: true })).toBeVisible();
   await expect(page.getByTestId('save-state')).toHaveText('Saved');
-  // Lesson 1, step 1: build. The check fails first (no image yet), then passes from the engine's state.
+  // Lesson 1, step 1 asks for a prediction first: the commands show once the learner has answered.
+  await expect(page.getByTestId('predict-wait')).toBeVisible();
+  await page.getByTestId('predict-choice-1').click();
+  await expect(page.getByTestId('predict-result')).toContainText('Right.');
+  await page.screenshot({ path: 'docs/screenshots/lesson-predict.png' });
+  await expect(page.getByTestId('predict-wait')).toHaveCount(0);
+  await expect(page.locator('.prose .cmd-block').first()).toContainText('docker build -t app .');
+  // The build's check fails first (no image yet), then passes from the engine's state.
   await expect(page.getByTestId('check-0')).toHaveClass(/fail/, { timeout: 30_000 });
   await terminal(page, 'docker build -t app .');
   await stepCompletes(page);
@@ -35,6 +42,19 @@ test('complete lessons 1 and 2 by typing in the terminal; progress is kept after
   await terminal(page, 'docker build -t app .');
   await stepCompletes(page);
   await page.screenshot({ path: 'docs/screenshots/lesson-real.png' });
+
+  // The challenge: a goal and a catch, no commands; hints come one at a time; any solution passes.
+  await page.getByTestId('next').click();
+  await expect(page.getByTestId('challenge-badge')).toBeVisible();
+  await expect(page.locator('.prose .cmd-block')).toHaveCount(0);
+  await expect(page.getByTestId('show-hint')).toHaveText('Hint 1 of 3');
+  await page.getByTestId('show-hint').click();
+  await expect(page.locator('.hints li')).toHaveCount(1);
+  await expect(page.getByTestId('show-hint')).toHaveText('Hint 2 of 3');
+  // A solution other than the hints' (a COPY): a RUN writes the file, and a shell-form CMD prints it.
+  await terminal(page, `mkdir -p /tmp/q && cd /tmp/q && printf 'FROM busybox\\nRUN echo be kind > /quote.txt\\nCMD cat /quote.txt\\n' > Dockerfile && docker build -t quote . ; cd /workspace`);
+  await stepCompletes(page);
+  await page.screenshot({ path: 'docs/screenshots/lesson-challenge.png' });
 
   // Lesson 2.
   await page.getByTestId('next').click();

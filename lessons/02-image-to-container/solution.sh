@@ -5,3 +5,6 @@ docker create --name box app
 docker start box
 # step 3
 docker run --name box2 app
+# step 4
+docker create --name quiet app echo not writing anything
+docker start -a quiet

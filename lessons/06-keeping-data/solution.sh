@@ -10,3 +10,6 @@ docker commit tweak tweaked
 # step 4
 #> apply solution
 docker build -t versioned .
+# step 5
+docker volume create counter
+for n in one two three; do docker run --rm -v counter:/data busybox sh -c "echo $n >> /data/count.txt"; done

@@ -9,3 +9,6 @@ docker build -t cache .
 docker build -t cache .
 sed -i 's/version 2/version 3/' app.py
 docker build -t cache .
+# step 4
+echo layer >> words.txt
+docker build -t cache .

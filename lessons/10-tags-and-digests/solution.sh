@@ -10,3 +10,7 @@ docker save -o /tmp/app-1.0.tar app:1.0
 docker rmi app:1.0
 # step 4
 docker load -i /tmp/app-1.0.tar
+# step 5
+docker save --output /tmp/v2.tar app:2.0
+docker rmi app:latest app:2.0
+docker load --input /tmp/v2.tar

@@ -12,3 +12,6 @@ docker kill t
 # step 6
 docker rm t
 docker run --name oops busybox sh -c 'echo "something went wrong" >&2; exit 3' || true
+# step 7
+docker run -d --name graceful busybox sh -c 'trap "echo bye; exit 0" TERM; while :; do sleep 1 & wait $!; done'
+docker stop graceful

@@ -1,6 +1,7 @@
 /**
  * `layerlab lesson verify [path …]`: play every lesson's solution in the real VM (a fresh VM and an
  * in-memory store per lesson) and check that each step's checks fail before its commands and pass after.
+ * `layerlab lesson list [--json] [path]`: the course at a glance, for authors and CI.
  *
  *   layerlab lesson verify                       every lesson in ./lessons
  *   layerlab lesson verify lessons/03-copy-on-write
@@ -12,13 +13,80 @@ import type { CliIO } from '../engine/cli/commands.ts';
 import type { VerifyReport } from '../lessons/verify.ts';
 
 const USAGE = `Usage:  layerlab lesson verify [-v] [PATH...]
+        layerlab lesson list [--json] [PATH]
 
-Plays each lesson's solution.sh in a fresh VM and checks that every step's checks fail before the
-step's commands run and pass after. PATH is a folder of lessons (default ./lessons) or one lesson folder.
+verify  Plays each lesson's solution.sh in a fresh VM and checks that every step's checks fail before
+        the step's commands run and pass after. PATH is a folder of lessons (default ./lessons) or one
+        lesson folder.
+list    Lists the lessons: id, title, level, steps, challenge, predictions, minutes.
 
 Options:
-  -v, --verbose   Print every command and its output
+  -v, --verbose   Print every command and its output (verify)
+      --json      One JSON array (list)
 `;
+
+/** What `lesson list --json` prints per lesson. */
+export interface LessonListing {
+  id: string;
+  title: string;
+  level: string;
+  minutes: number;
+  steps: number;
+  challenge: boolean;
+  predictions: number;
+}
+
+async function listCommand(args: string[], io: CliIO, cwd: string): Promise<number> {
+  let json = false;
+  const paths: string[] = [];
+  for (const arg of args) {
+    if (arg === '--json') json = true;
+    else if (arg.startsWith('-')) {
+      io.stderr(`layerlab lesson list: unknown flag: ${arg}\n\n${USAGE}`);
+      return 2;
+    } else paths.push(arg);
+  }
+  const path = resolve(cwd, paths[0] ?? 'lessons');
+  if (!(await exists(path))) {
+    io.stderr(`layerlab lesson list: ${paths[0] ?? 'lessons'}: no such folder\n`);
+    return 2;
+  }
+  const { loadLessonsFromDir } = await import('../lessons/loader.ts');
+  const { LessonValidationError } = await import('../lessons/schema.ts');
+  const { root, only } = await selection(path);
+  let lessons;
+  try {
+    lessons = await loadLessonsFromDir(root, { only });
+  } catch (error) {
+    if (error instanceof LessonValidationError) {
+      io.stderr(`✗ ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+  const rows: LessonListing[] = lessons.map((l) => ({
+    id: l.id,
+    title: l.title,
+    level: l.level,
+    minutes: l.minutes,
+    steps: l.steps.length,
+    challenge: l.steps.some((s) => s.challenge),
+    predictions: l.steps.filter((s) => s.predict).length,
+  }));
+  if (json) {
+    io.stdout(JSON.stringify(rows, null, 2) + '\n');
+    return 0;
+  }
+  const idWidth = Math.max(2, ...rows.map((r) => r.id.length));
+  io.stdout(`${'ID'.padEnd(idWidth)}  LEVEL         STEPS  CHALLENGE  PREDICTIONS  MINUTES  TITLE\n`);
+  for (const r of rows)
+    io.stdout(
+      `${r.id.padEnd(idWidth)}  ${r.level.padEnd(12)}  ${String(r.steps).padEnd(5)}  ${(r.challenge ? 'yes' : 'no').padEnd(9)}  ${String(r.predictions).padEnd(11)}  ${String(r.minutes).padEnd(7)}  ${r.title}\n`,
+    );
+  const total = rows.reduce((n, r) => n + r.minutes, 0);
+  io.stdout(`\n${rows.length} lessons, ${rows.filter((r) => r.challenge).length} with a challenge, ${rows.reduce((n, r) => n + r.predictions, 0)} predictions, about ${total} minutes\n`);
+  return 0;
+}
 
 export interface LessonCommandOptions {
   args: string[];
@@ -52,6 +120,7 @@ export async function lessonCommand(options: LessonCommandOptions): Promise<numb
     io[sub === undefined ? 'stderr' : 'stdout'](USAGE);
     return sub === undefined ? 2 : 0;
   }
+  if (sub === 'list') return listCommand(rest, io, cwd);
   if (sub !== 'verify') {
     io.stderr(`layerlab lesson: unknown command "${sub}"\n\n${USAGE}`);
     return 2;

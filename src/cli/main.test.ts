@@ -64,4 +64,15 @@ describe('layerlab CLI', () => {
     expect(h.out.stderr).toContain('no such folder');
     expect(h.out.opened).toBe(0);
   });
+
+  it('`lesson list --json` describes every lesson without booting anything', async () => {
+    const h = harness();
+    const lessonsDir = join(import.meta.dirname, '../../lessons');
+    expect(await main({ argv: ['lesson', 'list', '--json', lessonsDir], io: h.io, openEngine: h.openEngine })).toBe(0);
+    const rows = JSON.parse(h.out.stdout) as { id: string; steps: number; challenge: boolean; predictions: number; minutes: number; level: string }[];
+    expect(rows[0]).toMatchObject({ id: '01-what-is-an-image', challenge: true, level: 'beginner' });
+    for (const r of rows) expect(Object.keys(r).sort()).toEqual(['challenge', 'id', 'level', 'minutes', 'predictions', 'steps', 'title']);
+    expect(h.out.opened).toBe(0);
+    expect(await main({ argv: ['lesson', 'list', '--yaml'], io: h.io, openEngine: h.openEngine })).toBe(2);
+  });
 });

@@ -1,7 +1,7 @@
 /**
  * The course in the browser: Vite inlines every lesson file as text at build time, and a malformed
- * lesson fails `vite build` (the glob is eager, so validation runs when this module loads; the lead's
- * build can also call `loadLessonsFromDir` in a plugin to fail earlier with the full list).
+ * lesson fails `vite build` (the glob is eager, so validation runs when this module loads). The unit
+ * test src/lessons/lessons.test.ts validates the same folder with the full list of problems.
  */
 import { buildCourse, type Lesson } from './schema.ts';
 import { sourcesFromEntries } from './sources.ts';

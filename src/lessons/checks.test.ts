@@ -129,8 +129,17 @@ describe('checks against real-looking state', () => {
   });
 });
 
+describe('container by name and image', () => {
+  it('needs the named container to come from that image', async () => {
+    const ctx = state();
+    const c = (await ctx.containers())[0]!;
+    expect(await evaluateCheck({ kind: 'container', name: c.name, image: c.image, state: c.state }, ctx)).toMatchObject({ pass: true });
+    expect(await evaluateCheck({ kind: 'container', name: c.name, image: 'other-image', state: c.state }, ctx)).toMatchObject({ pass: false, message: expect.stringContaining('was made from') });
+  });
+});
+
 describe('evaluateStep', () => {
-  const step = (checks: Check[]): Step => ({ index: 0, title: 't', body: 'b', checks, hints: ['Merge the RUNs with &&.'], commands: [], appliesSolution: false });
+  const step = (checks: Check[]): Step => ({ index: 0, title: 't', challenge: false, body: 'b', checks, hints: ['Merge the RUNs with &&.'], commands: [], appliesSolution: false });
 
   it('completes when every check passes', async () => {
     const r = await evaluateStep(step([{ kind: 'image-exists', image: 'app' }, { kind: 'container', name: 'web', state: 'running' }]), state());

@@ -238,6 +238,9 @@ async function evaluate(check: Check, ctx: LessonContext): Promise<CheckResult> 
           if (!c) return ok(`there is no container ${code(check.name)}`);
         }
         if (!c) return fail(`there is no container named ${code(check.name)} (containers: ${describeContainers(all)}); ${wants(check, `this step wants one`)}`);
+        // Both name and image: that container, made from that image.
+        if (check.image !== undefined && !containerMatchesImage(c, check.image, await ctx.image(check.image)))
+          return fail(`container ${code(c.name)} was made from ${code(c.image)}; ${wants(check, `this step wants it made from ${code(check.image)}`)}`);
         return containerState(check, c, `container ${code(c.name)}`);
       }
       const ref = check.image!;

@@ -1,5 +1,5 @@
 /**
- * What lesson checks may ask about the learner's real state. The lead implements this over the engine
+ * What lesson checks may ask about the learner's real state. src/lessons/engine-context.ts implements this over the engine
  * (image store, containers, build cache) and the VM (programs run in the guest). Checks only read state:
  * nothing here changes an image, a container or a file.
  *

@@ -14,6 +14,18 @@ describe('the course in lessons/', async () => {
     expect(lessons.map((l) => l.number)).toEqual(lessons.map((_, i) => i + 1));
   });
 
+  it('ends every lesson in a goal-only challenge and asks at least 24 predict-then-run questions', () => {
+    expect(lessons.length).toBeGreaterThanOrEqual(24);
+    expect(lessons.filter((l) => !l.steps.at(-1)?.challenge).map((l) => l.id)).toEqual([]);
+    expect(lessons.reduce((n, l) => n + l.steps.filter((s) => s.predict).length, 0)).toBeGreaterThanOrEqual(24);
+  });
+
+  it('puts beginner lessons before intermediate ones, each with a time estimate', () => {
+    const levels = lessons.map((l) => l.level);
+    expect(levels.lastIndexOf('beginner')).toBeLessThan(levels.indexOf('intermediate'));
+    for (const l of lessons) expect(l.minutes, l.id).toBeGreaterThan(0);
+  });
+
   it('covers every CURRICULUM idea 1–12', () => {
     const covered = new Set(lessons.flatMap((l) => l.ideas));
     expect([...Array(12)].map((_, i) => i + 1).filter((n) => !covered.has(n))).toEqual([]);

@@ -6,6 +6,8 @@ export interface LessonProgress {
   completed: number[];
   /** The step the learner is on. */
   step: number;
+  /** Predict-then-run answers: step index → the choice the learner made. */
+  predicted?: Record<number, number>;
 }
 
 export interface Progress {
@@ -34,7 +36,12 @@ export function normalizeProgress(raw: unknown, lessons: Lesson[]): Progress {
     if (!lp) continue;
     const completed = Array.isArray(lp.completed) ? [...new Set(lp.completed.filter((n) => Number.isInteger(n) && n >= 0 && n < l.steps.length))].sort((a, b) => a - b) : [];
     const step = Number.isInteger(lp.step) ? Math.min(Math.max(lp.step, 0), l.steps.length - 1) : 0;
-    p.lessons[l.id] = { completed, step };
+    const predicted: Record<number, number> = {};
+    for (const [k, v] of Object.entries(lp.predicted ?? {})) {
+      const choices = l.steps[Number(k)]?.predict?.choices.length ?? 0;
+      if (Number.isInteger(v) && v >= 0 && v < choices) predicted[Number(k)] = v;
+    }
+    p.lessons[l.id] = Object.keys(predicted).length ? { completed, step, predicted } : { completed, step };
   }
   p.current = lessons.some((l) => l.id === r.current) ? r.current! : null;
   return p;

@@ -7,6 +7,8 @@ title: Copy-on-write
 summary: Writes land in the writable layer.
 ideas: [3]
 image: app
+level: beginner
+minutes: 5
 ---
 
 Intro text.
@@ -123,7 +125,7 @@ describe('malformed lessons name the file and field', () => {
     ['bad ideas', md('ideas: [3]', 'ideas: [13]'), `${F}: ideas: expected a non-empty list of CURRICULUM idea numbers 1–12`],
     ['unknown frontmatter field', md('image: app', 'imgae: app'), `${F}: imgae: unknown field for frontmatter (did you mean "image"?)`],
     ['no frontmatter', { markdown: '# hi\n' }, `${F}: frontmatter: missing`],
-    ['no steps', { markdown: '---\ntitle: a\nsummary: b\nideas: [1]\n---\ntext\n' }, `${F}: steps: no steps`],
+    ['no steps', { markdown: '---\ntitle: a\nsummary: b\nideas: [1]\nlevel: beginner\nminutes: 3\n---\ntext\n' }, `${F}: steps: no steps`],
     ['empty step prose', md('Run it.\n', ''), `${F}: steps[1].body: step "Run" has no prose`],
     ['hint not a string', md('  - Build from the terminal.', '  - {a: 1}'), `${F}: steps[0].hints[0]: expected a non-empty string, got a mapping`],
     ['bad lesson folder name', { id: '3-Copy' , dir: 'lessons/3-Copy' }, `lessons/3-Copy: folder name must be NN-slug`],
@@ -195,5 +197,48 @@ describe('helpers', () => {
         solution: [{ path: 'Dockerfile', content: 'FROM python' }],
       },
     ]);
+  });
+});
+
+describe('challenges and predictions', () => {
+  const lesson = (steps: string, script: string) =>
+    validateLesson({
+      id: '05-x',
+      dir: 'lessons/05-x',
+      markdown: `---\ntitle: x\nsummary: y\nideas: [1]\nlevel: intermediate\nminutes: 7\n---\n${steps}`,
+      solutionScript: script,
+      files: [{ path: 'Dockerfile', content: 'FROM busybox\n' }],
+      solution: [],
+    });
+  const check = (extra = '') => `\`\`\`check\n${extra}checks:\n  - kind: image-exists\n    image: app\n\`\`\``;
+  const PREDICT = `predict:\n  question: How many layers?\n  choices: ['1', '2']\n  answer: 1\n  why: COPY adds one.\n`;
+
+  it('parses a prediction and a final challenge', () => {
+    const { lesson: l, problems } = lesson(
+      `## Step: Build\n\nBuild.\n\n${check(PREDICT)}\n\n## Challenge: Make it smaller\n\nGoal: fewer bytes. The catch: deleting does not shrink.\n\n${check('hints:\n  - Think multi-stage.\n  - Or one RUN.\n')}\n`,
+      '# step 1\ndocker build -t app .\n# step 2\ndocker build -t app .\n',
+    );
+    expect(problems.map(String)).toEqual([]);
+    expect(l).toMatchObject({ level: 'intermediate', minutes: 7 });
+    expect(l!.steps[0]).toMatchObject({ challenge: false, predict: { question: 'How many layers?', choices: ['1', '2'], answer: 1, why: 'COPY adds one.' } });
+    expect(l!.steps[1]).toMatchObject({ challenge: true, title: 'Make it smaller', hints: ['Think multi-stage.', 'Or one RUN.'] });
+  });
+
+  it.each([
+    ['a challenge that is not last', `## Challenge: c\n\nGoal.\n\n${check('hints: [h]\n')}\n\n## Step: s\n\nDo.\n\n${check()}\n`, 'steps[0]: challenge "c" must be the last step'],
+    ['a challenge that shows commands', `## Challenge: c\n\nGoal.\n\n\`\`\`sh\ndocker build .\n\`\`\`\n\n${check('hints: [h]\n')}\n`, 'steps[0].body: challenge "c" shows commands'],
+    ['a challenge without hints', `## Challenge: c\n\nGoal.\n\n${check()}\n`, 'steps[0].hints: challenge "c" needs hints'],
+    ['an answer out of range', `## Step: s\n\nDo.\n\n${check("predict:\n  question: q\n  choices: [a, b]\n  answer: 2\n  why: w\n")}\n`, 'steps[0].predict.answer: is 2, but there are only 2 choices'],
+    ['one choice', `## Step: s\n\nDo.\n\n${check("predict:\n  question: q\n  choices: [a]\n  answer: 0\n  why: w\n")}\n`, 'steps[0].predict.choices: expected a list of at least two answers'],
+    ['a prediction without why', `## Step: s\n\nDo.\n\n${check("predict:\n  question: q\n  choices: [a, b]\n  answer: 0\n")}\n`, 'steps[0].predict.why: required'],
+  ])('%s is refused', (_name, steps, expected) => {
+    const script = steps.includes('## Step: s') && steps.includes('## Challenge') ? '# step 1\nx\n# step 2\ny\n' : '# step 1\nx\n';
+    const { problems } = lesson(steps, script);
+    expect(problems.map(String).join('\n')).toContain(expected);
+  });
+
+  it('refuses a lesson without level or minutes', () => {
+    const { problems } = validateLesson({ id: '05-x', dir: 'lessons/05-x', markdown: `---\ntitle: x\nsummary: y\nideas: [1]\n---\n## Step: s\n\nDo.\n\n${check()}\n`, solutionScript: '# step 1\nx\n', files: [{ path: 'a', content: '' }], solution: [] });
+    expect(problems.map(String)).toEqual(expect.arrayContaining(['lessons/05-x/lesson.md: level: required for frontmatter', 'lessons/05-x/lesson.md: minutes: required for frontmatter']));
   });
 });

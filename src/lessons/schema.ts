@@ -85,10 +85,31 @@ export type CheckKind = Check['kind'];
 /** What the layer view and terminal should highlight while a step is current. */
 export type Focus = 'editor' | 'terminal' | 'layers' | 'writable' | 'build' | 'containers' | 'images';
 
+/**
+ * A predict-then-run question: asked before the step's commands are shown, answered in the player,
+ * the reason shown after. `answer` is the index of the right choice.
+ */
+export interface Prediction {
+  question: string;
+  choices: string[];
+  answer: number;
+  /** Why the right answer is right, in Markdown; shown once the learner has chosen. */
+  why: string;
+}
+
+export const LEVELS = ['beginner', 'intermediate'] as const;
+export type Level = (typeof LEVELS)[number];
+
 export interface Step {
   /** 0-based. */
   index: number;
   title: string;
+  /**
+   * A goal-only challenge (`## Challenge: …`): the prose states the goal and the catch, never the
+   * commands; hints come one at a time; the checks test the outcome, so any solution passes.
+   */
+  challenge: boolean;
+  predict?: Prediction;
   /** Markdown shown to the learner (the check block removed). */
   body: string;
   checks: Check[];
@@ -118,6 +139,10 @@ export interface Lesson {
   corrects?: string;
   /** The image tag the lesson builds (the app shows its layers). */
   image?: string;
+  /** Where the lesson sits on the course map. */
+  level: Level;
+  /** About how long the lesson takes a newcomer, in minutes. */
+  minutes: number;
   /** Markdown before the first step. */
   intro: string;
   /** Markdown under `## Recap`, shown when the lesson is complete. */
@@ -259,12 +284,22 @@ const FRONTMATTER_SPEC: Record<string, FieldSpec> = {
   ideas: req('any'),
   corrects: opt('string'),
   image: opt('string'),
+  level: req({ enum: LEVELS }),
+  minutes: req('uint'),
+};
+
+const PREDICT_SPEC: Record<string, FieldSpec> = {
+  question: req('string'),
+  choices: req('any'),
+  answer: req('uint'),
+  why: req('string'),
 };
 
 const STEP_BLOCK_SPEC: Record<string, FieldSpec> = {
   checks: req('any'),
   hints: opt('any'),
   focus: opt({ enum: FOCUS_VALUES }),
+  predict: opt('any'),
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -453,12 +488,13 @@ function validateCheck(problems: Problems, file: string, base: string, raw: unkn
 // lesson.md
 
 export const LESSON_ID = /^(\d{2})-[a-z0-9]+(?:-[a-z0-9]+)*$/;
-const STEP_HEADING = /^##\s+Step:\s*(.*)$/;
+const STEP_HEADING = /^##\s+(Step|Challenge):\s*(.*)$/;
 const RECAP_HEADING = /^##\s+Recap\s*$/;
 const FENCE = /^(`{3,}|~{3,})\s*([\w-]*)\s*$/;
 
 interface RawStep {
   title: string;
+  challenge: boolean;
   lines: string[];
 }
 
@@ -570,7 +606,7 @@ function buildLesson(problems: Problems, src: LessonSource): Lesson | null {
     else if (fence === null) {
       const s = STEP_HEADING.exec(line);
       if (s) {
-        raws.push({ title: s[1]!.trim(), lines: [] });
+        raws.push({ title: s[2]!.trim(), challenge: s[1] === 'Challenge', lines: [] });
         where = 'step';
         continue;
       }
@@ -581,7 +617,7 @@ function buildLesson(problems: Problems, src: LessonSource): Lesson | null {
     }
     (where === 'intro' ? introLines : where === 'recap' ? recapLines : raws.at(-1)!.lines).push(line);
   }
-  if (raws.length === 0) problems.add(mdFile, 'steps', 'no steps: add at least one "## Step: <title>" heading followed by prose and a ```check block');
+  if (raws.length === 0) problems.add(mdFile, 'steps', 'no steps: add at least one "## Step: <title>" (or a final "## Challenge: <title>") heading followed by prose and a ```check block');
 
   const steps: Step[] = [];
   raws.forEach((raw, i) => {
@@ -633,7 +669,37 @@ function buildLesson(problems: Problems, src: LessonSource): Lesson | null {
           else hints.push(h);
         });
     }
-    steps.push({ index: i, title: raw.title, body: prose, checks, hints, focus: obj.focus as Focus | undefined, commands: [], appliesSolution: false });
+    let predict: Prediction | undefined;
+    if (obj.predict !== undefined && obj.predict !== null) {
+      const pr = checkFields(problems, mdFile, `${base}.predict`, obj.predict, PREDICT_SPEC, 'a prediction');
+      if (pr) {
+        const choices = pr.choices;
+        if (!Array.isArray(choices) || choices.length < 2 || !choices.every((c) => typeof c === 'string' && c.trim())) {
+          problems.add(mdFile, `${base}.predict.choices`, `expected a list of at least two answers, got ${describe(choices)}`);
+        } else if ((pr.answer as number) >= choices.length) {
+          problems.add(mdFile, `${base}.predict.answer`, `is ${String(pr.answer)}, but there are only ${choices.length} choices (counting from 0)`);
+        } else predict = { question: pr.question as string, choices: choices as string[], answer: pr.answer as number, why: pr.why as string };
+      }
+    }
+    if (raw.challenge) {
+      if (i !== raws.length - 1) problems.add(mdFile, base, `challenge "${raw.title}" must be the last step`);
+      if (/^(`{3,}|~{3,})\s*(sh|shell|bash|console)\s*$/m.test(prose)) {
+        problems.add(mdFile, `${base}.body`, `challenge "${raw.title}" shows commands: state the goal and the catch, and leave the commands to hints`);
+      }
+      if (hints.length === 0) problems.add(mdFile, `${base}.hints`, `challenge "${raw.title}" needs hints (revealed one at a time)`);
+    }
+    steps.push({
+      index: i,
+      title: raw.title,
+      challenge: raw.challenge,
+      predict,
+      body: prose,
+      checks,
+      hints,
+      focus: obj.focus as Focus | undefined,
+      commands: [],
+      appliesSolution: false,
+    });
   });
 
   // solution.sh
@@ -670,6 +736,8 @@ function buildLesson(problems: Problems, src: LessonSource): Lesson | null {
     ideas,
     corrects: front.corrects as string | undefined,
     image: front.image as string | undefined,
+    level: front.level as Level,
+    minutes: front.minutes as number,
     intro: introLines.join('\n').trim(),
     recap: recapLines.join('\n').trim(),
     steps,

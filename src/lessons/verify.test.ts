@@ -7,6 +7,8 @@ const MD = `---
 title: t
 summary: s
 ideas: [1]
+level: beginner
+minutes: 2
 ---
 ## Step: Build
 

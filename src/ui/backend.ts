@@ -1,5 +1,5 @@
 /**
- * The contract between the UI and the engine + VM. The lead implements `Backend` on the real engine
+ * The contract between the UI and the engine + VM. src/host/browser-backend.ts implements `Backend` on the real engine
  * (src/engine, src/vm); src/ui/fake/ implements it with fixtures for development and UI tests.
  * One options object per call, AbortSignal for long work, whole view-model snapshots for updates.
  */

@@ -1,6 +1,6 @@
 /**
- * Entry for the app UI. The lead calls `mountApp` with a real `Backend`; src/main.ts uses the fake
- * until then.
+ * Entry for the app UI. src/main.ts calls `mountApp` with the real `Backend` (src/host/browser-backend.ts)
+ * or, with `?backend=fake`, the fixtures backend (src/ui/fake/).
  */
 import { mount, unmount } from 'svelte';
 import App from './App.svelte';

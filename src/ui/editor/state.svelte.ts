@@ -1,6 +1,6 @@
 /**
  * What the editor shows beyond the text: build results per line, lint markers, the highlighted line.
- * Plain state (no Monaco), so the lead's code and the layer view can drive it before Monaco has loaded.
+ * Plain state (no Monaco), so the app and the layer view can drive it before Monaco has loaded.
  */
 import type { BuildDecoration, LintMarker } from './types.ts';
 

@@ -1,4 +1,4 @@
-/** Editor contract without Monaco types, so state and the lead's code never import Monaco. */
+/** Editor contract without Monaco types, so state and the app never import Monaco. */
 
 export type BuildLineStatus = 'cached' | 'rebuilt' | 'failed' | 'config';
 

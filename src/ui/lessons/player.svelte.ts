@@ -44,6 +44,8 @@ export class LessonPlayer {
   step = $derived(this.lesson.steps[Math.min(this.stepIndex, this.lesson.steps.length - 1)]!);
   lessonProgress = $derived(this.progress.lessons[this.lesson.id] ?? { completed: [], step: 0 });
   stepDone = $derived(this.lessonProgress.completed.includes(this.step.index));
+  /** The learner's answer to this step's prediction, if it has one and they answered. */
+  predicted = $derived<number | null>(this.lessonProgress.predicted?.[this.step.index] ?? null);
   lessonComplete = $derived(this.lessonProgress.completed.length === this.lesson.steps.length);
   /** Per check: pending until evaluated; a completed step shows all passed. */
   statuses = $derived<CheckStatus[]>(
@@ -133,6 +135,16 @@ export class LessonPlayer {
     this.hintsShown = Math.min(this.hintsShown + 1, this.step.hints.length);
   }
 
+  /** Record the learner's prediction for the current step (one answer; the reason shows after). */
+  predict(choice: number) {
+    const step = this.step;
+    if (!step.predict || choice < 0 || choice >= step.predict.choices.length) return;
+    const lp = (this.progress.lessons[this.lesson.id] ??= { completed: [], step: step.index });
+    if (lp.predicted?.[step.index] !== undefined) return;
+    lp.predicted = { ...lp.predicted, [step.index]: choice };
+    this.#persist();
+  }
+
   showSolution() {
     this.solutionShown = true;
     this.#opts.onsolution?.({ lesson: this.lesson, step: this.step, files: this.step.appliesSolution || this.#solutionStepIsPast() ? this.lesson.solution : [], commands: this.step.commands });
@@ -140,7 +152,7 @@ export class LessonPlayer {
 
   async reset() {
     const lesson = this.lesson;
-    this.progress.lessons[lesson.id] = { completed: [], step: 0 };
+    this.progress.lessons[lesson.id] = { completed: [], step: 0, predicted: this.progress.lessons[lesson.id]?.predicted };
     this.#persist();
     await this.#opts.onreset?.({ lesson, files: lesson.files });
     this.#open(lesson.id, 0);

@@ -60,7 +60,7 @@ export interface ContainerRowVM {
   exitCode?: number;
 }
 
-/** What the panels' buttons do. The lead implements it on the engine (same effect as typing the command). */
+/** What the panels' buttons do. The backend implements it on the engine (same effect as typing the command). */
 export interface Actions {
   run(image: string, options?: { name?: string; detach?: boolean; command?: string[] }): Promise<void>;
   start(container: string): Promise<void>;

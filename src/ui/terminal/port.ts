@@ -1,7 +1,7 @@
 /**
  * The terminal's contract with the outside, shaped like a terminal's own face: `write` shows output,
  * `onData` gives what the learner types or pastes, `resize` reports the visible size. The app creates one
- * `TerminalBridge` and hands it to `Backend.connectTerminal`; the lead pipes it to the VM's serial
+ * `TerminalBridge` and hands it to `Backend.connectTerminal`; the backend pipes it to the VM's serial
  * console (serial 0). No xterm types leak out of src/ui/terminal/.
  */
 export interface TerminalPort {
@@ -42,7 +42,7 @@ export class TerminalBridge implements TerminalPort {
     for (const cb of this.#resize) cb(cols, rows);
   }
 
-  /** Size changes, for the lead (`stty rows R cols C` in the guest). Called at once with the current size. */
+  /** Size changes, for the backend (`stty rows R cols C` in the guest). Called at once with the current size. */
   onResize(cb: (cols: number, rows: number) => void): () => void {
     this.#resize.add(cb);
     cb(this.cols, this.rows);
