@@ -11,6 +11,5 @@ export function commandLineFor(text: string): string {
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line !== '' && !line.startsWith('#'));
-  // eslint-disable-next-line no-control-regex
   return lines.join(' && ').replace(/[\u0000-\u001f\u007f-\u009f]/g, '');
 }
