@@ -83,6 +83,9 @@ interface StageState {
   chain: string;
 }
 
+
+/** The most a RUN step may write: its writable layer has its own tmpfs, of the size containers get. */
+export const BUILD_LAYER_LIMIT = 48 * 1024 * 1024;
 let buildCounter = 0;
 
 export class Builder {
@@ -296,10 +299,13 @@ export class Builder {
     return { diffID: layer.diffID, size, files: tree.entries.size + tree.whiteouts.size };
   }
 
-  /** RUN: a temporary container over the parent layers; its upperdir becomes the layer. */
+  /** RUN: a temporary container over the parent layers (on its own tmpfs); its upperdir becomes the layer. */
   async #run(step: Step, state: StageState, info: BuildStepInfo, emit: (event: BuildEvent) => void, signal?: AbortSignal): Promise<Uint8Array> {
     const run = step.run!;
     const id = `build-${Date.now().toString(36)}-${buildCounter++}`;
+    // The step's writable layer gets its own tmpfs, as containers' do: a RUN that fills the disk fails
+    // with "No space left on device" instead of filling the VM's memory.
+    await this.#guestLayers.limitSize(id, BUILD_LAYER_LIMIT);
     const mounted = await this.#guestLayers.mount(id, state.layers.map((l) => l.diffID), signal);
     const started = performance.now();
     try {
@@ -330,8 +336,8 @@ export class Builder {
       }
       await this.#guest.request('umount', { target: mounted.rootfs });
       const tar = await this.#guestLayers.pack(mounted.upper);
-      // The upperdir already is the layer in overlay form: keep it as the lower dir for later steps.
-      await this.#guestLayers.adopt(mounted.upper, await sha256(tar));
+      // The upperdir is on the step's own tmpfs: unpack the layer into the layer store for later steps.
+      await this.#guestLayers.install(await sha256(tar), tar, signal);
       return tar;
     } finally {
       await this.#guestLayers.remove(id).catch(() => {});
