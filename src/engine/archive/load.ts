@@ -19,8 +19,9 @@ import {
 } from "../oci/types.ts";
 import type { ImageStore, LayerRecord } from "../store/image-store.ts";
 import { ArchiveError } from "./errors.ts";
+import { decompress, sniffCompression } from "../util/decompress.ts";
+import { concatBytes } from "../util/bytes.ts";
 import {
-  gunzip,
   isGzip,
   readTar,
   resolveArchivePath,
@@ -33,7 +34,7 @@ export interface LoadOptions {
   data: Uint8Array;
   /** Called for each dropped member or other non-fatal problem. */
   onWarning?: (message: string) => void;
-  /** Refuse archives that decompress to more than this. Default 1 GiB. */
+  /** Refuse an archive, or a layer, that decompresses to more than this. Default 1 GiB. */
   maxBytes?: number;
   signal?: AbortSignal;
 }
@@ -46,6 +47,29 @@ export interface LoadResult {
 
 const CONTAINERD_NAME = "io.containerd.image.name";
 const MAX_JSON = 4 << 20;
+const DEFAULT_MAX_BYTES = 1 << 30;
+/** More image entries than any real archive holds: a repeated index entry is refused, not loaded N times. */
+const MAX_IMAGES = 256;
+
+/**
+ * gzip or zstd → the bytes, within the cap (plain data is returned as is); a broken or oversized stream
+ * is an ArchiveError naming `what`.
+ */
+export async function inflate(data: Uint8Array, what: string, maxBytes = DEFAULT_MAX_BYTES): Promise<Uint8Array> {
+  if (sniffCompression(data) === "none") return data;
+  const chunks: Uint8Array[] = [];
+  try {
+    const reader = decompress(new Blob([data as Uint8Array<ArrayBuffer>]).stream(), { maxBytes, what }).getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+    }
+  } catch (err) {
+    throw new ArchiveError((err as Error)?.message ?? String(err), { entry: what, cause: err });
+  }
+  return concatBytes(chunks);
+}
 
 export async function loadImages(options: LoadOptions): Promise<LoadResult> {
   const warnings: string[] = [];
@@ -53,9 +77,7 @@ export async function loadImages(options: LoadOptions): Promise<LoadResult> {
     warnings.push(m);
     options.onWarning?.(m);
   };
-  let data = options.data;
-  if (isGzip(data))
-    data = await gunzip(data, { maxBytes: options.maxBytes, what: "archive" });
+  const data = await inflate(options.data, "archive", options.maxBytes);
   const files = indexMembers(await readTar(data), warn);
 
   const result: LoadResult = {
@@ -204,9 +226,7 @@ async function checkLayer(
   entry: string,
   maxBytes?: number,
 ): Promise<Uint8Array> {
-  const tar = isGzip(blob)
-    ? await gunzip(blob, { maxBytes, what: entry })
-    : blob;
+  const tar = await inflate(blob, entry, maxBytes);
   let items: TarItem[];
   try {
     items = await readTar(tar);
@@ -279,6 +299,8 @@ async function loadDockerArchive(
   const manifest = readJson<unknown>(files, "manifest.json");
   if (!Array.isArray(manifest))
     throw new ArchiveError("expected a JSON array", { entry: "manifest.json" });
+  if (manifest.length > MAX_IMAGES)
+    throw new ArchiveError(`more than ${MAX_IMAGES} images in manifest.json; refusing the archive`, { entry: "manifest.json" });
   for (const [i, m] of manifest.entries()) {
     options.signal?.throwIfAborted();
     const where = `manifest.json[${i}]`;
@@ -339,10 +361,11 @@ async function loadDockerArchive(
         name!,
         options.maxBytes,
       );
+      // The tar is passed along, so the store does not decompress the layer a second time.
       records.push(
         await options.store.addLayer(
           compressed
-            ? { compressed: blob, validate: false }
+            ? { compressed: blob, tar, validate: false }
             : { tar, validate: false },
         ),
       );
@@ -374,12 +397,17 @@ async function loadOciLayout(
     throw new ArchiveError("index has no manifests array", {
       entry: "index.json",
     });
+  if (index.manifests.length > MAX_IMAGES)
+    throw new ArchiveError(`more than ${MAX_IMAGES} entries in the image index; refusing the archive`, { entry: "index.json" });
   index.manifests.forEach((desc, i) =>
     queue.push({ desc, where: `index.json manifests[${i}]`, depth: 0 }),
   );
+  let entries = 0;
   while (queue.length) {
     options.signal?.throwIfAborted();
     const { desc, where, depth } = queue.shift()!;
+    if (++entries > MAX_IMAGES)
+      throw new ArchiveError(`more than ${MAX_IMAGES} entries in the image index; refusing the archive`, { entry: "index.json" });
     if (
       desc.mediaType === MediaType.index ||
       desc.mediaType === MediaType.dockerManifestList
@@ -458,7 +486,7 @@ async function loadOciLayout(
       const gz = isGzipLayerMediaType(layerDesc.mediaType) && isGzip(blob);
       records.push(
         await options.store.addLayer(
-          gz ? { compressed: blob, validate: false } : { tar, validate: false },
+          gz ? { compressed: blob, tar, validate: false } : { tar, validate: false },
         ),
       );
     }
