@@ -12,6 +12,7 @@ import { MemoryBackend } from './store/backend.ts';
 import { startNodeMachine, DEFAULT_ASSETS_DIR } from '../vm/node.ts';
 import type { Machine } from '../vm/machine.ts';
 import { readBaseImages } from '../../vm/base-images.ts';
+import { rawTar } from './archive/testutil.ts';
 
 let machine: Machine;
 let engine: Engine;
@@ -73,5 +74,18 @@ describe('builds', () => {
     let out = '';
     await engine.run({ image: 'fine', autoRemove: true, command: ['cat', '/fine'], onOutput: (_s, t) => (out += t) });
     expect(out).toBe('fine\n');
+  });
+
+  it('ADD of a local archive refuses members that escape, hard links out and devices; re-roots hard links', async () => {
+    const add = (tar: Uint8Array) =>
+      engine.build({ dockerfile: 'FROM busybox\nADD app.tar /dest/\n', context: [{ path: 'app.tar', mode: 0o100644, data: tar }], tags: ['added'] });
+    await expect(add(rawTar([{ name: '../../etc/evil', data: 'x' }]))).rejects.toThrow(/ADD app\.tar: member "\.\.\/\.\.\/etc\/evil" would land outside the destination/);
+    await expect(add(rawTar([{ name: 'a', data: 'x' }, { name: 'b', type: '1', linkname: '../../etc/shadow' }]))).rejects.toThrow(/hard link to "..\/..\/etc\/shadow", outside the archive/);
+    await expect(add(rawTar([{ name: 'sda', type: '4' }]))).rejects.toThrow(/member "sda" is a block device/);
+    await add(rawTar([{ name: 'a', data: 'same' }, { name: 'b', type: '1', linkname: 'a' }]));
+    let out = '';
+    await engine.run({ image: 'added', autoRemove: true, command: ['sh', '-c', 'cat /dest/b; stat -c %h /dest/a'], onOutput: (_s, t) => (out += t) });
+    // b is a hard link to a under /dest: the same file, with two names.
+    expect(out).toBe('same2\n');
   });
 });
