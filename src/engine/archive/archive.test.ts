@@ -238,6 +238,28 @@ describe("hostile archives", () => {
     await expect(loadImages({ store: await newStore(), data })).rejects.toThrow(/more than 256 entries in the image index/);
   });
 
+  it("refuses a layer member under a symlink of the same layer at load, naming it once; says what it normalised", async () => {
+    const archive = async (layer: Uint8Array) => {
+      const diffID = await sha256(layer);
+      const image = await buildImage({ layers: [{ digest: diffID, diffID, size: layer.length, mediaType: "x" }], created: "2024-01-01T00:00:00Z" });
+      return writeTar([
+        { name: "config.json", data: image.configBytes },
+        { name: "layer.tar", data: layer },
+        { name: "manifest.json", data: encodeJson([{ Config: "config.json", RepoTags: ["sl:1"], Layers: ["layer.tar"] }]) },
+      ]);
+    };
+    const escape = rawTar([{ name: "etc", type: "2", linkname: "/" }, { name: "etc/shadow", data: "x" }]);
+    const error = await loadImages({ store: await newStore(), data: await archive(escape) }).catch((e) => e as ArchiveError);
+    expect(error).toBeInstanceOf(ArchiveError);
+    expect(String(error.message)).toBe('layer member "etc/shadow" lies under "etc", a symlink in the same layer: unpacking it would write through the link (entry "layer.tar")');
+    const warnings: string[] = [];
+    await loadImages({ store: await newStore(), data: await archive(rawTar([{ name: "/abs.txt", data: "a" }, { name: "dev/sda", type: "4" }])), onWarning: (w) => warnings.push(w) });
+    expect(warnings).toEqual([
+      'layer.tar: 1 member name began with "/"; read as relative to the layer root',
+      "layer.tar: device node dev/sda kept, but containers cannot open them (Docker's default device rules allow only the standard devices)",
+    ]);
+  });
+
   it("loads an image despite dropped hostile members", async () => {
     const data = await validDocker([{ name: "x/../../../escape", data: "x" }]);
     // writeTar keeps the raw name; load must drop it and still load the image.

@@ -225,6 +225,7 @@ async function checkLayer(
   diffID: Digest,
   entry: string,
   maxBytes?: number,
+  warn: (m: string) => void = () => {},
 ): Promise<Uint8Array> {
   const tar = await inflate(blob, entry, maxBytes);
   let items: TarItem[];
@@ -236,8 +237,27 @@ async function checkLayer(
       { entry, cause: err },
     );
   }
+  // Symlinks in this layer: a later member under one would be written through the link when unpacked.
+  const symlinks = new Set<string>();
+  let absolute = 0;
+  const devices: string[] = [];
   for (const item of items) {
-    if (safeArchivePath(item.name.replace(/^\/+/, "")) === undefined) {
+    const path = safeArchivePath(item.name.replace(/^\/+/, ""));
+    if (item.name.startsWith("/")) absolute++;
+    if (path !== undefined) {
+      const parts = path.split("/");
+      for (let i = 1; i < parts.length; i++) {
+        const parent = parts.slice(0, i).join("/");
+        if (symlinks.has(parent))
+          throw new ArchiveError(
+            `layer member ${JSON.stringify(item.name)} lies under ${JSON.stringify(parent)}, a symlink in the same layer: unpacking it would write through the link`,
+            { entry },
+          );
+      }
+      if (item.type === "symlink") symlinks.add(path);
+      if (item.type === "character-device" || item.type === "block-device") devices.push(path);
+    }
+    if (path === undefined) {
       throw new ArchiveError(
         `layer member ${JSON.stringify(item.name)} escapes the layer root`,
         { entry },
@@ -253,6 +273,10 @@ async function checkLayer(
       );
     }
   }
+  if (absolute)
+    warn(`${entry}: ${absolute} member name${absolute === 1 ? "" : "s"} began with "/"; read as relative to the layer root`);
+  if (devices.length)
+    warn(`${entry}: device node${devices.length === 1 ? "" : "s"} ${devices.slice(0, 3).join(", ")}${devices.length > 3 ? " …" : ""} kept, but containers cannot open them (Docker's default device rules allow only the standard devices)`);
   const actual = await sha256(tar);
   if (actual !== diffID)
     throw new ArchiveError(
@@ -360,6 +384,7 @@ async function loadDockerArchive(
         config.rootfs.diff_ids[li],
         name!,
         options.maxBytes,
+        warn,
       );
       // The tar is passed along, so the store does not decompress the layer a second time.
       records.push(
@@ -482,6 +507,7 @@ async function loadOciLayout(
         config.rootfs.diff_ids[li],
         blobPath(layerDesc.digest, where),
         options.maxBytes,
+        warn,
       );
       const gz = isGzipLayerMediaType(layerDesc.mediaType) && isGzip(blob);
       records.push(
