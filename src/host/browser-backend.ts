@@ -2,6 +2,7 @@
  * The app's Backend (src/ui/backend.ts) on the real engine and VM, which run in a Web Worker (daemon.ts).
  * This side only adapts: engine data → the UI's view models, UI actions → engine calls.
  */
+import { LineTail } from '../engine/util/tail.ts';
 import * as Comlink from 'comlink';
 import type { Backend, BuildRequest, BuildResult, EngineView } from '../ui/backend.ts';
 import { BootError } from '../ui/boot/boot.ts';
@@ -128,13 +129,20 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
       request.signal.addEventListener('abort', () => void daemon.cancelBuild(id), { once: true });
       const log = new BuildLog();
       request.onLog(log.snapshot());
+      // One snapshot per LOG_INTERVAL_MS at most: a step printing millions of lines costs one copy of
+      // the (bounded) log per interval, not one per line.
+      let timer: ReturnType<typeof setTimeout> | null = null;
       const result = await daemon.build(
         { id, files: request.files.map((f) => ({ path: f.path, data: toBytes(f.content) })), dockerfile: request.dockerfile, tag: request.tag },
         Comlink.proxy((event: BuildEvent) => {
           log.apply(event);
-          request.onLog(log.snapshot());
+          timer ??= setTimeout(() => {
+            timer = null;
+            request.onLog(log.snapshot());
+          }, LOG_INTERVAL_MS);
         }),
       );
+      if (timer) clearTimeout(timer);
       const lints: LintMarker[] = result.lints.map((l) => ({ line: l.line, severity: l.severity as LintMarker['severity'], message: l.message, source: 'layerlab' }));
       if (result.error) {
         if (request.signal.aborted) log.cancel();
@@ -290,9 +298,15 @@ function fileTree(changes: ImageLayersView['layers'][number]['changes']): FileNo
   return root.children!;
 }
 
+/** How often the build log panel gets a new snapshot while a build runs. */
+const LOG_INTERVAL_MS = 50;
+/** Output lines kept per build step; earlier ones are counted and dropped. */
+export const STEP_OUTPUT_LINES = 2000;
+
 /** BuildEvents → the build log panel's model and the editor's per-line decorations. */
-class BuildLog {
+export class BuildLog {
   #steps: BuildStepVM[] = [];
+  #output = new Map<BuildStepVM, LineTail>();
   #byN = new Map<number, BuildStepVM>();
   #decorations = new Map<number, BuildDecoration>();
   #state: BuildLogVM['state'] = 'running';
@@ -319,7 +333,9 @@ class BuildLog {
         break;
       case 'step-output': {
         const vm = this.#byN.get(event.step.n)!;
-        vm.output.push(...event.text.replace(/\n$/, '').split('\n'));
+        let tail = this.#output.get(vm);
+        if (!tail) this.#output.set(vm, (tail = new LineTail(STEP_OUTPUT_LINES)));
+        tail.push(...event.text.replace(/\n$/, '').split('\n'));
         break;
       }
       case 'step-done': {
@@ -367,7 +383,7 @@ class BuildLog {
   snapshot(): BuildLogVM {
     return {
       state: this.#state,
-      steps: this.#steps.map((s) => ({ ...s, output: [...s.output] })),
+      steps: this.#steps.map((s) => ({ ...s, output: this.#output.get(s)?.lines() ?? [...s.output] })),
       progress: this.#state === 'succeeded' ? 1 : this.#done / this.#total,
       imageId: this.#imageId,
       seconds: this.#seconds,

@@ -94,13 +94,13 @@ const table: [string, Check, boolean, string][] = [
   ['cache line', { kind: 'build-cached', steps: [{ line: 2, cached: true }, { instruction: 'RUN rm', cached: false }] }, true, 'reused 1 of 3'],
   ['cache line wrong', { kind: 'build-cached', steps: [{ instruction: 'RUN yes', cached: true }] }, false, 'in the last build, line 3 `RUN yes | head -c 1000000 > /cache.bin` was rebuilt; this step wants it CACHED'],
   ['cache other tag', { kind: 'build-cached', image: 'site', all: true }, false, 'the last build was `app`; this step wants a build of `site`'],
-  ['command', { kind: 'command', argv: ['uname', '-r'], stdout: '/^6\\.1/' }, true, '`uname -r` → exit 0, "6.1.0-28-686"'],
-  ['command fails', { kind: 'command', argv: ['ls', '/nope'] }, false, '`ls /nope` exited with 127: "not found"; expected exit code 0'],
+  ['command', { kind: 'command', argv: ['uname', '-r'], stdout: '/^6\\.1/' }, true, '`uname -r` → exit 0, `6.1.0-28-686`'],
+  ['command fails', { kind: 'command', argv: ['ls', '/nope'] }, false, '`ls /nope` exited with 127: `not found`; expected exit code 0'],
   ['container command', { kind: 'container-command', container: 'web', argv: ['test', '-e', '/notes.txt'], exit: 1 }, true, 'exit 1'],
-  ['container command output', { kind: 'container-command', container: 'web', argv: ['cat', '/app/greeting.txt'], stdoutNot: 'Hello' }, false, '`cat /app/greeting.txt` in `web` printed "Hello", which should not match "Hello"'],
+  ['container command output', { kind: 'container-command', container: 'web', argv: ['cat', '/app/greeting.txt'], stdoutNot: 'Hello' }, false, '`cat /app/greeting.txt` in `web` printed `Hello`, which should not match "Hello"'],
   ['container not running', { kind: 'container-command', container: 'cow', argv: ['ls'] }, false, 'container `cow` is exited; this step wants it running, to run `ls` in it'],
   ['same kernel', { kind: 'container-command', container: 'web', argv: ['uname', '-r'], sameAs: ['uname', '-r'] }, true, 'exit 0'],
-  ['hostname differs', { kind: 'container-command', container: 'web', argv: ['hostname'], sameAs: ['hostname'] }, false, '`hostname` in `web` printed "sandbox" and `hostname` in the VM printed "layerlab"; this step wants them equal'],
+  ['hostname differs', { kind: 'container-command', container: 'web', argv: ['hostname'], sameAs: ['hostname'] }, false, '`hostname` in `web` printed `sandbox` and `hostname` in the VM printed `layerlab`; this step wants them equal'],
   ['hostname differs ok', { kind: 'container-command', container: 'web', argv: ['hostname'], notSameAs: ['hostname'] }, true, 'sandbox'],
 ];
 
@@ -151,5 +151,17 @@ describe('evaluateStep', () => {
     const r = await evaluateStep(step([{ kind: 'image-exists', image: 'app' }, { kind: 'layers', image: 'app', count: 3, want: 'the two RUNs merged into one (3 layers)' }]), state());
     expect(r.complete).toBe(false);
     expect(r.hints).toEqual(['Merge the RUNs with &&.', 'image `app` has 4 layers; this step wants the two RUNs merged into one (3 layers)']);
+  });
+});
+
+describe('check messages quote what containers print', () => {
+  it('as literal code, so output cannot turn into page markup', async () => {
+    const { marked } = await import('marked');
+    const payload = '`</code><button class="type-cmd" data-cmd="docker rm -f web">x</button>`';
+    const r = await evaluateCheck({ kind: 'command', argv: ['cat', '/x'], stdout: 'nothing like it' }, { ...state(), exec: async () => ({ exit: 0, stdout: payload, stderr: '' }) });
+    expect(r.pass).toBe(false);
+    const html = marked.parseInline(r.message, { async: false }) as string;
+    expect(html).not.toContain('<button');
+    expect(html).toContain('&lt;button');
   });
 });

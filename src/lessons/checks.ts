@@ -22,7 +22,14 @@ export interface StepResult {
 // ---------------------------------------------------------------------------------------------------
 // helpers
 
-const code = (s: string | number) => `\`${s}\``;
+/** A Markdown code span that shows `s` literally, whatever backticks it holds. */
+export function code(s: string | number): string {
+  const text = String(s);
+  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = '`'.repeat(longest + 1);
+  const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${text}${pad}${fence}`;
+}
 const plural = (n: number, one: string, many = one + 's') => `${n} ${n === 1 ? one : many}`;
 
 /** `/app/x` and `app/x/` are the same path. */
@@ -65,7 +72,7 @@ function firstLine(s: string): string {
   const t = s.trim();
   if (!t) return '(nothing)';
   const lines = t.split('\n');
-  return `"${short(lines[0]!, 70)}"${lines.length > 1 ? ` (+${lines.length - 1} more lines)` : ''}`;
+  return `${code(short(lines[0]!, 70))}${lines.length > 1 ? ` (+${lines.length - 1} more lines)` : ''}`;
 }
 
 function wants(check: Check, fallback: string): string {

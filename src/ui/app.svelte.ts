@@ -2,6 +2,7 @@
  * App state: one instance per page, created by mountApp. Components read it and call its methods;
  * all engine access goes through `Backend`.
  */
+import { commandLineFor } from './terminal/typed.ts';
 import type { Backend, EngineView } from './backend.ts';
 import { BootError, missingBrowserFeature, type BootProgress } from './boot/boot.ts';
 import { EditorState } from './editor/state.svelte.ts';
@@ -143,9 +144,10 @@ export class AppState {
   }
 
   /** A "Type it" button: the text goes to the shell as if typed (not run: the learner presses Enter). */
+  /** Puts a command at the terminal's prompt without running it (see commandLineFor). */
   typeInTerminal(text: string): void {
     this.bottomTab = 'terminal';
-    this.terminal.input(text);
+    this.terminal.input(commandLineFor(text));
   }
 
   get actions() {

@@ -15,7 +15,8 @@ function fakeChannel() {
     },
   };
   const reply = (text: string) => deliver(new TextEncoder().encode(text));
-  return { channel, sent, reply };
+  const raw = (bytes: Uint8Array) => deliver(bytes);
+  return { channel, sent, reply, raw };
 }
 
 describe('AgentClient', () => {
@@ -32,6 +33,22 @@ describe('AgentClient', () => {
     reply('sion":1}\n{"id":1,"ok":true,"entries":[]}\n');
     await expect(second).resolves.toEqual({ version: 1 });
     await expect(first).resolves.toEqual({ entries: [] });
+  });
+
+  it('assembles a large answer from many small chunks, multi-byte characters split included', async () => {
+    const { channel, raw } = fakeChannel();
+    const client = new AgentClient(channel);
+    const answer = client.request<{ text: string }>('read');
+    const text = 'é'.repeat(300_000);
+    const bytes = new TextEncoder().encode(`{"id":1,"ok":true,"text":"${text}"}\n`);
+    // Odd-sized pieces split the two-byte é; one scratch buffer is reused, as a device's would be.
+    const scratch = new Uint8Array(1001);
+    for (let i = 0; i < bytes.length; i += scratch.length) {
+      const piece = bytes.subarray(i, i + scratch.length);
+      scratch.set(piece);
+      raw(scratch.subarray(0, piece.length));
+    }
+    await expect(answer).resolves.toEqual({ text });
   });
 
   it('routes stream events to the request and rejects errors with the op named', async () => {

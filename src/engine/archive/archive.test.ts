@@ -197,6 +197,69 @@ describe("hostile archives", () => {
     },
   );
 
+  it("loads a zstd-compressed layer (docker-archive)", async () => {
+    const tar = await layerTar({ "z.txt": "zstd" });
+    const diffID = await sha256(tar);
+    // Debian's zstd makes the fixture; the loader must not depend on the same code to make it.
+    const zst = new Uint8Array(execFileSync("zstd", ["-q", "-c"], { input: tar }));
+    const image = await buildImage({ layers: [{ digest: diffID, diffID, size: tar.length, mediaType: "x" }], created: "2024-01-01T00:00:00Z" });
+    const data = await writeTar([
+      { name: "config.json", data: image.configBytes },
+      { name: "layer.tar.zst", data: zst },
+      { name: "manifest.json", data: encodeJson([{ Config: "config.json", RepoTags: ["zed:1"], Layers: ["layer.tar.zst"] }]) },
+    ]);
+    const result = await loadImages({ store: await newStore(), data });
+    expect(result.images[0].tags).toEqual(["zed:1"]);
+  });
+
+  it("refuses a double-gzipped bomb quickly, naming the layer", async () => {
+    // A 64 MiB layer of zeros, gzipped twice: a few kB on the wire.
+    const bombTar = new Uint8Array(64 << 20);
+    const diffID = await sha256(bombTar);
+    const twice = await gzip(await gzip(bombTar));
+    expect(twice.length).toBeLessThan(200_000);
+    const image = await buildImage({ layers: [{ digest: diffID, diffID, size: bombTar.length, mediaType: "x" }], created: "2024-01-01T00:00:00Z" });
+    const data = await gzip(await writeTar([
+      { name: "config.json", data: image.configBytes },
+      { name: "bomb.tar.gz", data: await gzip(bombTar) },
+      { name: "manifest.json", data: encodeJson([{ Config: "config.json", RepoTags: ["bomb:1"], Layers: ["bomb.tar.gz"] }]) },
+    ]));
+    const store = await newStore();
+    await expect(loadImages({ store, data, maxBytes: 16 << 20 })).rejects.toThrow(/bomb\.tar\.gz is larger than 16 MiB once decompressed/);
+    expect(await store.backend.listBlobs()).toEqual([]);
+  });
+
+  it("refuses an index that repeats an entry thousands of times", async () => {
+    const m = { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: `sha256:${"a".repeat(64)}`, size: 2 };
+    const data = await writeTar([
+      { name: "oci-layout", data: '{"imageLayoutVersion":"1.0.0"}' },
+      { name: "index.json", data: encodeJson({ schemaVersion: 2, manifests: Array.from({ length: 5000 }, () => m) }) },
+    ]);
+    await expect(loadImages({ store: await newStore(), data })).rejects.toThrow(/more than 256 entries in the image index/);
+  });
+
+  it("refuses a layer member under a symlink of the same layer at load, naming it once; says what it normalised", async () => {
+    const archive = async (layer: Uint8Array) => {
+      const diffID = await sha256(layer);
+      const image = await buildImage({ layers: [{ digest: diffID, diffID, size: layer.length, mediaType: "x" }], created: "2024-01-01T00:00:00Z" });
+      return writeTar([
+        { name: "config.json", data: image.configBytes },
+        { name: "layer.tar", data: layer },
+        { name: "manifest.json", data: encodeJson([{ Config: "config.json", RepoTags: ["sl:1"], Layers: ["layer.tar"] }]) },
+      ]);
+    };
+    const escape = rawTar([{ name: "etc", type: "2", linkname: "/" }, { name: "etc/shadow", data: "x" }]);
+    const error = await loadImages({ store: await newStore(), data: await archive(escape) }).catch((e) => e as ArchiveError);
+    expect(error).toBeInstanceOf(ArchiveError);
+    expect(String(error.message)).toBe('layer member "etc/shadow" lies under "etc", a symlink in the same layer: unpacking it would write through the link (entry "layer.tar")');
+    const warnings: string[] = [];
+    await loadImages({ store: await newStore(), data: await archive(rawTar([{ name: "/abs.txt", data: "a" }, { name: "dev/sda", type: "4" }])), onWarning: (w) => warnings.push(w) });
+    expect(warnings).toEqual([
+      'layer.tar: 1 member name began with "/"; read as relative to the layer root',
+      "layer.tar: device node dev/sda kept, but containers cannot open them (Docker's default device rules allow only the standard devices)",
+    ]);
+  });
+
   it("loads an image despite dropped hostile members", async () => {
     const data = await validDocker([{ name: "x/../../../escape", data: "x" }]);
     // writeTar keeps the raw name; load must drop it and still load the image.

@@ -19,8 +19,9 @@ import {
 } from "../oci/types.ts";
 import type { ImageStore, LayerRecord } from "../store/image-store.ts";
 import { ArchiveError } from "./errors.ts";
+import { decompress, sniffCompression } from "../util/decompress.ts";
+import { concatBytes } from "../util/bytes.ts";
 import {
-  gunzip,
   isGzip,
   readTar,
   resolveArchivePath,
@@ -33,7 +34,7 @@ export interface LoadOptions {
   data: Uint8Array;
   /** Called for each dropped member or other non-fatal problem. */
   onWarning?: (message: string) => void;
-  /** Refuse archives that decompress to more than this. Default 1 GiB. */
+  /** Refuse an archive, or a layer, that decompresses to more than this. Default 1 GiB. */
   maxBytes?: number;
   signal?: AbortSignal;
 }
@@ -46,6 +47,29 @@ export interface LoadResult {
 
 const CONTAINERD_NAME = "io.containerd.image.name";
 const MAX_JSON = 4 << 20;
+const DEFAULT_MAX_BYTES = 1 << 30;
+/** More image entries than any real archive holds: a repeated index entry is refused, not loaded N times. */
+const MAX_IMAGES = 256;
+
+/**
+ * gzip or zstd → the bytes, within the cap (plain data is returned as is); a broken or oversized stream
+ * is an ArchiveError naming `what`.
+ */
+export async function inflate(data: Uint8Array, what: string, maxBytes = DEFAULT_MAX_BYTES): Promise<Uint8Array> {
+  if (sniffCompression(data) === "none") return data;
+  const chunks: Uint8Array[] = [];
+  try {
+    const reader = decompress(new Blob([data as Uint8Array<ArrayBuffer>]).stream(), { maxBytes, what }).getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+    }
+  } catch (err) {
+    throw new ArchiveError((err as Error)?.message ?? String(err), { entry: what, cause: err });
+  }
+  return concatBytes(chunks);
+}
 
 export async function loadImages(options: LoadOptions): Promise<LoadResult> {
   const warnings: string[] = [];
@@ -53,9 +77,7 @@ export async function loadImages(options: LoadOptions): Promise<LoadResult> {
     warnings.push(m);
     options.onWarning?.(m);
   };
-  let data = options.data;
-  if (isGzip(data))
-    data = await gunzip(data, { maxBytes: options.maxBytes, what: "archive" });
+  const data = await inflate(options.data, "archive", options.maxBytes);
   const files = indexMembers(await readTar(data), warn);
 
   const result: LoadResult = {
@@ -203,10 +225,9 @@ async function checkLayer(
   diffID: Digest,
   entry: string,
   maxBytes?: number,
+  warn: (m: string) => void = () => {},
 ): Promise<Uint8Array> {
-  const tar = isGzip(blob)
-    ? await gunzip(blob, { maxBytes, what: entry })
-    : blob;
+  const tar = await inflate(blob, entry, maxBytes);
   let items: TarItem[];
   try {
     items = await readTar(tar);
@@ -216,8 +237,27 @@ async function checkLayer(
       { entry, cause: err },
     );
   }
+  // Symlinks in this layer: a later member under one would be written through the link when unpacked.
+  const symlinks = new Set<string>();
+  let absolute = 0;
+  const devices: string[] = [];
   for (const item of items) {
-    if (safeArchivePath(item.name.replace(/^\/+/, "")) === undefined) {
+    const path = safeArchivePath(item.name.replace(/^\/+/, ""));
+    if (item.name.startsWith("/")) absolute++;
+    if (path !== undefined) {
+      const parts = path.split("/");
+      for (let i = 1; i < parts.length; i++) {
+        const parent = parts.slice(0, i).join("/");
+        if (symlinks.has(parent))
+          throw new ArchiveError(
+            `layer member ${JSON.stringify(item.name)} lies under ${JSON.stringify(parent)}, a symlink in the same layer: unpacking it would write through the link`,
+            { entry },
+          );
+      }
+      if (item.type === "symlink") symlinks.add(path);
+      if (item.type === "character-device" || item.type === "block-device") devices.push(path);
+    }
+    if (path === undefined) {
       throw new ArchiveError(
         `layer member ${JSON.stringify(item.name)} escapes the layer root`,
         { entry },
@@ -233,6 +273,10 @@ async function checkLayer(
       );
     }
   }
+  if (absolute)
+    warn(`${entry}: ${absolute} member name${absolute === 1 ? "" : "s"} began with "/"; read as relative to the layer root`);
+  if (devices.length)
+    warn(`${entry}: device node${devices.length === 1 ? "" : "s"} ${devices.slice(0, 3).join(", ")}${devices.length > 3 ? " …" : ""} kept, but containers cannot open them (Docker's default device rules allow only the standard devices)`);
   const actual = await sha256(tar);
   if (actual !== diffID)
     throw new ArchiveError(
@@ -279,6 +323,8 @@ async function loadDockerArchive(
   const manifest = readJson<unknown>(files, "manifest.json");
   if (!Array.isArray(manifest))
     throw new ArchiveError("expected a JSON array", { entry: "manifest.json" });
+  if (manifest.length > MAX_IMAGES)
+    throw new ArchiveError(`more than ${MAX_IMAGES} images in manifest.json; refusing the archive`, { entry: "manifest.json" });
   for (const [i, m] of manifest.entries()) {
     options.signal?.throwIfAborted();
     const where = `manifest.json[${i}]`;
@@ -338,11 +384,13 @@ async function loadDockerArchive(
         config.rootfs.diff_ids[li],
         name!,
         options.maxBytes,
+        warn,
       );
+      // The tar is passed along, so the store does not decompress the layer a second time.
       records.push(
         await options.store.addLayer(
           compressed
-            ? { compressed: blob, validate: false }
+            ? { compressed: blob, tar, validate: false }
             : { tar, validate: false },
         ),
       );
@@ -374,12 +422,17 @@ async function loadOciLayout(
     throw new ArchiveError("index has no manifests array", {
       entry: "index.json",
     });
+  if (index.manifests.length > MAX_IMAGES)
+    throw new ArchiveError(`more than ${MAX_IMAGES} entries in the image index; refusing the archive`, { entry: "index.json" });
   index.manifests.forEach((desc, i) =>
     queue.push({ desc, where: `index.json manifests[${i}]`, depth: 0 }),
   );
+  let entries = 0;
   while (queue.length) {
     options.signal?.throwIfAborted();
     const { desc, where, depth } = queue.shift()!;
+    if (++entries > MAX_IMAGES)
+      throw new ArchiveError(`more than ${MAX_IMAGES} entries in the image index; refusing the archive`, { entry: "index.json" });
     if (
       desc.mediaType === MediaType.index ||
       desc.mediaType === MediaType.dockerManifestList
@@ -454,11 +507,12 @@ async function loadOciLayout(
         config.rootfs.diff_ids[li],
         blobPath(layerDesc.digest, where),
         options.maxBytes,
+        warn,
       );
       const gz = isGzipLayerMediaType(layerDesc.mediaType) && isGzip(blob);
       records.push(
         await options.store.addLayer(
-          gz ? { compressed: blob, validate: false } : { tar, validate: false },
+          gz ? { compressed: blob, tar, validate: false } : { tar, validate: false },
         ),
       );
     }

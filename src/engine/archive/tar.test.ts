@@ -10,7 +10,7 @@ import {
   writeTar,
 } from "./tar.ts";
 
-import { concat, rawHeader } from "./testutil.ts";
+import { concat, rawHeader, rawTar } from "./testutil.ts";
 
 describe("tar", () => {
   it("round-trips entries, long names, links and metadata", async () => {
@@ -166,5 +166,52 @@ describe("tar", () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("tar: host and guest read the same archive the same way", () => {
+  const pax = (records: Record<string, string>): string =>
+    Object.entries(records)
+      .map(([key, value]) => {
+        const body = ` ${key}=${value}\n`;
+        let length = body.length + 1;
+        while (`${length}${body}`.length !== length) length++;
+        return `${length}${body}`;
+      })
+      .join("");
+
+  for (const key of ["path", "linkpath", "size"]) {
+    it(`refuses a global pax header that sets ${key}`, async () => {
+      const tar = rawTar([
+        { name: "pax_global_header", type: "g", data: pax({ [key]: key === "size" ? "5" : "evil" }) },
+        { name: "a.txt", data: "hello" },
+      ]);
+      await expect(readTar(tar)).rejects.toThrow(new RegExp(`global pax header "pax_global_header" at offset 0 sets "${key}"`));
+    });
+  }
+
+  it("accepts a global pax header with harmless records (comments, mtime)", async () => {
+    const tar = rawTar([
+      { name: "pax_global_header", type: "g", data: pax({ comment: "made by git", mtime: "1700000000" }) },
+      { name: "a.txt", data: "hello" },
+    ]);
+    const items = await readTar(tar);
+    expect(items.map((item) => item.name)).toEqual(["a.txt"]);
+  });
+
+  for (const [type, label] of [["1", "hardlink"], ["2", "symlink"], ["3", "char device"], ["4", "block device"], ["5", "directory"], ["6", "fifo"]]) {
+    it(`refuses a ${label} entry with a non-zero size`, async () => {
+      const tar = rawTar([{ name: "odd", type, linkname: "a.txt", data: "x".repeat(600) }, { name: "a.txt", data: "hi" }]);
+      await expect(readTar(tar)).rejects.toThrow(new RegExp(`entry "odd" \\(type '${type}'\\) has no body but a size of 600 bytes`));
+    });
+  }
+
+  it("refuses a pax size record on a symlink", async () => {
+    const tar = rawTar([
+      { name: "PaxHeaders/l", type: "x", data: pax({ size: "7" }) },
+      { name: "l", type: "2", linkname: "a.txt" },
+      { name: "a.txt", data: "hi" },
+    ]);
+    await expect(readTar(tar)).rejects.toThrow(/"l".*has no body but a size of 7 bytes/);
   });
 });

@@ -71,6 +71,12 @@ export async function readTar(
     const type = (header.type ?? "file") as
       TarEntryType | "pax-header" | "pax-global-header";
     if (type === "pax-header" || type === "pax-global-header") continue;
+    if (type !== "file" && header.size > 0) {
+      // A pax "size" record on a bodyless entry: the same disagreement the header scan refuses.
+      throw new ArchiveError(`entry "${header.name}" (${type}) has no body but a size of ${header.size} bytes; refusing the archive`, {
+        entry: header.name,
+      });
+    }
     const item: TarItem = {
       name: header.name,
       type: type as TarEntryType,
@@ -127,6 +133,7 @@ function scanHeaders(data: Uint8Array, maxEntries: number): void {
     throw new ArchiveError(`not a tar archive: only ${data.length} bytes`);
   let offset = 0;
   let count = 0;
+  let paxSize: number | undefined;
   while (offset + BLOCK <= data.length) {
     const header = data.subarray(offset, offset + BLOCK);
     if (header.every((b) => b === 0)) return; // end-of-archive marker
@@ -138,15 +145,25 @@ function scanHeaders(data: Uint8Array, maxEntries: number): void {
         name ? { entry: name } : {},
       );
     }
-    const size = parseNumber(header, 124, 12);
+    const headerSize = parseNumber(header, 124, 12);
+    // A preceding pax header's "size" record replaces the header's (it is how sizes over 8 GiB are stored).
+    const size = paxSize ?? headerSize;
+    paxSize = undefined;
     if (size === undefined || size < 0 || !Number.isSafeInteger(size)) {
       throw new ArchiveError(`invalid size field at offset ${offset}`, {
         entry: name,
       });
     }
     const typeflag = String.fromCharCode(header[156] || 0x30);
-    // Links, dirs and devices carry no body whatever their size field says (tar(5)).
-    const hasBody = !"12345".includes(typeflag);
+    // Links, devices, directories and fifos have no body. Readers disagree on whether a size there means
+    // bytes to skip (the guest agent refuses it too), so refuse rather than read the tar differently.
+    const hasBody = !BODYLESS_TYPES.includes(typeflag);
+    if (!hasBody && size !== 0) {
+      throw new ArchiveError(
+        `entry "${name}" (type '${typeflag}') has no body but a size of ${size} bytes; refusing the archive`,
+        { entry: name },
+      );
+    }
     const bodyBlocks = hasBody ? Math.ceil(size / BLOCK) * BLOCK : 0;
     const remaining = data.length - offset - BLOCK;
     if (hasBody && size > remaining) {
@@ -157,6 +174,11 @@ function scanHeaders(data: Uint8Array, maxEntries: number): void {
     }
     if (++count > maxEntries)
       throw new ArchiveError(`tar has more than ${maxEntries} entries`);
+    if (typeflag === "g" || typeflag === "x") {
+      const records = paxRecords(data.subarray(offset + BLOCK, offset + BLOCK + size));
+      if (typeflag === "g") refuseGlobalPaxOverrides(records, name, offset);
+      else if (records.has("size")) paxSize = /^\d+$/.test(records.get("size")!) ? Number(records.get("size")) : -1;
+    }
     offset += BLOCK + Math.min(bodyBlocks, remaining);
   }
   // Archives that end right after a member without the zero blocks are accepted (many writers do this);
@@ -165,6 +187,43 @@ function scanHeaders(data: Uint8Array, maxEntries: number): void {
     throw new ArchiveError(
       `truncated tar: ${data.length - offset} stray bytes at end`,
     );
+}
+
+/** Global pax keys that would rename, retarget or resize every later entry. */
+const REFUSED_GLOBAL_PAX_KEYS = ["path", "linkpath", "size"];
+/** Types whose header is all there is: hardlink, symlink, char/block device, directory, fifo. */
+const BODYLESS_TYPES = "123456";
+
+/**
+ * A global pax header (`g`) applies to all later entries. Tar readers disagree on whether path, linkpath
+ * and size count there (the guest agent ignores them), so an archive that sets them is refused.
+ */
+function refuseGlobalPaxOverrides(records: Map<string, string>, name: string, offset: number): void {
+  for (const key of REFUSED_GLOBAL_PAX_KEYS) {
+    if (records.has(key)) {
+      throw new ArchiveError(
+        `global pax header "${name}" at offset ${offset} sets "${key}" for all later entries; refusing (tar readers disagree on it)`,
+        { entry: name },
+      );
+    }
+  }
+}
+
+/** The key=value records of a pax header body ("<length> <key>=<value>\n" each); malformed ones end the list. */
+function paxRecords(body: Uint8Array): Map<string, string> {
+  const records = new Map<string, string>();
+  let at = 0;
+  while (at < body.length) {
+    const space = body.indexOf(0x20, at);
+    if (space < 0) break;
+    const length = Number(new TextDecoder().decode(body.subarray(at, space)));
+    if (!Number.isSafeInteger(length) || length <= space - at || length > body.length - at) break;
+    const record = new TextDecoder().decode(body.subarray(space + 1, at + length - 1));
+    const equals = record.indexOf("=");
+    if (equals > 0) records.set(record.slice(0, equals), record.slice(equals + 1));
+    at += length;
+  }
+  return records;
 }
 
 function cString(bytes: Uint8Array, start: number, length: number): string {

@@ -18,7 +18,8 @@ import type { ContainerConfig, HistoryEntry } from '../oci/types.ts';
 import { sha256, type Digest } from '../oci/digest.ts';
 import { NotFoundError } from '../oci/errors.ts';
 import { parseReference } from '../oci/reference.ts';
-import { readTar, writeTar, gunzip, isGzip, type TarWriteEntry } from '../archive/tar.ts';
+import { readTar, writeTar, safeArchivePath, type TarWriteEntry } from '../archive/tar.ts';
+import { inflate } from '../archive/load.ts';
 import { layerTreeFromTar } from '../layers/index.ts';
 import { toBase64 } from '../util/base64.ts';
 import {
@@ -83,6 +84,9 @@ interface StageState {
   chain: string;
 }
 
+
+/** The most a RUN step may write: its writable layer has its own tmpfs, of the size containers get. */
+export const BUILD_LAYER_LIMIT = 48 * 1024 * 1024;
 let buildCounter = 0;
 
 export class Builder {
@@ -296,10 +300,13 @@ export class Builder {
     return { diffID: layer.diffID, size, files: tree.entries.size + tree.whiteouts.size };
   }
 
-  /** RUN: a temporary container over the parent layers; its upperdir becomes the layer. */
+  /** RUN: a temporary container over the parent layers (on its own tmpfs); its upperdir becomes the layer. */
   async #run(step: Step, state: StageState, info: BuildStepInfo, emit: (event: BuildEvent) => void, signal?: AbortSignal): Promise<Uint8Array> {
     const run = step.run!;
     const id = `build-${Date.now().toString(36)}-${buildCounter++}`;
+    // The step's writable layer gets its own tmpfs, as containers' do: a RUN that fills the disk fails
+    // with "No space left on device" instead of filling the VM's memory.
+    await this.#guestLayers.limitSize(id, BUILD_LAYER_LIMIT);
     const mounted = await this.#guestLayers.mount(id, state.layers.map((l) => l.diffID), signal);
     const started = performance.now();
     try {
@@ -330,8 +337,8 @@ export class Builder {
       }
       await this.#guest.request('umount', { target: mounted.rootfs });
       const tar = await this.#guestLayers.pack(mounted.upper);
-      // The upperdir already is the layer in overlay form: keep it as the lower dir for later steps.
-      await this.#guestLayers.adopt(mounted.upper, await sha256(tar));
+      // The upperdir is on the step's own tmpfs: unpack the layer into the layer store for later steps.
+      await this.#guestLayers.install(await sha256(tar), tar, signal);
       return tar;
     } finally {
       await this.#guestLayers.remove(id).catch(() => {});
@@ -380,11 +387,13 @@ export class Builder {
       const name = target.replace(/^\/+/, '');
       addDirs(parentOf(target));
       if (item.extract) {
-        const data = isGzip(item.entry.data) ? await gunzip(item.entry.data, { what: item.source }) : item.entry.data;
         addDirs(target);
-        for (const member of await readTar(data)) {
-          const memberName = `${name.replace(/\/$/, '')}/${member.name.replace(/^\.?\/+/, '')}`.replace(/\/+$/, '');
-          entries.set(memberName, { name: memberName, type: member.type, mode: member.mode, uid: member.uid, gid: member.gid, mtime: member.mtime, linkname: member.linkname, data: member.data });
+        for (const member of await localArchiveMembers(item.entry.data, item.source, step.lines.start)) {
+          const under = (path: string) => `${name.replace(/\/$/, '')}/${path}`.replace(/\/+$/, '');
+          const memberName = under(member.name);
+          // A hard link names another member: it moves under the destination with it.
+          const linkname = member.type === 'link' ? under(member.linkname!) : member.linkname;
+          entries.set(memberName, { name: memberName, type: member.type, mode: member.mode, uid: member.uid, gid: member.gid, mtime: member.mtime, linkname, data: member.data });
         }
         continue;
       }
@@ -435,6 +444,36 @@ function finalStageInputs(plan: BuildPlan, inputs: CacheInputs[]): CacheInputs[]
     stage = base.kind === 'stage' ? plan.stages.find((s) => s.index === base.index) : undefined;
   }
   return chain.flat();
+}
+
+/** Biggest local archive ADD unpacks (inflated). */
+const MAX_ADD_ARCHIVE_BYTES = 256 << 20;
+
+/**
+ * The members of a local archive that `ADD` unpacks, with names made relative and checked: a member
+ * that would land outside the destination (`..`), a hard link to outside the archive, or a device node
+ * refuses the build, naming the member.
+ */
+async function localArchiveMembers(data: Uint8Array, source: string, line: number) {
+  let tar = data;
+  try {
+    tar = await inflate(data, source, MAX_ADD_ARCHIVE_BYTES);
+  } catch (error) {
+    throw new BuildError(`ADD ${source}: ${(error as Error).message}`, line);
+  }
+  const members = await readTar(tar);
+  const refuse = (member: string, why: string) => new BuildError(`ADD ${source}: member ${JSON.stringify(member)} ${why}; refusing the archive`, line);
+  return members.map((member) => {
+    const name = safeArchivePath(member.name);
+    if (name === undefined || name === '') throw refuse(member.name, 'would land outside the destination');
+    if (member.type === 'character-device' || member.type === 'block-device' || member.type === 'fifo') throw refuse(member.name, `is a ${member.type.replace('-', ' ')} (Layerlab does not add device nodes)`);
+    if (member.type === 'link') {
+      const target = safeArchivePath(member.linkname ?? '');
+      if (!target) throw refuse(member.name, `is a hard link to ${JSON.stringify(member.linkname)}, outside the archive`);
+      return { ...member, name, linkname: target };
+    }
+    return { ...member, name };
+  });
 }
 
 function parentOf(path: string): string {

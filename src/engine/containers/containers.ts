@@ -3,6 +3,7 @@
  * The engine owns their records (persisted like images); the guest only holds the live parts, which are
  * rebuilt on demand after a VM restart: the mount, and the writable layer restored from its saved tar.
  */
+import { TextTail } from '../util/tail.ts';
 import type { BlobBackend } from '../store/backend.ts';
 import type { ImageStore } from '../store/image-store.ts';
 import { GUEST_PATHS, type Guest } from '../guest.ts';
@@ -67,6 +68,8 @@ export interface ContainersOptions {
 const LOG_LIMIT = 256 * 1024;
 /** Each container's writable layer lives on its own tmpfs of this size (the VM has 256 MiB in all). */
 export const WRITABLE_LAYER_LIMIT = 48 * 1024 * 1024;
+/** Characters of each stream an exec returns (its tail); streaming callers still see everything. */
+export const EXEC_OUTPUT_CHARS = 1024 * 1024;
 const FEED_INTERVAL_MS = 250;
 
 export class Containers {
@@ -302,20 +305,19 @@ export class Containers {
     const record = this.find(ref);
     if (record.state !== 'running') throw new ConflictError(`Container ${record.id} is not running`);
     const argv = await this.#execArgv(record, command, options, false);
-    let stdout = '';
-    let stderr = '';
+    // What the caller gets back is the output's tail: `exec c yes` must not grow memory without bound.
+    const kept = { stdout: new TextTail(EXEC_OUTPUT_CHARS), stderr: new TextTail(EXEC_OUTPUT_CHARS) };
     const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
     const { exit } = await this.#guest.request<{ exit: number }>('spawn', { argv }, {
       timeoutMs: 10 * 60_000,
       onStream: (stream, data) => {
         const text = decoders[stream].decode(data, { stream: true });
-        if (stream === 'stdout') stdout += text;
-        else stderr += text;
+        kept[stream].append(text);
         options.onOutput?.(stream, text);
       },
     });
     this.#kickFeed();
-    return { exitCode: exit, stdout, stderr };
+    return { exitCode: exit, stdout: kept.stdout.toString(), stderr: kept.stderr.toString() };
   }
 
   /** `run -it` / `exec -it` from the guest terminal: the crun command the guest's client runs on its tty. */

@@ -213,3 +213,24 @@ describe('planBuild: multi-stage', () => {
     expect(e.all.map((x) => x.line)).toEqual([2, 3]);
   });
 });
+
+describe('planBuild: runaway substitution', () => {
+  it('refuses an ARG whose expansion passes the cap, naming its line', () => {
+    // 30 doubling ARGs would expand to 16 GiB. A0 is 16 characters, so A12 is 64 KiB (allowed) and A13
+    // (line 15) doubles past the cap.
+    const error = planError(DOUBLING_ARGS);
+    expect(error.line).toBe(15);
+    expect(error.message).toMatch(/expanded value is longer than 65536 characters/);
+  });
+});
+
+/** A 500-byte Dockerfile whose ARGs double thirty times. */
+const DOUBLING_ARGS = [
+  'FROM busybox',
+  'ARG A0=0123456789abcdef',
+  ...Array.from({ length: 30 }, (_, i) => `ARG A${i + 1}=$A${i}$A${i}`),
+  'ENV E=$A30',
+  'LABEL l=${A30}${A30}',
+  'RUN echo $A30',
+  '',
+].join('\n');

@@ -67,6 +67,20 @@ export class SubstitutionError extends Error {
   }
 }
 
+/**
+ * The longest value one substitution may produce. Docker has no limit, but a few doubling ARG lines
+ * (`ARG B=$A$A`) grow exponentially: without a cap, a 500-byte Dockerfile takes gigabytes and minutes.
+ */
+export const MAX_EXPANDED_LENGTH = 64 * 1024;
+
+function refuseLongExpansion(length: number): void {
+  if (length > MAX_EXPANDED_LENGTH) {
+    throw new SubstitutionError(
+      `the expanded value is longer than ${MAX_EXPANDED_LENGTH} characters (do variables here repeat each other, like ARG B=$A$A?)`,
+    );
+  }
+}
+
 export interface SubstituteOptions {
   /** The text to process: one word as it appears in the Dockerfile (quotes still in it). */
   word: string;
@@ -187,6 +201,7 @@ class ShellWord {
       } else if (ch === '$') {
         const value = this.processDollar();
         result += value;
+        refuseLongExpansion(result.length);
         words.addString(value);
       } else {
         let c = this.next();
@@ -233,6 +248,7 @@ class ShellWord {
       }
       if (ch === '$') {
         result += this.processDollar();
+        refuseLongExpansion(result.length);
         continue;
       }
       let c = this.next();

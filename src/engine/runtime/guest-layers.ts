@@ -76,6 +76,24 @@ export class GuestLayers {
     }
   }
 
+  /**
+   * Unpacks a layer tar the host already holds as the lower dir of `diffID` (for a writable layer that
+   * lived on its own size-limited tmpfs, which cannot be renamed into the layer store).
+   */
+  async install(diffID: string, tar: Uint8Array, signal?: AbortSignal): Promise<void> {
+    const present = await this.#presentLayers();
+    const hex = digestHex(diffID);
+    if (present.has(hex)) return;
+    const transfer = `xfer-${Date.now().toString(36)}-${this.#transferCount++}.tar`;
+    await this.#guest.putFile(transfer, tar);
+    try {
+      await this.#guest.request('unpack', { tar: `${GUEST_PATHS.share}/${transfer}`, dest: GuestLayers.layerDir(diffID) }, { timeoutMs: 300_000, signal });
+    } finally {
+      await this.#guest.request('rm', { path: `${GUEST_PATHS.share}/${transfer}` }).catch(() => {});
+    }
+    present.add(hex);
+  }
+
   /** Turns a finished writable layer (an upperdir) into the lower dir of a new image layer, in place. */
   async adopt(upperDir: string, diffID: string): Promise<void> {
     const present = await this.#presentLayers();

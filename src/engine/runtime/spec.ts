@@ -1,8 +1,9 @@
 /**
  * OCI runtime configs (config.json for crun), generated from data. The defaults mirror what Docker gives a
  * container: its own PID, IPC, UTS, mount and network namespaces, Docker's default capability set, a
- * read-write rootfs, /proc, /dev, /dev/pts, /dev/shm, /sys (read-only), and cgroup limits so a runaway
- * container cannot take the VM down.
+ * read-write rootfs, /proc, /dev, /dev/pts, /dev/shm, /sys (read-only), Docker's masked and read-only
+ * paths, device rules and (as a deny list) seccomp filter, no new privileges, and cgroup limits (memory,
+ * processes, CPU) so a runaway container cannot take the VM down.
  */
 
 export interface ProcessSpec {
@@ -52,6 +53,46 @@ const DEFAULT_CAPABILITIES = [
   'CAP_AUDIT_WRITE',
 ];
 
+/**
+ * Syscalls a container may not make. Docker's default seccomp profile allows a long list and denies the
+ * rest; its effect for a container without extra capabilities is to refuse these (kernel modules,
+ * keyrings, clocks, reboot, mounts and namespaces, tracing and other processes' memory, NUMA and
+ * i386's vm86). Written as a deny list so that every ordinary program runs unchanged; each call fails
+ * with EPERM, as under Docker.
+ */
+export const SECCOMP_DENIED_SYSCALLS = [
+  'acct', 'add_key', 'bpf', 'clock_adjtime', 'clock_settime', 'create_module', 'delete_module', 'finit_module',
+  'get_kernel_syms', 'get_mempolicy', 'init_module', 'ioperm', 'iopl', 'kcmp', 'kexec_load', 'keyctl',
+  'lookup_dcookie', 'mbind', 'mount', 'move_pages', 'name_to_handle_at', 'nfsservctl', 'open_by_handle_at',
+  'perf_event_open', 'pivot_root', 'process_vm_readv', 'process_vm_writev', 'ptrace', 'query_module', 'quotactl',
+  'reboot', 'request_key', 'set_mempolicy', 'setns', 'settimeofday', 'stime', 'swapon', 'swapoff', 'sysfs',
+  '_sysctl', 'umount', 'umount2', 'unshare', 'uselib', 'userfaultfd', 'ustat', 'vm86', 'vm86old',
+] as const;
+
+// Docker's masked and read-only paths (moby/oci/defaults.go).
+const MASKED_PATHS = [
+  '/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
+  '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap',
+];
+const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
+/**
+ * Docker's default device rules: deny every device, allow creating nodes (mknod) but opening only the
+ * standard ones (null, zero, full, random, urandom, tty, console, ptmx, ptys).
+ */
+const DEVICE_RULES = [
+  { allow: false, access: 'rwm' },
+  { allow: true, type: 'c', access: 'm' },
+  { allow: true, type: 'b', access: 'm' },
+  ...[
+    [1, 3], [1, 5], [1, 7], [1, 8], [1, 9], [5, 0], [5, 1], [5, 2],
+  ].map(([major, minor]) => ({ allow: true, type: 'c', major, minor, access: 'rwm' })),
+  { allow: true, type: 'c', major: 136, access: 'rwm' },
+];
+
+/** CPU quota per container: 90% of the one vCPU, so the agent and the learner's shell always get a turn. */
+export const CPU_QUOTA = { quota: 90_000, period: 100_000 };
+
 export function runtimeSpec(options: RuntimeSpecOptions): Record<string, unknown> {
   const { process: proc } = options;
   const namespaces = ['pid', 'ipc', 'uts', 'mount', ...(options.hostNetwork ? [] : ['network'])];
@@ -69,7 +110,7 @@ export function runtimeSpec(options: RuntimeSpecOptions): Record<string, unknown
         permitted: DEFAULT_CAPABILITIES,
       },
       rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 }],
-      noNewPrivileges: false,
+      noNewPrivileges: true,
     },
     root: { path: options.rootfs, readonly: false },
     hostname: options.hostname,
@@ -92,9 +133,16 @@ export function runtimeSpec(options: RuntimeSpecOptions): Record<string, unknown
       resources: {
         memory: { limit: options.memoryBytes ?? DEFAULT_MEMORY_BYTES, swap: options.memoryBytes ?? DEFAULT_MEMORY_BYTES },
         pids: { limit: options.pidsLimit ?? DEFAULT_PIDS_LIMIT },
+        cpu: CPU_QUOTA,
+        devices: DEVICE_RULES,
       },
-      maskedPaths: ['/proc/kcore', '/proc/keys', '/proc/timer_list', '/sys/firmware'],
-      readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
+      maskedPaths: MASKED_PATHS,
+      readonlyPaths: READONLY_PATHS,
+      seccomp: {
+        defaultAction: 'SCMP_ACT_ALLOW',
+        architectures: ['SCMP_ARCH_X86'],
+        syscalls: [{ names: [...SECCOMP_DENIED_SYSCALLS], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }],
+      },
     },
   };
 }

@@ -27,7 +27,15 @@ export function renderMarkdown(md: string): string {
   return DOMPurify.sanitize(html, { ADD_ATTR: ['target'] });
 }
 
-/** Inline Markdown (check labels, messages): code spans and emphasis only. */
+/** Inline Markdown written by lesson authors (summaries, hints, check labels). */
 export function renderInline(md: string): string {
   return DOMPurify.sanitize(marked.parseInline(md, { async: false }) as string);
+}
+
+/**
+ * Check results, which quote what the learner's containers printed and named: code spans and emphasis,
+ * nothing else (no buttons, links or images), so a container's output cannot put controls on the page.
+ */
+export function renderCheckMessage(md: string): string {
+  return DOMPurify.sanitize(marked.parseInline(md, { async: false }) as string, { ALLOWED_TAGS: ['code', 'em', 'strong'], ALLOWED_ATTR: [] });
 }

@@ -89,3 +89,16 @@ COPY --from=nginx:1.27 /etc/nginx/nginx.conf /etc/nginx/
     expect(Number(end[end.length - 1 - 2])).toBeCloseTo(l.boxes[1]!.copies[0]!.y - 4);
   });
 });
+
+describe('stageGraph: runaway substitution', () => {
+  it('a Dockerfile of doubling ARGs gets a problem naming the line, not a hung tab', () => {
+    const text = [
+      'FROM busybox',
+      'ARG A0=0123456789abcdef',
+      ...Array.from({ length: 30 }, (_, i) => `ARG A${i + 1}=$A${i}$A${i}`),
+      'RUN echo $A30',
+      '',
+    ].join('\n');
+    expect(stageGraph(text).problem).toMatch(/Dockerfile:15: .*longer than 65536 characters/);
+  });
+});

@@ -1,0 +1,91 @@
+/**
+ * Containers are confined as Docker confines them (masked and read-only /proc paths, device rules,
+ * seccomp, no new privileges, a CPU quota), builds' RUN steps get a bounded writable layer, and ordinary
+ * programs and builds still work.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { pathToFileURL, fileURLToPath } from 'node:url';
+import { readFile } from 'node:fs/promises';
+import { Engine } from './engine.ts';
+import { MemoryBackend } from './store/backend.ts';
+import { startNodeMachine, DEFAULT_ASSETS_DIR } from '../vm/node.ts';
+import type { Machine } from '../vm/machine.ts';
+import { readBaseImages } from '../../vm/base-images.ts';
+import { rawTar } from './archive/testutil.ts';
+
+let machine: Machine;
+let engine: Engine;
+
+beforeAll(async () => {
+  machine = await startNodeMachine();
+  engine = await Engine.open({
+    backend: new MemoryBackend(),
+    guest: machine,
+    baseImages: await readBaseImages(DEFAULT_ASSETS_DIR),
+    baseLayerUrl: (name) => pathToFileURL(join(DEFAULT_ASSETS_DIR, 'base', name)).href,
+    fetch: (async (url: string) => new Response(await readFile(fileURLToPath(url)))) as unknown as typeof fetch,
+  });
+});
+
+afterAll(() => machine?.destroy());
+
+async function sh(script: string) {
+  let out = '';
+  const view = await engine.run({ image: 'busybox', autoRemove: true, command: ['sh', '-c', script], onOutput: (_s, text) => (out += text) });
+  return { out, exitCode: view.exitCode };
+}
+
+describe('a container is confined like a Docker container', () => {
+  it('cannot mount, unshare, or reach devices other than the standard ones', async () => {
+    const r = await sh(
+      [
+        'mount -t tmpfs none /mnt 2>/dev/null && echo mounted || echo mount-refused',
+        'unshare -n true 2>/dev/null && echo unshared || echo unshare-refused',
+        'mknod /tmp/mem c 1 1 && (head -c 1 /tmp/mem >/dev/null 2>&1 && echo mem-read || echo mem-refused)',
+        'head -c 1 /dev/zero | wc -c',
+        'echo ok > /dev/null && echo null-ok',
+      ].join('; '),
+    );
+    expect(r.out.split('\n')).toEqual(['mount-refused', 'unshare-refused', 'mem-refused', '1', 'null-ok', '']);
+  });
+
+  it("masks /proc/kcore, keeps /proc/sys read-only, and sets no_new_privs", async () => {
+    const r = await sh('wc -c < /proc/kcore; (echo 1 > /proc/sys/kernel/domainname) 2>/dev/null && echo sys-written || echo sys-read-only; grep NoNewPrivs /proc/self/status');
+    expect(r.out).toMatch(/^0\nsys-read-only\nNoNewPrivs:\s+1\n$/);
+  });
+
+});
+
+describe('builds', () => {
+  it('a RUN step that fills its layer fails with "No space left on device"; the next build works', async () => {
+    const events: string[] = [];
+    await expect(
+      engine.build({
+        dockerfile: 'FROM busybox\nRUN dd if=/dev/zero of=/fill bs=1M count=60\n',
+        context: [],
+        tags: ['filler'],
+        onEvent: (e) => void events.push(JSON.stringify(e)),
+      }),
+    ).rejects.toThrow(/did not complete successfully/);
+    expect(events.join('\n')).toMatch(/No space left on device/);
+    const ok = await engine.build({ dockerfile: 'FROM busybox\nRUN echo fine > /fine\n', context: [], tags: ['fine'] });
+    expect(ok.imageId).toMatch(/^sha256:/);
+    let out = '';
+    await engine.run({ image: 'fine', autoRemove: true, command: ['cat', '/fine'], onOutput: (_s, t) => (out += t) });
+    expect(out).toBe('fine\n');
+  });
+
+  it('ADD of a local archive refuses members that escape, hard links out and devices; re-roots hard links', async () => {
+    const add = (tar: Uint8Array) =>
+      engine.build({ dockerfile: 'FROM busybox\nADD app.tar /dest/\n', context: [{ path: 'app.tar', mode: 0o100644, data: tar }], tags: ['added'] });
+    await expect(add(rawTar([{ name: '../../etc/evil', data: 'x' }]))).rejects.toThrow(/ADD app\.tar: member "\.\.\/\.\.\/etc\/evil" would land outside the destination/);
+    await expect(add(rawTar([{ name: 'a', data: 'x' }, { name: 'b', type: '1', linkname: '../../etc/shadow' }]))).rejects.toThrow(/hard link to "..\/..\/etc\/shadow", outside the archive/);
+    await expect(add(rawTar([{ name: 'sda', type: '4' }]))).rejects.toThrow(/member "sda" is a block device/);
+    await add(rawTar([{ name: 'a', data: 'same' }, { name: 'b', type: '1', linkname: 'a' }]));
+    let out = '';
+    await engine.run({ image: 'added', autoRemove: true, command: ['sh', '-c', 'cat /dest/b; stat -c %h /dest/a'], onOutput: (_s, t) => (out += t) });
+    // b is a hard link to a under /dest: the same file, with two names.
+    expect(out).toBe('same2\n');
+  });
+});

@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { BuildLog, STEP_OUTPUT_LINES } from './browser-backend.ts';
+import type { BuildEvent } from '../engine/build/events.ts';
+
+describe('BuildLog', () => {
+  it('keeps the tail of a step that prints 3 million lines, and says how many it dropped', () => {
+    const log = new BuildLog();
+    const step = { n: 1, total: 1, stage: '', stageStep: 2, stageSteps: 2, line: 2, endLine: 2, instruction: 'RUN seq 3000000', configOnly: false };
+    log.apply({ type: 'start', steps: [step], warnings: [] } as unknown as BuildEvent);
+    log.apply({ type: 'step-start', step } as unknown as BuildEvent);
+    for (let chunk = 0; chunk < 3000; chunk++) {
+      const text = Array.from({ length: 1000 }, (_, i) => String(chunk * 1000 + i + 1)).join('\n') + '\n';
+      log.apply({ type: 'step-output', step, stream: 'stdout', text, elapsedMs: 0 } as unknown as BuildEvent);
+    }
+    const output = log.snapshot().steps.find((s) => s.line === 2)!.output;
+    expect(output).toHaveLength(STEP_OUTPUT_LINES + 1);
+    expect(output[0]).toBe(`[… ${3_000_000 - STEP_OUTPUT_LINES} earlier lines not shown]`);
+    expect(output.at(-1)).toBe('3000000');
+  });
+});
