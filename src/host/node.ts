@@ -41,6 +41,8 @@ export async function openNodeEngine(options: NodeEngineOptions = {}): Promise<{
     baseImages: await readBaseImages(assetsDir),
     baseLayerUrl: (file) => pathToFileURL(join(assetsDir, 'base', file)).href,
     fetch: nodeFetch,
+    // Node talks to registries directly (no CORS, no proxy).
+    registry: { fetch: (url, init) => fetch(url, init) },
   });
   const stopServing = serveGuestDocker({ engine, guest: machine });
   return {
