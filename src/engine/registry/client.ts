@@ -98,7 +98,10 @@ export async function readLimited(res: Response, max: number): Promise<Uint8Arra
   }
   const out = new Uint8Array(total);
   let at = 0;
-  for (const c of chunks) (out.set(c, at), (at += c.length));
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
   return out;
 }
 

@@ -275,13 +275,15 @@ export async function pullImage(options: PullOptions): Promise<PullResult> {
         emit({ kind: 'layer', id, status: 'Verifying Checksum' });
         emit({ kind: 'layer', id, status: 'Download complete' });
       });
+      job.catch(() => undefined); // awaited in order below; a later layer may fail first
       downloads.set(i, job);
       return job.then(() => startNext());
     };
     const workers: Promise<void | undefined>[] = [];
     for (let w = 0; w < CONCURRENT_DOWNLOADS; w++) {
       const worker = startNext();
-      if (worker) workers.push(worker);
+      // Failures surface through `downloads` (awaited in order below); the chain itself must not go unhandled.
+      if (worker) workers.push(worker.catch(() => undefined));
     }
     // Layers complete in order, bottom first, as Docker extracts them.
     for (const [i, layer] of manifest.layers.entries()) {
