@@ -28,6 +28,8 @@ export interface BrowserBackendOptions {
   storageNamespace?: string;
   /** Keep images and containers in memory only (nothing survives a reload). */
   ephemeral?: boolean;
+  /** May pulls reach registries through the server's proxy (default yes; embeds only when their page allows it). */
+  registry?: boolean;
 }
 
 export function createBrowserBackend(options: BrowserBackendOptions = {}): Backend & { syncWorkspace(files: WorkspaceFile[]): Promise<void> } {
@@ -87,7 +89,7 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
         const { storageWarning } = await daemon.boot(new URL(options.assetsUrl ?? 'vm/', location.href).href, Comlink.proxy(onProgress), {
           storageNamespace: options.storageNamespace,
           ephemeral: options.ephemeral,
-        });
+        }, { registry: options.registry !== false });
         bootWarning = storageWarning;
       } catch (error) {
         const message = (error as Error).message ?? String(error);

@@ -73,7 +73,7 @@ class FakeEngine implements EngineApi {
     options.onProgress?.({ kind: 'layer', id: 'aaaaaaaaaaaa', status: 'Pull complete' });
     options.onProgress?.({ kind: 'status', text: `Digest: ${digest}` });
     options.onProgress?.({ kind: 'status', text: 'Status: Downloaded newer image for alpine:latest' });
-    return { imageId: APP, digest, ref: 'alpine:latest', canonical: 'docker.io/library/alpine:latest', repoDigest: `alpine@${digest}`, upToDate: false, downloaded: 1, existing: 0, bytes: 2_000_000 };
+    return { imageId: APP as `sha256:${string}`, digest, ref: 'alpine:latest', canonical: 'docker.io/library/alpine:latest', repoDigest: `alpine@${digest}`, upToDate: false, downloaded: 1, existing: 0, bytes: 2_000_000 };
   }
   async push(options: Parameters<EngineApi['push']>[0]) {
     this.#record('push', { ...options, onProgress: undefined });
