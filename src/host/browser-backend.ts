@@ -4,6 +4,7 @@
  */
 import * as Comlink from 'comlink';
 import type { Backend, BuildRequest, BuildResult, EngineView } from '../ui/backend.ts';
+import { applyTransfer, newTransfer, type TransferVM } from '../ui/panels/pulls.ts';
 import { BootError } from '../ui/boot/boot.ts';
 import type { BuildDecoration, LintMarker } from '../ui/editor/types.ts';
 import type { FileNodeVM, ImageVM, LayerVM, WritableLayerVM } from '../ui/layers/model.ts';
@@ -57,6 +58,7 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
       writable: containers.map(
         (c): WritableLayerVM => ({ containerName: c.name, containerId: c.id, image: c.imageId, state: c.state, entries: (writable.get(c.id) ?? []).map(({ path, kind, size }) => ({ path, kind, size })) }),
       ),
+      transfers,
     };
     for (const listener of listeners) listener(view);
     // A container we have no listing for yet (e.g. a stopped one after a reload): ask once.
@@ -76,9 +78,31 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
     refreshTimer ??= setTimeout(() => void refresh().catch(() => {}), 60);
   }
 
+  /** Recent pulls and pushes, newest last (a few are kept so a finished one stays readable). */
+  let transfers: TransferVM[] = [];
+  function onTransfer(event: Extract<ChangeEvent, { type: 'transfer' }>): void {
+    let index = -1;
+    transfers.forEach((t, i) => {
+      if (t.ref === event.ref && t.action === event.action && t.state === 'running') index = i;
+    });
+    if (index < 0) {
+      transfers = [...transfers.filter((t) => t.state === 'running' || transfers.indexOf(t) >= transfers.length - 3), newTransfer(event.ref, event.action)];
+      index = transfers.length - 1;
+    }
+    const next = transfers.slice();
+    next[index] = applyTransfer(transfers[index], event.event);
+    transfers = next;
+    view = { ...view, transfers };
+    for (const listener of listeners) listener(view);
+  }
+
   function onChange(event: ChangeEvent): void {
     if (event.type === 'writable') writable.set(event.id, event.entries);
     if (event.type === 'container' && event.action === 'destroy') writable.delete(event.id);
+    if (event.type === 'transfer') {
+      onTransfer(event);
+      if (event.event.kind !== 'done' && event.event.kind !== 'error') return;
+    }
     if (event.type !== 'build') scheduleRefresh();
   }
 
@@ -214,6 +238,9 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
       load(data: Uint8Array) {
         return call('load', { data });
       },
+      async pull(ref: string) {
+        await call('pull', { ref });
+      },
     },
   };
   return backend;
@@ -304,6 +331,7 @@ class BuildLog {
   #seconds?: number;
   #error?: string;
   #started = performance.now();
+  #pulls: TransferVM[] = [];
 
   apply(event: BuildEvent): void {
     switch (event.type) {
@@ -353,10 +381,20 @@ class BuildLog {
       case 'error':
         this.fail(event.message);
         break;
+      case 'pull': {
+        const index = this.#pulls.findIndex((p) => p.ref === event.ref);
+        const current = index >= 0 ? this.#pulls[index] : newTransfer(event.ref, 'pull');
+        let next = applyTransfer(current, event.event);
+        if (event.event.kind === 'status' && event.event.text.startsWith('Status:')) next = applyTransfer(next, { kind: 'done' });
+        if (index >= 0) this.#pulls[index] = next;
+        else this.#pulls.push(next);
+        break;
+      }
     }
   }
 
   fail(message: string): void {
+    this.#pulls = this.#pulls.map((p) => (p.state === 'running' ? applyTransfer(p, { kind: 'error', message }) : p));
     this.#state = 'failed';
     this.#error = message;
     this.#seconds = (performance.now() - this.#started) / 1000;
@@ -374,6 +412,7 @@ class BuildLog {
       imageId: this.#imageId,
       seconds: this.#seconds,
       error: this.#error,
+      ...(this.#pulls.length ? { pulls: [...this.#pulls] } : {}),
     };
   }
 
