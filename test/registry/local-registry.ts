@@ -58,11 +58,11 @@ async function waitForPort(port: number, child: ChildProcess, log: () => string)
   throw new Error(`docker-registry did not listen on ${port}:\n${log()}`);
 }
 
-export async function startRegistry(options: { auth?: { username: string; password: string } } = {}): Promise<LocalRegistry> {
+export async function startRegistry(options: { auth?: { username: string; password: string }; port?: number } = {}): Promise<LocalRegistry> {
   const dir = await mkdtemp(path.join(tmpdir(), 'layerlab-registry-'));
   const storageDir = path.join(dir, 'storage');
   await mkdir(storageDir);
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   let authBlock = '';
   if (options.auth) {
     const { stdout } = await run('htpasswd', ['-nbB', options.auth.username, options.auth.password]);
