@@ -71,6 +71,16 @@ describe('layerlab push / pull / run', () => {
     const ran = await layerlab('c', 'run', '--rm', `${registry.host}/lab/multi:1`);
     expect(ran.stdout).toBe('386\n');
 
+    // FROM an image the store lacks: the build pulls it first (progress in the build output).
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    const context = path.join(work, 'ctx');
+    await mkdir(context, { recursive: true });
+    await writeFile(path.join(context, 'Dockerfile'), `FROM ${registry.host}/lab/multi:1\nRUN cat /arch > /copied\nCMD ["cat", "/copied"]\n`);
+    const built = await layerlab('d', 'build', '-t', 'from-registry', 'ctx');
+    expect(built.stderr).toContain(`[pull ${registry.host}/lab/multi:1] Status: Downloaded newer image for ${registry.host}/lab/multi:1`);
+    expect(built.code).toBe(0);
+    expect((await layerlab('d', 'run', '--rm', 'from-registry')).stdout).toBe('386\n');
+
     const refused = await layerlab('c', 'pull', `${registry.host}/lab/amd64only:1`);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`${registry.host}/lab/amd64only:1 has no linux/386 image (it has linux/amd64); Layerlab runs 32-bit x86 images`);

@@ -9,6 +9,7 @@ import { DigestMismatchError } from '../oci/errors.ts';
 import { MediaType } from '../oci/types.ts';
 import { RegistryError, RegistryUnavailableError } from './errors.ts';
 import type { RepositoryLocation } from './location.ts';
+import { wasmSha256, type HasherFactory } from './hash.ts';
 
 export type RegistryFetch = (url: string, init: RequestInit) => Promise<Response>;
 
@@ -41,6 +42,8 @@ export interface RegistryClientOptions {
   credentials?: CredentialStore;
   /** Why registries cannot be reached when there is no fetch (shown on pull). */
   unavailableReason?: string;
+  /** Incremental sha256 for streamed layers; default hash-wasm. */
+  createHasher?: HasherFactory;
 }
 
 interface Challenge {
@@ -113,6 +116,7 @@ export interface FetchedManifest {
 
 export class RegistryClient {
   readonly credentials: CredentialStore;
+  readonly createHasher: HasherFactory;
   readonly #fetch?: RegistryFetch;
   readonly #unavailable: string;
   /** Bearer tokens by `apiHost scope`, and which hosts want Basic auth. */
@@ -121,6 +125,7 @@ export class RegistryClient {
 
   constructor(options: RegistryClientOptions = {}) {
     this.#fetch = options.fetch;
+    this.createHasher = options.createHasher ?? wasmSha256;
     this.credentials = options.credentials ?? new CredentialStore();
     this.#unavailable = options.unavailableReason ?? 'this Layerlab has no way to reach registries';
   }

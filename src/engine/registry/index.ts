@@ -4,3 +4,4 @@ export * from './location.ts';
 export * from './progress.ts';
 export * from './pull.ts';
 export * from './push.ts';
+export * from './hash.ts';

@@ -5,8 +5,6 @@
  * one commit after every layer is in. An interrupted pull leaves at most complete, verified layers (which the
  * next pull reuses: "Already exists"), never a half blob or a half image.
  */
-import { sha256 as sha256Hasher } from '@noble/hashes/sha2.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
 import { sha256, shortId, type Digest } from '../oci/digest.ts';
 import { DigestMismatchError, EngineError } from '../oci/errors.ts';
 import { decodeJson, type BuiltImage } from '../oci/image.ts';
@@ -166,8 +164,8 @@ async function downloadLayer(options: {
   const { layer } = options;
   const { body } = await options.client.getBlob(options.loc, layer.digest, options.signal);
   const writer = await options.store.openBlobWriter(layer.digest);
-  const blobHash = sha256Hasher.create();
-  const diffHash = sha256Hasher.create();
+  const blobHash = await options.client.createHasher();
+  const diffHash = await options.client.createHasher();
   let compressed = 0;
   let uncompressed = 0;
   try {
@@ -198,11 +196,11 @@ async function downloadLayer(options: {
       await forDiff?.cancel().catch(() => {});
       throw failed.reason;
     }
-    const digest = `sha256:${bytesToHex(blobHash.digest())}` as Digest;
+    const digest = blobHash.digest();
     if (digest !== layer.digest || compressed !== layer.size) {
       throw new DigestMismatchError(layer.digest, digest, `layer ${shortId(layer.digest)} (${compressed} of ${layer.size} bytes)`);
     }
-    const diffID = `sha256:${bytesToHex(diffHash.digest())}` as Digest;
+    const diffID = diffHash.digest();
     if (diffID !== options.expectedDiffID) throw new DigestMismatchError(options.expectedDiffID, diffID, `uncompressed layer ${shortId(layer.digest)}`);
     await writer.commit();
   } catch (error) {
