@@ -90,6 +90,36 @@ describe('registry proxy', () => {
     expect(await statusOf('/elsewhere')).toBe(404);
   });
 
+  it('follows blob redirects itself, re-checking each target', async () => {
+    const storage = http.createServer((_req, res) => res.end('blob bytes'));
+    const storagePort = await freePort();
+    await new Promise<void>((r) => storage.listen(storagePort, '127.0.0.1', r));
+    const origin = http.createServer((req, res) => {
+      const to = req.url!.includes('allowed') ? `http://127.0.0.1:${storagePort}/data` : req.url!.includes('plain') ? 'http://cdn.example/data' : `https://10.1.2.3/data`;
+      res.writeHead(307, { location: to, 'set-cookie': 'tracking=1' });
+      res.end();
+    });
+    const originPort = await freePort();
+    await new Promise<void>((r) => origin.listen(originPort, '127.0.0.1', r));
+    const proxy = createLayerlabServer({ distDir: layout, registry: { allowedHosts: [`127.0.0.1:${originPort}`, `127.0.0.1:${storagePort}`] } });
+    const proxyPort = await freePort();
+    await new Promise<void>((r) => proxy.listen(proxyPort, '127.0.0.1', r));
+    try {
+      const blob = (name: string) => fetch(`http://127.0.0.1:${proxyPort}/registry/127.0.0.1:${originPort}/v2/${name}/blobs/sha256:${'a'.repeat(64)}`);
+      const followed = await blob('allowed');
+      expect(followed.status).toBe(200);
+      expect(await followed.text()).toBe('blob bytes');
+      const plain = await blob('plain');
+      expect(plain.status).toBe(502);
+      expect(await plain.text()).toContain('only https');
+      const internal = await blob('internal');
+      expect(internal.status).toBe(502);
+      expect(await internal.text()).toContain('private address');
+    } finally {
+      await Promise.all([proxy, origin, storage].map((s) => new Promise((r) => s.close(r))));
+    }
+  });
+
   it('knows private addresses', () => {
     for (const a of ['127.0.0.1', '10.1.2.3', '192.168.0.1', '172.20.0.1', '169.254.169.254', '::1', 'fd00::1', '::ffff:10.0.0.1', '0.0.0.0']) expect(isPrivateAddress(a), a).toBe(true);
     for (const a of ['8.8.8.8', '104.16.1.1', '2606:4700::1']) expect(isPrivateAddress(a), a).toBe(false);

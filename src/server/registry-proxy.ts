@@ -162,10 +162,16 @@ export function createRegistryProxy(options: RegistryProxyOptions): Handler {
     }
     // Credentials go only to the host the browser addressed, never to a redirect target (a CDN).
     if (redirects > 0) delete headers.authorization;
+    // Node skips `lookup` for IP literals: check those here.
+    const literal = url.hostname.replace(/^\[|\]$/g, '');
+    const allowPrivate = explicitHost && isLocalHostName(url.host);
+    if (net.isIP(literal) && isPrivateAddress(literal) && !allowPrivate) {
+      return refuse(res, 502, `refused: ${url.host} is a private address`);
+    }
     const client = url.protocol === 'https:' ? https : http;
     const upstream = client.request(
       url,
-      { method, headers, lookup: guardedLookup(explicitHost && isLocalHostName(url.host)), timeout: 60_000 },
+      { method, headers, lookup: guardedLookup(allowPrivate), timeout: 60_000 },
       (up) => {
         const status = up.statusCode ?? 502;
         const location = up.headers.location;

@@ -259,19 +259,34 @@ export class RegistryClient {
   }
 
   /**
-   * Uploads a blob: a cross-repository mount when `mountFrom` names a repository in the same registry that has
-   * it (the registry answers 201 and nothing is sent), otherwise POST then one monolithic PUT.
+   * Cross-repository mount: asks the registry to link a blob another repository of it already has. True when
+   * it did (201); otherwise the upload session it opened instead is cancelled and the caller uploads.
    */
-  async putBlob(loc: RepositoryLocation, digest: Digest, data: Uint8Array, options: { mountFrom?: string; signal?: AbortSignal } = {}): Promise<'mounted' | 'pushed'> {
-    const mountQuery = options.mountFrom ? `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(options.mountFrom)}` : '';
-    const start = await this.request(loc, 'POST', `/v2/${loc.repository}/blobs/uploads/${mountQuery}`, {
+  async mountBlob(loc: RepositoryLocation, digest: Digest, from: string, signal?: AbortSignal): Promise<boolean> {
+    const res = await this.request(loc, 'POST', `/v2/${loc.repository}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`, {
       push: true,
-      extraScopes: options.mountFrom ? [`repository:${options.mountFrom}:pull`] : [],
+      extraScopes: [`repository:${from}:pull`],
+      headers: { 'content-length': '0' },
+      signal,
+    });
+    await res.body?.cancel().catch(() => {});
+    if (res.status === 201) return true;
+    const location = res.headers.get('location');
+    if (res.status === 202 && location) {
+      const cancel = await this.request(loc, 'DELETE', new URL(location, `${this.#base(loc)}/v2/`).href, { push: true, signal }).catch(() => undefined);
+      await cancel?.body?.cancel().catch(() => {});
+    }
+    return false;
+  }
+
+  /** Uploads a blob: POST for an upload session, then one monolithic PUT with the digest. */
+  async putBlob(loc: RepositoryLocation, digest: Digest, data: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<void> {
+    const start = await this.request(loc, 'POST', `/v2/${loc.repository}/blobs/uploads/`, {
+      push: true,
       headers: { 'content-length': '0' },
       signal: options.signal,
     });
     await start.body?.cancel().catch(() => {});
-    if (start.status === 201 && options.mountFrom) return 'mounted';
     if (start.status !== 202) throw await this.#error(start, loc, digest, 'push');
     const location = start.headers.get('location');
     if (!location) throw new RegistryError(`${loc.registry} started an upload without a Location`);
@@ -285,7 +300,6 @@ export class RegistryClient {
     });
     await put.body?.cancel().catch(() => {});
     if (put.status !== 201) throw await this.#error(put, loc, digest, 'push');
-    return 'pushed';
   }
 
   async putManifest(loc: RepositoryLocation, reference: string, manifest: { bytes: Uint8Array; mediaType: string }, signal?: AbortSignal): Promise<Digest> {

@@ -48,11 +48,22 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
   for (const { id } of order) emit({ kind: 'layer', id, status: 'Preparing' });
   let pushed = 0;
   let existing = 0;
+  // A repository of the same registry this image came from (or went to) has the layers: mount, don't upload.
+  const mountFrom = (image.repoDigests ?? [])
+    .map((d) => locate(parseReference(d)))
+    .find((other) => other.apiHost === loc.apiHost && other.repository !== loc.repository)?.repository;
   for (const { layer, id } of order) {
     if (await options.client.hasBlob(loc, layer.digest, options.signal)) {
       existing++;
       emit({ kind: 'layer', id, status: 'Layer already exists' });
       continue;
+    }
+    if (mountFrom) {
+      if (await options.client.mountBlob(loc, layer.digest, mountFrom, options.signal)) {
+        existing++;
+        emit({ kind: 'layer', id, status: 'Mounted from', detail: mountFrom });
+        continue;
+      }
     }
     emit({ kind: 'layer', id, status: 'Pushing', current: 0, total: layer.size });
     const bytes = await options.store.layerBlob({ digest: layer.digest, signal: options.signal });
