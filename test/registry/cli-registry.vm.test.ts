@@ -81,6 +81,11 @@ describe('layerlab push / pull / run', () => {
     expect(built.code).toBe(0);
     expect((await layerlab('d', 'run', '--rm', 'from-registry')).stdout).toBe('386\n');
 
+    // `run` of an image the store lacks pulls it first, as Docker does.
+    const autoPulled = await layerlab('e', 'run', '--rm', `${registry.host}/lab/multi:1`);
+    expect(autoPulled.stderr).toContain(`Unable to find image '${registry.host}/lab/multi:1' locally\n1: Pulling from lab/multi\n`);
+    expect(autoPulled.stdout).toBe('386\n');
+
     const refused = await layerlab('c', 'pull', `${registry.host}/lab/amd64only:1`);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`${registry.host}/lab/amd64only:1 has no linux/386 image (it has linux/amd64); Layerlab runs 32-bit x86 images`);

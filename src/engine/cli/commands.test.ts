@@ -1,4 +1,4 @@
-import { PlatformError } from '../registry/errors.ts';
+import { PlatformError, RegistryError } from '../registry/errors.ts';
 import { describe, expect, it } from 'vitest';
 import type { ContainerView, EngineApi, RunOptions } from '../api.ts';
 import type { BuildEvent, BuildStepInfo } from '../build/events.ts';
@@ -66,6 +66,7 @@ class FakeEngine implements EngineApi {
   async pull(options: Parameters<EngineApi['pull']>[0]) {
     this.#record('pull', { ...options, onProgress: undefined });
     if (options.platform && options.platform !== 'linux/386') throw new PlatformError(`--platform ${options.platform} is not available`);
+    if (options.ref.startsWith('foo')) throw new RegistryError("pull access denied for foo, repository does not exist or may require 'docker login': denied: requested access to the resource is denied");
     const digest = `sha256:${'cd'.repeat(32)}` as const;
     options.onProgress?.({ kind: 'status', text: 'latest: Pulling from library/alpine' });
     options.onProgress?.({ kind: 'layer', id: 'aaaaaaaaaaaa', status: 'Pulling fs layer' });
@@ -459,9 +460,9 @@ describe('containers', () => {
     expect(r.code).toBe(125);
     expect(r.stderr).toMatchInlineSnapshot(`
       "Unable to find image 'foo:latest' locally
-      docker: Error response from daemon: pull access denied for foo, repository does not exist or may require 'docker login'.
+      docker: Error response from daemon: pull access denied for foo, repository does not exist or may require 'docker login': denied: requested access to the resource is denied
       See 'docker run --help'.
-      Layerlab: there is no network in this sandbox, so images cannot be pulled. Images here: busybox:latest, app:latest, app:v1 (see 'docker images'), or build one with 'docker build'.
+      Layerlab: Images here: busybox:latest, app:latest, app:v1 (see 'docker images'), or build one with 'docker build'.
       "
     `);
   });
