@@ -1,5 +1,6 @@
 import { expect, test, type Page } from '@playwright/test';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { deflateRawSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzip } from '../src/engine/archive/tar.ts';
@@ -72,4 +73,22 @@ test('pulls a multi-platform image through the proxy with a progress bar, then r
   // From the guest terminal, through the same proxy: an amd64-only image is refused clearly.
   await terminal(page, `docker pull ${registry.host}/lab/amd64only:1`, 'has no linux/386 image (it has linux/amd64)');
   await expect(page.getByTestId('transfer').filter({ hasText: 'amd64only' })).toHaveAttribute('data-state', 'failed');
+});
+
+test('a build FROM an image the store lacks pulls it, with its progress bar in the build log', async ({ page }) => {
+  const from = `${registry.host}/lab/multi:1`;
+  // A share link carries the Dockerfile into the app (deflate-raw + base64url of the JSON).
+  const files = [['Dockerfile', `FROM ${from}\nRUN cat /arch > /copied\n`]];
+  const hash = '#share=' + deflateRawSync(Buffer.from(JSON.stringify({ v: 1, files, tag: 'fromreg' }))).toString('base64url');
+  await page.goto('/' + hash);
+  await expect(page.getByTestId('status')).toHaveText('Ready', { timeout: 90_000 });
+  await terminal(page, `docker rmi ${from} >/dev/null 2>&1; echo cleared-$((40+2))`, 'cleared-42');
+  await page.getByTestId('build-button').click();
+  const log = page.getByTestId('build-log');
+  const pull = log.getByTestId('transfer').filter({ hasText: from });
+  await expect(pull).toBeVisible({ timeout: 60_000 });
+  await expect(log).toContainText(/Built in/, { timeout: 120_000 });
+  await expect(pull).toHaveAttribute('data-state', 'done');
+  await expect(pull.getByRole('progressbar')).toHaveAttribute('aria-valuenow', '100');
+  await page.screenshot({ path: `${SHOTS}/registry-build-pull.png` });
 });

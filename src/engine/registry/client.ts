@@ -9,7 +9,7 @@ import { DigestMismatchError } from '../oci/errors.ts';
 import { MediaType } from '../oci/types.ts';
 import { RegistryError, RegistryUnavailableError } from './errors.ts';
 import type { RepositoryLocation } from './location.ts';
-import { wasmSha256, type HasherFactory } from './hash.ts';
+import { jsSha256, type HasherFactory } from './hash.ts';
 
 export type RegistryFetch = (url: string, init: RequestInit) => Promise<Response>;
 
@@ -42,7 +42,7 @@ export interface RegistryClientOptions {
   credentials?: CredentialStore;
   /** Why registries cannot be reached when there is no fetch (shown on pull). */
   unavailableReason?: string;
-  /** Incremental sha256 for streamed layers; default hash-wasm. */
+  /** Incremental sha256 for streamed layers; default @noble/hashes. */
   createHasher?: HasherFactory;
 }
 
@@ -125,7 +125,7 @@ export class RegistryClient {
 
   constructor(options: RegistryClientOptions = {}) {
     this.#fetch = options.fetch;
-    this.createHasher = options.createHasher ?? wasmSha256;
+    this.createHasher = options.createHasher ?? jsSha256;
     this.credentials = options.credentials ?? new CredentialStore();
     this.#unavailable = options.unavailableReason ?? 'this Layerlab has no way to reach registries';
   }

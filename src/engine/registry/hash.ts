@@ -1,8 +1,10 @@
 /**
- * Incremental sha256 for blobs that stream (WebCrypto hashes only whole buffers). The default is hash-wasm
- * (WebAssembly, works in the browser and in Node); a host may inject a faster native one (Node's crypto).
+ * Incremental sha256 for blobs that stream (WebCrypto hashes only whole buffers). The default is
+ * @noble/hashes (plain JavaScript: the browser and Node alike); a host may inject a faster native one
+ * (Node's crypto, see src/host/node.ts).
  */
-import { createSHA256 } from 'hash-wasm';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import type { Digest } from '../oci/digest.ts';
 
 export interface IncrementalHash {
@@ -12,11 +14,10 @@ export interface IncrementalHash {
 
 export type HasherFactory = () => Promise<IncrementalHash>;
 
-export const wasmSha256: HasherFactory = async () => {
-  const hasher = await createSHA256();
-  hasher.init();
+export const jsSha256: HasherFactory = async () => {
+  const hasher = sha256.create();
   return {
     update: (chunk) => void hasher.update(chunk),
-    digest: () => `sha256:${hasher.digest('hex')}` as Digest,
+    digest: () => `sha256:${bytesToHex(hasher.digest())}` as Digest,
   };
 };
