@@ -26,5 +26,7 @@ export default defineConfig({
     url: `http://localhost:${port}`,
     reuseExistingServer: true,
     timeout: 60_000,
+    // The registry tests start a registry on the next port; the dev server's proxy must allow it.
+    env: { LAYERLAB_REGISTRIES_EXTRA: `127.0.0.1:${port + 1}` },
   },
 });

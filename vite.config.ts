@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { pageSecurityHeaders } from './src/server/headers.ts';
+import { layerlabServerPlugin } from './src/server/vite-plugin.ts';
 
 /**
  * `/embed.js` in development: the loader compiled on request, so host pages (and the embed tests) use the
@@ -71,7 +72,7 @@ function framingHeaders(): Plugin {
 
 // The VM assets (public/vm/) are build outputs of `npm run build:vm`, served as static files.
 export default defineConfig({
-  plugins: [svelte(), embedLoaderInDev(), contentSecurityPolicy(), framingHeaders()],
+  plugins: [svelte(), embedLoaderInDev(), contentSecurityPolicy(), framingHeaders(), layerlabServerPlugin()],
   resolve: {
     alias: {
       // dockerfile-language-service's registry client requires Node's https (Docker Hub tag lookups);

@@ -10,9 +10,10 @@ import { benchEngine } from './engine';
 import { benchApp } from './app';
 import { benchEmbed } from './embed';
 import { benchReliability } from './reliability';
+import { benchRegistry } from './registry';
 
 type Section = () => Promise<Record<string, number | null | string>>;
-const sections: Record<string, Section> = { vm: benchVm, engine: benchEngine, app: benchApp, embed: benchEmbed, reliability: benchReliability };
+const sections: Record<string, Section> = { vm: benchVm, engine: benchEngine, app: benchApp, embed: benchEmbed, reliability: benchReliability, registry: benchRegistry };
 
 const only = process.argv.slice(2);
 const results: Record<string, number | null | string> = {};

@@ -25,6 +25,8 @@ fi
 
 if [ "${LAYERLAB_NEED_CHROMIUM:-0}" = 1 ]; then
   apt_install chromium
+  # Registry tests: a real registry server, skopeo to push fixtures, htpasswd (bcrypt) for basic auth.
+  apt_install docker-registry skopeo apache2-utils
 fi
 
 bash vm/build.sh

@@ -71,6 +71,14 @@ describe('parseEmbedConfig', () => {
   });
 });
 
+describe('registry access', () => {
+  it('is off unless the embedding page opts in with registry=1', () => {
+    expect(parse('').registry).toBe(false);
+    expect(parse('?registry=yes').registry).toBe(false);
+    expect(parse('?registry=1').registry).toBe(true);
+  });
+});
+
 describe('allow-list and storage namespace', () => {
   it('allows nobody when the embedder is unknown and no origins= is given', () => {
     expect(parse('', { framed: true, embedder: null }).origins).toEqual([]);

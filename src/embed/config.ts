@@ -2,7 +2,7 @@
  * The embed page's configuration, read from its URL. Pure (no DOM): `parseEmbedConfig` gets the URL and
  * what the page knows about who embeds it, so every rule here has a table test (config.test.ts).
  *
- *   embed.html?panels=editor,layers&readonly=1&theme=dark&command=docker%20build%20.&origins=https://docs.example
+ *   embed.html?panels=editor,layers&readonly=1&theme=dark&command=docker%20build%20.&origins=https://docs.example&registry=1
  *             #files=<base64url JSON {"Dockerfile": "…"}>
  */
 import { decodeFiles, EmbedConfigError } from './codec.ts';
@@ -32,6 +32,8 @@ export interface EmbedConfig {
   storageNamespace: string | null;
   /** `backend=fake`: the UI on fixtures, no VM (tests, trying layouts). */
   fakeBackend: boolean;
+  /** `registry=1`: the embedding page lets this sandbox pull from registries (through the server's proxy). */
+  registry: boolean;
 }
 
 export interface EmbedContext {
@@ -91,6 +93,7 @@ export function parseEmbedConfig(url: URL, context: EmbedContext): EmbedConfig {
     origins,
     storageNamespace: storageNamespace(context, q.get('ns') ?? '', { files, filesUrl, dockerfileUrl, lesson }),
     fakeBackend: q.get('backend') === 'fake',
+    registry: q.get('registry') === '1',
   };
 }
 

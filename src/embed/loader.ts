@@ -92,6 +92,7 @@ class LayerlabSandbox extends HTMLElement {
     const set = (name: string, value: string | null) => value !== null && value !== '' && url.searchParams.set(name, value);
     for (const name of ['panels', 'lesson', 'command', 'theme', 'height', 'tag', 'backend']) set(name, this.getAttribute(name));
     if (this.hasAttribute('readonly')) set('readonly', '1');
+    if (this.hasAttribute('registry')) set('registry', '1');
     for (const [attr, param] of [['files-url', 'filesUrl'], ['dockerfile-url', 'dockerfileUrl']]) {
       const v = this.getAttribute(attr);
       if (v) set(param, new URL(v, location.href).href);

@@ -49,7 +49,7 @@ async function createBackend(config: EmbedConfig): Promise<Backend> {
     return createFakeBackend({ bootStepMs: 150, fixtures: false, stepMs: 120 });
   }
   const { createBrowserBackend } = await import('../host/browser-backend.ts');
-  return createBrowserBackend({ storageNamespace: config.storageNamespace ?? undefined, ephemeral: config.storageNamespace === null });
+  return createBrowserBackend({ storageNamespace: config.storageNamespace ?? undefined, ephemeral: config.storageNamespace === null, registry: config.registry });
 }
 
 async function start(): Promise<void> {

@@ -7,6 +7,11 @@ import type { BuildEvent } from './build/events.ts';
 import type { BuildOptions } from './build/builder.ts';
 import type { DockerImageInspect } from './oci/image.ts';
 import type { HistoryEntry } from './oci/types.ts';
+import type { TransferEvent } from './registry/progress.ts';
+import type { PullResult } from './registry/pull.ts';
+import type { PushResult } from './registry/push.ts';
+
+export type { TransferEvent, PullResult, PushResult };
 
 export type ContainerState = 'created' | 'running' | 'exited';
 
@@ -17,6 +22,8 @@ export interface ImageSummaryView {
   /** Sum of the uncompressed layers, bytes. */
   size: number;
   layerCount: number;
+  /** `name@sha256:…` for the registry manifests this image was pulled from or pushed as. */
+  repoDigests: string[];
 }
 
 export interface LayerView {
@@ -96,7 +103,9 @@ export type ChangeEvent =
   | { type: 'container'; action: 'create' | 'start' | 'die' | 'stop' | 'kill' | 'destroy' | 'rename'; id: string; name: string; state: ContainerState; exitCode?: number | null }
   | { type: 'writable'; id: string; name: string; entries: WritableEntry[] }
   | { type: 'volume'; action: 'create' | 'destroy'; name: string }
-  | { type: 'build'; event: BuildEvent };
+  | { type: 'build'; event: BuildEvent }
+  /** Pull or push progress (also for a build's FROM pulls), for progress bars. */
+  | { type: 'transfer'; action: 'pull' | 'push'; ref: string; event: TransferEvent | { kind: 'done' } | { kind: 'error'; message: string } };
 
 export interface EngineApi {
   // ---- images
@@ -110,6 +119,12 @@ export interface EngineApi {
   save(options: { refs: string[]; format?: 'oci' | 'docker' }): Promise<Uint8Array>;
   load(options: { data: Uint8Array }): Promise<{ images: { id: string; tags: string[] }[]; warnings: string[] }>;
   pruneImages(options?: { all?: boolean }): Promise<{ deleted: string[]; reclaimed: number }>;
+  /** `docker pull`: only linux/386 images (`platform` other than that is refused). */
+  pull(options: { ref: string; platform?: string; onProgress?: (event: TransferEvent) => void; signal?: AbortSignal }): Promise<PullResult>;
+  push(options: { ref: string; onProgress?: (event: TransferEvent) => void; signal?: AbortSignal }): Promise<PushResult>;
+  /** `docker login`: checks the credentials against the registry and keeps them in memory for this session only. */
+  login(options: { server?: string; username: string; password: string }): Promise<{ registry: string }>;
+  logout(options: { server?: string }): Promise<{ registry: string; wasLoggedIn: boolean }>;
 
   // ---- containers
   create(options: RunOptions): Promise<ContainerView>;

@@ -19,6 +19,11 @@ import { MediaType } from './oci/types.ts';
 import type { ChangeEvent, ContainerView, EngineApi, ImageLayersView, RunOptions, WritableEntry } from './api.ts';
 import type { BuildEvent } from './build/events.ts';
 import type { CacheInputs } from './dockerfile/index.ts';
+import { RegistryClient, type RegistryClientOptions } from './registry/client.ts';
+import { normalizeRegistry, registryApiHost, isLocalRegistry } from './registry/location.ts';
+import { pullImage } from './registry/pull.ts';
+import { pushImage } from './registry/push.ts';
+import type { TransferEvent } from './registry/progress.ts';
 
 /** A base image shipped with the VM (public/vm/base/images.json, see vm/README.md). */
 export interface BaseImage {
@@ -41,6 +46,8 @@ export interface EngineOptions {
   fetch?: typeof fetch;
   /** The VM was restored from a checkpoint matching the store (its containers still run). */
   checkpoint?: boolean;
+  /** How registries are reached (pull, push, FROM of images not in the store); none: those say why not. */
+  registry?: RegistryClientOptions;
 }
 
 interface VolumeRecord {
@@ -57,8 +64,10 @@ export class Engine implements EngineApi {
   #builder: Builder;
   #containers!: Containers;
   #listeners = new Set<(event: ChangeEvent) => void>();
+  readonly registry: RegistryClient;
 
   private constructor(options: EngineOptions, store: ImageStore) {
+    this.registry = new RegistryClient(options.registry);
     this.#backend = options.backend;
     this.#guest = options.guest;
     this.store = store;
@@ -67,7 +76,9 @@ export class Engine implements EngineApi {
       readLayerTar: async (diffID) => store.layerTar({ digest: (await store.getLayer({ diffID: diffID as Digest })).digest }),
     });
     this.layerFiles = new LayerFiles({ store, guest: options.guest, guestLayers: this.guestLayers });
-    this.#builder = new Builder({ store, backend: options.backend, guest: options.guest, guestLayers: this.guestLayers, layerFiles: this.layerFiles });
+    this.#builder = new Builder({ store, backend: options.backend, guest: options.guest, guestLayers: this.guestLayers, layerFiles: this.layerFiles,
+      pullBase: (pull) => this.#pull({ ref: pull.ref, signal: pull.signal, onProgress: pull.onProgress }),
+    });
   }
 
   static async open(options: EngineOptions): Promise<Engine> {
@@ -146,10 +157,10 @@ export class Engine implements EngineApi {
 
   async images(options: { all?: boolean } = {}) {
     const rows = await this.store.listImages(options);
-    const byId = new Map<string, { id: string; repoTags: string[]; created: string; size: number; layerCount: number }>();
+    const byId = new Map<string, { id: string; repoTags: string[]; created: string; size: number; layerCount: number; repoDigests: string[] }>();
     for (const row of rows) {
-      const layerCount = byId.get(row.id)?.layerCount ?? (await this.store.resolve({ ref: row.id })).layers.length;
-      const entry = byId.get(row.id) ?? { id: row.id, repoTags: [], created: row.created, size: row.size, layerCount };
+      const record = byId.has(row.id) ? undefined : await this.store.resolve({ ref: row.id });
+      const entry = byId.get(row.id) ?? { id: row.id, repoTags: [], created: row.created, size: row.size, layerCount: record!.layers.length, repoDigests: record!.repoDigests ?? [] };
       if (row.repository !== '<none>') entry.repoTags.push(`${row.repository}:${row.tag}`);
       byId.set(row.id, entry);
     }
@@ -237,6 +248,76 @@ export class Engine implements EngineApi {
     const result = await loadImages({ store: this.store, data: options.data });
     for (const image of result.images) this.#emit({ type: 'image', action: 'load', id: image.id, ref: image.tags[0] });
     return { images: result.images, warnings: result.warnings };
+  }
+
+  // ---- registries
+
+  async #pull(options: Parameters<EngineApi['pull']>[0]) {
+    const emitTransfer = (event: Extract<ChangeEvent, { type: 'transfer' }>['event']) => this.#emit({ type: 'transfer', action: 'pull', ref: options.ref, event });
+    try {
+      const result = await pullImage({
+        client: this.registry,
+        store: this.store,
+        ref: options.ref,
+        platform: options.platform,
+        signal: options.signal,
+        onProgress: (event: TransferEvent) => {
+          options.onProgress?.(event);
+          emitTransfer(event);
+        },
+      });
+      emitTransfer({ kind: 'done' });
+      this.#emit({ type: 'image', action: 'create', id: result.imageId, ref: result.ref });
+      return result;
+    } catch (error) {
+      emitTransfer({ kind: 'error', message: (error as Error).message });
+      throw error;
+    }
+  }
+
+  pull(options: Parameters<EngineApi['pull']>[0]) {
+    return this.#pull(options);
+  }
+
+  async push(options: Parameters<EngineApi['push']>[0]) {
+    const emitTransfer = (event: Extract<ChangeEvent, { type: 'transfer' }>['event']) => this.#emit({ type: 'transfer', action: 'push', ref: options.ref, event });
+    try {
+      const result = await pushImage({
+        client: this.registry,
+        store: this.store,
+        ref: options.ref,
+        signal: options.signal,
+        onProgress: (event) => {
+          options.onProgress?.(event);
+          emitTransfer(event);
+        },
+      });
+      emitTransfer({ kind: 'done' });
+      return result;
+    } catch (error) {
+      emitTransfer({ kind: 'error', message: (error as Error).message });
+      throw error;
+    }
+  }
+
+  async login(options: Parameters<EngineApi['login']>[0]) {
+    const registry = normalizeRegistry(options.server);
+    const previous = this.registry.credentials.get(registry);
+    this.registry.credentials.set(registry, { username: options.username, password: options.password });
+    const host = registryApiHost(registry);
+    try {
+      await this.registry.ping({ registry, apiHost: host, scheme: isLocalRegistry(host) ? 'http' : 'https', repository: '' });
+    } catch (error) {
+      if (previous) this.registry.credentials.set(registry, previous);
+      else this.registry.credentials.delete(registry);
+      throw error;
+    }
+    return { registry };
+  }
+
+  async logout(options: Parameters<EngineApi['logout']>[0]) {
+    const registry = normalizeRegistry(options.server);
+    return { registry, wasLoggedIn: this.registry.credentials.delete(registry) };
   }
 
   async pruneImages(options: { all?: boolean } = {}) {

@@ -5,6 +5,7 @@
 import { LineTail } from '../engine/util/tail.ts';
 import * as Comlink from 'comlink';
 import type { Backend, BuildRequest, BuildResult, EngineView } from '../ui/backend.ts';
+import { applyTransfer, newTransfer, type TransferVM } from '../ui/panels/pulls.ts';
 import { BootError } from '../ui/boot/boot.ts';
 import type { BuildDecoration, LintMarker } from '../ui/editor/types.ts';
 import type { FileNodeVM, ImageVM, LayerVM, WritableLayerVM } from '../ui/layers/model.ts';
@@ -29,6 +30,8 @@ export interface BrowserBackendOptions {
   storageNamespace?: string;
   /** Keep images and containers in memory only (nothing survives a reload). */
   ephemeral?: boolean;
+  /** May pulls reach registries through the server's proxy (default yes; embeds only when their page allows it). */
+  registry?: boolean;
 }
 
 export function createBrowserBackend(options: BrowserBackendOptions = {}): Backend & { syncWorkspace(files: WorkspaceFile[]): Promise<void> } {
@@ -56,6 +59,7 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
       writable: containers.map(
         (c): WritableLayerVM => ({ containerName: c.name, containerId: c.id, image: c.imageId, state: c.state, entries: (writable.get(c.id) ?? []).map(({ path, kind, size }) => ({ path, kind, size })) }),
       ),
+      transfers,
     };
     for (const listener of listeners) listener(view);
     // A container we have no listing for yet (e.g. a stopped one after a reload): ask once.
@@ -75,9 +79,31 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
     refreshTimer ??= setTimeout(() => void refresh().catch(() => {}), 60);
   }
 
+  /** Recent pulls and pushes, newest last (a few are kept so a finished one stays readable). */
+  let transfers: TransferVM[] = [];
+  function onTransfer(event: Extract<ChangeEvent, { type: 'transfer' }>): void {
+    let index = -1;
+    transfers.forEach((t, i) => {
+      if (t.ref === event.ref && t.action === event.action && t.state === 'running') index = i;
+    });
+    if (index < 0) {
+      transfers = [...transfers.filter((t) => t.state === 'running' || transfers.indexOf(t) >= transfers.length - 3), newTransfer(event.ref, event.action)];
+      index = transfers.length - 1;
+    }
+    const next = transfers.slice();
+    next[index] = applyTransfer(transfers[index], event.event);
+    transfers = next;
+    view = { ...view, transfers };
+    for (const listener of listeners) listener(view);
+  }
+
   function onChange(event: ChangeEvent): void {
     if (event.type === 'writable') writable.set(event.id, event.entries);
     if (event.type === 'container' && event.action === 'destroy') writable.delete(event.id);
+    if (event.type === 'transfer') {
+      onTransfer(event);
+      if (event.event.kind !== 'done' && event.event.kind !== 'error') return;
+    }
     if (event.type !== 'build') scheduleRefresh();
   }
 
@@ -88,7 +114,7 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
         const { storageWarning } = await daemon.boot(new URL(options.assetsUrl ?? 'vm/', location.href).href, Comlink.proxy(onProgress), {
           storageNamespace: options.storageNamespace,
           ephemeral: options.ephemeral,
-        });
+        }, { registry: options.registry !== false });
         bootWarning = storageWarning;
       } catch (error) {
         const message = (error as Error).message ?? String(error);
@@ -220,6 +246,9 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
       load(data: Uint8Array) {
         return call('load', { data });
       },
+      async pull(ref: string) {
+        await call('pull', { ref });
+      },
     },
   };
   return backend;
@@ -316,6 +345,7 @@ export class BuildLog {
   #seconds?: number;
   #error?: string;
   #started = performance.now();
+  #pulls: TransferVM[] = [];
 
   apply(event: BuildEvent): void {
     switch (event.type) {
@@ -367,10 +397,20 @@ export class BuildLog {
       case 'error':
         this.fail(event.message);
         break;
+      case 'pull': {
+        const index = this.#pulls.findIndex((p) => p.ref === event.ref);
+        const current = index >= 0 ? this.#pulls[index] : newTransfer(event.ref, 'pull');
+        let next = applyTransfer(current, event.event);
+        if (event.event.kind === 'status' && event.event.text.startsWith('Status:')) next = applyTransfer(next, { kind: 'done' });
+        if (index >= 0) this.#pulls[index] = next;
+        else this.#pulls.push(next);
+        break;
+      }
     }
   }
 
   fail(message: string): void {
+    this.#pulls = this.#pulls.map((p) => (p.state === 'running' ? applyTransfer(p, { kind: 'error', message }) : p));
     this.#state = 'failed';
     this.#error = message;
     this.#seconds = (performance.now() - this.#started) / 1000;
@@ -388,6 +428,7 @@ export class BuildLog {
       imageId: this.#imageId,
       seconds: this.#seconds,
       error: this.#error,
+      ...(this.#pulls.length ? { pulls: [...this.#pulls] } : {}),
     };
   }
 

@@ -11,6 +11,8 @@ import { IdbBackend } from '../engine/store/idb.ts';
 import { MemoryBackend } from '../engine/store/backend.ts';
 import type { BlobBackend } from '../engine/store/backend.ts';
 import { serveGuestDocker } from '../engine/cli/guest-bridge.ts';
+import { browserRegistryOptions } from './registry-access.ts';
+import type { RegistryClientOptions } from '../engine/registry/client.ts';
 import { parseDockerfile, lintDockerfile, type ContextEntry } from '../engine/dockerfile/index.ts';
 import type { ChangeEvent, EngineApi } from '../engine/api.ts';
 import type { BuildEvent } from '../engine/build/events.ts';
@@ -33,6 +35,7 @@ export class Daemon {
   #storageWarning: string | null = null;
   #lessons: EngineLessonContext | null = null;
   #vmOptions: { base: URL; baseImages: BaseImage[] } | null = null;
+  #registry: RegistryClientOptions = {};
   #serialListeners: ((bytes: Uint8Array) => void)[] = [];
   #changeListeners: ((event: ChangeEvent) => void)[] = [];
   #vmListeners: ((event: { kind: 'restarting' | 'restarted' | 'failed' | 'warning'; message: string }) => void)[] = [];
@@ -49,6 +52,8 @@ export class Daemon {
     assetsUrl: string,
     onProgress: (progress: { step: string; value: number }) => void,
     store: { storageNamespace?: string; ephemeral?: boolean } = {},
+    /** `registry`: may this engine reach registries (through the server's proxy)? Embeds only when their page allows it. */
+    access: { registry?: boolean } = {},
   ): Promise<{ storageWarning: string | null }> {
     const options = { assetsUrl, onProgress };
     const base = new URL(options.assetsUrl, self.location.href);
@@ -68,6 +73,8 @@ export class Daemon {
       this.#storageWarning = `Images and containers will not survive a reload: ${(error as Error).message}`;
     }
     this.#vmOptions = { base, baseImages };
+    // The app's root is the folder above the VM assets (`vm/`).
+    this.#registry = await browserRegistryOptions({ appRoot: new URL('../', base), allowed: access.registry !== false });
     await this.#startVm(options.onProgress);
     return { storageWarning: this.#storageWarning };
   }
@@ -94,6 +101,7 @@ export class Daemon {
       baseImages,
       baseLayerUrl: (file) => new URL(`base/${file}`, base).href,
       checkpoint: !!checkpoint,
+      registry: this.#registry,
     });
     serveGuestDocker({ engine: this.#engine, guest: this.#machine });
     this.#lessons = createEngineContext({ engine: this.#engine, guest: this.#machine });

@@ -6,6 +6,9 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { Engine } from '../engine/engine.ts';
+import { createHash } from 'node:crypto';
+import type { HasherFactory } from '../engine/registry/hash.ts';
+import type { Digest } from '../engine/oci/digest.ts';
 import { NodeDirBackend } from '../engine/store/node-dir.ts';
 import { MemoryBackend } from '../engine/store/backend.ts';
 import { startNodeMachine, DEFAULT_ASSETS_DIR } from '../vm/node.ts';
@@ -31,6 +34,12 @@ const nodeFetch: typeof fetch = async (input, init) => {
   }
 };
 
+/** Node's native sha256: several times faster than WebAssembly for big layers. */
+export const nodeSha256: HasherFactory = async () => {
+  const hash = createHash('sha256');
+  return { update: (chunk) => void hash.update(chunk), digest: () => `sha256:${hash.digest('hex')}` as Digest };
+};
+
 export async function openNodeEngine(options: NodeEngineOptions = {}): Promise<{ engine: Engine; machine: Machine; close(): Promise<void> }> {
   const assetsDir = options.assetsDir ?? DEFAULT_ASSETS_DIR;
   const backend = options.storeDir ? await NodeDirBackend.open({ root: resolve(options.storeDir) }) : new MemoryBackend();
@@ -41,6 +50,8 @@ export async function openNodeEngine(options: NodeEngineOptions = {}): Promise<{
     baseImages: await readBaseImages(assetsDir),
     baseLayerUrl: (file) => pathToFileURL(join(assetsDir, 'base', file)).href,
     fetch: nodeFetch,
+    // Node talks to registries directly (no CORS, no proxy).
+    registry: { fetch: (url, init) => fetch(url, init), createHasher: nodeSha256 },
   });
   const stopServing = serveGuestDocker({ engine, guest: machine });
   return {

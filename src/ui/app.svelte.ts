@@ -7,7 +7,7 @@ import type { Backend, EngineView } from './backend.ts';
 import { BootError, missingBrowserFeature, type BootProgress } from './boot/boot.ts';
 import { EditorState } from './editor/state.svelte.ts';
 import type { ImageVM, WritableLayerVM } from './layers/model.ts';
-import type { BuildLogVM, ContainerRowVM, ImageRowVM } from './panels/types.ts';
+import type { BuildLogVM, ContainerRowVM, ImageRowVM, TransferVM } from './panels/types.ts';
 import { TerminalBridge } from './terminal/port.ts';
 import type { WorkspaceStore } from './persist/store.ts';
 import { resolveLayout, type AppLayout } from './layout.ts';
@@ -40,6 +40,8 @@ export class AppState {
 
   buildLog = $state.raw<BuildLogVM>({ state: 'idle', steps: [], progress: 0 });
   images = $state.raw<ImageRowVM[]>([]);
+  /** Recent pulls and pushes with their progress (terminal or Images panel). */
+  transfers = $state.raw<TransferVM[]>([]);
   containers = $state.raw<ContainerRowVM[]>([]);
   writable = $state.raw<WritableLayerVM[]>([]);
   /** Layers of images loaded so far, by image id. */
@@ -203,6 +205,7 @@ export class AppState {
   #onView(view: EngineView): void {
     for (const listener of this.#engineListeners) listener();
     this.images = view.images;
+    this.transfers = view.transfers ?? [];
     this.containers = view.containers;
     this.writable = view.writable;
     if (this.selectedImageId && !view.images.some((i) => i.id === this.selectedImageId)) this.selectedImageId = null;

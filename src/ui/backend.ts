@@ -6,7 +6,7 @@
 import type { BootProgress } from './boot/boot.ts';
 import type { BuildDecoration, LintMarker } from './editor/types.ts';
 import type { ImageVM, WritableLayerVM } from './layers/model.ts';
-import type { Actions, BuildLogVM, ContainerRowVM, ImageRowVM } from './panels/types.ts';
+import type { Actions, BuildLogVM, ContainerRowVM, ImageRowVM, TransferVM } from './panels/types.ts';
 import type { TerminalBridge } from './terminal/port.ts';
 import type { WorkspaceFile } from './workspace/files.ts';
 import type { Step } from '../lessons/schema.ts';
@@ -42,6 +42,8 @@ export interface EngineView {
   containers: ContainerRowVM[];
   /** One per container that still exists (running or stopped), entries filling in live. */
   writable: WritableLayerVM[];
+  /** Recent pulls and pushes (terminal, Images panel), newest last, with their progress. */
+  transfers?: TransferVM[];
 }
 
 export interface Backend {

@@ -249,7 +249,7 @@ describe("hostile archives", () => {
       ]);
     };
     const escape = rawTar([{ name: "etc", type: "2", linkname: "/" }, { name: "etc/shadow", data: "x" }]);
-    const error = await loadImages({ store: await newStore(), data: await archive(escape) }).catch((e) => e as ArchiveError);
+    const error = (await loadImages({ store: await newStore(), data: await archive(escape) }).catch((e: unknown) => e)) as ArchiveError;
     expect(error).toBeInstanceOf(ArchiveError);
     expect(String(error.message)).toBe('layer member "etc/shadow" lies under "etc", a symlink in the same layer: unpacking it would write through the link (entry "layer.tar")');
     const warnings: string[] = [];

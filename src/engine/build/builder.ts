@@ -8,6 +8,7 @@
  * comes from: an overlay of the parent layers + a fresh upperdir, crun, then the upperdir becomes the new
  * layer. COPY/ADD/WORKDIR layers are written as tars on the host, without the VM.
  */
+import type { TransferEvent } from '../registry/progress.ts';
 import type { BlobBackend } from '../store/backend.ts';
 import type { ImageStore, LayerRecord } from '../store/image-store.ts';
 import type { Guest } from '../guest.ts';
@@ -89,14 +90,32 @@ interface StageState {
 export const BUILD_LAYER_LIMIT = 48 * 1024 * 1024;
 let buildCounter = 0;
 
+export type PullBase = (options: { ref: string; signal?: AbortSignal; onProgress: (event: TransferEvent) => void }) => Promise<unknown>;
+
+/** Build-arg leftovers (`${BASE}`) and the like are not references worth asking a registry about. */
+function isPullable(ref: string): boolean {
+  try {
+    parseReference(ref);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export class Builder {
   #store: ImageStore;
   #backend: BlobBackend;
   #guest: Guest;
   #guestLayers: GuestLayers;
   #files: LayerFiles;
+  /** Base images the last build could not pull, and why (reported at their FROM line). */
+  #pullFailures = new Map<string, Error>();
 
-  constructor(options: { store: ImageStore; backend: BlobBackend; guest: Guest; guestLayers: GuestLayers; layerFiles: LayerFiles }) {
+  /** Pulls a base image the store lacks (FROM alpine); absent when registries are out of reach. */
+  #pullBase?: PullBase;
+
+  constructor(options: { store: ImageStore; backend: BlobBackend; guest: Guest; guestLayers: GuestLayers; layerFiles: LayerFiles; pullBase?: PullBase }) {
+    this.#pullBase = options.pullBase;
     this.#store = options.store;
     this.#backend = options.backend;
     this.#guest = options.guest;
@@ -132,10 +151,21 @@ export class Builder {
         return undefined;
       },
     });
+    const pullFailures = new Map<string, Error>();
     for (const ref of wanted) {
-      const record = await this.#store.resolve({ ref }).catch(() => undefined);
+      let record = await this.#store.resolve({ ref }).catch(() => undefined);
+      if (!record && this.#pullBase && isPullable(ref)) {
+        try {
+          await this.#pullBase({ ref, signal: options.signal, onProgress: (event) => emit({ type: 'pull', ref, event }) });
+          record = await this.#store.resolve({ ref });
+        } catch (error) {
+          if (options.signal?.aborted) throw error;
+          pullFailures.set(ref, error as Error);
+        }
+      }
       if (record) baseConfigs.set(ref, normalizeConfig((await this.#store.getConfig({ id: record.id })).config as Partial<PlanConfig>));
     }
+    this.#pullFailures = pullFailures;
     const plan = planBuild({
       dockerfile: parsed,
       buildArgs: options.buildArgs,
@@ -199,6 +229,8 @@ export class Builder {
     signal?.throwIfAborted();
     const ref = stage.base.ref;
     const record = await this.#store.resolve({ ref }).catch((error) => {
+      const pullFailure = this.#pullFailures.get(ref);
+      if (pullFailure) throw new BuildError(`failed to resolve source metadata for ${ref}: ${pullFailure.message}`, stage.lines.start);
       if (error instanceof NotFoundError) {
         throw new BuildError(
           `${ref}: image not found. Layerlab has no network, so FROM can only use images it already has: busybox, python:3.11, or one you built or loaded (see \`docker images\`)`,

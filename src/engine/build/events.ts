@@ -3,6 +3,8 @@
  * progress bar and as decorations on Dockerfile lines. Every event is plain JSON (it crosses workers and
  * the guest channel).
  */
+import type { TransferEvent } from '../registry/progress.ts';
+
 export interface BuildStepInfo {
   /** 1-based position among all steps of the build (config-only steps included). */
   n: number;
@@ -35,7 +37,9 @@ export type BuildEvent =
     }
   | { type: 'step-error'; step: BuildStepInfo; message: string }
   | { type: 'done'; imageId: string; tags: string[]; ms: number; cachedSteps: number; totalSteps: number }
-  | { type: 'error'; message: string; line?: number };
+  | { type: 'error'; message: string; line?: number }
+  /** A FROM image the store lacked, pulled before the steps run (Docker's pull progress). */
+  | { type: 'pull'; ref: string; event: TransferEvent };
 
 export class BuildError extends Error {
   constructor(

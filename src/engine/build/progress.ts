@@ -4,6 +4,7 @@
  * vertex, and on failure the Dockerfile excerpt with the failing line marked `>>>` followed by
  * `ERROR: failed to solve: …`. The docker CLI verb and the UI's build log both use it.
  */
+import { layerLine } from '../registry/progress.ts';
 import type { BuildEvent, BuildStepInfo } from './events.ts';
 import { humanSize } from '../format.ts';
 import { fullyQualified, parseReference } from '../oci/reference.ts';
@@ -223,6 +224,13 @@ export function createBuildProgress(options: BuildProgressOptions): BuildProgres
           error(event.message, event.line);
           printWarnings();
           break;
+        case 'pull': {
+          // A FROM image the store lacked, pulled before the steps run: Docker's pull lines, finished states only.
+          const e = event.event;
+          if (e.kind === 'status') write(`[pull ${event.ref}] ${e.text}\n`);
+          else if (e.status !== 'Downloading' && e.status !== 'Pulling fs layer') write(`[pull ${event.ref}] ${layerLine(e)}\n`);
+          break;
+        }
       }
     },
   };

@@ -1,3 +1,4 @@
+import { PlatformError, RegistryError } from '../registry/errors.ts';
 import { describe, expect, it } from 'vitest';
 import type { ContainerView, EngineApi, RunOptions } from '../api.ts';
 import type { BuildEvent, BuildStepInfo } from '../build/events.ts';
@@ -24,8 +25,8 @@ class FakeEngine implements EngineApi {
   buildEvents: BuildEvent[] = [];
   buildError?: BuildError;
   images_ = [
-    { id: BUSYBOX, repoTags: ['busybox:latest'], created: ago(30 * 86_400_000), size: 4_261_232, layerCount: 1 },
-    { id: APP, repoTags: ['app:latest', 'app:v1'], created: ago(2 * 60_000), size: 4_261_300, layerCount: 2 },
+    { id: BUSYBOX, repoTags: ['busybox:latest'], created: ago(30 * 86_400_000), size: 4_261_232, layerCount: 1, repoDigests: ['busybox@sha256:abababababababababababababababababababababababababababababababab'] },
+    { id: APP, repoTags: ['app:latest', 'app:v1'], created: ago(2 * 60_000), size: 4_261_300, layerCount: 2, repoDigests: [] },
   ];
   containers: ContainerView[] = [
     {
@@ -61,6 +62,30 @@ class FakeEngine implements EngineApi {
   }
   async images() {
     return this.images_;
+  }
+  async pull(options: Parameters<EngineApi['pull']>[0]) {
+    this.#record('pull', { ...options, onProgress: undefined });
+    if (options.platform && options.platform !== 'linux/386') throw new PlatformError(`--platform ${options.platform} is not available`);
+    if (options.ref.startsWith('foo')) throw new RegistryError("pull access denied for foo, repository does not exist or may require 'docker login': denied: requested access to the resource is denied");
+    const digest = `sha256:${'cd'.repeat(32)}` as const;
+    options.onProgress?.({ kind: 'status', text: 'latest: Pulling from library/alpine' });
+    options.onProgress?.({ kind: 'layer', id: 'aaaaaaaaaaaa', status: 'Pulling fs layer' });
+    options.onProgress?.({ kind: 'layer', id: 'aaaaaaaaaaaa', status: 'Downloading', current: 1_000_000, total: 2_000_000 });
+    options.onProgress?.({ kind: 'layer', id: 'aaaaaaaaaaaa', status: 'Pull complete' });
+    options.onProgress?.({ kind: 'status', text: `Digest: ${digest}` });
+    options.onProgress?.({ kind: 'status', text: 'Status: Downloaded newer image for alpine:latest' });
+    return { imageId: APP as `sha256:${string}`, digest, ref: 'alpine:latest', canonical: 'docker.io/library/alpine:latest', repoDigest: `alpine@${digest}`, upToDate: false, downloaded: 1, existing: 0, bytes: 2_000_000 };
+  }
+  async push(options: Parameters<EngineApi['push']>[0]) {
+    this.#record('push', { ...options, onProgress: undefined });
+    return { tag: 'latest', digest: `sha256:${'ef'.repeat(32)}` as const, size: 528, repoDigest: '', pushed: 1, existing: 0 };
+  }
+  async login(options: Parameters<EngineApi['login']>[0]) {
+    this.#record('login', options);
+    return { registry: options.server ?? 'docker.io' };
+  }
+  async logout(options: Parameters<EngineApi['logout']>[0]) {
+    return { registry: options.server ?? 'docker.io', wasLoggedIn: true };
   }
   async history(options: { ref: string }) {
     const image = this.#image(options.ref);
@@ -266,6 +291,39 @@ async function docker(line: string | string[], extra: { engine?: FakeEngine; jso
   return { code, stdout, stderr, engine };
 }
 
+describe('registry verbs', () => {
+  it('docker pull prints Docker\'s progress lines and the canonical name', async () => {
+    const r = await docker('pull alpine');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      'Using default tag: latest\nlatest: Pulling from library/alpine\naaaaaaaaaaaa: Pulling fs layer\n' +
+        'aaaaaaaaaaaa: Downloading [=========================>                        ]      1MB/2MB\naaaaaaaaaaaa: Pull complete\n' +
+        `Digest: sha256:${'cd'.repeat(32)}\nStatus: Downloaded newer image for alpine:latest\ndocker.io/library/alpine:latest\n`,
+    );
+    const tty = await docker('pull alpine', { tty: true });
+    expect(tty.stdout).toContain('\x1b[1A\r\x1b[2Kaaaaaaaaaaaa: Downloading');
+    const refused = await docker('pull --platform linux/amd64 alpine');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('--platform linux/amd64 is not available');
+  });
+
+  it('docker login keeps credentials for the session only, and says so', async () => {
+    const r = await docker('login -u me -p pw 127.0.0.1:5000');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('in memory for this session only');
+    expect(r.stdout).toContain('Login Succeeded');
+    expect(r.engine.calls).toContainEqual({ method: 'login', options: { server: '127.0.0.1:5000', username: 'me', password: 'pw' } });
+    expect((await docker('logout')).stdout).toBe('Removing login credentials for https://index.docker.io/v1/\n');
+  });
+
+  it('docker images --digests', async () => {
+    const r = await docker('images --digests');
+    expect(r.stdout.split('\n')[0]).toMatch(/^REPOSITORY\s+TAG\s+DIGEST\s+IMAGE ID\s+CREATED\s+SIZE$/);
+    expect(r.stdout).toMatch(new RegExp(`busybox\\s+latest\\s+sha256:${'ab'.repeat(32)}\\s+[0-9a-f]{12}\\s`));
+    expect(r.stdout).toMatch(/app\s+v1\s+<none>\s+[0-9a-f]{12}\s/);
+  });
+});
+
 describe('docker cp', () => {
   it('copies out of and into a container, and refuses what Docker refuses', async () => {
     const out = await docker('cp web:/etc/hostname .');
@@ -402,9 +460,9 @@ describe('containers', () => {
     expect(r.code).toBe(125);
     expect(r.stderr).toMatchInlineSnapshot(`
       "Unable to find image 'foo:latest' locally
-      docker: Error response from daemon: pull access denied for foo, repository does not exist or may require 'docker login'.
+      docker: Error response from daemon: pull access denied for foo, repository does not exist or may require 'docker login': denied: requested access to the resource is denied
       See 'docker run --help'.
-      Layerlab: there is no network in this sandbox, so images cannot be pulled. Images here: busybox:latest, app:latest, app:v1 (see 'docker images'), or build one with 'docker build'.
+      Layerlab: Images here: busybox:latest, app:latest, app:v1 (see 'docker images'), or build one with 'docker build'.
       "
     `);
   });
@@ -657,6 +715,7 @@ describe('dispatch, help, json', () => {
         -a, --all           Show all images (default hides intermediate images)
         -q, --quiet         Only show image IDs
             --no-trunc      Don't truncate output
+            --digests       Show digests
         -f, --filter list   Filter output based on conditions provided
       "
     `);

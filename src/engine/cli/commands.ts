@@ -10,6 +10,7 @@ import { EngineError } from '../oci/errors.ts';
 import { parseFlags, UsageError } from './flags.ts';
 import { containerVerbs as c } from './containers.ts';
 import { imageVerbs as i } from './images.ts';
+import { registryVerbs as r } from './registry.ts';
 import { LAYERLAB_VERSION, systemVerbs as s } from './system.ts';
 import { TemplateError } from './template.ts';
 import { CliError, daemonMessage, type CliFlag, type Ctx, type RunDockerOptions, type Verb } from './shared.ts';
@@ -27,6 +28,10 @@ export const VERBS: Record<string, Verb> = {
   rmi: i.rmi,
   save: i.save,
   load: i.load,
+  pull: r.pull,
+  push: r.push,
+  login: r.login,
+  logout: r.logout,
   run: c.run,
   create: c.create,
   start: c.start,
@@ -49,7 +54,7 @@ export const VERBS: Record<string, Verb> = {
 export const GROUPS: Record<string, { summary: string; verbs: Record<string, Verb> }> = {
   image: {
     summary: 'Manage images',
-    verbs: { build: i.build, ls: i.images, list: i.images, history: i.history, inspect: i.inspectImage, tag: i.tag, rm: i.rmi, remove: i.rmi, save: i.save, load: i.load, prune: i.imagePrune },
+    verbs: { build: i.build, ls: i.images, list: i.images, history: i.history, inspect: i.inspectImage, tag: i.tag, rm: i.rmi, remove: i.rmi, save: i.save, load: i.load, prune: i.imagePrune, pull: r.pull, push: r.push },
   },
   container: {
     summary: 'Manage containers',
@@ -66,7 +71,7 @@ export const GROUPS: Record<string, { summary: string; verbs: Record<string, Ver
   system: { summary: 'Manage Docker', verbs: { df: s.df, info: s.info } },
 };
 
-const COMMON = ['run', 'exec', 'ps', 'build', 'images', 'version', 'info'];
+const COMMON = ['run', 'exec', 'ps', 'build', 'pull', 'push', 'images', 'login', 'logout', 'version', 'info'];
 
 // ---- help texts
 

@@ -2,6 +2,7 @@
  * Container verbs: run, create, start, stop, restart, kill, rm, ps, logs, exec, diff, commit, wait,
  * container prune.
  */
+import { createTransferRenderer } from '../registry/progress.ts';
 import type { ContainerView, RunOptions } from '../api.ts';
 import { containerStatus, ellipsis, formatTable, humanSize, timeAgo, type Column } from '../format.ts';
 import { formatDockerDiff } from '../layers/docker-diff.ts';
@@ -61,27 +62,29 @@ function runOptions(ctx: Ctx, flags: ParsedFlags['flags'], [image, ...command]: 
   return options;
 }
 
-/** `Unable to find image` + the pull error Docker prints, and what Layerlab has instead. */
-async function unknownImage(ctx: Ctx, error: NotFoundError): Promise<CliError> {
+/**
+ * `run`/`create` of an image the store lacks: like Docker, say so, pull it (Docker's pull lines), then go on.
+ * When the pull fails, Docker's error, and what Layerlab has instead.
+ */
+async function pullMissing(ctx: Ctx, error: NotFoundError): Promise<void> {
   const ref = error.ref;
-  const name = ref.replace(/:[^:/]*$/, '');
-  const known = (await ctx.engine.images().catch(() => [])).flatMap((i) => i.repoTags);
   ctx.err(`Unable to find image '${ref}' locally\n`);
-  const hint = known.length ? `Images here: ${known.join(', ')} (see 'docker images'), or build one with 'docker build'.` : `Build one with 'docker build'.`;
-  return new CliError(
-    `docker: Error response from daemon: pull access denied for ${name}, repository does not exist or may require 'docker login'.\n` +
-      `See 'docker ${ctx.verb} --help'.\n` +
-      `Layerlab: there is no network in this sandbox, so images cannot be pulled. ${hint}`,
-    125,
-  );
+  try {
+    await ctx.engine.pull({ ref, onProgress: createTransferRenderer({ write: (text) => ctx.err(text), tty: Boolean(ctx.options.tty) }) });
+  } catch (pullError) {
+    const known = (await ctx.engine.images().catch(() => [])).flatMap((i) => i.repoTags);
+    const hint = known.length ? `Images here: ${known.join(', ')} (see 'docker images'), or build one with 'docker build'.` : `Build one with 'docker build'.`;
+    throw new CliError(`docker: Error response from daemon: ${(pullError as Error).message}\nSee 'docker ${ctx.verb} --help'.\nLayerlab: ${hint}`, 125);
+  }
 }
 
 async function withImage<T>(ctx: Ctx, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (error) {
-    if (error instanceof NotFoundError && error.kind === 'image') throw await unknownImage(ctx, error);
-    throw error;
+    if (!(error instanceof NotFoundError && error.kind === 'image')) throw error;
+    await pullMissing(ctx, error);
+    return fn();
   }
 }
 

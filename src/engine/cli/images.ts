@@ -97,12 +97,20 @@ const build: Verb = {
 
 // ---- images
 
+/** The registry digest recorded for this repository name, for `images --digests`. */
+function digestFor(image: ImageSummaryView, repository: string): string {
+  return image.repoDigests?.find((d) => d.slice(0, d.indexOf('@')) === repository)?.split('@')[1] ?? '<none>';
+}
+
 function imageRows(images: ImageSummaryView[]) {
   const sorted = [...images].sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0));
   return sorted.flatMap((image) =>
     image.repoTags.length
-      ? image.repoTags.map((rt) => ({ id: image.id, ...splitRepoTag(rt), created: image.created, size: image.size }))
-      : [{ id: image.id, repository: '<none>', tag: '<none>', created: image.created, size: image.size }],
+      ? image.repoTags.map((rt) => {
+          const repoTag = splitRepoTag(rt);
+          return { id: image.id, ...repoTag, digest: digestFor(image, repoTag.repository), created: image.created, size: image.size };
+        })
+      : [{ id: image.id, repository: '<none>', tag: '<none>', digest: image.repoDigests?.[0]?.split('@')[1] ?? '<none>', created: image.created, size: image.size }],
   );
 }
 
@@ -126,22 +134,25 @@ const images: Verb = {
     { ...ALL, description: 'Show all images (default hides intermediate images)' },
     { ...QUIET, description: 'Only show image IDs' },
     NO_TRUNC,
+    { name: 'digests', kind: 'bool', description: 'Show digests' },
     { name: 'filter', short: 'f', kind: 'list', description: 'Filter output based on conditions provided' },
   ],
   async run(ctx, flags, [ref]) {
     const views = await ctx.engine.images({ all: bool(flags, 'all') });
+    const digests = bool(flags, 'digests');
     const filters = [...list(flags, 'filter'), ...(ref ? [`reference=${ref}`] : [])];
     const rows = imageRows(views).filter((row) => matchesFilter(row, filters));
     const noTrunc = bool(flags, 'no-trunc');
     const id = (full: string) => (noTrunc ? full : full.replace(/^sha256:/, '').slice(0, 12));
     ctx.print(rows, () => {
       if (bool(flags, 'quiet')) return rows.map((r) => `${id(r.id)}\n`).join('');
-      if (!noTrunc) return formatImages({ images: rows, now: ctx.now });
+      if (!noTrunc && !digests) return formatImages({ images: rows, now: ctx.now });
       return formatTable<(typeof rows)[number]>({
         columns: [
           { header: 'REPOSITORY', value: (r) => r.repository },
           { header: 'TAG', value: (r) => r.tag },
-          { header: 'IMAGE ID', value: (r) => r.id },
+          ...(digests ? [{ header: 'DIGEST', value: (r: (typeof rows)[number]) => r.digest }] : []),
+          { header: 'IMAGE ID', value: (r) => id(r.id) },
           { header: 'CREATED', value: (r) => timeAgo({ time: r.created, now: ctx.now }) },
           { header: 'SIZE', value: (r) => humanSize(r.size) },
         ],

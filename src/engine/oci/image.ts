@@ -145,12 +145,13 @@ export function inspectImage(options: {
   size: number;
   parent?: string;
   lastTagTime?: string;
+  repoDigests?: string[];
 }): DockerImageInspect {
   const c = options.config.config ?? {};
   return {
     Id: options.id,
     RepoTags: options.repoTags,
-    RepoDigests: [],
+    RepoDigests: options.repoDigests ?? [],
     Parent: options.parent ?? "",
     Comment: options.config.history?.at(-1)?.comment ?? "",
     Created: options.config.created ?? "",

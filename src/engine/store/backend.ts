@@ -13,8 +13,20 @@ export interface MetaTransaction {
   delete?: string[];
 }
 
+/**
+ * A blob written piece by piece (a layer streaming from a registry). Nothing is visible under the digest
+ * until `commit`, which the caller calls only after it has verified the bytes; `abort` discards them.
+ */
+export interface BlobWriter {
+  write(chunk: Uint8Array): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
 export interface BlobBackend {
   getBlob(digest: Digest): Promise<Uint8Array | undefined>;
+  /** Streams a blob in (see BlobWriter). Backends without it get chunks collected in memory by the store. */
+  openBlobWriter?(digest: Digest): Promise<BlobWriter>;
   /** Stores bytes under `digest`. The caller has verified the digest; writing an existing blob is a no-op. */
   putBlob(digest: Digest, data: Uint8Array): Promise<void>;
   hasBlob(digest: Digest): Promise<boolean>;

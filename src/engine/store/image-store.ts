@@ -33,7 +33,8 @@ import {
   type ImageConfig,
   type Manifest,
 } from "../oci/types.ts";
-import type { BlobBackend, MetaTransaction } from "./backend.ts";
+import type { BlobBackend, BlobWriter, MetaTransaction } from "./backend.ts";
+import { concatBytes } from "../util/bytes.ts";
 
 export const SCHEMA_VERSION = 1;
 
@@ -61,6 +62,8 @@ export interface ImageRecord {
   /** Sum of uncompressed layer sizes. */
   size: number;
   lastTagTime?: string;
+  /** `name@sha256:…` for each registry manifest this image was pulled from or pushed as. */
+  repoDigests?: string[];
 }
 
 export interface ImageRef {
@@ -240,6 +243,68 @@ export class ImageStore {
     return record;
   }
 
+  /**
+   * Streams a blob into the backend under `digest`. The caller verifies the bytes while writing and commits
+   * only on a match, so a failed or interrupted download leaves nothing under the digest. The blob is held
+   * against prune until `release` (after the commit that references it).
+   */
+  async openBlobWriter(digest: Digest): Promise<BlobWriter & { release(): void }> {
+    const release = this.#hold([digest]);
+    if (this.backend.openBlobWriter) {
+      const writer = await this.backend.openBlobWriter(digest);
+      return { ...writer, release };
+    }
+    const chunks: Uint8Array[] = [];
+    return {
+      write: async (chunk) => {
+        chunks.push(chunk);
+      },
+      commit: async () => {
+        await this.backend.putBlob(digest, concatBytes(chunks));
+        chunks.length = 0;
+      },
+      abort: async () => {
+        chunks.length = 0;
+      },
+      release,
+    };
+  }
+
+  /** True when the layer's blob is stored (or lazily reachable): a pull need not download it. */
+  async hasLayer(digest: Digest): Promise<boolean> {
+    const rec = await this.backend.getMeta<LayerRecord>(`layer/${digest}`);
+    return Boolean(rec && (rec.url || (await this.backend.hasBlob(digest))));
+  }
+
+  /** Register a layer whose verified blob was streamed in with openBlobWriter. */
+  async addStreamedLayer(record: LayerRecord): Promise<LayerRecord> {
+    if (!(await this.backend.hasBlob(record.digest))) throw new NotFoundError("blob", record.digest);
+    await this.backend.commit({
+      put: {
+        [`layer/${record.digest}`]: record,
+        [`diffid/${record.diffID}`]: record.digest,
+      },
+    });
+    return record;
+  }
+
+  /** Remember that image `id` is `repoDigest` (`name@sha256:…`) in a registry (after a push). */
+  async addRepoDigest(options: { id: Digest; repoDigest: string }): Promise<void> {
+    await this.#exclusive(async () => {
+      const rec = await this.backend.getMeta<ImageRecord>(`image/${options.id}`);
+      if (!rec) throw new NotFoundError("image", options.id);
+      const repoDigests = mergeRepoDigests(rec.repoDigests ?? [], [options.repoDigest]);
+      await this.backend.commit({ put: { [`image/${rec.id}`]: { ...rec, repoDigests } } });
+    });
+  }
+
+  /** The manifest bytes of an image as stored (what a push sends). */
+  async manifestBytes(options: { id: Digest }): Promise<{ digest: Digest; bytes: Uint8Array }> {
+    const rec = await this.backend.getMeta<ImageRecord>(`image/${options.id}`);
+    if (!rec) throw new NotFoundError("image", options.id);
+    return { digest: rec.manifestDigest, bytes: await this.#blob(rec.manifestDigest) };
+  }
+
   /** Look a layer up by blob digest or diffID. */
   async getLayer(options: {
     digest?: Digest;
@@ -305,6 +370,8 @@ export class ImageStore {
     image: BuiltImage;
     tags?: string[];
     parent?: Digest;
+    /** Registry digests to remember (`name@sha256:…`), merged with those already recorded. */
+    repoDigests?: string[];
   }): Promise<ImageRecord> {
     const { image } = options;
     const tags = (options.tags ?? []).map((t) => parseReference(t).full);
@@ -349,6 +416,8 @@ export class ImageStore {
               ? { lastTagTime: prev.lastTagTime }
               : {}),
         };
+        const repoDigests = mergeRepoDigests(prev?.repoDigests ?? [], options.repoDigests ?? []);
+        if (repoDigests.length) record.repoDigests = repoDigests;
         const put: Record<string, unknown> = { [`image/${record.id}`]: record };
         for (const t of tags) put[`tag/${t}`] = record.id;
         // If the manifest blob changed (same config, new manifest), drop the old one later via prune.
@@ -382,12 +451,21 @@ export class ImageStore {
     const { ref } = options;
     try {
       const parsed = parseReference(ref);
+      if (parsed.digest) {
+        // `name@sha256:…`: the image pulled (or pushed) as that registry manifest.
+        const repoDigest = `${parsed.name}@${parsed.digest}`;
+        const images = await this.backend.listMeta<ImageRecord>("image/");
+        const hit = images.find(([, r]) => r.repoDigests?.includes(repoDigest));
+        if (hit) return hit[1];
+        throw new NotFoundError("image", repoDigest);
+      }
       const id = await this.backend.getMeta<Digest>(`tag/${parsed.full}`);
       if (id) {
         const rec = await this.backend.getMeta<ImageRecord>(`image/${id}`);
         if (rec) return rec;
       }
-    } catch {
+    } catch (error) {
+      if (error instanceof NotFoundError) throw error;
       // not a valid name; may still be an ID
     }
     const hex = ref.replace(/^sha256:/, "");
@@ -490,6 +568,7 @@ export class ImageStore {
       size: rec.size,
       parent: rec.parent,
       lastTagTime: rec.lastTagTime,
+      repoDigests: rec.repoDigests,
     });
   }
 
@@ -777,4 +856,11 @@ export class ImageStore {
 function isIdPrefix(id: Digest, ref: string): boolean {
   const hex = ref.replace(/^sha256:/, "");
   return /^[0-9a-f]+$/.test(hex) && id.slice(7).startsWith(hex);
+}
+
+/** One digest per repository name (the newest wins), as Docker keeps RepoDigests. */
+function mergeRepoDigests(old: string[], added: string[]): string[] {
+  const byName = new Map<string, string>();
+  for (const d of [...old, ...added]) byName.set(d.slice(0, d.indexOf("@")), d);
+  return [...byName.values()];
 }

@@ -20,7 +20,7 @@ import {
 } from "node:fs/promises";
 import { join } from "node:path";
 import { digestHex, isDigest, type Digest } from "../oci/digest.ts";
-import type { BlobBackend, MetaTransaction } from "./backend.ts";
+import type { BlobBackend, BlobWriter, MetaTransaction } from "./backend.ts";
 
 export interface NodeDirBackendOptions {
   /** Directory to keep the store in; created if missing. */
@@ -67,6 +67,33 @@ export class NodeDirBackend implements BlobBackend {
       data,
       `${path}.tmp-${process.pid}-${this.#tmpCounter++}`,
     );
+  }
+
+  /** A temp file renamed into place on commit; a crash leaves only a `.tmp-` file, removed at the next open. */
+  async openBlobWriter(digest: Digest): Promise<BlobWriter> {
+    const path = this.#blobPath(digest);
+    const tmp = `${path}.tmp-${process.pid}-${this.#tmpCounter++}`;
+    const fh = await open(tmp, "w");
+    let closed = false;
+    const close = async () => {
+      if (closed) return;
+      closed = true;
+      await fh.close();
+    };
+    return {
+      write: async (chunk) => {
+        await fh.write(chunk);
+      },
+      commit: async () => {
+        await fh.sync();
+        await close();
+        await rename(tmp, path);
+      },
+      abort: async () => {
+        await close().catch(() => {});
+        await rm(tmp, { force: true });
+      },
+    };
   }
 
   async hasBlob(digest: Digest) {

@@ -1,5 +1,8 @@
 /** Data shown by the Build log, Images and Containers panels, and the actions their buttons call. */
 import type { ContainerState } from '../layers/model.ts';
+import type { TransferVM } from './pulls.ts';
+
+export type { TransferVM };
 
 export type BuildStepStatus = 'waiting' | 'running' | 'cached' | 'done' | 'error';
 
@@ -30,6 +33,8 @@ export interface BuildLogVM {
   /** Total seconds. */
   seconds?: number;
   error?: string;
+  /** FROM images the build pulled first, with their progress. */
+  pulls?: TransferVM[];
 }
 
 export interface ImageRowVM {
@@ -72,4 +77,6 @@ export interface Actions {
   save(image: string, options?: { format?: 'docker' | 'oci' }): Promise<Uint8Array>;
   /** `docker load`: images from a docker-archive or OCI tar. */
   load(data: Uint8Array): Promise<{ images: { id: string; tags: string[] }[]; warnings: string[] }>;
+  /** `docker pull`; progress arrives through EngineView.transfers. Absent: the backend cannot pull. */
+  pull?(ref: string): Promise<void>;
 }

@@ -1,0 +1,83 @@
+/** Registry verbs: pull, push, login, logout. */
+import { createTransferRenderer } from '../registry/progress.ts';
+import { RegistryUnavailableError, PlatformError } from '../registry/errors.ts';
+import { bool, CliError, daemonMessage, str, type Ctx, type Verb } from './shared.ts';
+
+function transferError(error: unknown): never {
+  if (error instanceof RegistryUnavailableError || error instanceof PlatformError) throw new CliError(daemonMessage(error), 1);
+  throw error;
+}
+
+const pull: Verb = {
+  usage: 'pull [OPTIONS] NAME[:TAG|@DIGEST]',
+  summary: 'Download an image from a registry',
+  args: { min: 1, max: 1 },
+  flags: [
+    { name: 'platform', kind: 'string', description: 'Set platform if server is multi-platform capable (Layerlab: linux/386 only)' },
+    { name: 'quiet', short: 'q', kind: 'bool', description: 'Suppress verbose output' },
+    { name: 'all-tags', short: 'a', kind: 'bool', description: 'Download all tagged images in the repository (not supported)' },
+  ],
+  async run(ctx: Ctx, flags, [ref]) {
+    if (bool(flags, 'all-tags')) throw new CliError('Layerlab pulls one tag at a time: leave out --all-tags', 1);
+    const quiet = bool(flags, 'quiet') || ctx.json;
+    const render = createTransferRenderer({ write: (text) => ctx.out(text), tty: Boolean(ctx.options.tty) });
+    if (!quiet && !ref.includes(':') && !ref.includes('@')) ctx.out('Using default tag: latest\n');
+    const result = await ctx.engine.pull({ ref, platform: str(flags, 'platform'), onProgress: quiet ? undefined : render }).catch(transferError);
+    ctx.print(result, () => `${result.canonical}\n`);
+    return 0;
+  },
+};
+
+const push: Verb = {
+  usage: 'push [OPTIONS] NAME[:TAG]',
+  summary: 'Upload an image to a registry',
+  args: { min: 1, max: 1 },
+  flags: [{ name: 'quiet', short: 'q', kind: 'bool', description: 'Suppress verbose output' }],
+  async run(ctx, flags, [ref]) {
+    const quiet = bool(flags, 'quiet') || ctx.json;
+    const render = createTransferRenderer({ write: (text) => ctx.out(text), tty: Boolean(ctx.options.tty) });
+    if (!quiet && !ref.split('/').pop()!.includes(':')) ctx.out('Using default tag: latest\n');
+    const result = await ctx.engine.push({ ref, onProgress: quiet ? undefined : render }).catch((error) => {
+      if (error instanceof Error && error.name === 'NotFoundError') throw new CliError(`An image does not exist locally with the tag: ${ref.includes(':') ? ref.split(':')[0] : ref}`, 1);
+      return transferError(error);
+    });
+    if (quiet) ctx.print(result, () => `${ref}\n`);
+    return 0;
+  },
+};
+
+const login: Verb = {
+  usage: 'login [OPTIONS] [SERVER]',
+  summary: 'Log in to a registry',
+  args: { max: 1 },
+  flags: [
+    { name: 'username', short: 'u', kind: 'string', description: 'Username' },
+    { name: 'password', short: 'p', kind: 'string', description: 'Password' },
+    { name: 'password-stdin', kind: 'bool', description: 'Take the password from stdin (not available in Layerlab: use -p)' },
+  ],
+  async run(ctx, flags, [server]) {
+    const username = str(flags, 'username');
+    const password = str(flags, 'password');
+    if (bool(flags, 'password-stdin')) throw new CliError('Layerlab cannot read a password from stdin: use docker login -u USER -p PASSWORD', 1);
+    if (!username || password === undefined) throw new CliError('Layerlab has no interactive prompt here: use docker login -u USER -p PASSWORD [SERVER]', 1);
+    ctx.err('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
+    await ctx.engine.login({ server, username, password });
+    ctx.out('Layerlab keeps these credentials in memory for this session only: they are never written to storage, and closing Layerlab forgets them.\n');
+    ctx.out('Login Succeeded\n');
+    return 0;
+  },
+};
+
+const logout: Verb = {
+  usage: 'logout [SERVER]',
+  summary: 'Log out from a registry',
+  args: { max: 1 },
+  flags: [],
+  async run(ctx, _flags, [server]) {
+    const { registry, wasLoggedIn } = await ctx.engine.logout({ server });
+    ctx.out(wasLoggedIn ? `Removing login credentials for ${registry === 'docker.io' ? 'https://index.docker.io/v1/' : registry}\n` : `Not logged in to ${registry === 'docker.io' ? 'https://index.docker.io/v1/' : registry}\n`);
+    return 0;
+  },
+};
+
+export const registryVerbs = { pull, push, login, logout };
