@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { layerlabServerPlugin } from './src/server/vite-plugin.ts';
+import { pageSecurityHeaders } from './src/server/headers.ts';
 
 /**
  * `/embed.js` in development: the loader compiled on request, so host pages (and the embed tests) use the
@@ -56,9 +57,22 @@ function contentSecurityPolicy(): Plugin {
   };
 }
 
+/** Framing headers (frame-ancestors, X-Frame-Options) on the dev server's responses; see src/server/headers.ts. */
+function framingHeaders(): Plugin {
+  return {
+    name: 'layerlab-framing-headers',
+    configureServer(server) {
+      server.middlewares.use((req, res, next) => {
+        for (const [name, value] of Object.entries(pageSecurityHeaders(req.url ?? '/'))) res.setHeader(name, value);
+        next();
+      });
+    },
+  };
+}
+
 // The VM assets (public/vm/) are build outputs of `npm run build:vm`, served as static files.
 export default defineConfig({
-  plugins: [svelte(), embedLoaderInDev(), contentSecurityPolicy(), layerlabServerPlugin()],
+  plugins: [svelte(), embedLoaderInDev(), contentSecurityPolicy(), framingHeaders(), layerlabServerPlugin()],
   resolve: {
     alias: {
       // dockerfile-language-service's registry client requires Node's https (Docker Hub tag lookups);
