@@ -11,6 +11,7 @@ import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import sirv from 'sirv';
 import { createRegistryProxy, type RegistryProxyOptions } from './registry-proxy.ts';
+import { pageSecurityHeaders } from './headers.ts';
 
 export type RequestHandler = (req: http.IncomingMessage, res: http.ServerResponse, next: (error?: unknown) => void) => void;
 /** Takes an Upgrade request (e.g. a WebSocket); returns true when it handled the socket. */
@@ -25,18 +26,6 @@ export interface LayerlabServerOptions {
   upgradeHandlers?: UpgradeHandler[];
   /** Origins allowed to frame the app pages (the embed page may be framed by anyone). Default: none. */
   frameAncestors?: string[];
-}
-
-/**
- * Framing: app pages refuse to be framed by other sites (clickjacking); embed.html exists to be framed.
- */
-export function pageSecurityHeaders(path: string, frameAncestors: string[] = []): Record<string, string> {
-  if (/^\/embed(\.html)?$/.test(path) || path.startsWith('/embed.html')) return {};
-  const ancestors = ["'self'", ...frameAncestors].join(' ');
-  return {
-    'Content-Security-Policy': `frame-ancestors ${ancestors}`,
-    ...(frameAncestors.length === 0 ? { 'X-Frame-Options': 'SAMEORIGIN' } : {}),
-  };
 }
 
 /** The registry proxy settings the app reads at start: which path to use, if any. */
