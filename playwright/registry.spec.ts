@@ -14,7 +14,7 @@ const port = Number(process.env.LAYERLAB_E2E_PORT ?? 5199) + 1;
 let registry: LocalRegistry;
 let work: string;
 
-test.setTimeout(240_000);
+test.setTimeout(420_000);
 
 test.beforeAll(async () => {
   registry = await startRegistry({ port });

@@ -12,6 +12,7 @@ import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import sirv from 'sirv';
 import { createRegistryProxy, type RegistryProxyOptions } from './registry-proxy.ts';
+import { pageSecurityHeaders } from './headers.ts';
 
 export type RequestHandler = (req: http.IncomingMessage, res: http.ServerResponse, next: (error?: unknown) => void) => void;
 /** Takes an Upgrade request (e.g. a WebSocket); returns true when it handled the socket. */

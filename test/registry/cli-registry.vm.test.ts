@@ -62,7 +62,7 @@ describe('layerlab push / pull / run', () => {
     const ran = await layerlab('b', 'run', '--rm', ref, 'echo', 'hello from the registry');
     expect(ran.stdout).toBe('hello from the registry\n');
     expect(ran.code).toBe(0);
-  }, 300_000);
+  }, 600_000);
 
   it('a multi-platform image resolves to linux/386 and runs; amd64-only is refused', async () => {
     const pulled = await layerlab('c', 'pull', `${registry.host}/lab/multi:1`);
@@ -89,5 +89,5 @@ describe('layerlab push / pull / run', () => {
     const refused = await layerlab('c', 'pull', `${registry.host}/lab/amd64only:1`);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`${registry.host}/lab/amd64only:1 has no linux/386 image (it has linux/amd64); Layerlab runs 32-bit x86 images`);
-  }, 300_000);
+  }, 600_000);
 });

@@ -14,6 +14,7 @@ import type { ImageStore, LayerRecord } from '../store/image-store.ts';
 import { readLimited, type RegistryClient } from './client.ts';
 import { PlatformError, RegistryError } from './errors.ts';
 import { locate, type RepositoryLocation } from './location.ts';
+import { decompress } from '../util/decompress.ts';
 import type { TransferEvent } from './progress.ts';
 
 /** The only platform the VM runs. */
@@ -129,15 +130,6 @@ export async function resolveImage(client: RegistryClient, ref: Reference, loc: 
   return { topDigest: top.digest, manifest, manifestBytes: fetched.bytes, manifestDigest: fetched.digest, config, configBytes };
 }
 
-/** The uncompressed bytes of a layer stream, by media type (and by magic bytes when the type says gzip). */
-function decompressor(mediaType: string): TransformStream<Uint8Array, Uint8Array> | null {
-  if (mediaType.endsWith('+zstd') || mediaType.endsWith('.zstd')) {
-    throw new EngineError(`zstd-compressed layers (${mediaType}) are not supported by this Layerlab yet; pull an image published with gzip layers`);
-  }
-  if (mediaType.endsWith('+gzip') || mediaType.endsWith('.gzip')) return new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>;
-  return null;
-}
-
 async function drain(stream: ReadableStream<Uint8Array>, each: (chunk: Uint8Array) => void | Promise<void>) {
   const reader = stream.getReader();
   try {
@@ -169,31 +161,25 @@ async function downloadLayer(options: {
   let compressed = 0;
   let uncompressed = 0;
   try {
-    const transform = decompressor(layer.mediaType);
-    const [forBlob, forDiff] = transform ? body.tee() : [body, null];
+    // One pass over the bytes: stored and hashed as they come (blob digest), decompressed and hashed (diffID).
+    const [forBlob, forDiff] = body.tee();
     const writing = drain(forBlob, async (chunk) => {
       compressed += chunk.length;
       if (compressed > layer.size) throw new DigestMismatchError(layer.digest, 'more bytes than the manifest states' as Digest, `layer ${shortId(layer.digest)}`);
       blobHash.update(chunk);
-      if (!transform) {
-        diffHash.update(chunk);
-        uncompressed += chunk.length;
-      }
       await writer.write(chunk);
       options.onBytes(compressed);
     });
-    const hashingDiff = forDiff
-      ? drain(forDiff.pipeThrough(transform!), (chunk) => {
-          uncompressed += chunk.length;
-          if (uncompressed > MAX_LAYER_BYTES) throw new EngineError(`layer ${shortId(layer.digest)} is larger than ${MAX_LAYER_BYTES} bytes uncompressed`);
-          diffHash.update(chunk);
-        })
-      : Promise.resolve();
+    // gzip, zstd or plain, by magic bytes; capped so a decompression bomb stops early.
+    const hashingDiff = drain(decompress(forDiff, { maxBytes: MAX_LAYER_BYTES, what: `layer ${shortId(layer.digest)}` }), (chunk) => {
+      uncompressed += chunk.length;
+      diffHash.update(chunk);
+    });
     const results = await Promise.allSettled([writing, hashingDiff]);
     const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
     if (failed) {
       await forBlob.cancel().catch(() => {});
-      await forDiff?.cancel().catch(() => {});
+      await forDiff.cancel().catch(() => {});
       throw failed.reason;
     }
     const digest = blobHash.digest();

@@ -113,6 +113,22 @@ describe('pull', () => {
     await expect(pullImage({ client, store: await memoryStore(), ref: 'alpine:3.20' })).rejects.toThrow(RegistryUnavailableError);
   });
 
+  it('zstd layers: verified by digest and diffID like gzip ones', async () => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const layout = path.join(work, 'single-386');
+    await writeOciLayout(layout, 'v1', [{ platform: { os: 'linux', architecture: '386' }, layers: [{ files: [{ name: 'z', data: 'zstd layer\n'.repeat(1000) }] }] }], { single: true });
+    await promisify(execFile)('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', '--dest-compress', '--dest-compress-format', 'zstd', `oci:${layout}:v1`, `docker://${registry.host}/lab/zstd:1`]);
+    const manifest = JSON.parse(await skopeoInspect(`${registry.host}/lab/zstd:1`, { raw: true }));
+    expect(manifest.layers[0].mediaType).toBe('application/vnd.oci.image.layer.v1.tar+zstd');
+    const store = await memoryStore();
+    const result = await pullImage({ client: new RegistryClient({ fetch: nodeFetch }), store, ref: `${registry.host}/lab/zstd:1` });
+    expect(result.downloaded).toBe(1);
+    const layer = await store.getLayer({ digest: manifest.layers[0].digest });
+    expect(layer.diffID).toBe((await store.getConfig({ id: result.imageId })).rootfs.diff_ids[0]);
+    expect(layer.diffSize).toBeGreaterThan(10_000);
+  });
+
   it('an unknown tag or repository is a clear error', async () => {
     const client = new RegistryClient({ fetch: nodeFetch });
     await expect(pullImage({ client, store: await memoryStore(), ref: `${registry.host}/lab/multi:nope` })).rejects.toThrow(`manifest for ${registry.host}/lab/multi:nope not found`);
