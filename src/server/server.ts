@@ -7,7 +7,6 @@
  * - `upgradeHandlers`: WebSocket (HTTP Upgrade) handlers; each returns true when it took the socket,
  *   the first one that does wins; a request nobody takes is answered 404 and closed.
  */
-import { pageSecurityHeaders } from './headers.ts';
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import sirv from 'sirv';
