@@ -3,7 +3,6 @@ import { defineConfig, type Plugin } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { pageSecurityHeaders } from './src/server/headers.ts';
 import { layerlabServerPlugin } from './src/server/vite-plugin.ts';
-import { pageSecurityHeaders } from './src/server/headers.ts';
 
 /**
  * `/embed.js` in development: the loader compiled on request, so host pages (and the embed tests) use the
