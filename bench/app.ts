@@ -1,14 +1,15 @@
 /**
  * Browser figures, in headless Chromium against the production build (`vite build` + `vite preview`):
  * first load (cold cache) and reload (warm cache) to a usable shell, bytes transferred on first load, and
- * the longest main-thread task during a build.
+ * the longest main-thread task during a build (section `app`); and what a learner waits for at the
+ * terminal, typed into it, from Enter to the output on screen (section `terminal`).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { median, round } from './stats';
 
-const PORT = 4319;
+const PORT = Number(process.env.LAYERLAB_BENCH_PORT ?? 4319);
 const URL_BASE = `http://localhost:${PORT}/`;
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
@@ -17,7 +18,8 @@ async function untilReady(page: Page): Promise<void> {
   await page.locator('.xterm-rows', { hasText: 'root@layerlab' }).waitFor({ timeout: 60_000 });
 }
 
-export async function benchApp(): Promise<Record<string, number | null | string>> {
+/** Builds the app and serves it with `vite preview`; gives a browser, stops both after `work`. */
+async function withPreview(work: (browser: Browser) => Promise<Record<string, number | null | string>>) {
   execFileSync('npx', ['vite', 'build', '--logLevel', 'error'], { stdio: 'inherit' });
   const server = spawn('npx', ['vite', 'preview', '--port', String(PORT), '--strictPort'], { stdio: 'ignore', detached: true });
   let browser: Browser | undefined;
@@ -27,6 +29,19 @@ export async function benchApp(): Promise<Record<string, number | null | string>
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
+    return await work(browser);
+  } finally {
+    await browser?.close();
+    try {
+      process.kill(-server.pid!);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+export function benchApp(): Promise<Record<string, number | null | string>> {
+  return withPreview(async (browser) => {
     const results: Record<string, number | null | string> = {};
 
     // First load, cold cache: a fresh context each time. Transfer counted on the first one.
@@ -103,12 +118,55 @@ export async function benchApp(): Promise<Record<string, number | null | string>
     results['app.longest_task_ms'] = round(Math.max(...longest));
     await context.close();
     return results;
-  } finally {
-    await browser?.close();
-    try {
-      process.kill(-server.pid!);
-    } catch {
-      /* already gone */
-    }
-  }
+  });
+}
+
+/**
+ * Types `command` into the terminal and returns the ms from Enter until `expected` is on screen. The
+ * expected text is computed by the shell (`$((…))`) or the program, so the echoed command never matches it.
+ */
+async function typed(page: Page, command: string, expected: string, timeout = 180_000): Promise<number> {
+  await page.getByTestId('terminal').click();
+  await page.keyboard.type(command);
+  const started = Date.now();
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(
+    (text) => document.querySelector('[data-testid="terminal"] .xterm-rows')?.textContent?.includes(text),
+    expected,
+    { timeout, polling: 'raf' },
+  );
+  return Date.now() - started;
+}
+
+/** A learner at the terminal of a freshly loaded page: the first and later docker runs, shell echo, python. */
+export function benchTerminal(): Promise<Record<string, number | null | string>> {
+  return withPreview(async (browser) => {
+    const results: Record<string, number | null | string> = {};
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    await page.goto(URL_BASE);
+    await untilReady(page);
+    // Like a learner reading the page before typing; also lets boot-time work finish.
+    await page.waitForTimeout(3000);
+    let n = 0;
+    const dockerEcho = () => {
+      n++;
+      return typed(page, `docker run --rm busybox echo $((1000 + ${n}))dr`, `${1000 + n}dr`);
+    };
+    results['app.first_docker_run_ms'] = await dockerEcho();
+    const runs: number[] = [];
+    for (let i = 0; i < 10; i++) runs.push(await dockerEcho());
+    results['app.docker_run_ms'] = round(median(runs));
+    const echoes: number[] = [];
+    for (let i = 0; i < 10; i++) echoes.push(await typed(page, `echo $((5000 + ${i}))se`, `${5000 + i}se`));
+    results['app.shell_echo_ms'] = round(median(echoes));
+    const python = (i: number) => typed(page, `docker run --rm python:3.11 python3 -c 'print(${7000 + i} + 1, "py")'`, `${7001 + i} py`, 600_000);
+    results['app.first_python_run_ms'] = await python(0);
+    const pythons: number[] = [];
+    for (let i = 1; i <= 5; i++) pythons.push(await python(i));
+    results['app.python_run_ms'] = round(median(pythons));
+    results['app.terminal_runs'] = JSON.stringify({ docker: runs, echo: echoes, python: pythons });
+    await context.close();
+    return results;
+  });
 }

@@ -7,13 +7,14 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { benchVm } from './vm';
 import { benchEngine } from './engine';
-import { benchApp } from './app';
+import { benchApp, benchTerminal } from './app';
+import { benchNative } from './native';
 import { benchEmbed } from './embed';
 import { benchReliability } from './reliability';
 import { benchRegistry } from './registry';
 
 type Section = () => Promise<Record<string, number | null | string>>;
-const sections: Record<string, Section> = { vm: benchVm, engine: benchEngine, app: benchApp, embed: benchEmbed, reliability: benchReliability, registry: benchRegistry };
+const sections: Record<string, Section> = { vm: benchVm, engine: benchEngine, app: benchApp, terminal: benchTerminal, native: benchNative, embed: benchEmbed, reliability: benchReliability, registry: benchRegistry };
 
 const only = process.argv.slice(2);
 const results: Record<string, number | null | string> = {};
