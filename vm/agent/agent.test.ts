@@ -176,7 +176,7 @@ describe.skipIf(!!skipReason)('guest agent (native build, --stdio)', () => {
       fs.writeFileSync(bin, `#!/bin/sh\nexec qemu-i386-static -0 "$0" ${real} "$@"\n`, { mode: 0o755 });
     }
     agent = new Agent(bin);
-  });
+  }, 120_000);
 
   afterAll(async () => {
     if (agent) expect(await agent.close()).toBe(0);
@@ -373,7 +373,7 @@ describe.skipIf(!!skipReason)('guest agent (native build, --stdio)', () => {
     }
     expect((await asan.req('hello')).reply.ok).toBe(true);
     expect(await asan.close()).toBe(0);
-  });
+  }, 120_000); // compiles an ASan build first: slow on a busy machine
 
   it('refuses what the host tar reader would read differently: global path/linkpath/size, sizes on bodyless types', async () => {
     const base = path.join(tmp, 'disagree');
@@ -832,5 +832,5 @@ describe.skipIf(!hasGcc && !mustRun)('guest agent i386 build', () => {
     fs.rmSync(out, { force: true });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-  });
+  }, 120_000);
 });
