@@ -226,6 +226,8 @@ function containerRow(c: ContainerView): ContainerRowVM {
     command: c.command.join(' '),
     state: c.state,
     status: containerStatus({ state: c.state, exitCode: c.exitCode, startedAt: c.startedAt, finishedAt: c.finishedAt }),
+    startedAt: c.startedAt,
+    finishedAt: c.finishedAt,
     size: c.sizeRw,
     virtualSize: c.sizeRootFs,
     exitCode: c.exitCode ?? undefined,

@@ -51,6 +51,9 @@ export class AppState {
   layerHoverLine = $state<number | null>(null);
   bottomTab = $state<BottomTab>('terminal');
   bottomHeight = $state(260);
+  /** The clock relative times ("2 minutes ago") are shown against; ticks every second. */
+  now = $state(Date.now());
+  #clock: ReturnType<typeof setInterval> | null = null;
   notices = $state<Notice[]>([]);
 
   selectedImage = $derived(this.selectedImageId ? (this.imageDetails[this.selectedImageId] ?? null) : null);
@@ -156,6 +159,7 @@ export class AppState {
 
   async start(store: WorkspaceStore): Promise<void> {
     this.#store = store;
+    this.#clock ??= setInterval(() => (this.now = Date.now()), 1000);
     await this.workspace.restore(store);
     if (store.kind === 'memory' && !this.layout.embedded) {
       this.notify('This browser is not letting Layerlab store data, so your work will not survive a reload.', 'error');
@@ -335,6 +339,7 @@ export class AppState {
 
   destroy(): void {
     this.#stopShare?.();
+    if (this.#clock) clearInterval(this.#clock);
     this.#unsubscribe?.();
     this.cancelBuild();
   }

@@ -1,5 +1,6 @@
 /** Data shown by the Build log, Images and Containers panels, and the actions their buttons call. */
 import type { ContainerState } from '../layers/model.ts';
+import { containerStatus } from '../../engine/format.ts';
 
 export type BuildStepStatus = 'waiting' | 'running' | 'cached' | 'done' | 'error';
 
@@ -51,8 +52,11 @@ export interface ContainerRowVM {
   imageId: string;
   command: string;
   state: ContainerState;
-  /** `Exited (0) 2 minutes ago`, `Up 5 seconds`. */
+  /** `Exited (0) 2 minutes ago`, `Up 5 seconds` (as of when the row was made: see startedAt). */
   status: string;
+  /** ISO times the status is computed from, so it keeps ticking between engine updates. */
+  startedAt?: string | null;
+  finishedAt?: string | null;
   /** Writable layer bytes (`docker ps -s` size). */
   size: number;
   /** Image bytes + writable (`virtual`). */
@@ -72,4 +76,10 @@ export interface Actions {
   save(image: string, options?: { format?: 'docker' | 'oci' }): Promise<Uint8Array>;
   /** `docker load`: images from a docker-archive or OCI tar. */
   load(data: Uint8Array): Promise<{ images: { id: string; tags: string[] }[]; warnings: string[] }>;
+}
+
+/** A container's STATUS as `docker ps` prints it at `now` (Docker's formatter, so the UI and CLI agree). */
+export function statusAt(row: ContainerRowVM, now: number): string {
+  if (row.startedAt === undefined) return row.status;
+  return containerStatus({ state: row.state === 'running' ? 'running' : row.state === 'created' ? 'created' : 'exited', exitCode: row.exitCode ?? null, startedAt: row.startedAt, finishedAt: row.finishedAt ?? null, now });
 }

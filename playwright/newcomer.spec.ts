@@ -1,0 +1,25 @@
+import { expect, test, type Page } from '@playwright/test';
+
+// Issue 15, "the app as a newcomer meets it": UI-only checks on the fake backend (fixtures).
+
+async function open(page: Page, query = '') {
+  await page.goto('/?backend=fake' + query.replace(/^\?/, '&'));
+  await expect(page.locator('.monaco-editor .view-lines')).toBeVisible({ timeout: 30_000 });
+  await expect(page.getByTestId('status')).toHaveText('Ready', { timeout: 15_000 });
+}
+
+test('relative times are Docker\'s and keep ticking', async ({ page }) => {
+  await page.clock.install();
+  await open(page);
+  await page.getByRole('tab', { name: /Images/ }).click();
+  // The fixture image was made an hour before the page opened: go-units says "About an hour ago".
+  await expect(page.getByTestId('created').first()).toHaveText('About an hour ago');
+  await page.getByRole('row', { name: /app:latest/ }).getByRole('button', { name: /Run/ }).click();
+  await expect(page.getByTestId('status-web')).toHaveText(/^Up (\d+ seconds|About a minute)$/);
+  // No engine update in between: the status still moves on.
+  await page.clock.fastForward('09:00');
+  await expect(page.getByTestId('status-web')).toHaveText(/^Up (9|10) minutes$/);
+  await page.clock.fastForward(700 * 24 * 3600_000);
+  await page.getByRole('tab', { name: /Images/ }).click();
+  await expect(page.getByTestId('created').first()).toHaveText('23 months ago');
+});
