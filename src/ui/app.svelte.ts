@@ -136,6 +136,19 @@ export class AppState {
     this.buildLog = { state: 'idle', steps: [], progress: 0 };
   }
 
+  /**
+   * "Back to the start of this step": the VM, images and containers go back; the learner's files stay,
+   * and are written into the restored VM at once, so `cat Dockerfile` there shows what the editor shows.
+   */
+  async rewindStep(key: string): Promise<void> {
+    await this.#backend.lessons?.rewind?.(key);
+    this.#backend.syncWorkspace?.($state.snapshot(this.workspace.files) as WorkspaceFile[]);
+    this.buildLog = { state: 'idle', steps: [], progress: 0 };
+    this.editor.setBuildDecorations([]);
+    // The restored shell printed its prompt before it was restored: ask for a fresh one.
+    this.terminal.input('\r');
+  }
+
   /** "Show solution": the solution's files over the workspace. */
   applyFiles(files: { path: string; content: string }[]): void {
     const byPath = new Map(this.workspace.files.map((f) => [f.path, f] as const));
