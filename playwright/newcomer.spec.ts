@@ -23,3 +23,22 @@ test('relative times are Docker\'s and keep ticking', async ({ page }) => {
   await page.getByRole('tab', { name: /Images/ }).click();
   await expect(page.getByTestId('created').first()).toHaveText('23 months ago');
 });
+
+test('build notes belong to the built text: an edit or a replaced file clears them', async ({ page }) => {
+  await open(page);
+  await page.getByTestId('build-button').click();
+  await expect(page.getByTestId('build-log')).toContainText(/Built in/);
+  await expect(page.locator('.ll-after').first()).toBeVisible();
+  // Replace the whole text: no note survives onto the new lines, and nothing scrolls sideways.
+  await page.locator('.monaco-editor .view-line').first().click();
+  await page.keyboard.press('Control+a');
+  await page.keyboard.type('FROM busybox\nCOPY hello.txt /\n');
+  await expect(page.locator('.ll-after')).toHaveCount(0);
+  const scroll = await page.locator('.monaco-editor .monaco-scrollable-element').first().evaluate((e) => e.scrollLeft);
+  expect(scroll).toBe(0);
+  // Build the new text: its own notes, one per line that has one.
+  await page.getByTestId('build-button').click();
+  await expect(page.getByTestId('build-log')).toContainText(/Built in|failed/i);
+  await expect(page.locator('.ll-after').first()).toBeVisible();
+  expect(await page.locator('.ll-after').count()).toBeLessThanOrEqual(2);
+});

@@ -284,6 +284,7 @@ export class AppState {
       return;
     }
     void this.workspace.flush();
+    const built = { path: dockerfile.path, text: typeof dockerfile.content === 'string' ? dockerfile.content : '' };
     this.bottomTab = 'build';
     this.#buildAbort = new AbortController();
     this.buildLog = { state: 'running', steps: [], progress: 0 };
@@ -305,7 +306,7 @@ export class AppState {
       });
       if (pending) this.buildLog = pending;
       pending = null;
-      this.editor.setBuildDecorations(result.decorations);
+      this.editor.setBuildDecorations(result.decorations, built);
       this.editor.setLints(result.lints);
       if (result.ok && result.imageId) {
         this.selection = null;
