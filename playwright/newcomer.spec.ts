@@ -42,3 +42,23 @@ test('build notes belong to the built text: an edit or a replaced file clears th
   await expect(page.locator('.ll-after').first()).toBeVisible();
   expect(await page.locator('.ll-after').count()).toBeLessThanOrEqual(2);
 });
+
+test('the embed page: no sandbox that could escape itself, no missing favicon', async ({ page }) => {
+  const warnings: string[] = [];
+  const missing: string[] = [];
+  page.on('console', (m) => warnings.push(m.text()));
+  page.on('response', (r) => {
+    if (r.status() === 404) missing.push(r.url());
+  });
+  await page.goto('/docs/embed.html');
+  const frames = page.locator('layerlab-sandbox');
+  await expect(frames.first()).toBeAttached({ timeout: 20_000 });
+  await page.evaluate(async () => {
+    await customElements.whenDefined('layerlab-sandbox');
+    for (const el of document.querySelectorAll('layerlab-sandbox')) (el as HTMLElement & { start(): void }).start();
+  });
+  await expect(page.locator('layerlab-sandbox').first().locator('iframe')).toHaveCount(1);
+  await page.waitForLoadState('load');
+  expect(warnings.filter((w) => /escape its sandbox/i.test(w))).toEqual([]);
+  expect(missing.filter((u) => /favicon/.test(u))).toEqual([]);
+});

@@ -74,7 +74,24 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
     refreshTimer ??= setTimeout(() => void refresh().catch(() => {}), 60);
   }
 
+  /** Builds the app started (their events come back through build()); other builds are the terminal's. */
+  let appBuilds = 0;
+  let terminalBuild: BuildLog | null = null;
+  const terminalBuildListeners = new Set<(update: { log: BuildLogVM; decorations: BuildDecoration[]; finished: boolean; imageId?: string }) => void>();
+
+  function onTerminalBuildEvent(event: BuildEvent): void {
+    if (appBuilds > 0 && !terminalBuild) return;
+    if (event.type === 'start') terminalBuild = new BuildLog();
+    if (!terminalBuild) return;
+    terminalBuild.apply(event);
+    const finished = event.type === 'done' || event.type === 'error';
+    const update = { log: terminalBuild.snapshot(), decorations: terminalBuild.decorations(), finished, ...(event.type === 'done' ? { imageId: event.imageId } : {}) };
+    if (finished) terminalBuild = null;
+    for (const listener of terminalBuildListeners) listener(update);
+  }
+
   function onChange(event: ChangeEvent): void {
+    if (event.type === 'build') onTerminalBuildEvent(event.event);
     if (event.type === 'writable') writable.set(event.id, event.entries);
     if (event.type === 'container' && event.action === 'destroy') writable.delete(event.id);
     if (event.type !== 'build') scheduleRefresh();
@@ -125,8 +142,10 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
 
     async build(request: BuildRequest): Promise<BuildResult> {
       const id = ++buildIds;
+      appBuilds++;
       request.signal.addEventListener('abort', () => void daemon.cancelBuild(id), { once: true });
-      const log = new BuildLog();
+      const dockerfileFile = request.files.find((f) => f.path === request.dockerfile);
+      const log = new BuildLog(typeof dockerfileFile?.content === 'string' ? dockerfileFile.content : undefined);
       request.onLog(log.snapshot());
       const result = await daemon.build(
         { id, files: request.files.map((f) => ({ path: f.path, data: toBytes(f.content) })), dockerfile: request.dockerfile, tag: request.tag },
@@ -134,7 +153,7 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
           log.apply(event);
           request.onLog(log.snapshot());
         }),
-      );
+      ).finally(() => appBuilds--);
       const lints: LintMarker[] = result.lints.map((l) => ({ line: l.line, severity: l.severity as LintMarker['severity'], message: l.message, source: 'layerlab' }));
       if (result.error) {
         if (request.signal.aborted) log.cancel();
@@ -146,6 +165,10 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
       request.onLog(log.snapshot());
       scheduleRefresh();
       return { ok: true, imageId: result.imageId, decorations: log.decorations(), lints };
+    },
+
+    onTerminalBuild(listener: (update: { log: BuildLogVM; decorations: BuildDecoration[]; finished: boolean; imageId?: string }) => void) {
+      terminalBuildListeners.add(listener);
     },
 
     async getImage(id: string): Promise<ImageVM | null> {
@@ -304,6 +327,29 @@ class BuildLog {
   #seconds?: number;
   #error?: string;
   #started = performance.now();
+  #fromLines: { line: number; image: string }[] = [];
+  #stagesShown = new Set<string>();
+
+  /** `dockerfile`: its text, for the `[1/N] FROM …` step of each stage (BuildKit shows one). */
+  constructor(dockerfile?: string) {
+    for (const [i, text] of (dockerfile ?? '').split('\n').entries()) {
+      const from = /^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)/i.exec(text);
+      if (from) this.#fromLines.push({ line: i + 1, image: from[1] });
+    }
+  }
+
+  #showFrom(step: BuildEvent & { type: 'step-start' }): void {
+    const key = step.step.stage || '';
+    if (this.#stagesShown.has(key)) return;
+    this.#stagesShown.add(key);
+    const from = [...this.#fromLines].reverse().find((f) => f.line < step.step.line);
+    if (!from) return;
+    const label = `[${step.step.stage ? step.step.stage + ' ' : ''}1/${step.step.stageSteps}]`;
+    const vm: BuildStepVM = { id: 0, name: `${label} FROM ${from.image}`, line: from.line, status: 'done', seconds: 0, output: [] };
+    const at = this.#steps.indexOf(this.#byN.get(step.step.n)!);
+    this.#steps.splice(at < 0 ? this.#steps.length : at, 0, vm);
+    this.#steps.forEach((s, i) => (s.id = i + 1));
+  }
 
   apply(event: BuildEvent): void {
     switch (event.type) {
@@ -317,6 +363,7 @@ class BuildLog {
         }
         break;
       case 'step-start':
+        this.#showFrom(event);
         this.#byN.get(event.step.n)!.status = 'running';
         break;
       case 'step-output': {
@@ -357,6 +404,8 @@ class BuildLog {
   }
 
   fail(message: string): void {
+    // Steps that never started are not shown as if they ran (BuildKit lists only what it started).
+    this.#steps = this.#steps.filter((s) => s.status !== 'waiting');
     this.#state = 'failed';
     this.#error = message;
     this.#seconds = (performance.now() - this.#started) / 1000;

@@ -203,6 +203,15 @@ export class AppState {
         this.notify(event.message, event.kind === 'restarted' ? 'success' : 'error'); // warnings stay up as long as errors
         if (event.kind === 'restarted') this.terminal.write('\r\n[Layerlab: the VM was restarted from its snapshot]\r\n');
       });
+      this.#backend.onTerminalBuild?.((update) => {
+        if (this.building) return;
+        this.buildLog = update.log;
+        if (update.finished) {
+          const dockerfile = this.workspace.dockerfile;
+          const text = typeof dockerfile?.content === 'string' ? dockerfile.content : '';
+          this.editor.setBuildDecorations(update.decorations, dockerfile ? { path: dockerfile.path, text } : null);
+        }
+      });
       if (this.#backend.syncWorkspace) {
         const sync = this.#backend.syncWorkspace.bind(this.#backend);
         this.workspace.onSaved = sync;
