@@ -88,6 +88,11 @@ describe('building images', () => {
   it('rebuilds from the cache, and from the changed COPY on when a file changes, saying why', async () => {
     const again = await build(dockerfile, context);
     expect(again.done.every((s) => s.cached)).toBe(true);
+    // As Docker: a fully cached rebuild is the same image, so no `<none>` image is left behind.
+    const imagesBefore = (await engine.images({ all: true })).length;
+    const third = await build(dockerfile, context);
+    expect(third.imageId).toBe(again.imageId);
+    expect((await engine.images({ all: true })).length).toBe(imagesBefore);
     const changed = await build(dockerfile, [file('hello.sh', '#!/bin/sh\necho changed\n', 0o100755)]);
     expect(changed.done.map((s) => s.cached)).toEqual([true, true, false, false, false]);
     expect(changed.done[2].missReasons.join(' ')).toMatch(/hello\.sh changed/);

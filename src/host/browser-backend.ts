@@ -97,7 +97,24 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
     for (const listener of listeners) listener(view);
   }
 
+  /** Builds the app started (their events come back through build()); other builds are the terminal's. */
+  let appBuilds = 0;
+  let terminalBuild: BuildLog | null = null;
+  const terminalBuildListeners = new Set<(update: { log: BuildLogVM; decorations: BuildDecoration[]; finished: boolean; imageId?: string }) => void>();
+
+  function onTerminalBuildEvent(event: BuildEvent): void {
+    if (appBuilds > 0 && !terminalBuild) return;
+    if (event.type === 'start') terminalBuild = new BuildLog();
+    if (!terminalBuild) return;
+    terminalBuild.apply(event);
+    const finished = event.type === 'done' || event.type === 'error';
+    const update = { log: terminalBuild.snapshot(), decorations: terminalBuild.decorations(), finished, ...(event.type === 'done' ? { imageId: event.imageId } : {}) };
+    if (finished) terminalBuild = null;
+    for (const listener of terminalBuildListeners) listener(update);
+  }
+
   function onChange(event: ChangeEvent): void {
+    if (event.type === 'build') onTerminalBuildEvent(event.event);
     if (event.type === 'writable') writable.set(event.id, event.entries);
     if (event.type === 'container' && event.action === 'destroy') writable.delete(event.id);
     if (event.type === 'transfer') {
@@ -152,8 +169,10 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
 
     async build(request: BuildRequest): Promise<BuildResult> {
       const id = ++buildIds;
+      appBuilds++;
       request.signal.addEventListener('abort', () => void daemon.cancelBuild(id), { once: true });
-      const log = new BuildLog();
+      const dockerfileFile = request.files.find((f) => f.path === request.dockerfile);
+      const log = new BuildLog(typeof dockerfileFile?.content === 'string' ? dockerfileFile.content : undefined);
       request.onLog(log.snapshot());
       // One snapshot per LOG_INTERVAL_MS at most: a step printing millions of lines costs one copy of
       // the (bounded) log per interval, not one per line.
@@ -167,7 +186,7 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
             request.onLog(log.snapshot());
           }, LOG_INTERVAL_MS);
         }),
-      );
+      ).finally(() => appBuilds--);
       if (timer) clearTimeout(timer);
       const lints: LintMarker[] = result.lints.map((l) => ({ line: l.line, severity: l.severity as LintMarker['severity'], message: l.message, source: 'layerlab' }));
       if (result.error) {
@@ -180,6 +199,10 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
       request.onLog(log.snapshot());
       scheduleRefresh();
       return { ok: true, imageId: result.imageId, decorations: log.decorations(), lints };
+    },
+
+    onTerminalBuild(listener: (update: { log: BuildLogVM; decorations: BuildDecoration[]; finished: boolean; imageId?: string }) => void) {
+      terminalBuildListeners.add(listener);
     },
 
     async getImage(id: string): Promise<ImageVM | null> {
@@ -263,6 +286,8 @@ function containerRow(c: ContainerView): ContainerRowVM {
     command: c.command.join(' '),
     state: c.state,
     status: containerStatus({ state: c.state, exitCode: c.exitCode, startedAt: c.startedAt, finishedAt: c.finishedAt }),
+    startedAt: c.startedAt,
+    finishedAt: c.finishedAt,
     size: c.sizeRw,
     virtualSize: c.sizeRootFs,
     exitCode: c.exitCode ?? undefined,
@@ -346,6 +371,29 @@ export class BuildLog {
   #error?: string;
   #started = performance.now();
   #pulls: TransferVM[] = [];
+  #fromLines: { line: number; image: string }[] = [];
+  #stagesShown = new Set<string>();
+
+  /** `dockerfile`: its text, for the `[1/N] FROM …` step of each stage (BuildKit shows one). */
+  constructor(dockerfile?: string) {
+    for (const [i, text] of (dockerfile ?? '').split('\n').entries()) {
+      const from = /^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)/i.exec(text);
+      if (from) this.#fromLines.push({ line: i + 1, image: from[1] });
+    }
+  }
+
+  #showFrom(step: BuildEvent & { type: 'step-start' }): void {
+    const key = step.step.stage || '';
+    if (this.#stagesShown.has(key)) return;
+    this.#stagesShown.add(key);
+    const from = [...this.#fromLines].reverse().find((f) => f.line < step.step.line);
+    if (!from) return;
+    const label = `[${step.step.stage ? step.step.stage + ' ' : ''}1/${step.step.stageSteps}]`;
+    const vm: BuildStepVM = { id: 0, name: `${label} FROM ${from.image}`, line: from.line, status: 'done', seconds: 0, output: [] };
+    const at = this.#steps.indexOf(this.#byN.get(step.step.n)!);
+    this.#steps.splice(at < 0 ? this.#steps.length : at, 0, vm);
+    this.#steps.forEach((s, i) => (s.id = i + 1));
+  }
 
   apply(event: BuildEvent): void {
     switch (event.type) {
@@ -359,6 +407,7 @@ export class BuildLog {
         }
         break;
       case 'step-start':
+        this.#showFrom(event);
         this.#byN.get(event.step.n)!.status = 'running';
         break;
       case 'step-output': {
@@ -411,6 +460,8 @@ export class BuildLog {
 
   fail(message: string): void {
     this.#pulls = this.#pulls.map((p) => (p.state === 'running' ? applyTransfer(p, { kind: 'error', message }) : p));
+    // Steps that never started are not shown as if they ran (BuildKit lists only what it started).
+    this.#steps = this.#steps.filter((s) => s.status !== 'waiting');
     this.#state = 'failed';
     this.#error = message;
     this.#seconds = (performance.now() - this.#started) / 1000;

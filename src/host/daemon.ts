@@ -231,7 +231,8 @@ export class Daemon {
     const context: ContextEntry[] = options.files.map((f) => ({ path: f.path, mode: contextMode(f.path, f.data), data: f.data }));
     const text = new TextDecoder().decode(options.files.find((f) => f.path === options.dockerfile)?.data ?? new Uint8Array());
     const parsed = parseDockerfile({ text });
-    const lints = parsed.errors.length ? [] : lintDockerfile({ dockerfile: parsed }).map((l) => ({ line: l.line, severity: l.severity, message: l.message }));
+    const knownTags = (await engine.images()).flatMap((image) => image.repoTags);
+    const lints = parsed.errors.length ? [] : lintDockerfile({ dockerfile: parsed, knownTags }).map((l) => ({ line: l.line, severity: l.severity, message: l.message }));
     try {
       const result = await engine.build({ dockerfile: text, context, tags: [options.tag], signal: controller.signal, onEvent });
       return { imageId: result.imageId, lints };

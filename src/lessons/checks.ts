@@ -429,3 +429,15 @@ export function hintsFor(step: Step, results: CheckResult[]): string[] {
 export function stepRunsPrograms(step: Step): boolean {
   return step.checks.some((c) => c.kind === 'command' || c.kind === 'container-command' || (c.kind === 'volume-exists' && c.hasFile !== undefined));
 }
+
+/**
+ * The tag a step builds (`docker build -t site-fat .` in its commands or text), so the app's tag field
+ * matches what the step asks for; undefined when the step builds nothing.
+ */
+export function stepBuildTag(step: Pick<Step, 'commands' | 'body'>): string | undefined {
+  for (const text of [...step.commands, step.body]) {
+    const match = /docker (?:image )?build\b[^\n]*?(?:-t|--tag)[ =]([a-z0-9][a-z0-9._/:-]*)/.exec(text);
+    if (match) return match[1].replace(/:latest$/, '');
+  }
+  return undefined;
+}

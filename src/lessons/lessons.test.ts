@@ -3,11 +3,17 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadLessonsFromDir } from './loader.ts';
 import { CHECK_KINDS } from './schema.ts';
+import { stepBuildTag } from './checks.ts';
 
 const dir = fileURLToPath(new URL('../../lessons', import.meta.url));
 
 describe('the course in lessons/', async () => {
   const lessons = await loadLessonsFromDir(dir);
+
+  it('the tag field follows each step: lesson 16 builds site-fat first, then site', () => {
+    const multi = lessons.find((l) => l.id === '16-multi-stage')!;
+    expect(multi.steps.map((s) => stepBuildTag(s)).slice(0, 2)).toEqual(['site-fat', 'site']);
+  });
 
   it('has at least 12 valid lessons, numbered in order', () => {
     expect(lessons.length).toBeGreaterThanOrEqual(12);

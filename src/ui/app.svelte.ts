@@ -54,6 +54,9 @@ export class AppState {
   layerHoverLine = $state<number | null>(null);
   bottomTab = $state<BottomTab>('terminal');
   bottomHeight = $state(260);
+  /** The clock relative times ("2 minutes ago") are shown against; ticks every second. */
+  now = $state(Date.now());
+  #clock: ReturnType<typeof setInterval> | null = null;
   notices = $state<Notice[]>([]);
 
   selectedImage = $derived(this.selectedImageId ? (this.imageDetails[this.selectedImageId] ?? null) : null);
@@ -136,6 +139,19 @@ export class AppState {
     this.buildLog = { state: 'idle', steps: [], progress: 0 };
   }
 
+  /**
+   * "Back to the start of this step": the VM, images and containers go back; the learner's files stay,
+   * and are written into the restored VM at once, so `cat Dockerfile` there shows what the editor shows.
+   */
+  async rewindStep(key: string): Promise<void> {
+    await this.#backend.lessons?.rewind?.(key);
+    this.#backend.syncWorkspace?.($state.snapshot(this.workspace.files) as WorkspaceFile[]);
+    this.buildLog = { state: 'idle', steps: [], progress: 0 };
+    this.editor.setBuildDecorations([]);
+    // The restored shell printed its prompt before it was restored: ask for a fresh one.
+    this.terminal.input('\r');
+  }
+
   /** "Show solution": the solution's files over the workspace. */
   applyFiles(files: { path: string; content: string }[]): void {
     const byPath = new Map(this.workspace.files.map((f) => [f.path, f] as const));
@@ -160,6 +176,7 @@ export class AppState {
 
   async start(store: WorkspaceStore): Promise<void> {
     this.#store = store;
+    this.#clock ??= setInterval(() => (this.now = Date.now()), 1000);
     await this.workspace.restore(store);
     if (store.kind === 'memory' && !this.layout.embedded) {
       this.notify('This browser is not letting Layerlab store data, so your work will not survive a reload.', 'error');
@@ -189,6 +206,15 @@ export class AppState {
       this.#backend.onVmEvent?.((event) => {
         this.notify(event.message, event.kind === 'restarted' ? 'success' : 'error'); // warnings stay up as long as errors
         if (event.kind === 'restarted') this.terminal.write('\r\n[Layerlab: the VM was restarted from its snapshot]\r\n');
+      });
+      this.#backend.onTerminalBuild?.((update) => {
+        if (this.building) return;
+        this.buildLog = update.log;
+        if (update.finished) {
+          const dockerfile = this.workspace.dockerfile;
+          const text = typeof dockerfile?.content === 'string' ? dockerfile.content : '';
+          this.editor.setBuildDecorations(update.decorations, dockerfile ? { path: dockerfile.path, text } : null);
+        }
       });
       if (this.#backend.syncWorkspace) {
         const sync = this.#backend.syncWorkspace.bind(this.#backend);
@@ -272,6 +298,7 @@ export class AppState {
       return;
     }
     void this.workspace.flush();
+    const built = { path: dockerfile.path, text: typeof dockerfile.content === 'string' ? dockerfile.content : '' };
     this.bottomTab = 'build';
     this.#buildAbort = new AbortController();
     this.buildLog = { state: 'running', steps: [], progress: 0 };
@@ -293,7 +320,7 @@ export class AppState {
       });
       if (pending) this.buildLog = pending;
       pending = null;
-      this.editor.setBuildDecorations(result.decorations);
+      this.editor.setBuildDecorations(result.decorations, built);
       this.editor.setLints(result.lints);
       if (result.ok && result.imageId) {
         this.selection = null;
@@ -340,6 +367,7 @@ export class AppState {
 
   destroy(): void {
     this.#stopShare?.();
+    if (this.#clock) clearInterval(this.#clock);
     this.#unsubscribe?.();
     this.cancelBuild();
   }

@@ -72,6 +72,11 @@ export interface Backend {
   };
   /** The VM's health: the watchdog restarting a VM that stopped answering. */
   onVmEvent?(listener: (event: { kind: 'restarting' | 'restarted' | 'failed' | 'warning'; message: string }) => void): void;
+  /**
+   * Builds started elsewhere (`docker build` typed in the terminal): their log as it grows, and when they
+   * end, the per-line results, so the Build log and the editor show them as they do the button's builds.
+   */
+  onTerminalBuild?(listener: (update: { log: BuildLogVM; decorations: BuildDecoration[]; finished: boolean; imageId?: string }) => void): void;
   /** Mirror the workspace into the VM (so `docker build .` in the terminal sees it). Called after each save. */
   syncWorkspace?(files: WorkspaceFile[]): void;
 }

@@ -45,6 +45,7 @@ import {
 } from '../dockerfile/index.ts';
 import { LayerFiles } from './layer-files.ts';
 import { resolveUser, UserLookupError } from './users.ts';
+import { runFailureHint } from './run-hints.ts';
 import { BuildError, type BuildEvent, type BuildStepInfo } from './events.ts';
 
 export interface BuildOptions {
@@ -74,6 +75,8 @@ interface CacheRecord {
   /** The layer the step made; null for a config-only step. */
   diffID: Digest | null;
   createdBy: string;
+  /** When the step first ran: a cache hit reuses it, so a fully cached rebuild makes the same image (ID). */
+  created?: string;
 }
 
 /** The filesystem + config of a stage as the build goes. */
@@ -210,6 +213,8 @@ export class Builder {
       layers: final.layers,
       config: toContainerConfig(final.config),
       history: final.history,
+      // As BuildKit's exporter: the image is as old as its newest step, so an unchanged rebuild is the same image.
+      created: latestCreated(final.history),
       author: plan.stages.find((s) => s.index === plan.target)?.author,
     });
     const tags = options.tags ?? [];
@@ -289,7 +294,7 @@ export class Builder {
     if (cached) {
       const layer = cached.diffID ? await this.#store.getLayer({ diffID: cached.diffID }).catch(() => undefined) : null;
       if (layer !== undefined) {
-        this.#apply(state, step, cached.createdBy, layer, key.key);
+        this.#apply(state, step, cached.createdBy, layer, key.key, cached.created);
         return { cached: true, missReasons: [], ...(layer ? { layer: await this.#layerSummary(layer) } : {}) };
       }
     }
@@ -312,14 +317,15 @@ export class Builder {
       layer = await this.#store.addLayer({ tar, validate: false });
       this.#files.remember(layer.diffID, layerTreeFromTar(await readTar(tar)));
     }
-    await this.#backend.commit({ put: { [`cache/${key.key}`]: { diffID: layer?.diffID ?? null, createdBy } satisfies CacheRecord } });
-    this.#apply(state, step, createdBy, layer, key.key);
+    const created = new Date().toISOString();
+    await this.#backend.commit({ put: { [`cache/${key.key}`]: { diffID: layer?.diffID ?? null, createdBy, created } satisfies CacheRecord } });
+    this.#apply(state, step, createdBy, layer, key.key, created);
     return { cached: false, missReasons: missReasons(), ...(layer ? { layer: await this.#layerSummary(layer) } : {}) };
   }
 
-  #apply(state: StageState, step: Step, createdBy: string, layer: LayerRecord | null, key: string): void {
+  #apply(state: StageState, step: Step, createdBy: string, layer: LayerRecord | null, key: string, created = new Date().toISOString()): void {
     if (layer) state.layers.push(layer);
-    state.history.push({ created: new Date().toISOString(), created_by: createdBy, ...(layer ? {} : { empty_layer: true }), comment: 'buildkit.dockerfile.v0' });
+    state.history.push({ created, created_by: createdBy, ...(layer ? {} : { empty_layer: true }), comment: 'buildkit.dockerfile.v0' });
     state.config = step.config;
     state.chain = key;
   }
@@ -344,6 +350,8 @@ export class Builder {
     try {
       const ids = await this.#user(run.user, mounted.rootfs);
       const decoder = { stdout: new TextDecoder(), stderr: new TextDecoder() };
+      // The output's tail, for a hint when the RUN fails (bounded whatever the RUN prints).
+      let tail = '';
       const { exit } = await this.#guest.request<{ exit: number }>(
         'run',
         {
@@ -359,13 +367,17 @@ export class Builder {
         {
           signal,
           timeoutMs: 10 * 60_000,
-          onStream: (stream, data) =>
-            emit({ type: 'step-output', step: info, stream, text: decoder[stream].decode(data, { stream: true }), elapsedMs: performance.now() - started }),
+          onStream: (stream, data) => {
+            const text = decoder[stream].decode(data, { stream: true });
+            tail = (tail + text).slice(-4096);
+            emit({ type: 'step-output', step: info, stream, text, elapsedMs: performance.now() - started });
+          },
         },
       );
       if (exit !== 0) {
         const shown = JSON.stringify(run.argv.join(' '));
-        throw new BuildError(`process ${shown} did not complete successfully: exit code: ${exit}`, step.lines.start);
+        const hint = runFailureHint(tail, exit);
+        throw new BuildError(`process ${shown} did not complete successfully: exit code: ${exit}${hint ? `\nLayerlab: ${hint}` : ''}`, step.lines.start, hint);
       }
       await this.#guest.request('umount', { target: mounted.rootfs });
       const tar = await this.#guestLayers.pack(mounted.upper);
@@ -506,6 +518,11 @@ async function localArchiveMembers(data: Uint8Array, source: string, line: numbe
     }
     return { ...member, name };
   });
+}
+
+function latestCreated(history: readonly { created?: string }[]): string | undefined {
+  const times = history.map((h) => h.created).filter((t): t is string => !!t);
+  return times.length ? times.reduce((a, b) => (Date.parse(b) > Date.parse(a) ? b : a)) : undefined;
 }
 
 function parentOf(path: string): string {

@@ -5,7 +5,8 @@ import type { BuildEvent, BuildStepInfo } from '../build/events.ts';
 import { BuildError } from '../build/events.ts';
 import { renderBuildProgress } from '../build/progress.ts';
 import { ConflictError, NotFoundError } from '../oci/errors.ts';
-import { runDocker, type CliIO } from './commands.ts';
+import { GROUPS, runDocker, VERBS, type CliIO } from './commands.ts';
+import { UNIMPLEMENTED_VERBS } from './unimplemented.ts';
 import { renderTemplate } from './template.ts';
 
 const NOW = Date.parse('2024-05-01T12:00:00Z');
@@ -523,6 +524,21 @@ describe('containers', () => {
     expect(it_.engine.calls[0]).toEqual({ method: 'attachCommand', options: { kind: 'exec', container: 'web', command: ['sh'] } });
   });
 
+  it('stop stops all its containers at once, reporting in argument order', async () => {
+    const engine = new FakeEngine();
+    let inFlight = 0;
+    let most = 0;
+    engine.stop = async (options: { container: string }) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, options.container === 'web' ? 20 : 1));
+      inFlight--;
+      return engine.containers.find((c) => c.name === options.container)!;
+    };
+    expect(await docker('stop web eager_turing', { engine })).toMatchObject({ code: 0, stdout: 'web\neager_turing\n' });
+    expect(most).toBe(2);
+  });
+
   it('rm / stop / kill print names and report per-container errors', async () => {
     expect(await docker('rm eager_turing')).toMatchObject({ code: 0, stdout: 'eager_turing\n' });
     const r = await docker('rm web eager_turing ghost');
@@ -702,6 +718,21 @@ describe('dispatch, help, json', () => {
   it('unknown verbs', async () => {
     expect(await docker('foo')).toMatchObject({ code: 1, stderr: "docker: 'foo' is not a docker command.\nSee 'docker --help'\n" });
     expect(await docker('image frob')).toMatchObject({ code: 1, stderr: "docker: 'image frob' is not a docker command.\nSee 'docker image --help'\n" });
+  });
+
+  it('docker verbs Layerlab lacks get a note saying what to do instead', async () => {
+    const pull = await docker('pull nginx');
+    expect(pull.code).toBe(1);
+    expect(pull.stderr).toContain("docker: 'pull' is a docker command that Layerlab does not have.");
+    expect(pull.stderr).toContain('cannot be pulled');
+    expect((await docker('image pull nginx')).stderr).toContain('cannot be pulled');
+    expect((await docker('network ls')).stderr).toContain('Layerlab: ');
+    expect((await docker('container pause c')).stderr).toContain("'docker stop'");
+    // A verb leaves the table when it is implemented: none is both.
+    for (const verb of Object.keys(UNIMPLEMENTED_VERBS)) {
+      const [first, second] = verb.split(' ');
+      expect(second === undefined ? first in VERBS || first in GROUPS : second in (GROUPS[first]?.verbs ?? {}), verb).toBe(false);
+    }
   });
 
   it('help texts', async () => {

@@ -13,6 +13,7 @@ import { imageVerbs as i } from './images.ts';
 import { registryVerbs as r } from './registry.ts';
 import { LAYERLAB_VERSION, systemVerbs as s } from './system.ts';
 import { TemplateError } from './template.ts';
+import { unimplementedMessage } from './unimplemented.ts';
 import { CliError, daemonMessage, type CliFlag, type Ctx, type RunDockerOptions, type Verb } from './shared.ts';
 
 export type { CliIO, CliEngine, EngineInfo, RunDockerOptions, Verb } from './shared.ts';
@@ -141,9 +142,11 @@ function resolveVerb(argv: string[]): { name: string; verb: Verb; rest: string[]
     if (second === undefined || second === '--help' || second === '-h') return { error: '', help: groupHelp(first) };
     const verb = group.verbs[second];
     if (verb) return { name: `${first} ${second}`, verb, rest };
+    const missing = unimplementedMessage(`${first} ${second}`);
+    if (missing) return { error: missing };
     return { error: `docker: '${first} ${second}' is not a docker command.\nSee 'docker ${first} --help'\n` };
   }
-  return { error: `docker: '${first}' is not a docker command.\nSee 'docker --help'\n` };
+  return { error: unimplementedMessage(first) ?? `docker: '${first}' is not a docker command.\nSee 'docker --help'\n` };
 }
 
 /** Runs one docker command line; resolves with its exit code (output goes through `io`). */

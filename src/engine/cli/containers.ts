@@ -177,7 +177,7 @@ const stop: Verb = {
   async run(ctx, flags, containers) {
     const time = str(flags, 'time');
     if (time !== undefined && !/^\d+$/.test(time)) throw new CliError(`invalid argument "${time}" for "-t, --time" flag: strconv.ParseInt: parsing "${time}": invalid syntax`, 125);
-    return eachTarget(ctx, containers, async (c) => (await ctx.engine.stop({ container: c, ...(time ? { timeoutSeconds: Number(time) } : {}) }), c));
+    return eachTarget(ctx, containers, async (c) => (await ctx.engine.stop({ container: c, ...(time ? { timeoutSeconds: Number(time) } : {}) }), c), { parallel: true });
   },
 };
 
@@ -198,7 +198,7 @@ const kill: Verb = {
   flags: [{ name: 'signal', short: 's', kind: 'string', description: 'Signal to send to the container' }],
   async run(ctx, flags, containers) {
     const signal = str(flags, 'signal');
-    return eachTarget(ctx, containers, async (c) => (await ctx.engine.kill({ container: c, ...(signal ? { signal } : {}) }), c));
+    return eachTarget(ctx, containers, async (c) => (await ctx.engine.kill({ container: c, ...(signal ? { signal } : {}) }), c), { parallel: true });
   },
 };
 

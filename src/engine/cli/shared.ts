@@ -105,12 +105,20 @@ export function daemonMessage(error: unknown): string {
  * Runs `fn` for each target the way docker does for `rm a b c`: prints each error and carries on; exit 1
  * if any failed.
  */
-export async function eachTarget(ctx: Ctx, targets: string[], fn: (target: string) => Promise<string | void>): Promise<number> {
+export async function eachTarget(
+  ctx: Ctx,
+  targets: string[],
+  fn: (target: string) => Promise<string | void>,
+  options: { parallel?: boolean } = {},
+): Promise<number> {
   let code = 0;
   const done: unknown[] = [];
-  for (const target of targets) {
+  // `docker stop a b` and `docker kill a b` work on all targets at once (the CLI's parallelOperation),
+  // reporting in argument order; the other verbs go one after the other.
+  const started = options.parallel ? targets.map((target) => fn(target)) : [];
+  for (const [index, target] of targets.entries()) {
     try {
-      const line = await fn(target);
+      const line = await (options.parallel ? started[index] : fn(target));
       if (line !== undefined) {
         if (ctx.json) done.push(line);
         else ctx.out(`${line}\n`);

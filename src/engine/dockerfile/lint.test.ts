@@ -51,4 +51,15 @@ describe('lintDockerfile', () => {
     const [finding] = lintDockerfile({ dockerfile: parseDockerfile({ text: 'FROM x:1\nCOPY big.bin /big.bin\nENV A=1\nRUN rm /big.bin' }) });
     expect(finding!.message).toContain('the bytes stay in the layer of line 2');
   });
+
+  it('suggests a pinned tag only when the store has one (advice that builds)', () => {
+    const message = (text: string, knownTags?: string[]) => lintDockerfile({ dockerfile: parseDockerfile({ text }), knownTags })[0]!.message;
+    expect(message('FROM busybox', ['busybox:latest', 'busybox:1.36.1', 'busybox:1.36', 'python:3.11'])).toContain('(here: busybox:1.36)');
+    expect(message('FROM python:latest', ['python:3.11.2', 'python:3.11', 'python:latest'])).toContain('(here: python:3.11)');
+    // Only :latest here: no tag is invented.
+    const latestOnly = message('FROM busybox', ['busybox:latest']);
+    expect(latestOnly).not.toMatch(/busybox:\d/);
+    expect(latestOnly).toContain('Pin a version tag');
+    expect(message('FROM busybox')).not.toContain('1.36');
+  });
 });

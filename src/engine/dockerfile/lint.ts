@@ -30,6 +30,11 @@ export interface LintFinding {
 
 export interface LintOptions {
   dockerfile: ParseResult;
+  /**
+   * References of the images the store holds (`busybox:1.36`, `python:3.11.2`…): advice to pin a base
+   * image suggests only a tag that exists here, so following it builds. Absent: no example tag.
+   */
+  knownTags?: readonly string[];
 }
 
 export function lintDockerfile(options: LintOptions): LintFinding[] {
@@ -37,7 +42,7 @@ export function lintDockerfile(options: LintOptions): LintFinding[] {
   const stages = splitStages(options.dockerfile.instructions);
   const stageNames = new Set(stages.map((s) => s.from.stageName).filter(Boolean));
   for (const stage of stages) {
-    checkBaseImage(stage.from, stageNames, findings);
+    checkBaseImage(stage.from, stageNames, options.knownTags ?? [], findings);
     checkStage(stage.body, findings);
   }
   return findings.sort((a, b) => a.line - b.line);
@@ -57,18 +62,32 @@ function splitStages(instructions: readonly Ast.Instruction[]): Stage[] {
   return stages;
 }
 
-function checkBaseImage(from: Ast.FromInstruction, stageNames: Set<string | undefined>, findings: LintFinding[]): void {
+/**
+ * A pinned tag of `name` that the store holds, for the lint's example: version-like tags only (`1.36`,
+ * `3.11.2`), the shortest (least specific) first, as a learner would pin a minor release.
+ */
+export function pinnedTagExample(name: string, knownTags: readonly string[]): string | undefined {
+  const tags = knownTags
+    .filter((ref) => ref.lastIndexOf(':') > ref.lastIndexOf('/') && ref.slice(0, ref.lastIndexOf(':')) === name)
+    .map((ref) => ref.slice(ref.lastIndexOf(':') + 1))
+    .filter((tag) => /^\d+(\.\d+)*/.test(tag));
+  tags.sort((a, b) => a.length - b.length || a.localeCompare(b));
+  return tags[0] === undefined ? undefined : `${name}:${tags[0]}`;
+}
+
+function checkBaseImage(from: Ast.FromInstruction, stageNames: Set<string | undefined>, knownTags: readonly string[], findings: LintFinding[]): void {
   const image = from.image;
   if (image.includes('$') || image.includes('@') || image.toLowerCase() === 'scratch' || stageNames.has(image.toLowerCase())) return;
   const lastPart = image.slice(image.lastIndexOf('/') + 1);
   const tag = lastPart.includes(':') ? lastPart.slice(lastPart.indexOf(':') + 1) : undefined;
   if (tag !== undefined && tag !== 'latest') return;
   const name = tag ? image.slice(0, -':latest'.length) : image;
+  const example = pinnedTagExample(name, knownTags);
   findings.push({
     line: from.lines.start,
     severity: 'info',
     code: 'untagged-base-image',
-    message: `${tag ? `"${image}"` : `"${image}" has no tag, which means :latest`}: the tag moves, so a rebuild can start from different layers. Pin a version (e.g. ${name}:1.36) to get the same base every time.`,
+    message: `${tag ? `"${image}"` : `"${image}" has no tag, which means :latest`}: the tag moves, so a rebuild can start from different layers. Pin a version ${example ? `(here: ${example}) ` : 'tag '}to get the same base every time.`,
   });
 }
 

@@ -246,6 +246,7 @@ export class EditorController {
         const model = this.editor.getModel();
         if (!model) return;
         this.#events.change(this.#path, model.getValue());
+        if (this.#buildSource) this.#applyBuildDecorations();
         if (model.getLanguageId() === 'dockerfile') this.#scheduleValidate();
       }),
       this.editor.onMouseMove((e) => this.#events.hoverLine(this.#instructionLine(e.target.position?.lineNumber))),
@@ -293,15 +294,24 @@ export class EditorController {
   }
 
   #pendingBuild: BuildDecoration[] = [];
+  #buildSource: { path: string; text: string } | null = null;
 
-  setBuildDecorations(decorations: BuildDecoration[]): void {
+  /**
+   * Per-line build results. They belong to one build of one text (`source`): shown only while the editor
+   * shows that file with that text, so an edit, a replaced file or another workspace clears them (and an
+   * undo back to the built text brings them back).
+   */
+  setBuildDecorations(decorations: BuildDecoration[], source: { path: string; text: string } | null = null): void {
     this.#pendingBuild = decorations;
+    this.#buildSource = source;
     this.#applyBuildDecorations();
   }
 
   #applyBuildDecorations(): void {
     const model = this.editor.getModel();
-    if (!model || model.getLanguageId() !== 'dockerfile') {
+    const source = this.#buildSource;
+    const current = !source || (source.path === this.#path && model?.getValue() === source.text);
+    if (!model || model.getLanguageId() !== 'dockerfile' || !current) {
       this.#buildDecos.clear();
       return;
     }

@@ -6,6 +6,8 @@ import type { BuildDecoration, LintMarker } from './types.ts';
 
 export class EditorState {
   decorations = $state.raw<BuildDecoration[]>([]);
+  /** The file and text the decorations were built from: they show only while the editor shows that text. */
+  decorationsSource = $state.raw<{ path: string; text: string } | null>(null);
   lints = $state.raw<LintMarker[]>([]);
   /** Line highlighted from elsewhere (layer hover/selection, build log). */
   highlightLine = $state<number | null>(null);
@@ -18,8 +20,9 @@ export class EditorState {
   loading = $state<{ step: string; value: number } | null>({ step: 'Loading editor', value: 0 });
   loadError = $state<string | null>(null);
 
-  setBuildDecorations(decorations: BuildDecoration[]): void {
+  setBuildDecorations(decorations: BuildDecoration[], source: { path: string; text: string } | null = null): void {
     this.decorations = decorations;
+    this.decorationsSource = source;
   }
 
   setLints(lints: LintMarker[]): void {

@@ -95,6 +95,9 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
       command: '"./hello.sh"',
       state,
       status: state === 'running' ? 'Up 2 seconds' : state === 'created' ? 'Created' : 'Exited (0) 1 second ago',
+      startedAt: state === 'created' ? null : new Date(Date.now() - 2000).toISOString(),
+      finishedAt: state === 'exited' ? new Date(Date.now() - 1000).toISOString() : null,
+      exitCode: state === 'exited' ? 0 : undefined,
       size: entries.reduce((s, e) => s + e.size, 0),
       virtualSize: imgSize,
       entries,
@@ -345,6 +348,8 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
       if (!row) throw new Error(`No such container: ${c}`);
       row.state = 'running';
       row.status = 'Up 1 second';
+      row.startedAt = new Date().toISOString();
+      row.finishedAt = null;
       emit();
     },
     async stop(c) {
@@ -352,6 +357,8 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
       if (!row) throw new Error(`No such container: ${c}`);
       row.state = 'exited';
       row.status = 'Exited (137) 1 second ago';
+      row.exitCode = 137;
+      row.finishedAt = new Date().toISOString();
       emit();
     },
     async rm(c, opts = {}) {

@@ -3,6 +3,7 @@ import type { ContainerState } from '../layers/model.ts';
 import type { TransferVM } from './pulls.ts';
 
 export type { TransferVM };
+import { containerStatus } from '../../engine/format.ts';
 
 export type BuildStepStatus = 'waiting' | 'running' | 'cached' | 'done' | 'error';
 
@@ -56,8 +57,11 @@ export interface ContainerRowVM {
   imageId: string;
   command: string;
   state: ContainerState;
-  /** `Exited (0) 2 minutes ago`, `Up 5 seconds`. */
+  /** `Exited (0) 2 minutes ago`, `Up 5 seconds` (as of when the row was made: see startedAt). */
   status: string;
+  /** ISO times the status is computed from, so it keeps ticking between engine updates. */
+  startedAt?: string | null;
+  finishedAt?: string | null;
   /** Writable layer bytes (`docker ps -s` size). */
   size: number;
   /** Image bytes + writable (`virtual`). */
@@ -79,4 +83,10 @@ export interface Actions {
   load(data: Uint8Array): Promise<{ images: { id: string; tags: string[] }[]; warnings: string[] }>;
   /** `docker pull`; progress arrives through EngineView.transfers. Absent: the backend cannot pull. */
   pull?(ref: string): Promise<void>;
+}
+
+/** A container's STATUS as `docker ps` prints it at `now` (Docker's formatter, so the UI and CLI agree). */
+export function statusAt(row: ContainerRowVM, now: number): string {
+  if (row.startedAt === undefined) return row.status;
+  return containerStatus({ state: row.state === 'running' ? 'running' : row.state === 'created' ? 'created' : 'exited', exitCode: row.exitCode ?? null, startedAt: row.startedAt, finishedAt: row.finishedAt ?? null, now });
 }

@@ -1,0 +1,65 @@
+/**
+ * docker verbs Layerlab does not have (yet), each with a note that says what to do here instead. The
+ * dispatcher prints the note where Docker's CLI would run the verb; a verb leaves this table when it is
+ * implemented in commands.ts. Keys are top-level verbs and management groups (`network`), or
+ * `<group> <verb>` for a missing verb of a group Layerlab has (`image pull`).
+ */
+
+const NO_NETWORK = 'there is no registry to reach from this sandbox';
+const IMAGES_HERE = "The images you can use are the bundled ones (busybox, python:3.11) and those you build or load: see 'docker images'.";
+
+export const UNIMPLEMENTED_VERBS: Record<string, string> = {
+  pull: `${NO_NETWORK}, so images cannot be pulled. ${IMAGES_HERE} 'docker run busybox' works without a pull.`,
+  push: `${NO_NETWORK}, so images cannot be pushed. 'docker save -o app.tar app' writes an image to a file instead.`,
+  login: `${NO_NETWORK}, so there is nothing to log in to.`,
+  logout: `${NO_NETWORK}, so there is nothing to log out of.`,
+  search: `${NO_NETWORK}, so Docker Hub cannot be searched. ${IMAGES_HERE}`,
+  network: "containers here have no network to manage (see 'docker info').",
+  pause: "use 'docker stop' to stop a container, and 'docker start' to start it again.",
+  unpause: "use 'docker stop' to stop a container, and 'docker start' to start it again.",
+  top: "'docker exec CONTAINER ps' lists a running container's processes.",
+  stats: "'docker ps -s' shows the size of each container's writable layer.",
+  port: 'containers here have no network, so no ports are published.',
+  rename: "give the name when creating it instead: 'docker run --name NAME IMAGE'.",
+  update: "remove the container and run a new one with the limits you want ('docker run -m 64m …').",
+  attach: "'docker logs -f CONTAINER' follows its output; 'docker exec -it CONTAINER sh' opens a shell in it.",
+  events: "'docker ps -a' and 'docker images' show what changed.",
+  export: "'docker commit CONTAINER' makes an image of it, and 'docker save' writes that image to a tar.",
+  import: "'docker load' reads images that 'docker save' wrote.",
+  compose: "run each container with 'docker run'.",
+  buildx: "'docker build' here is BuildKit-style already.",
+  builder: "'docker build' keeps its cache in the images themselves here; 'docker image prune' removes dangling ones.",
+  context: 'there is one engine here, in your browser.',
+  swarm: 'there is one engine here, in your browser: no cluster.',
+  service: 'there is one engine here, in your browser: no cluster.',
+  stack: 'there is one engine here, in your browser: no cluster.',
+  node: 'there is one engine here, in your browser: no cluster.',
+  secret: 'there is one engine here, in your browser: no cluster.',
+  config: 'there is one engine here, in your browser: no cluster.',
+  plugin: 'the engine here has no plugins.',
+  trust: `${NO_NETWORK}, so there are no signatures to check.`,
+  manifest: `${NO_NETWORK}, so there are no manifest lists to inspect.`,
+  checkpoint: "'Back to the start of this step' in a lesson restores the whole VM instead.",
+  init: 'write the Dockerfile in the editor.',
+  'image pull': `${NO_NETWORK}, so images cannot be pulled. ${IMAGES_HERE}`,
+  'image push': `${NO_NETWORK}, so images cannot be pushed. 'docker save -o app.tar app' writes an image to a file instead.`,
+  'image import': "'docker load' reads images that 'docker save' wrote.",
+  'container pause': "use 'docker stop' to stop a container, and 'docker start' to start it again.",
+  'container unpause': "use 'docker stop' to stop a container, and 'docker start' to start it again.",
+  'container top': "'docker exec CONTAINER ps' lists a running container's processes.",
+  'container stats': "'docker ps -s' shows the size of each container's writable layer.",
+  'container port': 'containers here have no network, so no ports are published.',
+  'container rename': "give the name when creating it instead: 'docker run --name NAME IMAGE'.",
+  'container update': "remove the container and run a new one with the limits you want ('docker run -m 64m …').",
+  'container attach': "'docker logs -f CONTAINER' follows its output; 'docker exec -it CONTAINER sh' opens a shell in it.",
+  'container export': "'docker commit CONTAINER' makes an image of it, and 'docker save' writes that image to a tar.",
+  'system prune': "'docker container prune' and 'docker image prune' remove stopped containers and dangling images.",
+  'system events': "'docker ps -a' and 'docker images' show what changed.",
+};
+
+/** The message for a verb in UNIMPLEMENTED_VERBS (`pull`, `image pull`), or undefined. */
+export function unimplementedMessage(verb: string): string | undefined {
+  const note = UNIMPLEMENTED_VERBS[verb];
+  if (note === undefined) return undefined;
+  return `docker: '${verb}' is a docker command that Layerlab does not have.\nLayerlab: ${note}\n`;
+}
