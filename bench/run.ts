@@ -10,9 +10,10 @@ import { benchEngine } from './engine';
 import { benchApp } from './app';
 import { benchEmbed } from './embed';
 import { benchReliability } from './reliability';
+import { benchNet } from './net';
 
 type Section = () => Promise<Record<string, number | null | string>>;
-const sections: Record<string, Section> = { vm: benchVm, engine: benchEngine, app: benchApp, embed: benchEmbed, reliability: benchReliability };
+const sections: Record<string, Section> = { vm: benchVm, engine: benchEngine, app: benchApp, embed: benchEmbed, reliability: benchReliability, net: benchNet };
 
 const only = process.argv.slice(2);
 const results: Record<string, number | null | string> = {};

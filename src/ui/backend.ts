@@ -11,6 +11,7 @@ import type { TerminalBridge } from './terminal/port.ts';
 import type { WorkspaceFile } from './workspace/files.ts';
 import type { Step } from '../lessons/schema.ts';
 import type { StepResult } from '../lessons/checks.ts';
+import type { PortHttpRequest, PortHttpResponse } from '../engine/api.ts';
 
 export interface BuildRequest {
   /** The build context: every workspace file (the Dockerfile among them). */
@@ -70,6 +71,8 @@ export interface Backend {
   };
   /** The VM's health: the watchdog restarting a VM that stopped answering. */
   onVmEvent?(listener: (event: { kind: 'restarting' | 'restarted' | 'failed' | 'warning'; message: string }) => void): void;
+  /** One HTTP request to a published port (the Ports panel's preview, via src/preview/sw.ts). */
+  fetchPort?(request: PortHttpRequest): Promise<PortHttpResponse>;
   /** Mirror the workspace into the VM (so `docker build .` in the terminal sees it). Called after each save. */
   syncWorkspace?(files: WorkspaceFile[]): void;
 }

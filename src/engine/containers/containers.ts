@@ -280,7 +280,7 @@ export class Containers {
       throw error;
     }
     await this.#untilCreated(record.id);
-    await this.#networkChanged();
+    await this.#networkChanged({ rules: false });
     await this.#save(record);
     this.#kickFeed();
     return record;
@@ -577,12 +577,16 @@ export class Containers {
 
   /** Before a start: bridges up, host ports chosen, /etc/hosts, /etc/hostname and /etc/resolv.conf written. */
   async #prepareNetwork(record: ContainerRecord): Promise<void> {
+    let newBridge = false;
     for (const endpoint of Object.values(record.endpoints ?? {})) {
       const network = this.#networks.list().find((n) => n.id === endpoint.networkId);
       if (!network) throw new EngineError(`network ${endpoint.networkId} not found`);
-      await this.#networks.ensureBridge(network);
+      newBridge = (await this.#networks.ensureBridge(network)) || newBridge;
     }
     record.ports = this.#bindPorts(record);
+    // NAT, isolation between networks and published ports are in place before the process starts.
+    const starting = this.#members().map((m) => (m.id === record.id ? { ...m, running: true } : m));
+    if (newBridge || record.ports.length) await this.#networks.applyRules(starting).catch((error) => console.warn(`layerlab: ${(error as Error).message}`));
     const dir = containerDir(record.id);
     const resolv = await this.#guest
       .request<{ data: string }>('read', { path: '/etc/resolv.conf' })
@@ -622,9 +626,9 @@ export class Containers {
   }
 
   /** After a start, an exit, a connect or a disconnect: NAT/port rules and every running container's /etc/hosts. */
-  async #networkChanged(): Promise<void> {
+  async #networkChanged(options: { rules: boolean } = { rules: true }): Promise<void> {
     const members = this.#members();
-    if (members.some((m) => m.running && (m.ports.length || Object.keys(m.endpoints).length))) {
+    if (options.rules) {
       await this.#networks.applyRules(members).catch((error) => console.warn(`layerlab: ${(error as Error).message}`));
     }
     for (const member of members) {
@@ -732,9 +736,10 @@ export class Containers {
   async #exited(id: string, code: number): Promise<void> {
     const record = this.#records.get(id);
     if (!record) return;
+    const published = (record.ports?.length ?? 0) > 0;
     Object.assign(record, { state: 'exited', exitCode: code, finishedAt: new Date().toISOString(), ports: [] });
     this.#outputListeners.delete(id);
-    await this.#networkChanged();
+    await this.#networkChanged({ rules: published });
     this.#emit({ type: 'container', action: 'die', id, name: record.name, state: 'exited', exitCode: code });
     if (record.autoRemove) {
       await this.rm(id, { force: true }).catch(() => {});

@@ -159,12 +159,13 @@ export class Networks {
     throw new EngineError(`no available IPv4 addresses on network ${network.name}`);
   }
 
-  /** Brings the network's bridge up in the guest (once per VM session). */
-  async ensureBridge(network: NetworkRecord): Promise<void> {
-    if (network.driver !== 'bridge' || this.#bridgesUp.has(network.id)) return;
+  /** Brings the network's bridge up in the guest (once per VM session); true when it was not up yet. */
+  async ensureBridge(network: NetworkRecord): Promise<boolean> {
+    if (network.driver !== 'bridge' || this.#bridgesUp.has(network.id)) return false;
     const cidr = parseCidr(network.subnet!)!;
     await this.#net(['bridge', network.device!, `${network.gateway}/${cidr.prefix}`]);
     this.#bridgesUp.add(network.id);
+    return true;
   }
 
   /** Rewrites the guest's NAT and published-port rules from the current state. */
