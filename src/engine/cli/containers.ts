@@ -40,6 +40,7 @@ function runOptions(ctx: Ctx, flags: ParsedFlags['flags'], [image, ...command]: 
   if (pids !== undefined && !/^-?\d+$/.test(pids)) {
     throw new CliError(`invalid argument "${pids}" for "--pids-limit" flag: strconv.ParseInt: parsing "${pids}": invalid syntax\nSee 'docker ${ctx.verb} --help'.`, 125);
   }
+  if (network === 'host' && (list(flags, 'publish').length || bool(flags, 'publish-all'))) ctx.err('WARNING: Published ports are discarded when using host network mode\n');
   const memory = str(flags, 'memory');
   const entrypoint = str(flags, 'entrypoint');
   const options: RunOptions = {

@@ -87,7 +87,7 @@ export class Networks {
     if (byName) return byName;
     const byId = all.filter((r) => ref.length > 0 && r.id.startsWith(ref));
     if (byId.length === 1) return byId[0];
-    throw new NotFoundError('network', ref);
+    throw new NetworkNotFoundError(ref);
   }
 
   /** `--network default` and `bridge` are the same network. */
@@ -241,6 +241,14 @@ export class Networks {
 
   async #save(record: NetworkRecord): Promise<void> {
     await this.#backend.commit({ put: { [`network/${record.id}`]: record } });
+  }
+}
+
+/** Docker's wording: `network nope not found`. */
+export class NetworkNotFoundError extends NotFoundError {
+  constructor(ref: string) {
+    super('network', ref);
+    this.message = `network ${ref} not found`;
   }
 }
 
