@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { readFile } from 'node:fs/promises';
-import { defineConfig, transformWithEsbuild, type Plugin } from 'vite';
+import { defineConfig, transformWithOxc, type Plugin } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 
 /**
@@ -50,7 +50,7 @@ function previewServiceWorker(): Plugin {
     },
     async generateBundle() {
       const code = await readFile(source, 'utf8');
-      const { code: js } = await transformWithEsbuild(code, source, { loader: 'ts', format: 'esm', target: 'es2022' });
+      const { code: js } = await transformWithOxc(code, source, { lang: 'ts', target: 'es2022' });
       this.emitFile({ type: 'asset', fileName: 'preview/sw.js', source: js.replace(/^export \{\s*\};?\s*$/m, '') });
     },
   };

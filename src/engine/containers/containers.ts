@@ -77,6 +77,8 @@ export interface ContainersOptions {
 }
 
 const LOG_LIMIT = 256 * 1024;
+/** Generated per container and bind-mounted over /etc, as Docker does. */
+const NETWORK_FILES = ['hosts', 'hostname', 'resolv.conf'];
 /** Each container's writable layer lives on its own tmpfs of this size (the VM has 256 MiB in all). */
 export const WRITABLE_LAYER_LIMIT = 48 * 1024 * 1024;
 const FEED_INTERVAL_MS = 250;
@@ -528,7 +530,11 @@ export class Containers {
         await this.#guest.request('rm', { path: `${GUEST_PATHS.share}/${transfer}` });
       }
     }
-    await this.#layers.mount(record.id, record.diffIDs, signal);
+    // Docker's init layer: the files the network setup bind-mounts over exist below the writable layer,
+    // so they never show in `docker diff` or a commit.
+    const init = `${containerDir(record.id)}/init`;
+    for (const file of NETWORK_FILES) await this.#guest.request('write', { path: `${init}/etc/${file}`, data: '' });
+    await this.#layers.mount(record.id, record.diffIDs, signal, init);
     this.#mounted.add(record.id);
   }
 
@@ -540,7 +546,7 @@ export class Containers {
   async #runtimeConfig(record: ContainerRecord, options: { terminal: boolean }) {
     const ids = await this.#ids(record, record.user);
     const dir = containerDir(record.id);
-    const networkFiles = ['hosts', 'hostname', 'resolv.conf'].map((f) => ({ source: `${dir}/${f}`, destination: `/etc/${f}` }));
+    const networkFiles = NETWORK_FILES.map((f) => ({ source: `${dir}/${f}`, destination: `/etc/${f}` }));
     return runtimeSpec({
       process: { args: record.args, env: record.env, cwd: record.workdir || '/', ...ids, terminal: options.terminal },
       rootfs: `${dir}/rootfs`,

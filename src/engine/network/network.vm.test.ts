@@ -115,6 +115,8 @@ describe('container networks', () => {
     const ps = await docker('ps');
     expect(ps.stdout).toContain('0.0.0.0:8080->8000/tcp');
     expect((await docker('port', 'site')).stdout).toBe('8000/tcp -> 0.0.0.0:8080\n');
+    // /etc/hosts & co. are bind mounts over an init layer: not changes of the container's writable layer.
+    expect((await docker('diff', 'site')).stdout.split('\n').filter((l) => l.includes('/etc'))).toEqual([]);
     const response = await untilPublished(8080);
     expect(response.status).toBe(200);
     expect(new TextDecoder().decode(response.body)).toBe('hello from site\n');
