@@ -368,6 +368,36 @@ describe.skipIf(!!skipReason)('guest agent (native build, --stdio)', () => {
     expect((await slow2).stdout).toBe('slow2\n');
   });
 
+  it('relays TCP connections: tcp-connect, tcp-send, tcp-data events, half-close, errors', async () => {
+    // An echo server that upper-cases what it gets and closes after the client's half-close.
+    const net = await import('node:net');
+    const server = net.createServer((socket) => {
+      const chunks: Buffer[] = [];
+      socket.on('data', (d) => chunks.push(d));
+      socket.on('end', () => socket.end(Buffer.concat(chunks).toString().toUpperCase()));
+    });
+    await new Promise<void>((resolve) => server.listen(15341, '127.0.0.1', resolve));
+    try {
+      const { conn } = await agent.ok('tcp-connect', { ip: '127.0.0.1', port: 15341 });
+      expect(typeof conn).toBe('number');
+      const big = 'x'.repeat(300 * 1024); // above the 256 KiB backlog mark: answered once written
+      await agent.ok('tcp-send', { conn, data: enc(`hello ${big}`) });
+      await agent.ok('tcp-close', { conn, how: 'write' });
+      await agent.waitFor(() => agent.events.some((e) => e.event === 'tcp-end' && e.conn === conn));
+      const received = Buffer.concat(agent.events.filter((e) => e.event === 'tcp-data' && e.conn === conn).map((e) => Buffer.from(e.data, 'base64'))).toString();
+      expect(received).toBe(`HELLO ${big.toUpperCase()}`);
+      expect(agent.events.find((e) => e.event === 'tcp-end' && e.conn === conn)).toEqual({ event: 'tcp-end', conn });
+      await agent.ok('tcp-close', { conn });
+      expect((await agent.req('tcp-send', { conn, data: enc('late') })).reply.error).toBe(`tcp-send: no connection ${conn} (closed?)`);
+    } finally {
+      server.close();
+    }
+    expect((await agent.req('tcp-connect', { ip: '127.0.0.1', port: 15342 })).reply.error).toMatch(/^tcp-connect: connect 127\.0\.0\.1:15342: Connection refused/);
+    expect((await agent.req('tcp-connect', { ip: 'localhost', port: 80 })).reply.error).toBe('tcp-connect: localhost is not an IPv4 address');
+    expect((await agent.req('tcp-connect', { ip: '127.0.0.1', port: 0 })).reply.error).toBe('tcp-connect: port 0 is out of range (1-65535)');
+    expect((await agent.req('tcp-close', { conn: 999, how: 'sideways' })).reply.ok).toBe(true); // unknown conn: already gone
+  });
+
   it('write, read and rm', async () => {
     const f = path.join(tmp, 'files', 'a', 'b', 'c.txt');
     await agent.ok('write', { path: f, data: enc('hello\n'), mode: 0o600 });
@@ -600,5 +630,5 @@ describe.skipIf(!hasGcc)('guest agent i386 build', () => {
     fs.rmSync(out, { force: true });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-  });
+  }, 60_000); // a static -Os build takes seconds, more on a busy machine
 });
