@@ -373,7 +373,7 @@ describe.skipIf(!!skipReason)('guest agent (native build, --stdio)', () => {
     const net = await import('node:net');
     const server = net.createServer((socket) => {
       const chunks: Buffer[] = [];
-      socket.on('data', (d) => chunks.push(d));
+      socket.on('data', (d: Buffer) => chunks.push(d));
       socket.on('end', () => socket.end(Buffer.concat(chunks).toString().toUpperCase()));
     });
     await new Promise<void>((resolve) => server.listen(15341, '127.0.0.1', resolve));
