@@ -363,6 +363,7 @@ cp "$(pkgdir nftables)/usr/sbin/nft" "$IR/usr/sbin/nft" # container networks: NA
 install_libs "$IR" "$IR/usr/sbin/nft"
 cp "$AGENT" "$IR/usr/bin/layerlab-agent"
 ln -sfn layerlab-agent "$IR/usr/bin/docker"
+ln -sfn layerlab-agent "$IR/usr/bin/layerlab-net-attach" # container networks: the OCI hook (agent.c)
 mkdir -p "$IR/lib/modules/layerlab"
 : >"$IR/lib/modules/layerlab/order"
 for m in "${MOD_ORDER[@]}"; do

@@ -20,7 +20,7 @@ import type { ChangeEvent, ContainerState, ContainerView, RunOptions, WritableEn
 import { randomId, randomName } from './names.ts';
 import { signalNumber } from './signals.ts';
 import { extractToGuestPath, packGuestPath } from './copy.ts';
-import { macForIp, NET_TOOL, type Endpoint, type NetworkMember, type Networks } from '../network/networks.ts';
+import { macForIp, NET_ATTACH, NET_TOOL, type Endpoint, type NetworkMember, type Networks } from '../network/networks.ts';
 import { EPHEMERAL_PORT_START, exposedTcpPorts, parsePublish } from '../network/ports.ts';
 import type { PortBinding } from '../api.ts';
 
@@ -509,7 +509,8 @@ export class Containers {
 
   /** A detached `crun run` answers before crun has written its state; exec and kill need that state. */
   async #untilCreated(id: string): Promise<void> {
-    for (let i = 0; i < 100; i++) {
+    // crun writes it after the createRuntime hooks (the network wiring), which take a while under emulation.
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
       const found = await this.#guest.request('read', { path: `/run/crun/${id}/status` }).then(() => true, () => false);
       if (found || this.#records.get(id)?.state !== 'running') return;
       await sleep(20);
@@ -566,7 +567,7 @@ export class Containers {
     const network = this.#networks.list().find((n) => n.id === endpoint.networkId);
     if (!network) throw new EngineError(`network ${endpoint.networkId} not found`);
     const address = `${endpoint.ipAddress}/${this.#networks.prefix(network)}`;
-    return { path: NET_TOOL, args: ['net', 'attach', '-', network.device!, `eth${index}`, address, endpoint.macAddress, ...(index === 0 ? [network.gateway!] : [])] };
+    return { path: NET_ATTACH, args: ['layerlab-net-attach', '-', network.device!, `eth${index}`, address, endpoint.macAddress, ...(index === 0 ? [network.gateway!] : [])] };
   }
 
   #members(): NetworkMember[] {
@@ -658,7 +659,7 @@ export class Containers {
     if (record.state === 'running') {
       await this.#networks.ensureBridge(network);
       const hook = this.#attachHook(endpoint, Object.keys(endpoints).length);
-      const { exit } = await this.#guest.request<{ exit: number }>('spawn', { argv: [NET_TOOL, 'attach', `container:${record.id}`, ...hook.args.slice(3)] });
+      const { exit } = await this.#guest.request<{ exit: number }>('spawn', { argv: [NET_TOOL, 'attach', `container:${record.id}`, ...hook.args.slice(2)] });
       if (exit !== 0) throw new EngineError(`could not attach ${record.name} to ${network.name} (the guest's ${NET_TOOL} failed)`);
     }
     record.endpoints = { ...endpoints, [network.name]: endpoint };
