@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { defineConfig, type Plugin } from 'vite';
+import { readFile } from 'node:fs/promises';
+import { defineConfig, transformWithOxc, type Plugin } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { pageSecurityHeaders } from './src/server/headers.ts';
 import { layerlabServerPlugin } from './src/server/vite-plugin.ts';
@@ -24,6 +25,35 @@ function embedLoaderInDev(): Plugin {
           })
           .catch(next);
       });
+    },
+  };
+}
+
+/**
+ * The preview Service Worker (src/preview/sw.ts) at `preview/sw.js`: there, its default scope is `preview/`,
+ * so it only ever sees preview requests. Compiled on request in development, emitted as a file on build.
+ */
+function previewServiceWorker(): Plugin {
+  const source = fileURLToPath(new URL('./src/preview/sw.ts', import.meta.url));
+  return {
+    name: 'layerlab-preview-sw',
+    configureServer(server) {
+      server.middlewares.use('/preview/sw.js', (_req, res, next) => {
+        server
+          .transformRequest('/src/preview/sw.ts')
+          .then((result) => {
+            if (!result) return next();
+            res.setHeader('Content-Type', 'text/javascript');
+            res.setHeader('Cache-Control', 'no-cache');
+            res.end(result.code.replace(/^export \{\s*\};?\s*$/m, ''));
+          })
+          .catch(next);
+      });
+    },
+    async generateBundle() {
+      const code = await readFile(source, 'utf8');
+      const { code: js } = await transformWithOxc(code, source, { lang: 'ts', target: 'es2022' });
+      this.emitFile({ type: 'asset', fileName: 'preview/sw.js', source: js.replace(/^export \{\s*\};?\s*$/m, '') });
     },
   };
 }
@@ -72,7 +102,7 @@ function framingHeaders(): Plugin {
 
 // The VM assets (public/vm/) are build outputs of `npm run build:vm`, served as static files.
 export default defineConfig({
-  plugins: [svelte(), embedLoaderInDev(), contentSecurityPolicy(), framingHeaders(), layerlabServerPlugin()],
+  plugins: [svelte(), embedLoaderInDev(), previewServiceWorker(), contentSecurityPolicy(), framingHeaders(), layerlabServerPlugin()],
   resolve: {
     alias: {
       // dockerfile-language-service's registry client requires Node's https (Docker Hub tag lookups);

@@ -12,9 +12,10 @@ import { benchNative } from './native';
 import { benchEmbed } from './embed';
 import { benchReliability } from './reliability';
 import { benchRegistry } from './registry';
+import { benchNet } from './net';
 
 type Section = () => Promise<Record<string, number | null | string>>;
-const sections: Record<string, Section> = { vm: benchVm, engine: benchEngine, app: benchApp, terminal: benchTerminal, native: benchNative, embed: benchEmbed, reliability: benchReliability, registry: benchRegistry };
+const sections: Record<string, Section> = { vm: benchVm, engine: benchEngine, app: benchApp, terminal: benchTerminal, native: benchNative, embed: benchEmbed, reliability: benchReliability, registry: benchRegistry, net: benchNet };
 
 const only = process.argv.slice(2);
 const results: Record<string, number | null | string> = {};

@@ -1,6 +1,7 @@
 // The app on the real engine and VM (in a worker). `?backend=fake` runs it on fixtures instead, for
 // UI work without a VM build (and the UI-only browser tests): see src/ui/fake/.
 import { mountApp, type Backend } from './ui/index.ts';
+import { startPreviewRelay } from './preview/relay.ts';
 
 const params = new URLSearchParams(location.search);
 
@@ -23,7 +24,11 @@ async function createBackend(): Promise<Backend> {
 
 const target = document.getElementById('app')!;
 createBackend()
-  .then((backend) => mountApp(target, { backend }))
+  .then((backend) => {
+    // Published ports open in the Ports panel's preview and in new tabs, through a Service Worker.
+    if (backend.fetchPort) startPreviewRelay((request) => backend.fetchPort!(request));
+    return mountApp(target, { backend });
+  })
   .catch((e: unknown) => {
     // Never a blank page: say what happened.
     target.innerHTML = '';

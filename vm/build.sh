@@ -41,7 +41,8 @@ PKG_LIST="$VM_DIR/packages.txt"
 LOCK="$VM_DIR/packages.lock"
 AGENT_SRC=${LAYERLAB_AGENT_SRC:-$VM_DIR/agent/agent.c} # override only for testing
 MODULES=(virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_console
-	9pnet 9pnet_virtio netfs fscache 9p overlay)
+	9pnet 9pnet_virtio netfs fscache 9p overlay
+	bridge veth crc32c_generic nf_tables nft_chain_nat nft_nat nft_masq nft_fib_ipv4 nf_nat nf_conntrack) # container networks
 
 [ -f "$AGENT_SRC" ] || die "$AGENT_SRC is missing: the guest agent must be written before the VM can be built (see vm/agent/PROTOCOL.md)"
 
@@ -382,8 +383,11 @@ for a in $BB_APPLETS_FULL; do
 done
 cp "$(pkgdir crun)/usr/bin/crun" "$IR/usr/bin/crun"
 install_libs "$IR" "$IR/usr/bin/crun"
+cp "$(pkgdir nftables)/usr/sbin/nft" "$IR/usr/sbin/nft" # container networks: NAT, published ports
+install_libs "$IR" "$IR/usr/sbin/nft"
 cp "$AGENT" "$IR/usr/bin/layerlab-agent"
 ln -sfn layerlab-agent "$IR/usr/bin/docker"
+ln -sfn layerlab-agent "$IR/usr/bin/layerlab-net-attach" # container networks: the OCI hook (agent.c)
 mkdir -p "$IR/lib/modules/layerlab"
 : >"$IR/lib/modules/layerlab/order"
 for m in "${MOD_ORDER[@]}"; do

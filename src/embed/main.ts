@@ -4,6 +4,7 @@
  * its own VM worker and keeps its own storage (namespaced; see config.ts `storageNamespace`).
  */
 import { mountApp, type Backend, type WorkspaceFile } from '../ui/index.ts';
+import { startPreviewRelay } from '../preview/relay.ts';
 import { openWorkspaceStore } from '../ui/persist/store.ts';
 import { asFileMap, EmbedConfigError } from './codec.ts';
 import { embedContext, parseEmbedConfig, type EmbedConfig } from './config.ts';
@@ -63,6 +64,8 @@ async function start(): Promise<void> {
 
     const [{ files, tag, title }, backend] = await Promise.all([resolveFiles(config), createBackend(config)]);
     if (title) document.title = `${title} · Layerlab`;
+    // Published ports preview here too (the Ports tab), served by this page through the Service Worker.
+    if (backend.fetchPort) startPreviewRelay((request) => backend.fetchPort!(request));
     const store = await openWorkspaceStore(config.storageNamespace === null ? { memory: true } : { namespace: config.storageNamespace });
     const { app } = await mountApp(target, {
       backend,

@@ -74,6 +74,54 @@ export interface ContainerView {
   /** sizeRw + the image's size (Docker's "virtual size"). */
   sizeRootFs: number;
   mounts: { type: 'volume' | 'bind'; name?: string; source: string; destination: string }[];
+  /** Published ports, with the host ports actually bound (empty unless running, as in `docker ps`). */
+  ports: PortBinding[];
+  /** Ports the image EXPOSEs (shown as `8000/tcp` in `docker ps` when not published). */
+  exposedPorts: number[];
+  /** `--network` as given: `default` (the bridge network), `host`, `none` or a network name. */
+  networkMode: string;
+  /** Attached networks by name; addresses are empty while the container is not running. */
+  networks: Record<string, { networkId: string; ipAddress: string; gateway: string; macAddress: string; aliases: string[] }>;
+}
+
+/** One published port: `-p 127.0.0.1:8080:8000/tcp`. `hostIp` `0.0.0.0` = every address. */
+export interface PortBinding {
+  hostIp: string;
+  hostPort: number;
+  containerPort: number;
+  protocol: 'tcp';
+}
+
+export interface NetworkView {
+  id: string;
+  name: string;
+  driver: 'bridge' | 'host' | 'null';
+  scope: 'local';
+  created: string;
+  subnet?: string;
+  gateway?: string;
+  internal: boolean;
+  labels: Record<string, string>;
+  /** Running containers attached to it. */
+  containers: { id: string; name: string; ipv4Address: string; macAddress: string }[];
+}
+
+/** One HTTP exchange with a published port (the app's preview, relayed by its Service Worker). */
+export interface PortHttpRequest {
+  /** The published host port (`8080` of `-p 8080:8000`). */
+  port: number;
+  method: string;
+  /** Path and query: `/index.html?x=1`. */
+  path: string;
+  headers: [string, string][];
+  body?: Uint8Array;
+}
+
+export interface PortHttpResponse {
+  status: number;
+  statusText: string;
+  headers: [string, string][];
+  body: Uint8Array;
 }
 
 export interface RunOptions {
@@ -88,7 +136,14 @@ export interface RunOptions {
   hostname?: string;
   /** `-v name:/path` or `-v /guest/dir:/path`. */
   volumes?: string[];
-  network?: 'none' | 'host' | 'default';
+  /** `none`, `host`, `bridge`/`default` (the default bridge network) or a user-defined network's name. */
+  network?: string;
+  /** `--network-alias`: more names for the container on a user-defined network. */
+  networkAliases?: string[];
+  /** `-p` values: `8080:8000`, `127.0.0.1:8080:8000/tcp`, `8000` (a free host port). */
+  publish?: string[];
+  /** `-P`: publish every port the image EXPOSEs on a free host port. */
+  publishAll?: boolean;
   memoryBytes?: number;
   pidsLimit?: number;
   autoRemove?: boolean;
@@ -157,6 +212,18 @@ export interface EngineApi {
     options: { kind: 'run'; run: RunOptions } | { kind: 'exec'; container: string; command: string[]; env?: string[]; workdir?: string; user?: string },
   ): Promise<{ argv: string[]; ref: string }>;
   attachEnded(options: { ref: string; exitCode: number }): Promise<void>;
+
+  // ---- networks
+  networkCreate(options: { name: string; driver?: string; subnet?: string; gateway?: string; internal?: boolean; labels?: Record<string, string> }): Promise<{ id: string }>;
+  networks(): Promise<NetworkView[]>;
+  networkInspect(options: { network: string }): Promise<Record<string, unknown>>;
+  networkRm(options: { network: string }): Promise<{ name: string }>;
+  networkConnect(options: { network: string; container: string; aliases?: string[]; ip?: string }): Promise<void>;
+  networkDisconnect(options: { network: string; container: string; force?: boolean }): Promise<void>;
+  /** `docker port`: the container's published ports (empty unless running). */
+  port(options: { container: string }): Promise<PortBinding[]>;
+  /** One HTTP request to a published port, answered in whole (the preview's transport; bodies up to 32 MiB). */
+  fetchPort(options: PortHttpRequest): Promise<PortHttpResponse>;
 
   // ---- volumes
   volumeCreate(options: { name?: string }): Promise<{ name: string }>;

@@ -16,7 +16,10 @@ import { ConflictError, EngineError, NotFoundError } from './oci/errors.ts';
 import { buildImage } from './oci/image.ts';
 import type { Digest } from './oci/digest.ts';
 import { MediaType } from './oci/types.ts';
-import type { ChangeEvent, ContainerView, EngineApi, ImageLayersView, RunOptions, WritableEntry } from './api.ts';
+import type { ChangeEvent, ContainerView, EngineApi, ImageLayersView, NetworkView, PortHttpRequest, PortHttpResponse, RunOptions, WritableEntry } from './api.ts';
+import { Networks } from './network/networks.ts';
+import { TcpRelay, type PortConnection } from './network/tcp.ts';
+import { httpExchange } from './network/http.ts';
 import type { BuildEvent } from './build/events.ts';
 import type { CacheInputs } from './dockerfile/index.ts';
 import { RegistryClient, type RegistryClientOptions } from './registry/client.ts';
@@ -63,6 +66,8 @@ export class Engine implements EngineApi {
   #guest: Guest;
   #builder: Builder;
   #containers!: Containers;
+  #networks!: Networks;
+  #tcp: TcpRelay;
   #listeners = new Set<(event: ChangeEvent) => void>();
   readonly registry: RegistryClient;
 
@@ -76,6 +81,7 @@ export class Engine implements EngineApi {
       readLayerTar: async (diffID) => store.layerTar({ digest: (await store.getLayer({ diffID: diffID as Digest })).digest }),
     });
     this.layerFiles = new LayerFiles({ store, guest: options.guest, guestLayers: this.guestLayers });
+    this.#tcp = new TcpRelay(options.guest);
     this.#builder = new Builder({ store, backend: options.backend, guest: options.guest, guestLayers: this.guestLayers, layerFiles: this.layerFiles,
       pullBase: (pull) => this.#pull({ ref: pull.ref, signal: pull.signal, onProgress: pull.onProgress }),
     });
@@ -84,7 +90,9 @@ export class Engine implements EngineApi {
   static async open(options: EngineOptions): Promise<Engine> {
     const store = await ImageStore.open({ backend: options.backend, fetch: options.fetch });
     const engine = new Engine(options, store);
+    engine.#networks = await Networks.open({ backend: options.backend, guest: options.guest });
     engine.#containers = await Containers.open({
+      networks: engine.#networks,
       store,
       backend: options.backend,
       guest: options.guest,
@@ -431,7 +439,15 @@ export class Engine implements EngineApi {
           LowerDir: [...record.diffIDs].reverse().map((d) => GuestLayers.layerDir(d)).join(':'),
         },
       },
-      HostConfig: { AutoRemove: record.autoRemove, NetworkMode: record.network, Memory: record.memoryBytes ?? 0, PidsLimit: record.pidsLimit ?? 0 },
+      HostConfig: {
+        AutoRemove: record.autoRemove,
+        NetworkMode: record.network,
+        Memory: record.memoryBytes ?? 0,
+        PidsLimit: record.pidsLimit ?? 0,
+        PortBindings: portMap(record.publish ?? [], view.exposedPorts, true),
+        PublishAllPorts: false,
+      },
+      NetworkSettings: this.#networkSettings(view),
     };
   }
 
@@ -516,6 +532,138 @@ export class Engine implements EngineApi {
     this.#emit({ type: 'volume', action: 'destroy', name: options.name });
   }
 
+  // ---- networks
+
+  #networkSettings(view: ContainerView) {
+    const defaultBridge = view.networks.bridge;
+    return {
+      Bridge: '',
+      SandboxID: '',
+      Ports: portMap(view.ports, view.state === 'running' ? view.exposedPorts : [], false),
+      // Top-level addresses describe the default bridge network only, as in Docker.
+      Gateway: defaultBridge?.gateway ?? '',
+      IPAddress: defaultBridge?.ipAddress ?? '',
+      IPPrefixLen: defaultBridge?.ipAddress ? 16 : 0,
+      MacAddress: defaultBridge?.macAddress ?? '',
+      Networks: Object.fromEntries(
+        Object.entries(view.networks).map(([name, n]) => {
+          const network = this.#networks.list().find((r) => r.id === n.networkId);
+          const prefix = network?.subnet ? Number(network.subnet.split('/')[1]) : 0;
+          return [
+            name,
+            {
+              IPAMConfig: null,
+              Links: null,
+              Aliases: n.aliases.length ? n.aliases : null,
+              NetworkID: n.networkId,
+              EndpointID: n.ipAddress ? n.networkId.slice(0, 32) + view.id.slice(0, 32) : '',
+              Gateway: n.gateway,
+              IPAddress: n.ipAddress,
+              IPPrefixLen: n.ipAddress ? prefix : 0,
+              MacAddress: n.macAddress,
+              DNSNames: name === 'bridge' || !n.ipAddress ? null : [view.name, ...n.aliases, view.id.slice(0, 12)],
+            },
+          ];
+        }),
+      ),
+    };
+  }
+
+  async networkCreate(options: Parameters<EngineApi['networkCreate']>[0]) {
+    const record = await this.#networks.create(options);
+    return { id: record.id };
+  }
+
+  async networks(): Promise<NetworkView[]> {
+    const members = this.#containers.networkMembers();
+    return this.#networks.list().map((n) => ({
+      id: n.id,
+      name: n.name,
+      driver: n.driver,
+      scope: 'local' as const,
+      created: n.created,
+      subnet: n.subnet,
+      gateway: n.gateway,
+      internal: n.internal,
+      labels: n.labels,
+      containers: members
+        .filter((m) => m.running && (n.driver === 'bridge' ? m.endpoints[n.name]?.networkId === n.id : m.network === n.name))
+        .map((m) => {
+          const e = m.endpoints[n.name];
+          return { id: m.id, name: m.name, ipv4Address: e ? `${e.ipAddress}/${n.subnet?.split('/')[1]}` : '', macAddress: e?.macAddress ?? '' };
+        }),
+    }));
+  }
+
+  async networkInspect(options: { network: string }) {
+    const record = this.#networks.find(options.network);
+    const view = (await this.networks()).find((n) => n.id === record.id)!;
+    return {
+      Name: view.name,
+      Id: view.id,
+      Created: view.created,
+      Scope: 'local',
+      Driver: view.driver,
+      EnableIPv6: false,
+      IPAM: { Driver: 'default', Options: null, Config: view.subnet ? [{ Subnet: view.subnet, Gateway: view.gateway }] : [] },
+      Internal: view.internal,
+      Attachable: false,
+      Ingress: false,
+      ConfigFrom: { Network: '' },
+      ConfigOnly: false,
+      Containers: Object.fromEntries(
+        view.containers.map((c) => [c.id, { Name: c.name, EndpointID: view.id.slice(0, 32) + c.id.slice(0, 32), MacAddress: c.macAddress, IPv4Address: c.ipv4Address, IPv6Address: '' }]),
+      ),
+      Options: record.name === 'bridge' ? { 'com.docker.network.bridge.name': 'docker0', 'com.docker.network.bridge.default_bridge': 'true' } : {},
+      Labels: view.labels,
+    };
+  }
+
+  async networkRm(options: { network: string }) {
+    const record = await this.#networks.remove(options.network, this.#containers.networkMembers());
+    return { name: record.name };
+  }
+
+  networkConnect(options: Parameters<EngineApi['networkConnect']>[0]) {
+    return this.#containers.connect(options.container, options.network, options);
+  }
+
+  networkDisconnect(options: Parameters<EngineApi['networkDisconnect']>[0]) {
+    return this.#containers.disconnect(options.container, options.network);
+  }
+
+  async port(options: { container: string }) {
+    return (await this.#containers.view(this.#containers.find(options.container))).ports;
+  }
+
+  /**
+   * A byte stream to a container port inside the VM: by published host port (`{ port: 8080 }`, what a
+   * listener on the host forwards), or straight to a container's port (`{ container, containerPort }`).
+   */
+  async connectPort(target: { port: number } | { container: string; containerPort: number }): Promise<PortConnection> {
+    const members = this.#containers.networkMembers().filter((m) => m.running);
+    let member;
+    let containerPort;
+    if ('port' in target) {
+      member = members.find((m) => m.ports.some((p) => p.hostPort === target.port));
+      if (!member) throw new NotFoundError('container', `publishing port ${target.port} (see 'docker ps')`);
+      containerPort = member.ports.find((p) => p.hostPort === target.port)!.containerPort;
+    } else {
+      const record = this.#containers.find(target.container);
+      member = members.find((m) => m.id === record.id);
+      if (!member) throw new ConflictError(`Container ${record.id} is not running`);
+      containerPort = target.containerPort;
+    }
+    const ip = this.#networks.targetIp(member);
+    if (!ip) throw new EngineError(`container ${member.name} has no network (--network none): its ports cannot be reached`);
+    return this.#tcp.connect(ip, containerPort);
+  }
+
+  async fetchPort(options: PortHttpRequest): Promise<PortHttpResponse> {
+    const connection = await this.connectPort({ port: options.port });
+    return httpExchange(connection, options);
+  }
+
   async volumeInspect(options: { name: string }) {
     const volume = await this.#backend.getMeta<VolumeRecord>(`volume/${options.name}`);
     if (!volume) throw new NotFoundError('volume', options.name);
@@ -560,4 +708,15 @@ function parseChanges(changes: string[]): Record<string, unknown> {
     }
   }
   return config;
+}
+
+/** Docker's port maps: `{"8000/tcp": [{HostIp, HostPort}]}`; exposed ports without a binding map to null. */
+function portMap(bindings: { hostIp: string; hostPort: number; containerPort: number; protocol: string }[], exposed: number[], asked: boolean) {
+  const map: Record<string, { HostIp: string; HostPort: string }[] | null> = {};
+  for (const port of exposed) map[`${port}/tcp`] = null;
+  for (const b of bindings) {
+    const key = `${b.containerPort}/${b.protocol}`;
+    (map[key] ??= []).push({ HostIp: asked && b.hostIp === '0.0.0.0' ? '' : b.hostIp, HostPort: b.hostPort ? String(b.hostPort) : '' });
+  }
+  return map;
 }

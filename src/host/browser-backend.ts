@@ -13,7 +13,7 @@ import type { BuildLogVM, BuildStepVM, ContainerRowVM, ImageRowVM } from '../ui/
 import type { TerminalBridge } from '../ui/terminal/port.ts';
 import type { WorkspaceFile } from '../ui/workspace/files.ts';
 import type { Daemon, EngineMethod } from './daemon.ts';
-import type { ChangeEvent, ContainerView, EngineApi, ImageLayersView, WritableEntry } from '../engine/api.ts';
+import type { ChangeEvent, ContainerView, EngineApi, ImageLayersView, PortHttpRequest, WritableEntry } from '../engine/api.ts';
 import type { BuildEvent } from '../engine/build/events.ts';
 import { containerStatus } from '../engine/format.ts';
 import type { Step } from '../lessons/schema.ts';
@@ -205,6 +205,10 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
       terminalBuildListeners.add(listener);
     },
 
+    fetchPort(request: PortHttpRequest) {
+      return call('fetchPort', request);
+    },
+
     async getImage(id: string): Promise<ImageVM | null> {
       try {
         return imageVM(await call('imageLayers', { ref: id }));
@@ -291,6 +295,7 @@ function containerRow(c: ContainerView): ContainerRowVM {
     size: c.sizeRw,
     virtualSize: c.sizeRootFs,
     exitCode: c.exitCode ?? undefined,
+    ports: (c.ports ?? []).map((p) => ({ hostIp: p.hostIp, hostPort: p.hostPort, containerPort: p.containerPort })),
   };
 }
 

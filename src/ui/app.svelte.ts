@@ -18,7 +18,7 @@ import { ShareState } from './share/share.svelte.ts';
 import { ThemeState } from './theme/theme.svelte.ts';
 import type { ProgressStore } from '../lessons/progress.ts';
 
-export type BottomTab = 'terminal' | 'build' | 'images' | 'containers';
+export type BottomTab = 'terminal' | 'build' | 'images' | 'containers' | 'ports';
 export type LayerSelection = { kind: 'layer'; index: number } | { kind: 'writable'; container: string } | null;
 
 export interface Notice {

@@ -11,6 +11,7 @@ import type { TerminalBridge } from './terminal/port.ts';
 import type { WorkspaceFile } from './workspace/files.ts';
 import type { Step } from '../lessons/schema.ts';
 import type { StepResult } from '../lessons/checks.ts';
+import type { PortHttpRequest, PortHttpResponse } from '../engine/api.ts';
 
 export interface BuildRequest {
   /** The build context: every workspace file (the Dockerfile among them). */
@@ -77,6 +78,8 @@ export interface Backend {
    * end, the per-line results, so the Build log and the editor show them as they do the button's builds.
    */
   onTerminalBuild?(listener: (update: { log: BuildLogVM; decorations: BuildDecoration[]; finished: boolean; imageId?: string }) => void): void;
+  /** One HTTP request to a published port (the Ports panel's preview, via src/preview/sw.ts). */
+  fetchPort?(request: PortHttpRequest): Promise<PortHttpResponse>;
   /** Mirror the workspace into the VM (so `docker build .` in the terminal sees it). Called after each save. */
   syncWorkspace?(files: WorkspaceFile[]): void;
 }

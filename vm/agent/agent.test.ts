@@ -558,6 +558,60 @@ describe.skipIf(!!skipReason)('guest agent (native build, --stdio)', () => {
     expect((await slow2).stdout).toBe('slow2\n');
   });
 
+  it('relays TCP connections: tcp-connect, tcp-send, tcp-data events, half-close, errors', async () => {
+    // An echo server that upper-cases what it gets and closes after the client's half-close.
+    const net = await import('node:net');
+    const server = net.createServer((socket) => {
+      const chunks: Buffer[] = [];
+      socket.on('data', (d: Buffer) => chunks.push(d));
+      socket.on('end', () => socket.end(Buffer.concat(chunks).toString().toUpperCase()));
+    });
+    await new Promise<void>((resolve) => server.listen(15341, '127.0.0.1', resolve));
+    try {
+      const { conn } = await agent.ok('tcp-connect', { ip: '127.0.0.1', port: 15341 });
+      expect(typeof conn).toBe('number');
+      const big = 'x'.repeat(300 * 1024); // above the 256 KiB backlog mark: answered once written
+      await agent.ok('tcp-send', { conn, data: enc(`hello ${big}`) });
+      await agent.ok('tcp-close', { conn, how: 'write' });
+      await agent.waitFor(() => agent.events.some((e) => e.event === 'tcp-end' && e.conn === conn));
+      const received = Buffer.concat(agent.events.filter((e) => e.event === 'tcp-data' && e.conn === conn).map((e) => Buffer.from(e.data, 'base64'))).toString();
+      expect(received).toBe(`HELLO ${big.toUpperCase()}`);
+      expect(agent.events.find((e) => e.event === 'tcp-end' && e.conn === conn)).toEqual({ event: 'tcp-end', conn });
+      await agent.ok('tcp-close', { conn });
+      expect((await agent.req('tcp-send', { conn, data: enc('late') })).reply.error).toBe(`tcp-send: no connection ${conn} (closed?)`);
+    } finally {
+      server.close();
+    }
+    expect((await agent.req('tcp-connect', { ip: '127.0.0.1', port: 15342 })).reply.error).toMatch(/^tcp-connect: connect 127\.0\.0\.1:15342: Connection refused/);
+    expect((await agent.req('tcp-connect', { ip: 'localhost', port: 80 })).reply.error).toBe('tcp-connect: localhost is not an IPv4 address');
+    expect((await agent.req('tcp-connect', { ip: '127.0.0.1', port: 0 })).reply.error).toBe('tcp-connect: port 0 is out of range (1-65535)');
+    expect((await agent.req('tcp-close', { conn: 999, how: 'sideways' })).reply.ok).toBe(true); // unknown conn: already gone
+  });
+
+  it('layerlab-net-attach wires a veth pair into a process\'s network namespace (the OCI hook)', () => {
+    // Uses the host's iproute2 and util-linux (unshare, nsenter) to look at the result.
+    const attach = path.join(tmp, 'layerlab-net-attach');
+    fs.symlinkSync(bin, attach);
+    // A private network namespace with a bridge, and a process in a namespace of its own to wire up.
+    const script = [
+      'ip link add br0 type bridge && ip addr add 10.9.0.1/24 dev br0 && ip link set br0 up',
+      'unshare -n sleep 30 & P=$!; sleep 0.3',
+      `echo "{\\"id\\":\\"c\\",\\"pid\\": $P,\\"status\\":\\"creating\\"}" | ${attach} - br0 eth0 10.9.0.2/24 02:42:0a:09:00:02 10.9.0.1 || exit 9`,
+      'nsenter -t $P -n ip -o -4 addr show eth0; nsenter -t $P -n ip route; nsenter -t $P -n ip -o link show eth0',
+      'ip -o link show master br0',
+      `${attach} $P nobridge eth1 10.9.0.3/24 02:42:0a:09:00:03; echo "exit=$?"`,
+      'kill $P',
+    ].join('\n');
+    const r = spawnSync('unshare', ['-n', 'sh', '-c', script], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/eth0\s+inet 10\.9\.0\.2\/24 brd 10\.9\.0\.255/);
+    expect(r.stdout).toMatch(/default via 10\.9\.0\.1 dev eth0/);
+    expect(r.stdout).toMatch(/link\/ether 02:42:0a:09:00:02/);
+    expect(r.stdout).toMatch(/veth\d+@if\d+:.*master br0/);
+    expect(r.stdout).toContain('exit=1');
+    expect(r.stderr).toContain('layerlab-net-attach: nobridge: No such device');
+  });
+
   it('write, read and rm', async () => {
     const f = path.join(tmp, 'files', 'a', 'b', 'c.txt');
     await agent.ok('write', { path: f, data: enc('hello\n'), mode: 0o600 });

@@ -33,10 +33,12 @@ class FakeEngine implements EngineApi {
     {
       id: ID1, name: 'web', image: 'busybox', imageId: BUSYBOX, command: ['sh', '-c', 'echo hello; sleep 1000'], state: 'running', exitCode: null,
       created: ago(3 * 60_000), startedAt: ago(2 * 60_000), finishedAt: null, sizeRw: 0, sizeRootFs: 4_261_232, mounts: [],
+      ports: [{ hostIp: '0.0.0.0', hostPort: 8080, containerPort: 8000, protocol: 'tcp' }], exposedPorts: [8000], networkMode: 'default', networks: {},
     },
     {
       id: ID2, name: 'eager_turing', image: 'app', imageId: APP, command: ['echo', 'hi'], state: 'exited', exitCode: 0,
       created: ago(60_000), startedAt: ago(60_000), finishedAt: ago(3_000), sizeRw: 1234, sizeRootFs: 4_262_534, mounts: [{ type: 'volume', name: 'data', source: '/v/data', destination: '/data' }],
+      ports: [], exposedPorts: [], networkMode: 'default', networks: {},
     },
   ];
 
@@ -241,6 +243,38 @@ class FakeEngine implements EngineApi {
     this.#record('volumeRm', options);
     if (options.name === 'nope') throw new NotFoundError('volume', 'nope');
   }
+  networks_ = [
+    { id: 'a'.repeat(64), name: 'bridge', driver: 'bridge' as const, scope: 'local' as const, created: ago(86_400_000), subnet: '172.17.0.0/16', gateway: '172.17.0.1', internal: false, labels: {}, containers: [] },
+    { id: 'b'.repeat(64), name: 'host', driver: 'host' as const, scope: 'local' as const, created: ago(86_400_000), internal: false, labels: {}, containers: [] },
+  ];
+  async networkCreate(options: Parameters<EngineApi['networkCreate']>[0]) {
+    this.#record('networkCreate', options);
+    return { id: 'c'.repeat(64) };
+  }
+  async networks() {
+    return this.networks_;
+  }
+  async networkInspect(options: { network: string }) {
+    const network = this.networks_.find((n) => n.name === options.network);
+    if (!network) throw new NotFoundError('network', options.network);
+    return { Name: network.name, Id: network.id };
+  }
+  async networkRm(options: { network: string }) {
+    this.#record('networkRm', options);
+    return { name: options.network };
+  }
+  async networkConnect(options: Parameters<EngineApi['networkConnect']>[0]) {
+    this.#record('networkConnect', options);
+  }
+  async networkDisconnect(options: Parameters<EngineApi['networkDisconnect']>[0]) {
+    this.#record('networkDisconnect', options);
+  }
+  async port(options: { container: string }) {
+    return this.#find(options.container).ports;
+  }
+  async fetchPort(): Promise<never> {
+    throw new Error('not in the fake');
+  }
   async volumeInspect(options: { name: string }) {
     if (options.name !== 'data') throw new NotFoundError('volume', options.name);
     return { Name: 'data', Driver: 'local', Mountpoint: '/v/data' };
@@ -405,20 +439,20 @@ describe('image listings', () => {
 describe('containers', () => {
   it('docker ps / ps -a / ps -s', async () => {
     expect((await docker('ps')).stdout).toMatchInlineSnapshot(`
-      "CONTAINER ID   IMAGE     COMMAND                  CREATED         STATUS         PORTS     NAMES
-      4d3c2b1a0f9e   busybox   "sh -c 'echo hello; …"   3 minutes ago   Up 2 minutes             web
+      "CONTAINER ID   IMAGE     COMMAND                  CREATED         STATUS         PORTS                    NAMES
+      4d3c2b1a0f9e   busybox   "sh -c 'echo hello; …"   3 minutes ago   Up 2 minutes   0.0.0.0:8080->8000/tcp   web
       "
     `);
     expect((await docker('ps -a')).stdout).toMatchInlineSnapshot(`
-      "CONTAINER ID   IMAGE     COMMAND                  CREATED              STATUS                     PORTS     NAMES
-      4d3c2b1a0f9e   busybox   "sh -c 'echo hello; …"   3 minutes ago        Up 2 minutes                         web
-      9e8d7c6b5a4f   app       "echo hi"                About a minute ago   Exited (0) 3 seconds ago             eager_turing
+      "CONTAINER ID   IMAGE     COMMAND                  CREATED              STATUS                     PORTS                    NAMES
+      4d3c2b1a0f9e   busybox   "sh -c 'echo hello; …"   3 minutes ago        Up 2 minutes               0.0.0.0:8080->8000/tcp   web
+      9e8d7c6b5a4f   app       "echo hi"                About a minute ago   Exited (0) 3 seconds ago                            eager_turing
       "
     `);
     expect((await docker('container ls -as')).stdout).toMatchInlineSnapshot(`
-      "CONTAINER ID   IMAGE     COMMAND                  CREATED              STATUS                     PORTS     NAMES          SIZE
-      4d3c2b1a0f9e   busybox   "sh -c 'echo hello; …"   3 minutes ago        Up 2 minutes                         web            0B (virtual 4.26MB)
-      9e8d7c6b5a4f   app       "echo hi"                About a minute ago   Exited (0) 3 seconds ago             eager_turing   1.23kB (virtual 4.26MB)
+      "CONTAINER ID   IMAGE     COMMAND                  CREATED              STATUS                     PORTS                    NAMES          SIZE
+      4d3c2b1a0f9e   busybox   "sh -c 'echo hello; …"   3 minutes ago        Up 2 minutes               0.0.0.0:8080->8000/tcp   web            0B (virtual 4.26MB)
+      9e8d7c6b5a4f   app       "echo hi"                About a minute ago   Exited (0) 3 seconds ago                            eager_turing   1.23kB (virtual 4.26MB)
       "
     `);
     expect((await docker('ps -aq --no-trunc')).stdout).toMatchInlineSnapshot(`
@@ -928,5 +962,41 @@ describe('build progress (BuildKit plain)', () => {
     expect(await docker('build missing')).toMatchObject({ code: 1, stderr: 'ERROR: unable to prepare context: path "missing" not found\n' });
     expect(await docker('build -f Other.dockerfile .')).toMatchObject({ code: 1, stderr: 'ERROR: failed to solve: failed to read dockerfile: open Other.dockerfile: no such file or directory\n' });
     expect((await docker('build')).stderr.split('\n')[0]).toBe('"docker build" requires exactly 1 argument.');
+  });
+});
+
+describe('networks and ports', () => {
+  it('docker network ls / create / rm / connect, docker port', async () => {
+    expect((await docker('network ls')).stdout).toMatchInlineSnapshot(`
+      "NETWORK ID     NAME      DRIVER    SCOPE
+      aaaaaaaaaaaa   bridge    bridge    local
+      bbbbbbbbbbbb   host      host      local
+      "
+    `);
+    const engine = new FakeEngine();
+    const created = await docker('network create --subnet 10.5.0.0/24 appnet', { engine });
+    expect(created.stdout).toBe(`${'c'.repeat(64)}\n`);
+    expect(engine.calls.at(-1)).toEqual({ method: 'networkCreate', options: { name: 'appnet', driver: undefined, subnet: '10.5.0.0/24', gateway: undefined, internal: false, labels: {} } });
+    expect((await docker('network rm appnet', { engine })).stdout).toBe('appnet\n');
+    await docker('network connect --alias db appnet web', { engine });
+    expect(engine.calls.at(-1)).toEqual({ method: 'networkConnect', options: { network: 'appnet', container: 'web', aliases: ['db'], ip: undefined } });
+    expect((await docker('port web')).stdout).toBe('8000/tcp -> 0.0.0.0:8080\n');
+    expect((await docker('port web 8000')).stdout).toBe('0.0.0.0:8080\n');
+    const missing = await docker('port web 9000');
+    expect(missing).toMatchObject({ code: 1, stderr: "Error: No public port '9000/tcp' published for web\n" });
+    const inspect = await docker('network inspect nope');
+    expect(inspect.code).toBe(1);
+    expect(inspect.stderr).toBe('Error response from daemon: network nope not found\n');
+  });
+
+  it('run passes -p, -P, --network and --network-alias to the engine', async () => {
+    const engine = new FakeEngine();
+    await docker('run -d -p 127.0.0.1:8080:8000 -P --network appnet --network-alias api busybox', { engine });
+    expect(engine.calls.find((c) => c.method === 'run')?.options).toMatchObject({
+      publish: ['127.0.0.1:8080:8000'],
+      publishAll: true,
+      network: 'appnet',
+      networkAliases: ['api'],
+    });
   });
 });

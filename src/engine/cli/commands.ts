@@ -12,6 +12,7 @@ import { containerVerbs as c } from './containers.ts';
 import { imageVerbs as i } from './images.ts';
 import { registryVerbs as r } from './registry.ts';
 import { LAYERLAB_VERSION, systemVerbs as s } from './system.ts';
+import { networkVerbs as n } from './network.ts';
 import { TemplateError } from './template.ts';
 import { unimplementedMessage } from './unimplemented.ts';
 import { CliError, daemonMessage, type CliFlag, type Ctx, type RunDockerOptions, type Verb } from './shared.ts';
@@ -47,6 +48,7 @@ export const VERBS: Record<string, Verb> = {
   commit: c.commit,
   cp: c.cp,
   wait: c.wait,
+  port: n.port,
   version: s.version,
   info: s.info,
 };
@@ -62,12 +64,19 @@ export const GROUPS: Record<string, { summary: string; verbs: Record<string, Ver
     verbs: {
       ls: c.ps, list: c.ps, ps: c.ps, run: c.run, create: c.create, start: c.start, stop: c.stop, restart: c.restart, kill: c.kill,
       rm: c.rm, remove: c.rm, logs: c.logs, exec: c.exec, diff: c.diff, commit: c.commit, cp: c.cp, wait: c.wait, prune: c.containerPrune,
-      inspect: i.inspectContainer,
+      inspect: i.inspectContainer, port: n.port,
     },
   },
   volume: {
     summary: 'Manage volumes',
     verbs: { create: s.volumeCreate, ls: s.volumeLs, list: s.volumeLs, rm: s.volumeRm, remove: s.volumeRm, inspect: s.volumeInspect, prune: s.volumePrune },
+  },
+  network: {
+    summary: 'Manage networks',
+    verbs: {
+      create: n.networkCreate, ls: n.networkLs, list: n.networkLs, inspect: n.networkInspect, rm: n.networkRm, remove: n.networkRm,
+      connect: n.networkConnect, disconnect: n.networkDisconnect,
+    },
   },
   system: { summary: 'Manage Docker', verbs: { df: s.df, info: s.info } },
 };

@@ -9,6 +9,7 @@ import { formatDockerDiff } from '../layers/docker-diff.ts';
 import { NotFoundError } from '../oci/errors.ts';
 import type { ParsedFlags } from './flags.ts';
 import { pruneText } from './images.ts';
+import { formatPortsColumn } from '../network/ports.ts';
 import { bool, CliError, confirm, eachTarget, list, parseBytes, str, type CliFlag, type Ctx, type Verb } from './shared.ts';
 
 // ---- run / create
@@ -25,24 +26,24 @@ const RUN_FLAGS: CliFlag[] = [
   { name: 'entrypoint', kind: 'string', description: 'Overwrite the default ENTRYPOINT of the image' },
   { name: 'volume', short: 'v', kind: 'list', description: 'Mount a named volume (NAME:/path)' },
   { name: 'hostname', short: 'h', kind: 'string', description: 'Container host name' },
-  { name: 'network', kind: 'string', description: 'Connect a container to a network ("none", "host", "bridge")' },
+  { name: 'network', kind: 'string', description: 'Connect a container to a network ("none", "host", "bridge" or a network name)' },
+  { name: 'network-alias', kind: 'list', description: 'Add network-scoped alias for the container' },
   { name: 'net', kind: 'string' },
   { name: 'memory', short: 'm', kind: 'string', type: 'bytes', description: 'Memory limit' },
   { name: 'pids-limit', kind: 'string', type: 'int', description: 'Tune container pids limit (set -1 for unlimited)' },
-  { name: 'publish', short: 'p', kind: 'list', description: "Publish a container's port(s) to the host (no effect in Layerlab: there is no network)" },
+  { name: 'publish', short: 'p', kind: 'list', description: "Publish a container's port(s) to the host" },
+  { name: 'publish-all', short: 'P', kind: 'bool', description: 'Publish all exposed ports to random ports' },
 ];
 
 function runOptions(ctx: Ctx, flags: ParsedFlags['flags'], [image, ...command]: string[]): RunOptions {
   const network = str(flags, 'network') ?? str(flags, 'net');
-  const networks: Record<string, RunOptions['network']> = { none: 'none', host: 'host', bridge: 'default', default: 'default' };
-  if (network !== undefined && !networks[network]) throw new CliError(`docker: Error response from daemon: network ${network} not found.\nSee 'docker ${ctx.verb} --help'.`, 125);
   const pids = str(flags, 'pids-limit');
   if (pids !== undefined && !/^-?\d+$/.test(pids)) {
     throw new CliError(`invalid argument "${pids}" for "--pids-limit" flag: strconv.ParseInt: parsing "${pids}": invalid syntax\nSee 'docker ${ctx.verb} --help'.`, 125);
   }
+  if (network === 'host' && (list(flags, 'publish').length || bool(flags, 'publish-all'))) ctx.err('WARNING: Published ports are discarded when using host network mode\n');
   const memory = str(flags, 'memory');
   const entrypoint = str(flags, 'entrypoint');
-  if (list(flags, 'publish').length) ctx.err('Layerlab: -p has no effect here: the VM has no network, so no ports are published.\n');
   const options: RunOptions = {
     image,
     ...(command.length ? { command } : {}),
@@ -53,7 +54,10 @@ function runOptions(ctx: Ctx, flags: ParsedFlags['flags'], [image, ...command]: 
     ...(str(flags, 'user') !== undefined ? { user: str(flags, 'user') } : {}),
     ...(str(flags, 'hostname') !== undefined ? { hostname: str(flags, 'hostname') } : {}),
     ...(list(flags, 'volume').length ? { volumes: list(flags, 'volume') } : {}),
-    ...(network !== undefined ? { network: networks[network] } : {}),
+    ...(network !== undefined ? { network } : {}),
+    ...(list(flags, 'network-alias').length ? { networkAliases: list(flags, 'network-alias') } : {}),
+    ...(list(flags, 'publish').length ? { publish: list(flags, 'publish') } : {}),
+    ...(bool(flags, 'publish-all') ? { publishAll: true } : {}),
     ...(memory !== undefined ? { memoryBytes: parseBytes(memory, '-m, --memory') } : {}),
     ...(pids !== undefined ? { pidsLimit: Number(pids) } : {}),
     ...(bool(flags, 'rm') ? { autoRemove: true } : {}),
@@ -268,7 +272,7 @@ const ps: Verb = {
         { header: 'COMMAND', value: (v) => JSON.stringify(noTrunc ? commandLine(v.command) : ellipsis(commandLine(v.command), 20)) },
         { header: 'CREATED', value: (v) => timeAgo({ time: v.created, now: ctx.now }) },
         { header: 'STATUS', value: (v) => containerStatus({ ...v, now: ctx.now }) },
-        { header: 'PORTS', value: () => '' },
+        { header: 'PORTS', value: (v) => formatPortsColumn(v.ports ?? [], v.state === 'running' ? (v.exposedPorts ?? []) : []) },
         { header: 'NAMES', value: (v) => v.name },
       ];
       if (bool(flags, 'size')) columns.push({ header: 'SIZE', value: (v) => `${humanSize(v.sizeRw)} (virtual ${humanSize(v.sizeRootFs)})` });

@@ -21,6 +21,9 @@ import type { ChangeEvent, ContainerState, ContainerView, RunOptions, WritableEn
 import { randomId, randomName } from './names.ts';
 import { signalNumber } from './signals.ts';
 import { extractToContainerPath, packContainerPath } from './copy.ts';
+import { macForIp, NET_ATTACH, NET_TOOL, type Endpoint, type NetworkMember, type Networks } from '../network/networks.ts';
+import { EPHEMERAL_PORT_START, exposedTcpPorts, parsePublish } from '../network/ports.ts';
+import type { PortBinding } from '../api.ts';
 
 export interface ContainerRecord {
   id: string;
@@ -35,7 +38,15 @@ export interface ContainerRecord {
   user: string;
   hostname: string;
   volumes: { name: string; destination: string }[];
-  network: 'none' | 'host' | 'default';
+  /** NetworkMode: `default` (the bridge network), `host`, `none` or a network name. */
+  network: string;
+  /** Attached networks by name (bridge driver); the first is eth0 and carries the default route. */
+  endpoints?: Record<string, Endpoint>;
+  /** Ports asked for with -p/-P (hostPort 0: a free port picked at start). */
+  publish?: PortBinding[];
+  /** The bindings in effect while running. */
+  ports?: PortBinding[];
+  exposedPorts?: number[];
   memoryBytes?: number;
   pidsLimit?: number;
   autoRemove: boolean;
@@ -60,12 +71,15 @@ export interface ContainersOptions {
   guest: Guest;
   layers: GuestLayers;
   files: LayerFiles;
+  networks: Networks;
   emit: (event: ChangeEvent) => void;
   /** The VM was restored from a checkpoint taken with this store's state (not from the build snapshot). */
   checkpoint?: boolean;
 }
 
 const LOG_LIMIT = 256 * 1024;
+/** Generated per container and bind-mounted over /etc, as Docker does. */
+const NETWORK_FILES = ['hosts', 'hostname', 'resolv.conf'];
 /** Each container's writable layer lives on its own tmpfs of this size (the VM has 256 MiB in all). */
 export const WRITABLE_LAYER_LIMIT = 48 * 1024 * 1024;
 /** Characters of each stream an exec returns (its tail); streaming callers still see everything. */
@@ -78,6 +92,7 @@ export class Containers {
   #guest: Guest;
   #layers: GuestLayers;
   #files: LayerFiles;
+  #networks: Networks;
   #emit: (event: ChangeEvent) => void;
   #records = new Map<string, ContainerRecord>();
   #logs = new Map<string, LogChunk[]>();
@@ -97,6 +112,7 @@ export class Containers {
     this.#guest = options.guest;
     this.#layers = options.layers;
     this.#files = options.files;
+    this.#networks = options.networks;
     this.#emit = options.emit;
     this.#guest.onEvent((event) => this.#onGuestEvent(event));
   }
@@ -153,7 +169,25 @@ export class Containers {
       sizeRw,
       sizeRootFs: sizeRw + record.imageSize,
       mounts: record.volumes.map((v) => ({ type: 'volume', name: v.name, source: volumeDir(v.name), destination: v.destination })),
+      ports: record.state === 'running' ? (record.ports ?? []) : [],
+      exposedPorts: record.exposedPorts ?? [],
+      networkMode: record.network,
+      networks: this.#networkViews(record),
     };
+  }
+
+  #networkViews(record: ContainerRecord): ContainerView['networks'] {
+    const running = record.state === 'running';
+    if (record.network === 'host' || record.network === 'none') {
+      const network = this.#networks.find(record.network);
+      return { [record.network]: { networkId: network.id, ipAddress: '', gateway: '', macAddress: '', aliases: [] } };
+    }
+    return Object.fromEntries(
+      Object.entries(record.endpoints ?? {}).map(([name, e]) => {
+        const network = this.#networks.list().find((n) => n.id === e.networkId);
+        return [name, { networkId: e.networkId, ipAddress: running ? e.ipAddress : '', gateway: running ? (network?.gateway ?? '') : '', macAddress: running ? e.macAddress : '', aliases: e.aliases }];
+      }),
+    );
   }
 
   // ---- lifecycle
@@ -176,6 +210,23 @@ export class Containers {
     const args = [...(entrypoint ?? []), ...(cmd ?? [])];
     if (args.length === 0) throw new EngineError('No command specified');
     const id = randomId();
+    const networkMode = options.network === 'bridge' ? 'default' : (options.network ?? 'default');
+    const network = this.#networks.resolveMode(networkMode);
+    if (network.name === 'host' && networkMode !== 'host') throw new EngineError('conflicting options: use --network host to share the VM\'s network');
+    if (options.networkAliases?.length && (network.name === 'bridge' || network.driver !== 'bridge')) {
+      throw new EngineError('network-scoped alias is supported only for containers in user defined networks');
+    }
+    const exposedPorts = exposedTcpPorts(config.ExposedPorts);
+    const publish = [...(options.publish ?? []).map(parsePublish), ...(options.publishAll ? exposedPorts.map((p) => ({ hostIp: '0.0.0.0', hostPort: 0, containerPort: p, protocol: 'tcp' as const })) : [])];
+    if (publish.length && network.driver !== 'bridge') {
+      // Docker ignores -p with --network host/none (with a warning for host): there is nothing to map.
+      publish.length = 0;
+    }
+    const endpoints: Record<string, Endpoint> = {};
+    if (network.driver === 'bridge') {
+      const ip = this.#networks.allocateIp(network, this.#members());
+      endpoints[network.name] = { networkId: network.id, ipAddress: ip, macAddress: macForIp(ip), aliases: options.networkAliases ?? [] };
+    }
     const record: ContainerRecord = {
       id,
       name: options.name ?? randomName(taken),
@@ -189,7 +240,10 @@ export class Containers {
       user: options.user ?? config.User ?? '',
       hostname: options.hostname ?? id.slice(0, 12),
       volumes: extra.volumes,
-      network: options.network ?? 'default',
+      network: networkMode,
+      endpoints,
+      publish,
+      exposedPorts: [...new Set([...exposedPorts, ...publish.map((p) => p.containerPort)])],
       memoryBytes: options.memoryBytes,
       pidsLimit: options.pidsLimit,
       autoRemove: options.autoRemove ?? false,
@@ -217,6 +271,7 @@ export class Containers {
     const bundle = containerDir(record.id);
     // crun keeps its own state per container id; a restart needs the old one gone.
     await this.#guest.request('delete', { name: record.id }).catch(() => {});
+    await this.#prepareNetwork(record);
     const config = await this.#runtimeConfig(record, { terminal: false });
     if (onOutput) this.#listen(record.id, onOutput);
     // Running before the request: a process that exits at once sends its exit event right after.
@@ -230,6 +285,7 @@ export class Containers {
       throw error;
     }
     await this.#untilCreated(record.id);
+    await this.#networkChanged({ rules: false });
     await this.#save(record);
     this.#kickFeed();
     return record;
@@ -330,6 +386,7 @@ export class Containers {
     }
     await this.#ensureMounted(record);
     await this.#guest.request('delete', { name: record.id }).catch(() => {});
+    await this.#prepareNetwork(record);
     const config = await this.#runtimeConfig(record, { terminal: true });
     await this.#guest.request('write', { path: `${containerDir(record.id)}/config.json`, data: btoa(JSON.stringify(config)) });
     Object.assign(record, { state: 'running', startedAt: new Date().toISOString(), finishedAt: null, exitCode: null });
@@ -454,7 +511,8 @@ export class Containers {
 
   /** A detached `crun run` answers before crun has written its state; exec and kill need that state. */
   async #untilCreated(id: string): Promise<void> {
-    for (let i = 0; i < 100; i++) {
+    // crun writes it after the createRuntime hooks (the network wiring), which take a while under emulation.
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
       const found = await this.#guest.request('read', { path: `/run/crun/${id}/status` }).then(() => true, () => false);
       if (found || this.#records.get(id)?.state !== 'running') return;
       await sleep(20);
@@ -475,7 +533,11 @@ export class Containers {
         await this.#guest.request('rm', { path: `${GUEST_PATHS.share}/${transfer}` });
       }
     }
-    await this.#layers.mount(record.id, record.diffIDs, signal);
+    // Docker's init layer: the files the network setup bind-mounts over exist below the writable layer,
+    // so they never show in `docker diff` or a commit.
+    const init = `${containerDir(record.id)}/init`;
+    for (const file of NETWORK_FILES) await this.#guest.request('write', { path: `${init}/etc/${file}`, data: '' });
+    await this.#layers.mount(record.id, record.diffIDs, signal, init);
     this.#mounted.add(record.id);
   }
 
@@ -486,15 +548,144 @@ export class Containers {
 
   async #runtimeConfig(record: ContainerRecord, options: { terminal: boolean }) {
     const ids = await this.#ids(record, record.user);
+    const dir = containerDir(record.id);
+    const networkFiles = NETWORK_FILES.map((f) => ({ source: `${dir}/${f}`, destination: `/etc/${f}` }));
     return runtimeSpec({
       process: { args: record.args, env: record.env, cwd: record.workdir || '/', ...ids, terminal: options.terminal },
-      rootfs: `${containerDir(record.id)}/rootfs`,
+      rootfs: `${dir}/rootfs`,
       hostname: record.hostname,
-      mounts: record.volumes.map((v) => ({ source: volumeDir(v.name), destination: v.destination })),
+      mounts: [...networkFiles, ...record.volumes.map((v) => ({ source: volumeDir(v.name), destination: v.destination }))],
       memoryBytes: record.memoryBytes,
       pidsLimit: record.pidsLimit,
       hostNetwork: record.network === 'host',
+      createRuntimeHooks: Object.values(record.endpoints ?? {}).map((endpoint, index) => this.#attachHook(endpoint, index)),
     });
+  }
+
+  // ---- networks
+
+  /** The veth wiring for one endpoint, run by crun once the container's namespaces exist (OCI createRuntime hook). */
+  #attachHook(endpoint: Endpoint, index: number): { path: string; args: string[] } {
+    const network = this.#networks.list().find((n) => n.id === endpoint.networkId);
+    if (!network) throw new EngineError(`network ${endpoint.networkId} not found`);
+    const address = `${endpoint.ipAddress}/${this.#networks.prefix(network)}`;
+    return { path: NET_ATTACH, args: ['layerlab-net-attach', '-', network.device!, `eth${index}`, address, endpoint.macAddress, ...(index === 0 ? [network.gateway!] : [])] };
+  }
+
+  #members(): NetworkMember[] {
+    return [...this.#records.values()].map((r) => ({
+      id: r.id,
+      name: r.name,
+      hostname: r.hostname,
+      running: r.state === 'running',
+      network: r.network,
+      endpoints: r.endpoints ?? {},
+      ports: r.ports ?? [],
+    }));
+  }
+
+  /** Before a start: bridges up, host ports chosen, /etc/hosts, /etc/hostname and /etc/resolv.conf written. */
+  async #prepareNetwork(record: ContainerRecord): Promise<void> {
+    let newBridge = false;
+    for (const endpoint of Object.values(record.endpoints ?? {})) {
+      const network = this.#networks.list().find((n) => n.id === endpoint.networkId);
+      if (!network) throw new EngineError(`network ${endpoint.networkId} not found`);
+      newBridge = (await this.#networks.ensureBridge(network)) || newBridge;
+    }
+    record.ports = this.#bindPorts(record);
+    // NAT, isolation between networks and published ports are in place before the process starts.
+    const starting = this.#members().map((m) => (m.id === record.id ? { ...m, running: true } : m));
+    if (newBridge || record.ports.length) await this.#networks.applyRules(starting).catch((error) => console.warn(`layerlab: ${(error as Error).message}`));
+    const dir = containerDir(record.id);
+    const resolv = await this.#guest
+      .request<{ data: string }>('read', { path: '/etc/resolv.conf' })
+      .then(({ data }) => new TextDecoder().decode(fromBase64(data)))
+      .catch(() => '# This VM has no DNS server configured (no outbound network).\n');
+    const member = this.#members().find((m) => m.id === record.id)!;
+    const files: Record<string, string> = {
+      hosts: this.#networks.hostsFile({ ...member, running: true }, this.#members()),
+      hostname: `${record.hostname}\n`,
+      'resolv.conf': record.network === 'none' ? '' : resolv,
+    };
+    for (const [name, text] of Object.entries(files)) {
+      await this.#guest.request('write', { path: `${dir}/${name}`, data: btoa(text) });
+    }
+  }
+
+  /** Host ports for `-p`: the asked ones (refused if another running container has them), or free ones. */
+  #bindPorts(record: ContainerRecord): PortBinding[] {
+    const taken = new Map<number, ContainerRecord>();
+    for (const other of this.#records.values()) {
+      if (other.id !== record.id && other.state === 'running') for (const p of other.ports ?? []) taken.set(p.hostPort, other);
+    }
+    const bound: PortBinding[] = [];
+    for (const wanted of record.publish ?? []) {
+      let hostPort = wanted.hostPort;
+      if (hostPort === 0) {
+        hostPort = EPHEMERAL_PORT_START;
+        while (taken.has(hostPort) || bound.some((b) => b.hostPort === hostPort)) hostPort++;
+      } else if (taken.has(hostPort) || bound.some((b) => b.hostPort === hostPort)) {
+        throw new ConflictError(
+          `driver failed programming external connectivity on endpoint ${record.name} (${record.id}): Bind for ${wanted.hostIp}:${hostPort} failed: port is already allocated`,
+        );
+      }
+      bound.push({ ...wanted, hostPort });
+    }
+    return bound;
+  }
+
+  /** After a start, an exit, a connect or a disconnect: NAT/port rules and every running container's /etc/hosts. */
+  async #networkChanged(options: { rules: boolean } = { rules: true }): Promise<void> {
+    const members = this.#members();
+    if (options.rules) {
+      await this.#networks.applyRules(members).catch((error) => console.warn(`layerlab: ${(error as Error).message}`));
+    }
+    for (const member of members) {
+      if (!member.running || !Object.keys(member.endpoints).some((name) => name !== 'bridge')) continue;
+      const text = this.#networks.hostsFile(member, members);
+      await this.#guest.request('write', { path: `${containerDir(member.id)}/hosts`, data: btoa(text) }).catch(() => {});
+    }
+  }
+
+  /** `docker network connect`: a new endpoint; wired at once when the container runs. */
+  async connect(ref: string, networkRef: string, options: { aliases?: string[]; ip?: string } = {}): Promise<void> {
+    const record = this.find(ref);
+    const network = this.#networks.find(networkRef);
+    if (network.driver !== 'bridge') throw new EngineError(`container cannot be disconnected from host network or connected to host network`);
+    if (record.network === 'host' || record.network === 'none') throw new EngineError(`container sharing network namespace with another container or host cannot be connected to any other network`);
+    const endpoints = record.endpoints ?? {};
+    if (endpoints[network.name]) throw new ConflictError(`endpoint with name ${record.name} already exists in network ${network.name}`);
+    if (options.aliases?.length && network.name === 'bridge') throw new EngineError('network-scoped alias is supported only for containers in user defined networks');
+    const ip = this.#networks.allocateIp(network, this.#members(), options.ip);
+    const endpoint = { networkId: network.id, ipAddress: ip, macAddress: macForIp(ip), aliases: options.aliases ?? [] };
+    if (record.state === 'running') {
+      await this.#networks.ensureBridge(network);
+      const hook = this.#attachHook(endpoint, Object.keys(endpoints).length);
+      const { exit } = await this.#guest.request<{ exit: number }>('spawn', { argv: [NET_TOOL, 'attach', `container:${record.id}`, ...hook.args.slice(2)] });
+      if (exit !== 0) throw new EngineError(`could not attach ${record.name} to ${network.name} (the guest's ${NET_TOOL} failed)`);
+    }
+    record.endpoints = { ...endpoints, [network.name]: endpoint };
+    await this.#save(record);
+    if (record.state === 'running') await this.#networkChanged();
+  }
+
+  async disconnect(ref: string, networkRef: string): Promise<void> {
+    const record = this.find(ref);
+    const network = this.#networks.find(networkRef);
+    const endpoints = { ...(record.endpoints ?? {}) };
+    if (!endpoints[network.name]) throw new EngineError(`container ${record.id} is not connected to network ${network.name}`);
+    if (record.state === 'running') {
+      const index = Object.keys(endpoints).indexOf(network.name);
+      await this.#guest.request('spawn', { argv: [NET_TOOL, 'detach', `container:${record.id}`, `eth${index}`] });
+    }
+    delete endpoints[network.name];
+    record.endpoints = endpoints;
+    await this.#save(record);
+    if (record.state === 'running') await this.#networkChanged();
+  }
+
+  networkMembers(): NetworkMember[] {
+    return this.#members();
   }
 
   async #ids(record: ContainerRecord, user: string) {
@@ -554,8 +745,10 @@ export class Containers {
   async #exited(id: string, code: number): Promise<void> {
     const record = this.#records.get(id);
     if (!record) return;
-    Object.assign(record, { state: 'exited', exitCode: code, finishedAt: new Date().toISOString() });
+    const published = (record.ports?.length ?? 0) > 0;
+    Object.assign(record, { state: 'exited', exitCode: code, finishedAt: new Date().toISOString(), ports: [] });
     this.#outputListeners.delete(id);
+    await this.#networkChanged({ rules: published });
     this.#emit({ type: 'container', action: 'die', id, name: record.name, state: 'exited', exitCode: code });
     if (record.autoRemove) {
       await this.rm(id, { force: true }).catch(() => {});

@@ -12,7 +12,7 @@ export class EngineError extends Error {
 /** "No such image: foo:latest" */
 export class NotFoundError extends EngineError {
   constructor(
-    readonly kind: "image" | "blob" | "layer" | "container" | "volume",
+    readonly kind: "image" | "blob" | "layer" | "container" | "volume" | "network",
     readonly ref: string,
   ) {
     super(`No such ${kind}: ${ref}`);

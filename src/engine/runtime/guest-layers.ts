@@ -104,13 +104,14 @@ export class GuestLayers {
   }
 
   /** Mounts `diffIDs` (base first, as in rootfs.diff_ids) plus a fresh writable layer for `id`. */
-  async mount(id: string, diffIDs: string[], signal?: AbortSignal): Promise<MountedRootfs> {
+  /** `init`: a dir mounted over the image's layers and under the writable one (Docker's `<id>-init` layer). */
+  async mount(id: string, diffIDs: string[], signal?: AbortSignal, init?: string): Promise<MountedRootfs> {
     await this.ensure(diffIDs, signal);
     const dir = `${GUEST_PATHS.containers}/${id}`;
     const mounted = { id, dir, upper: `${dir}/upper`, rootfs: `${dir}/rootfs` };
     await this.#guest.request('mount', {
       // overlayfs wants the topmost lower dir first.
-      lowers: [...diffIDs].reverse().map((diffID) => GuestLayers.layerDir(diffID)),
+      lowers: [...(init ? [init] : []), ...[...diffIDs].reverse().map((diffID) => GuestLayers.layerDir(diffID))],
       upper: mounted.upper,
       work: `${dir}/work`,
       target: mounted.rootfs,

@@ -30,6 +30,8 @@ export interface RuntimeSpecOptions {
   pidsLimit?: number;
   /** Share the VM's network namespace (`--network host`) instead of an isolated one. */
   hostNetwork?: boolean;
+  /** OCI createRuntime hooks: run in the VM once the namespaces exist, before the process starts (network wiring). */
+  createRuntimeHooks?: { path: string; args: string[] }[];
 }
 
 export const DEFAULT_MEMORY_BYTES = 64 * 1024 * 1024;
@@ -113,6 +115,9 @@ export function runtimeSpec(options: RuntimeSpecOptions): Record<string, unknown
       noNewPrivileges: true,
     },
     root: { path: options.rootfs, readonly: false },
+    ...(options.createRuntimeHooks?.length
+      ? { hooks: { createRuntime: options.createRuntimeHooks.map((hook) => ({ ...hook, env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'], timeout: 30 })) } }
+      : {}),
     hostname: options.hostname,
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc' },

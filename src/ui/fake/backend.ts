@@ -4,6 +4,7 @@
  * verbs), keeps a build cache keyed on the parent chain + instruction + copied content, and plays
  * containers with writable layers. Nothing here is shipped as the product's behaviour.
  */
+import type { PortHttpRequest, PortHttpResponse } from '../../engine/api.ts';
 import type { Backend, BuildRequest, BuildResult, EngineView } from '../backend.ts';
 import { BootError } from '../boot/boot.ts';
 import type { BuildDecoration, LintMarker } from '../editor/types.ts';
@@ -82,6 +83,9 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
     for (const w of fixtureWritableLayers) {
       addContainer(w.containerName, w.image, w.state, w.entries);
     }
+    // One fixture web server, so the Ports panel and its preview have something to show.
+    const server = [...containers.values()].find((c) => c.state === 'running');
+    if (server) server.ports = [{ hostIp: '0.0.0.0', hostPort: 8080, containerPort: 8000 }];
   }
 
   function addContainer(name: string, imageId: string, state: ContainerRowVM['state'], entries: WritableLayerVM['entries'] = []) {
@@ -477,6 +481,13 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
       });
     },
     build,
+    async fetchPort(request: PortHttpRequest): Promise<PortHttpResponse> {
+      const server = [...containers.values()].find((c) => c.state === 'running' && c.ports?.some((p) => p.hostPort === request.port));
+      if (!server) throw new Error(`no running container publishing port ${request.port} (see 'docker ps')`);
+      const html = `<!doctype html><title>${server.name}</title><h1>Hello from ${server.name}</h1><p>${request.method} ${request.path}</p>`;
+      return { status: 200, statusText: 'OK', headers: [['Content-Type', 'text/html; charset=utf-8']], body: new TextEncoder().encode(html) };
+    },
+
     async getImage(id) {
       const img = images.get(id);
       return img ? { id: img.id, tags: [...tags].filter(([, i]) => i === id).map(([t]) => t), layers: img.layers } : null;

@@ -67,6 +67,8 @@ export interface ContainerRowVM {
   /** Image bytes + writable (`virtual`). */
   virtualSize: number;
   exitCode?: number;
+  /** Published ports while running (`-p 8080:8000` → hostPort 8080, containerPort 8000). */
+  ports?: { hostIp: string; hostPort: number; containerPort: number }[];
 }
 
 /** What the panels' buttons do. The backend implements it on the engine (same effect as typing the command). */
