@@ -38,6 +38,7 @@ LOCK="$VM_DIR/packages.lock"
 AGENT_SRC=${LAYERLAB_AGENT_SRC:-$VM_DIR/agent/agent.c} # override only for testing
 MODULES=(virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_console
 	9pnet 9pnet_virtio netfs fscache 9p overlay)
+MODULES+=(virtio_net) # the VM's own network interface (v86 virtio-net; the relay carries its TCP out)
 
 [ -f "$AGENT_SRC" ] || die "$AGENT_SRC is missing: the guest agent must be written before the VM can be built (see vm/agent/PROTOCOL.md)"
 

@@ -84,6 +84,9 @@ interface StageState {
   chain: string;
 }
 
+/** The VM's name resolution files, bind-mounted read-only into RUN steps. */
+const RUN_NETWORK_FILES = ['/etc/resolv.conf', '/etc/hosts'];
+
 let buildCounter = 0;
 
 export type PullBase = (options: { ref: string; signal?: AbortSignal; onProgress: (event: TransferEvent) => void }) => Promise<unknown>;
@@ -328,6 +331,15 @@ export class Builder {
     return { diffID: layer.diffID, size, files: tree.entries.size + tree.whiteouts.size };
   }
 
+  /**
+   * The runtime creates empty files in the upper dir to bind-mount RUN_NETWORK_FILES over when the image
+   * has none; those belong to the build's network, not to the layer (Docker leaves them out too).
+   */
+  async #dropMountpointStubs(upper: string): Promise<void> {
+    const script = 'for f in "$@"; do [ -f "$f" ] && [ ! -s "$f" ] && rm -f "$f"; done; exit 0';
+    await this.#guest.request('spawn', { argv: ['/bin/sh', '-c', script, 'sh', ...RUN_NETWORK_FILES.map((path) => `${upper}${path}`)] });
+  }
+
   /** RUN: a temporary container over the parent layers; its upperdir becomes the layer. */
   async #run(step: Step, state: StageState, info: BuildStepInfo, emit: (event: BuildEvent) => void, signal?: AbortSignal): Promise<Uint8Array> {
     const run = step.run!;
@@ -346,6 +358,10 @@ export class Builder {
             process: { args: run.argv, env: run.env, cwd: run.workdir || '/', ...ids },
             rootfs: mounted.rootfs,
             hostname: id.slice(-12),
+            // RUN steps reach the network (apk add, pip install, wget) through the VM's own interface,
+            // with the VM's resolver and hosts (host.docker.internal), as Docker's builder gives its own.
+            hostNetwork: true,
+            mounts: RUN_NETWORK_FILES.map((path) => ({ source: path, destination: path, readonly: true })),
           }),
           ...(run.stdin !== undefined ? { stdin: toBase64(new TextEncoder().encode(run.stdin)) } : {}),
         },
@@ -358,9 +374,11 @@ export class Builder {
       );
       if (exit !== 0) {
         const shown = JSON.stringify(run.argv.join(' '));
-        throw new BuildError(`process ${shown} did not complete successfully: exit code: ${exit}`, step.lines.start);
+        const offline = this.#guest.offlineReason ? `\n${this.#guest.offlineReason}` : '';
+        throw new BuildError(`process ${shown} did not complete successfully: exit code: ${exit}${offline}`, step.lines.start);
       }
       await this.#guest.request('umount', { target: mounted.rootfs });
+      await this.#dropMountpointStubs(mounted.upper);
       const tar = await this.#guestLayers.pack(mounted.upper);
       // The upperdir already is the layer in overlay form: keep it as the lower dir for later steps.
       await this.#guestLayers.adopt(mounted.upper, await sha256(tar));
