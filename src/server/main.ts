@@ -10,36 +10,26 @@
  *   LAYERLAB_REGISTRY_MAX_BYTES largest body forwarded (default 1 GiB)
  *   LAYERLAB_FRAME_ANCESTORS    origins allowed to frame the app pages (embed.html may always be framed)
  */
-import path from "node:path";
-import fs from "node:fs";
-import { createLayerlabServer } from "./server.ts";
-import { registryProxyOptionsFromEnv } from "./registry-proxy.ts";
+import path from 'node:path';
+import fs from 'node:fs';
+import { createLayerlabServer } from './server.ts';
+import { registryProxyOptionsFromEnv } from './registry-proxy.ts';
 
-const distDir = path.resolve(process.env.LAYERLAB_DIST ?? "dist");
-if (!fs.existsSync(path.join(distDir, "index.html"))) {
-  console.error(
-    `serve: no built app in ${distDir}; run \`npm run build\` first`,
-  );
+const distDir = path.resolve(process.env.LAYERLAB_DIST ?? 'dist');
+if (!fs.existsSync(path.join(distDir, 'index.html'))) {
+  console.error(`serve: no built app in ${distDir}; run \`npm run build\` first`);
   process.exit(1);
 }
 const registry = registryProxyOptionsFromEnv();
 const server = createLayerlabServer({
   distDir,
   registry,
-  frameAncestors:
-    process.env.LAYERLAB_FRAME_ANCESTORS?.split(/[\s,]+/).filter(Boolean) ?? [],
+  frameAncestors: process.env.LAYERLAB_FRAME_ANCESTORS?.split(/[\s,]+/).filter(Boolean) ?? [],
 });
 const port = Number(process.env.PORT ?? 8080);
-const host = process.env.HOST ?? "0.0.0.0";
+const host = process.env.HOST ?? '0.0.0.0';
 server.listen(port, host, () => {
-  console.log(
-    `serve: http://${host === "0.0.0.0" ? "localhost" : host}:${port}/`,
-  );
-  console.log(
-    registry
-      ? `serve: registry proxy at /registry/ for ${registry.allowedHosts.join(", ")}`
-      : "serve: registry proxy off",
-  );
+  console.log(`serve: http://${host === '0.0.0.0' ? 'localhost' : host}:${port}/`);
+  console.log(registry ? `serve: registry proxy at /registry/ for ${registry.allowedHosts.join(', ')}` : 'serve: registry proxy off');
 });
-for (const signal of ["SIGINT", "SIGTERM"] as const)
-  process.on(signal, () => server.close(() => process.exit(0)));
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => server.close(() => process.exit(0)));
