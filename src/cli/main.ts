@@ -7,35 +7,18 @@
  * The store defaults to `.layerlab/` in the current directory. Docker verbs run through the same code as
  * the `docker` command in the guest (src/engine/cli/commands.ts).
  */
-import {
-  lstat,
-  mkdir,
-  mkdtemp,
-  readdir,
-  readFile,
-  readlink,
-  rename,
-  rm,
-  writeFile,
-} from "node:fs/promises";
-import { execFileSync } from "node:child_process";
-import { basename, dirname, join, relative, resolve } from "node:path";
-import {
-  CliError,
-  runDocker,
-  type CliEngine,
-  type CliIO,
-} from "../engine/cli/commands.ts";
-import type { ContextEntry } from "../engine/dockerfile/index.ts";
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { CliError, runDocker, type CliEngine, type CliIO } from '../engine/cli/commands.ts';
+import type { ContextEntry } from '../engine/dockerfile/index.ts';
 
 export interface OpenedEngine {
   engine: CliEngine;
   close(): Promise<void>;
 }
 
-export type OpenEngine = (options: {
-  storeDir: string;
-}) => Promise<OpenedEngine>;
+export type OpenEngine = (options: { storeDir: string }) => Promise<OpenedEngine>;
 
 export interface MainOptions {
   argv: string[];
@@ -51,7 +34,7 @@ export interface MainOptions {
 }
 
 const defaultOpenEngine: OpenEngine = async (options) => {
-  const { openNodeEngine } = await import("../host/node.ts");
+  const { openNodeEngine } = await import('../host/node.ts');
   return openNodeEngine(options);
 };
 
@@ -80,22 +63,14 @@ export async function readContextDir(dir: string): Promise<ContextEntry[]> {
     for (const name of names) {
       const full = join(path, name);
       const stat = await lstat(full);
-      const rel = relative(root, full).split("\\").join("/");
+      const rel = relative(root, full).split('\\').join('/');
       if (stat.isDirectory()) {
         entries.push({ path: rel, mode: stat.mode, data: new Uint8Array() });
         await walk(full);
       } else if (stat.isSymbolicLink()) {
-        entries.push({
-          path: rel,
-          mode: stat.mode,
-          data: new TextEncoder().encode(await readlink(full)),
-        });
+        entries.push({ path: rel, mode: stat.mode, data: new TextEncoder().encode(await readlink(full)) });
       } else if (stat.isFile()) {
-        entries.push({
-          path: rel,
-          mode: stat.mode,
-          data: new Uint8Array(await readFile(full)),
-        });
+        entries.push({ path: rel, mode: stat.mode, data: new Uint8Array(await readFile(full)) });
       }
       // sockets, fifos and devices are not sent, as with docker build
     }
@@ -111,89 +86,33 @@ interface Globals {
 }
 
 function parseGlobals(argv: string[], cwd: string): Globals | string {
-  let storeDir = resolve(cwd, ".layerlab");
+  let storeDir = resolve(cwd, '.layerlab');
   let json = false;
   let i = 0;
   for (; i < argv.length; i++) {
     const arg = argv[i];
-    if (arg === "--json") json = true;
-    else if (arg === "--store") {
-      if (i + 1 >= argv.length) return "flag needs an argument: --store";
+    if (arg === '--json') json = true;
+    else if (arg === '--store') {
+      if (i + 1 >= argv.length) return 'flag needs an argument: --store';
       storeDir = resolve(cwd, argv[++i]);
-    } else if (arg.startsWith("--store="))
-      storeDir = resolve(cwd, arg.slice("--store=".length));
+    } else if (arg.startsWith('--store=')) storeDir = resolve(cwd, arg.slice('--store='.length));
     else break;
   }
   return { storeDir, json, rest: argv.slice(i) };
 }
 
-type Subcommand = (options: {
-  args: string[];
-  globals: Globals;
-  io: CliIO;
-  cwd: string;
-}) => Promise<number>;
+type Subcommand = (options: { args: string[]; globals: Globals; io: CliIO; cwd: string }) => Promise<number>;
 
 /** Layerlab's own commands, next to docker's verbs. */
 export const SUBCOMMANDS: Record<string, Subcommand> = {
   /** `daemon status|stop` (and `daemon run`, which the first command starts in the background). */
   async daemon({ args, globals, io }) {
-    const { daemonStatus, requestDaemon, serveDaemon, DaemonUnavailable } =
-      await import("./daemon.ts");
-    const { storeDir } = globals;
-    switch (args[0]) {
-      case "status": {
-        const status = await daemonStatus(storeDir);
-        if (!status) {
-          io.stdout(`daemon: not running (store ${storeDir})\n`);
-          return 1;
-        }
-        if (globals.json) io.stdout(`${JSON.stringify(status)}\n`);
-        else {
-          io.stdout(
-            `daemon: running, pid ${status.pid}, store ${status.store}, since ${status.startedAt}, ${status.commands} commands (${status.running} running), exits after ${status.idleExitSeconds} s idle\n`,
-          );
-        }
-        return 0;
-      }
-      case "stop":
-        try {
-          await requestDaemon(storeDir, { control: "stop" });
-          io.stdout("daemon: stopped\n");
-        } catch (error) {
-          if (!(error instanceof DaemonUnavailable)) throw error;
-          io.stdout("daemon: not running\n");
-        }
-        return 0;
-      case "run": {
-        await mkdir(storeDir, { recursive: true });
-        const opened = await defaultOpenEngine({ storeDir });
-        console.log(`daemon: pid ${process.pid}, store ${storeDir}, VM ready`);
-        await serveDaemon({
-          storeDir,
-          run: (command, commandIo) =>
-            runDockerCommand({
-              engine: opened.engine,
-              argv: command.argv,
-              io: commandIo,
-              cwd: command.cwd,
-              json: command.json,
-            }),
-          onStop: () => opened.close(),
-        });
-        console.log("daemon: stopped");
-        return 0;
-      }
-      default:
-        io.stderr(
-          `Usage:  layerlab daemon status|stop\n\nThe daemon starts with the first command and stops after ${Number(process.env.LAYERLAB_DAEMON_IDLE) || 600} s idle.\n`,
-        );
-        return args.length === 0 ? 0 : 125;
-    }
+    const { daemonCommand } = await import('./daemon.ts');
+    return daemonCommand({ args, storeDir: globals.storeDir, json: globals.json, io, openEngine: defaultOpenEngine, runDockerCommand });
   },
   /** `lesson verify [path]`: src/cli/lesson.ts (loaded lazily: it boots VMs). */
   async lesson({ args, io, cwd }) {
-    const { lessonCommand } = await import("./lesson.ts");
+    const { lessonCommand } = await import('./lesson.ts');
     return lessonCommand({ args, io, cwd });
   },
 };
@@ -205,7 +124,7 @@ export async function main(options: MainOptions): Promise<number> {
     stderr: (text) => void process.stderr.write(text),
   };
   const globals = parseGlobals(options.argv, cwd);
-  if (typeof globals === "string") {
+  if (typeof globals === 'string') {
     io.stderr(`${globals}\n\n${USAGE}`);
     return 125;
   }
@@ -214,113 +133,61 @@ export async function main(options: MainOptions): Promise<number> {
     io.stdout(USAGE);
     return 0;
   }
-  const subcommand = Object.hasOwn(SUBCOMMANDS, first)
-    ? SUBCOMMANDS[first]
-    : undefined;
+  const subcommand = Object.hasOwn(SUBCOMMANDS, first) ? SUBCOMMANDS[first] : undefined;
   if (subcommand) return subcommand({ args, globals, io, cwd });
-  const help =
-    first === "--help" ||
-    first === "-h" ||
-    first === "help" ||
-    first === "--version" ||
-    first === "-v" ||
-    args.includes("--help");
-  if (
-    first === "--help" ||
-    first === "-h" ||
-    (first === "help" && args.length === 0)
-  )
-    io.stdout(USAGE);
+  if (first === '--help' || first === '-h' || (first === 'help' && args.length === 0)) io.stdout(USAGE);
 
+  const help = ['--help', '-h', 'help', '--version', '-v'].includes(first) || args.includes('--help');
   if (options.daemon && !help) {
-    const { ensureDaemon, requestDaemon } = await import("./daemon.ts");
-    try {
-      await ensureDaemon(globals.storeDir);
-      const { exit } = await requestDaemon(
-        globals.storeDir,
-        { argv: globals.rest, cwd, json: globals.json },
-        io,
-      );
-      return exit ?? 1;
-    } catch (error) {
-      io.stderr(`layerlab: ${(error as Error).message}\n`);
-      return 125;
-    }
+    const { runThroughDaemon } = await import('./daemon.ts');
+    return runThroughDaemon(globals.storeDir, { argv: globals.rest, cwd, json: globals.json }, io);
   }
 
   const engine = lazyEngine(async () => {
     try {
       await mkdir(globals.storeDir, { recursive: true });
-      return await (options.openEngine ?? defaultOpenEngine)({
-        storeDir: globals.storeDir,
-      });
+      return await (options.openEngine ?? defaultOpenEngine)({ storeDir: globals.storeDir });
     } catch (error) {
-      throw new CliError(
-        `layerlab: cannot open the engine with the store in ${globals.storeDir}: ${(error as Error).message}`,
-      );
+      throw new CliError(`layerlab: cannot open the engine with the store in ${globals.storeDir}: ${(error as Error).message}`);
     }
   });
   try {
-    return await runDockerCommand({
-      engine: engine.proxy,
-      argv: globals.rest,
-      io,
-      cwd,
-      json: globals.json,
-    });
+    return await runDockerCommand({ engine: engine.proxy, argv: globals.rest, io, cwd, json: globals.json });
   } finally {
     await engine.close();
   }
 }
 
 /** One docker verb with the host's files: in this process, or in the daemon for a client. */
-export function runDockerCommand(options: {
-  engine: CliEngine;
-  argv: string[];
-  io: CliIO;
-  cwd: string;
-  json: boolean;
-}): Promise<number> {
-  const { cwd } = options;
+export function runDockerCommand(options: { engine: CliEngine; argv: string[]; io: CliIO; cwd: string; json: boolean }): Promise<number> {
+  const { cwd, io } = options;
   return runDocker({
-    engine: options.engine,
-    argv: options.argv,
-    io: options.io,
-    cwd,
-    json: options.json,
-    tty: false,
-    readContext: (dir) => readContextDir(resolve(cwd, dir)),
-    readFile: async (path) =>
-      new Uint8Array(await readFile(resolve(cwd, path))),
-    writeFile: (path, data) => writeFile(resolve(cwd, path), data),
-    packPath: async (path) =>
-      hostTar([
-        "-cf",
-        "-",
-        "-C",
-        dirname(resolve(cwd, path)),
-        basename(resolve(cwd, path)),
-      ]),
-    unpackTo: (path, tar) => unpackOnHost(resolve(cwd, path), tar),
+      engine: options.engine,
+      argv: options.argv,
+      io,
+      cwd,
+      json: options.json,
+      tty: false,
+      readContext: (dir) => readContextDir(resolve(cwd, dir)),
+      readFile: async (path) => new Uint8Array(await readFile(resolve(cwd, path))),
+      writeFile: (path, data) => writeFile(resolve(cwd, path), data),
+      packPath: async (path) => hostTar(['-cf', '-', '-C', dirname(resolve(cwd, path)), basename(resolve(cwd, path))]),
+      unpackTo: (path, tar) => unpackOnHost(resolve(cwd, path), tar),
   });
 }
 
 /** An engine that is opened (VM booted, store read) on the first call, so `--help` and usage errors are instant. */
-function lazyEngine(open: () => Promise<OpenedEngine>): {
-  proxy: CliEngine;
-  close(): Promise<void>;
-} {
+function lazyEngine(open: () => Promise<OpenedEngine>): { proxy: CliEngine; close(): Promise<void> } {
   let opened: Promise<OpenedEngine> | undefined;
   const get = () => (opened ??= open());
   const proxy = new Proxy({} as CliEngine, {
     get: (_target, method) =>
-      typeof method !== "string" || method === "then"
+      typeof method !== 'string' || method === 'then'
         ? undefined
         : async (...args: unknown[]) => {
             const { engine } = await get();
             const fn = (engine as unknown as Record<string, unknown>)[method];
-            if (typeof fn !== "function")
-              throw new Error(`the engine has no ${method}()`);
+            if (typeof fn !== 'function') throw new Error(`the engine has no ${method}()`);
             return (fn as (...a: unknown[]) => unknown).apply(engine, args);
           },
   });
@@ -337,19 +204,14 @@ function lazyEngine(open: () => Promise<OpenedEngine>): {
 export async function runMain(argv: string[]): Promise<void> {
   let code = 1;
   // `layerlab images | head -1`: a closed pipe ends the command quietly, as it does for docker.
-  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-    if (error.code === "EPIPE") process.exit(code);
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(code);
     throw error;
   });
   try {
-    code = await main({
-      argv,
-      daemon: !/^(off|0|false|no)$/i.test(process.env.LAYERLAB_DAEMON ?? ""),
-    });
+    code = await main({ argv, daemon: !/^(off|0|false|no)$/i.test(process.env.LAYERLAB_DAEMON ?? '') });
   } catch (error) {
-    process.stderr.write(
-      `layerlab: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
+    process.stderr.write(`layerlab: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     code = 1;
   }
   process.exitCode = code;
@@ -357,31 +219,22 @@ export async function runMain(argv: string[]): Promise<void> {
   setTimeout(() => process.exit(code), 2000).unref();
 }
 
-if (
-  process.argv[1] &&
-  resolve(process.argv[1]).endsWith(join("src", "cli", "main.ts"))
-)
-  void runMain(process.argv.slice(2));
+if (process.argv[1] && resolve(process.argv[1]).endsWith(join('src', 'cli', 'main.ts'))) void runMain(process.argv.slice(2));
 
 /** `docker cp` on the host side of the Node CLI, with the system's tar. */
 function hostTar(args: string[], input?: Uint8Array): Uint8Array {
-  return new Uint8Array(
-    execFileSync("tar", args, { input, maxBuffer: 1 << 30 }),
-  );
+  return new Uint8Array(execFileSync('tar', args, { input, maxBuffer: 1 << 30 }));
 }
 
 async function unpackOnHost(dest: string, tar: Uint8Array): Promise<void> {
-  const into = await lstat(dest).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
+  const into = await lstat(dest).then((s) => s.isDirectory(), () => false);
   if (into) {
-    hostTar(["-xf", "-", "-C", dest, "--no-same-owner"], tar);
+    hostTar(['-xf', '-', '-C', dest, '--no-same-owner'], tar);
     return;
   }
-  const tmp = await mkdtemp(join(dirname(dest), ".layerlab-cp-"));
+  const tmp = await mkdtemp(join(dirname(dest), '.layerlab-cp-'));
   try {
-    hostTar(["-xf", "-", "-C", tmp, "--no-same-owner"], tar);
+    hostTar(['-xf', '-', '-C', tmp, '--no-same-owner'], tar);
     const [name] = await readdir(tmp);
     await rename(join(tmp, name), dest);
   } finally {

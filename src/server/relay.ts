@@ -12,23 +12,16 @@
  * Environment: LAYERLAB_NETWORK_ALLOW=host:port,... (non-public destinations an operator allows),
  * LAYERLAB_RELAY=off (no relay: the guest has no way out).
  */
-import http from "node:http";
-import net from "node:net";
-import type { Duplex } from "node:stream";
-import {
-  server as wisp,
-  logging as wispLogging,
-} from "@mercuryworkshop/wisp-js/server";
-import { WebSocket as NodeWebSocket } from "ws";
-import {
-  decideConnection,
-  parseAllowList,
-  type NetworkPolicy,
-} from "./network-policy.ts";
+import http from 'node:http';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { server as wisp, logging as wispLogging } from '@mercuryworkshop/wisp-js/server';
+import { WebSocket as NodeWebSocket } from 'ws';
+import { decideConnection, parseAllowList, type NetworkPolicy } from './network-policy.ts';
 
-export const RELAY_PATH = "/wisp/";
+export const RELAY_PATH = '/wisp/';
 /** v86's virtual router, as the guest sees it (src/vm/machine.ts GUEST_GATEWAY). */
-export const DEFAULT_GATEWAY = "192.168.86.1";
+export const DEFAULT_GATEWAY = '192.168.86.1';
 
 export interface RelayOptions {
   policy: NetworkPolicy;
@@ -39,17 +32,14 @@ export interface RelayOptions {
 }
 
 /** Relay settings from the environment; null when LAYERLAB_RELAY=off. Throws on a malformed allow-list. */
-export function relayOptionsFromEnv(
-  env: NodeJS.ProcessEnv = process.env,
-): RelayOptions | null {
-  if (/^(off|none|0|false)$/i.test(env.LAYERLAB_RELAY ?? "")) return null;
+export function relayOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): RelayOptions | null {
+  if (/^(off|none|0|false)$/i.test(env.LAYERLAB_RELAY ?? '')) return null;
   return {
     policy: {
       allow: parseAllowList(env.LAYERLAB_NETWORK_ALLOW),
       gateway: DEFAULT_GATEWAY,
     },
-    onRefused: (destination, reason) =>
-      console.error(`relay: refused ${destination}: ${reason}`),
+    onRefused: (destination, reason) => console.error(`relay: refused ${destination}: ${reason}`),
   };
 }
 
@@ -84,11 +74,7 @@ function relaySocketClass(options: RelayOptions) {
     }
 
     async connect(): Promise<void> {
-      const decision = await decideConnection(
-        options.policy,
-        this.hostname,
-        this.port,
-      );
+      const decision = await decideConnection(options.policy, this.hostname, this.port);
       if (!decision.ok) {
         options.onRefused?.(`${this.hostname}:${this.port}`, decision.reason);
         throw new Error(decision.reason);
@@ -100,13 +86,13 @@ function relaySocketClass(options: RelayOptions) {
         });
         this.socket = socket;
         socket.setNoDelay(true);
-        socket.once("connect", () => resolve());
-        socket.once("error", (error) => reject(error));
-        socket.on("data", (data: Buffer) => {
+        socket.once('connect', () => resolve());
+        socket.once('error', (error) => reject(error));
+        socket.on('data', (data: Buffer) => {
           this.#push(data);
           if (this.#queue.length > 64) socket.pause();
         });
-        socket.on("close", () => this.#push(null));
+        socket.on('close', () => this.#push(null));
       });
     }
 
@@ -146,14 +132,12 @@ function relaySocketClass(options: RelayOptions) {
 }
 
 /** Takes WebSocket upgrades on the relay path (for the Layerlab server's `upgradeHandlers`). */
-export function createRelayUpgradeHandler(
-  options: RelayOptions,
-): (req: http.IncomingMessage, socket: Duplex, head: Buffer) => boolean {
+export function createRelayUpgradeHandler(options: RelayOptions): (req: http.IncomingMessage, socket: Duplex, head: Buffer) => boolean {
   configureWisp();
   const path = options.path ?? RELAY_PATH;
   const TCPSocket = relaySocketClass(options);
   return (req, socket, head) => {
-    if ((req.url ?? "").split("?")[0] !== path) return false;
+    if ((req.url ?? '').split('?')[0] !== path) return false;
     wisp.routeRequest(req, socket, head, { TCPSocket });
     return true;
   };
@@ -161,32 +145,27 @@ export function createRelayUpgradeHandler(
 
 /** Resolves a name for the guest's DNS, on this side (IPv4 addresses; the guest asks for A records). */
 export async function resolveForGuest(name: string): Promise<string[]> {
-  const { lookup } = await import("node:dns/promises");
+  const { lookup } = await import('node:dns/promises');
   return (await lookup(name, { all: true, family: 4 })).map((a) => a.address);
 }
 
 /** `GET <path>dns?name=example.org` → `{"addresses": [...]}` for the page's guest DNS. */
 export function createRelayDnsHandler(
   options: { path?: string } = {},
-): (
-  req: http.IncomingMessage,
-  res: http.ServerResponse,
-  next: () => void,
-) => void {
+): (req: http.IncomingMessage, res: http.ServerResponse, next: () => void) => void {
   const path = `${options.path ?? RELAY_PATH}dns`;
   return (req, res, next) => {
-    const url = new URL(req.url ?? "/", "http://relay");
+    const url = new URL(req.url ?? '/', 'http://relay');
     if (url.pathname !== path) return next();
-    const name = url.searchParams.get("name") ?? "";
+    const name = url.searchParams.get('name') ?? '';
     const reply = (status: number, body: unknown) => {
       res.writeHead(status, {
-        "content-type": "application/json",
-        "cache-control": "no-store",
+        'content-type': 'application/json',
+        'cache-control': 'no-store',
       });
       res.end(JSON.stringify(body));
     };
-    if (!/^[a-z0-9.-]{1,253}$/i.test(name))
-      return reply(400, { error: "name: expected a host name" });
+    if (!/^[a-z0-9.-]{1,253}$/i.test(name)) return reply(400, { error: 'name: expected a host name' });
     resolveForGuest(name).then(
       (addresses) => reply(200, { addresses }),
       () => reply(404, { addresses: [] }),
@@ -205,22 +184,20 @@ export interface LocalRelay {
  * A relay on a loopback port of this process, for the VM under Node (the CLI, tests). v86's network
  * adapter needs a global WebSocket; Node 20 has none, so `ws`'s stands in.
  */
-export async function startLocalRelay(
-  options: RelayOptions,
-): Promise<LocalRelay> {
+export async function startLocalRelay(options: RelayOptions): Promise<LocalRelay> {
   const global = globalThis as { WebSocket?: unknown };
   global.WebSocket ??= NodeWebSocket;
   const handler = createRelayUpgradeHandler(options);
   const server = http.createServer((_req, res) => res.writeHead(404).end());
   const sockets = new Set<Duplex>();
-  server.on("upgrade", (req, socket, head) => {
+  server.on('upgrade', (req, socket, head) => {
     sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
+    socket.on('close', () => sockets.delete(socket));
     if (!handler(req, socket, head)) socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
   });
   server.unref();
   const { port } = server.address() as net.AddressInfo;
