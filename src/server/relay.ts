@@ -149,13 +149,19 @@ export async function resolveForGuest(name: string): Promise<string[]> {
   return (await lookup(name, { all: true, family: 4 })).map((a) => a.address);
 }
 
-/** `GET <path>dns?name=example.org` → `{"addresses": [...]}` for the page's guest DNS. */
+/** `GET <path>dns?name=example.org` → `{"addresses": [...]}` for the page's guest DNS; `GET <path>` → `{"wisp": true}`. */
 export function createRelayDnsHandler(
   options: { path?: string } = {},
 ): (req: http.IncomingMessage, res: http.ServerResponse, next: () => void) => void {
   const path = `${options.path ?? RELAY_PATH}dns`;
   return (req, res, next) => {
     const url = new URL(req.url ?? '/', 'http://relay');
+    if (url.pathname === (options.path ?? RELAY_PATH) && req.method === 'GET') {
+      // the page's probe: this server has a relay
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify({ wisp: true }));
+      return;
+    }
     if (url.pathname !== path) return next();
     const name = url.searchParams.get('name') ?? '';
     const reply = (status: number, body: unknown) => {
