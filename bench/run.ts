@@ -11,9 +11,10 @@ import { benchApp } from './app';
 import { benchEmbed } from './embed';
 import { benchReliability } from './reliability';
 import { benchRegistry } from './registry';
+import { benchCli } from './cli';
 
 type Section = () => Promise<Record<string, number | null | string>>;
-const sections: Record<string, Section> = { vm: benchVm, engine: benchEngine, app: benchApp, embed: benchEmbed, reliability: benchReliability, registry: benchRegistry };
+const sections: Record<string, Section> = { vm: benchVm, engine: benchEngine, app: benchApp, embed: benchEmbed, reliability: benchReliability, registry: benchRegistry, cli: benchCli };
 
 const only = process.argv.slice(2);
 const results: Record<string, number | null | string> = {};
