@@ -28,6 +28,8 @@ export interface Guest {
   onEvent(listener: (event: { event: string; [key: string]: unknown }) => void): () => void;
   /** Why the guest cannot reach the network, when it cannot (a failed RUN step appends it). */
   readonly offlineReason?: string | null;
+  /** Destinations the relay refused since the last call, with the reason (a failed RUN step appends them). */
+  takeNetworkNotes?(): string[];
 }
 
 /** Where the guest keeps things; shared by engine and agent. */

@@ -53,7 +53,17 @@ export async function openNodeEngine(options: NodeEngineOptions = {}): Promise<{
   const assetsDir = options.assetsDir ?? DEFAULT_ASSETS_DIR;
   const backend = options.storeDir ? await NodeDirBackend.open({ root: resolve(options.storeDir) }) : new MemoryBackend();
   const relayOptions = options.relay === undefined ? relayOptionsFromEnv() : options.relay;
-  const relay = relayOptions ? await startLocalRelay(relayOptions) : null;
+  // Refusals reach the failed build's error (and the relay's own reporter, e.g. the log).
+  let machineRef: Machine | null = null;
+  const relay = relayOptions
+    ? await startLocalRelay({
+        ...relayOptions,
+        onRefused: (destination, reason) => {
+          relayOptions.onRefused?.(destination, reason);
+          machineRef?.noteNetworkRefusal(reason);
+        },
+      })
+    : null;
   const machine = await startNodeMachine({
     dir: assetsDir,
     ...(relay ? { network: { relayUrl: relay.url, resolve: relay.resolve } } : { offlineReason: OFFLINE_IN_CLI }),
@@ -61,6 +71,7 @@ export async function openNodeEngine(options: NodeEngineOptions = {}): Promise<{
     await relay?.close();
     throw error;
   });
+  machineRef = machine;
   const engine = await Engine.open({
     backend,
     guest: machine,

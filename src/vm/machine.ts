@@ -80,6 +80,17 @@ export class Machine implements Guest {
   #stopped = false;
   /** Set when the guest has no way out (no relay): failed builds say so. */
   offlineReason: string | null = null;
+  #networkNotes: string[] = [];
+
+  /** Records a destination the relay refused (the host that runs the relay calls this). */
+  noteNetworkRefusal(note: string): void {
+    this.#networkNotes.push(note);
+    if (this.#networkNotes.length > 20) this.#networkNotes.shift();
+  }
+
+  takeNetworkNotes(): string[] {
+    return this.#networkNotes.splice(0);
+  }
 
   private constructor(emulator: V86) {
     this.#emulator = emulator;

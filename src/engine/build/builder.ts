@@ -346,6 +346,7 @@ export class Builder {
     const id = `build-${Date.now().toString(36)}-${buildCounter++}`;
     const mounted = await this.#guestLayers.mount(id, state.layers.map((l) => l.diffID), signal);
     const started = performance.now();
+    this.#guest.takeNetworkNotes?.(); // only this step's refusals are its business
     try {
       const ids = await this.#user(run.user, mounted.rootfs);
       const decoder = { stdout: new TextDecoder(), stderr: new TextDecoder() };
@@ -374,7 +375,8 @@ export class Builder {
       );
       if (exit !== 0) {
         const shown = JSON.stringify(run.argv.join(' '));
-        const offline = this.#guest.offlineReason ? `\n${this.#guest.offlineReason}` : '';
+        const notes = [this.#guest.offlineReason, ...(this.#guest.takeNetworkNotes?.() ?? []).map((note) => `network: refused ${note}`)];
+        const offline = notes.filter(Boolean).map((note) => `\n${note}`).join('');
         throw new BuildError(`process ${shown} did not complete successfully: exit code: ${exit}${offline}`, step.lines.start);
       }
       await this.#guest.request('umount', { target: mounted.rootfs });
