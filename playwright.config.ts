@@ -27,6 +27,7 @@ export default defineConfig({
     reuseExistingServer: true,
     timeout: 60_000,
     // The registry tests start a registry on the next port; the dev server's proxy must allow it.
-    env: { LAYERLAB_REGISTRIES_EXTRA: `127.0.0.1:${port + 1}` },
+    // network.spec.ts serves files on port + 2 for the VM to fetch through the relay.
+    env: { LAYERLAB_REGISTRIES_EXTRA: `127.0.0.1:${port + 1}`, LAYERLAB_NETWORK_ALLOW: `host.docker.internal:${port + 2}` },
   },
 });

@@ -13,9 +13,10 @@ import { benchEmbed } from './embed';
 import { benchReliability } from './reliability';
 import { benchRegistry } from './registry';
 import { benchNet } from './net';
+import { benchCli } from './cli';
 
 type Section = () => Promise<Record<string, number | null | string>>;
-const sections: Record<string, Section> = { vm: benchVm, engine: benchEngine, app: benchApp, terminal: benchTerminal, native: benchNative, embed: benchEmbed, reliability: benchReliability, registry: benchRegistry, net: benchNet };
+const sections: Record<string, Section> = { vm: benchVm, engine: benchEngine, app: benchApp, terminal: benchTerminal, native: benchNative, embed: benchEmbed, reliability: benchReliability, registry: benchRegistry, net: benchNet, cli: benchCli };
 
 const only = process.argv.slice(2);
 const results: Record<string, number | null | string> = {};

@@ -43,6 +43,7 @@ AGENT_SRC=${LAYERLAB_AGENT_SRC:-$VM_DIR/agent/agent.c} # override only for testi
 MODULES=(virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_console
 	9pnet 9pnet_virtio netfs fscache 9p overlay
 	bridge veth crc32c_generic nf_tables nft_chain_nat nft_nat nft_masq nft_fib_ipv4 nf_nat nf_conntrack) # container networks
+MODULES+=(virtio_net) # the VM's own network interface (v86 virtio-net; the relay carries its TCP out)
 
 [ -f "$AGENT_SRC" ] || die "$AGENT_SRC is missing: the guest agent must be written before the VM can be built (see vm/agent/PROTOCOL.md)"
 

@@ -26,6 +26,11 @@ export interface MainOptions {
   cwd?: string;
   /** Tests inject an engine; the default opens the Node engine on the store directory. */
   openEngine?: OpenEngine;
+  /**
+   * Run docker verbs through the store's daemon (src/cli/daemon.ts), starting it if needed. The `layerlab`
+   * process does (unless LAYERLAB_DAEMON=off); programmatic callers get a VM of their own by default.
+   */
+  daemon?: boolean;
 }
 
 const defaultOpenEngine: OpenEngine = async (options) => {
@@ -43,6 +48,7 @@ Options:
       --json           Print machine-readable JSON instead of tables
 
 Layerlab commands:
+  daemon      The background process that holds the VM and the store (daemon status|stop)
   lesson      Lesson tools (lesson verify [path])
 `;
 
@@ -99,6 +105,11 @@ type Subcommand = (options: { args: string[]; globals: Globals; io: CliIO; cwd: 
 
 /** Layerlab's own commands, next to docker's verbs. */
 export const SUBCOMMANDS: Record<string, Subcommand> = {
+  /** `daemon status|stop` (and `daemon run`, which the first command starts in the background). */
+  async daemon({ args, globals, io }) {
+    const { daemonCommand } = await import('./daemon.ts');
+    return daemonCommand({ args, storeDir: globals.storeDir, json: globals.json, io, openEngine: defaultOpenEngine, runDockerCommand });
+  },
   /** `lesson verify [path]`: src/cli/lesson.ts (loaded lazily: it boots VMs). */
   async lesson({ args, io, cwd }) {
     const { lessonCommand } = await import('./lesson.ts');
@@ -126,6 +137,12 @@ export async function main(options: MainOptions): Promise<number> {
   if (subcommand) return subcommand({ args, globals, io, cwd });
   if (first === '--help' || first === '-h' || (first === 'help' && args.length === 0)) io.stdout(USAGE);
 
+  const help = ['--help', '-h', 'help', '--version', '-v'].includes(first) || args.includes('--help');
+  if (options.daemon && !help) {
+    const { runThroughDaemon } = await import('./daemon.ts');
+    return runThroughDaemon(globals.storeDir, { argv: globals.rest, cwd, json: globals.json }, io);
+  }
+
   const engine = lazyEngine(async () => {
     try {
       await mkdir(globals.storeDir, { recursive: true });
@@ -135,22 +152,28 @@ export async function main(options: MainOptions): Promise<number> {
     }
   });
   try {
-    return await runDocker({
-      engine: engine.proxy,
-      argv: globals.rest,
+    return await runDockerCommand({ engine: engine.proxy, argv: globals.rest, io, cwd, json: globals.json });
+  } finally {
+    await engine.close();
+  }
+}
+
+/** One docker verb with the host's files: in this process, or in the daemon for a client. */
+export function runDockerCommand(options: { engine: CliEngine; argv: string[]; io: CliIO; cwd: string; json: boolean }): Promise<number> {
+  const { cwd, io } = options;
+  return runDocker({
+      engine: options.engine,
+      argv: options.argv,
       io,
       cwd,
-      json: globals.json,
+      json: options.json,
       tty: false,
       readContext: (dir) => readContextDir(resolve(cwd, dir)),
       readFile: async (path) => new Uint8Array(await readFile(resolve(cwd, path))),
       writeFile: (path, data) => writeFile(resolve(cwd, path), data),
       packPath: async (path) => hostTar(['-cf', '-', '-C', dirname(resolve(cwd, path)), basename(resolve(cwd, path))]),
       unpackTo: (path, tar) => unpackOnHost(resolve(cwd, path), tar),
-    });
-  } finally {
-    await engine.close();
-  }
+  });
 }
 
 /** An engine that is opened (VM booted, store read) on the first call, so `--help` and usage errors are instant. */
@@ -186,7 +209,7 @@ export async function runMain(argv: string[]): Promise<void> {
     throw error;
   });
   try {
-    code = await main({ argv });
+    code = await main({ argv, daemon: !/^(off|0|false|no)$/i.test(process.env.LAYERLAB_DAEMON ?? '') });
   } catch (error) {
     process.stderr.write(`layerlab: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     code = 1;

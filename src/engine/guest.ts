@@ -26,6 +26,10 @@ export interface Guest {
   getFile(path: string): Promise<Uint8Array>;
   /** Unsolicited agent events (`exit` of detached containers, ...). Returns an unsubscribe function. */
   onEvent(listener: (event: { event: string; [key: string]: unknown }) => void): () => void;
+  /** Why the guest cannot reach the network, when it cannot (a failed RUN step appends it). */
+  readonly offlineReason?: string | null;
+  /** Destinations the relay refused since the last call, with the reason (a failed RUN step appends them). */
+  takeNetworkNotes?(): string[];
 }
 
 /** Where the guest keeps things; shared by engine and agent. */

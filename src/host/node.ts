@@ -15,13 +15,22 @@ import { startNodeMachine, DEFAULT_ASSETS_DIR } from '../vm/node.ts';
 import type { Machine } from '../vm/machine.ts';
 import { readBaseImages } from '../../vm/base-images.ts';
 import { serveGuestDocker } from '../engine/cli/guest-bridge.ts';
+import { relayOptionsFromEnv, startLocalRelay, type RelayOptions } from '../server/relay.ts';
 
 export interface NodeEngineOptions {
   /** Store directory; omit for an in-memory store (tests). */
   storeDir?: string;
   /** VM assets folder (default public/vm). */
   assetsDir?: string;
+  /**
+   * The guest's way out: a relay in this process with these settings (default: from the environment,
+   * LAYERLAB_NETWORK_ALLOW / LAYERLAB_RELAY, src/server/relay.ts); null: no network.
+   */
+  relay?: RelayOptions | null;
 }
+
+/** What a failed RUN step adds when the CLI runs without a relay. */
+const OFFLINE_IN_CLI = 'no network: the relay is off (LAYERLAB_RELAY=off); unset it to reach the internet';
 
 /** Reads `file:` URLs from disk, so lazily registered base layers work under Node. */
 const nodeFetch: typeof fetch = async (input, init) => {
@@ -43,7 +52,26 @@ export const nodeSha256: HasherFactory = async () => {
 export async function openNodeEngine(options: NodeEngineOptions = {}): Promise<{ engine: Engine; machine: Machine; close(): Promise<void> }> {
   const assetsDir = options.assetsDir ?? DEFAULT_ASSETS_DIR;
   const backend = options.storeDir ? await NodeDirBackend.open({ root: resolve(options.storeDir) }) : new MemoryBackend();
-  const machine = await startNodeMachine({ dir: assetsDir });
+  const relayOptions = options.relay === undefined ? relayOptionsFromEnv() : options.relay;
+  // Refusals reach the failed build's error (and the relay's own reporter, e.g. the log).
+  let machineRef: Machine | null = null;
+  const relay = relayOptions
+    ? await startLocalRelay({
+        ...relayOptions,
+        onRefused: (destination, reason) => {
+          relayOptions.onRefused?.(destination, reason);
+          machineRef?.noteNetworkRefusal(reason);
+        },
+      })
+    : null;
+  const machine = await startNodeMachine({
+    dir: assetsDir,
+    ...(relay ? { network: { relayUrl: relay.url, resolve: relay.resolve } } : { offlineReason: OFFLINE_IN_CLI }),
+  }).catch(async (error: unknown) => {
+    await relay?.close();
+    throw error;
+  });
+  machineRef = machine;
   const engine = await Engine.open({
     backend,
     guest: machine,
@@ -60,6 +88,7 @@ export async function openNodeEngine(options: NodeEngineOptions = {}): Promise<{
     async close() {
       stopServing();
       machine.destroy();
+      await relay?.close();
       await backend.close();
     },
   };

@@ -4,14 +4,19 @@
  */
 import type { Plugin } from 'vite';
 import { createRegistryProxy, registryProxyOptionsFromEnv } from './registry-proxy.ts';
-import { registryConfigHandler, type UpgradeHandler } from './server.ts';
+import { registryConfigHandler, type RequestHandler, type UpgradeHandler } from './server.ts';
+import { createRelayDnsHandler, createRelayUpgradeHandler, relayOptionsFromEnv } from './relay.ts';
 
-export function layerlabServerPlugin(options: { upgradeHandlers?: UpgradeHandler[] } = {}): Plugin {
+export function layerlabServerPlugin(options: { upgradeHandlers?: UpgradeHandler[]; middlewares?: RequestHandler[] } = {}): Plugin {
   const registry = registryProxyOptionsFromEnv();
+  // The VM's network relay (src/server/relay.ts), unless LAYERLAB_RELAY=off.
+  const relay = relayOptionsFromEnv();
   const install = (server: { middlewares: { use(fn: unknown): void }; httpServer: import('node:http').Server | import('node:http2').Http2SecureServer | null }) => {
     server.middlewares.use(registryConfigHandler(registry));
     if (registry) server.middlewares.use(createRegistryProxy(registry));
-    const handlers = options.upgradeHandlers ?? [];
+    if (relay) server.middlewares.use(createRelayDnsHandler());
+    for (const middleware of options.middlewares ?? []) server.middlewares.use(middleware);
+    const handlers = [...(relay ? [createRelayUpgradeHandler(relay)] : []), ...(options.upgradeHandlers ?? [])];
     if (handlers.length > 0) {
       // Vite's own HMR socket keeps its upgrade listener; ours take only the requests they claim.
       server.httpServer?.on('upgrade', (req, socket, head) => {

@@ -1,4 +1,4 @@
-import { Machine, MachineError, type MachineAssets } from './machine';
+import { Machine, MachineError, type MachineAssets, type MachineNetwork } from './machine';
 import wasmUrl from 'v86/build/v86.wasm?url';
 import { concatBytes } from '../engine/util/bytes';
 
@@ -38,6 +38,34 @@ async function fetchAsset(
   return concatBytes(chunks).buffer as ArrayBuffer;
 }
 
+/**
+ * The relay of the server that serves this page (`npm start`, `npm run serve`: src/server/relay.ts), if it
+ * has one: `GET /wisp/` answers `{"wisp": true}` there; static hosting has none and the guest stays offline.
+ */
+let relayProbe: Promise<MachineNetwork | undefined> | null = null;
+export function pageRelay(): Promise<MachineNetwork | undefined> {
+  relayProbe ??= (async () => {
+    const origin = globalThis.location?.origin;
+    if (!origin || !/^https?:/.test(origin)) return undefined;
+    try {
+      const response = await fetch(new URL('/wisp/', origin), { cache: 'no-store' });
+      const body = response.ok && (response.headers.get('content-type') ?? '').includes('json') ? await response.json() : null;
+      if (!body?.wisp) return undefined;
+    } catch {
+      return undefined;
+    }
+    return {
+      relayUrl: `${origin.replace(/^http/, 'ws')}/wisp/`,
+      resolve: async (name: string) => {
+        const response = await fetch(new URL(`/wisp/dns?name=${encodeURIComponent(name)}`, origin));
+        if (!response.ok) throw new Error(`${name}: no such host`);
+        return ((await response.json()) as { addresses: string[] }).addresses;
+      },
+    };
+  })();
+  return relayProbe;
+}
+
 /** Downloads the BIOS and the saved VM state, then restores it. */
 export async function startBrowserMachine(options: BrowserMachineOptions = {}): Promise<Machine> {
   if (typeof WebAssembly !== 'object') {
@@ -74,6 +102,7 @@ export async function startBrowserMachine(options: BrowserMachineOptions = {}): 
   return Machine.start({
     assets,
     wasmPath: wasmUrl,
+    network: await pageRelay(),
     onProgress: (p) => progress({ step: p.step, value: 0.7 + 0.3 * p.value }),
   });
 }
@@ -84,5 +113,5 @@ let firmware: { bios: ArrayBuffer; vgaBios: ArrayBuffer } | null = null;
 /** A machine from a state saved in this page (a lesson step's checkpoint). */
 export async function restoreBrowserMachine(state: ArrayBuffer): Promise<Machine> {
   if (!firmware) throw new MachineError('the VM has not been started yet');
-  return Machine.start({ assets: { ...firmware, state: state.slice(0) }, wasmPath: wasmUrl });
+  return Machine.start({ assets: { ...firmware, state: state.slice(0) }, wasmPath: wasmUrl, network: await pageRelay() });
 }

@@ -1,6 +1,7 @@
 import { V86 } from 'v86';
 import type { Guest, RequestOptions } from '../engine/guest';
 import { AgentClient, type AgentEvent } from './agent-client';
+import { answerGuestDns } from './guest-dns';
 
 /**
  * The guest VM: the only module that imports v86. It boots (or restores) the emulator, and exposes the
@@ -28,9 +29,29 @@ export interface MachineOptions {
   wasmPath: string;
   /** Called for each progress step while the machine starts. */
   onProgress?: (progress: { step: string; value: number }) => void;
-  /** Milliseconds to wait for the agent after start. Default: 5 s after a restore, 120 s for a cold boot. */
+  /** Milliseconds to wait for the agent after start. Default: 5 s after a restore, 300 s for a cold boot (a busy machine). */
   readyTimeoutMs?: number;
+  /**
+   * The VM's way out: a wisp relay (`ws://host/wisp/`, src/server/relay.ts) that v86's virtio-net device
+   * sends TCP through, and where DNS questions go (`resolve`). Without one the guest's eth0 is taken down,
+   * so downloads fail at once ("Network is unreachable") instead of timing out.
+   */
+  network?: MachineNetwork;
+  /** Without `network`: what a failed RUN step adds (default: the browser's wording). */
+  offlineReason?: string;
 }
+
+export interface MachineNetwork {
+  relayUrl: string;
+  /** Resolves a name for the guest's DNS (on the relay's side, so what connects is what was checked). */
+  resolve(name: string): Promise<string[]>;
+}
+
+export const OFFLINE_IN_BROWSER =
+  'no network: this page has no relay; run Layerlab with `npm start` or `npm run serve` to reach the internet';
+
+/** v86's virtual router in front of the guest (v86's defaults; vm/rootfs/etc/init.d/rcS uses them). */
+export const GUEST_GATEWAY = '192.168.86.1';
 
 type V86WithBus = { bus: { send(name: string, data: unknown): void } };
 
@@ -57,6 +78,19 @@ export class Machine implements Guest {
   #serialPending: number[] = [];
   #serialFlush: ReturnType<typeof setTimeout> | null = null;
   #stopped = false;
+  /** Set when the guest has no way out (no relay): failed builds say so. */
+  offlineReason: string | null = null;
+  #networkNotes: string[] = [];
+
+  /** Records a destination the relay refused (the host that runs the relay calls this). */
+  noteNetworkRefusal(note: string): void {
+    this.#networkNotes.push(note);
+    if (this.#networkNotes.length > 20) this.#networkNotes.shift();
+  }
+
+  takeNetworkNotes(): string[] {
+    return this.#networkNotes.splice(0);
+  }
 
   private constructor(emulator: V86) {
     this.#emulator = emulator;
@@ -145,6 +179,9 @@ export class Machine implements Guest {
               cmdline: assets.cmdline ?? 'console=ttyS0',
             }),
         filesystem: {},
+        // The device is always there (the snapshot's kernel knows it); only the relay behind it varies.
+        net_device: { type: 'virtio', ...(options.network ? { relay_url: options.network.relayUrl.replace(/^ws/, 'wisp') } : {}) },
+        preserve_mac_from_state_image: true,
         virtio_console: { type: 'none' },
         autostart: true,
         disable_keyboard: true,
@@ -157,7 +194,7 @@ export class Machine implements Guest {
     const machine = new Machine(emulator);
     await new Promise<void>((resolve) => emulator.add_listener('emulator-started', () => resolve()));
     progress({ step: 'Waiting for the guest agent', value: 0.8 });
-    const timeout = options.readyTimeoutMs ?? (assets.state ? 5_000 : 120_000);
+    const timeout = options.readyTimeoutMs ?? (assets.state ? 5_000 : 300_000);
     try {
       if (assets.state) {
         // The agent is already running inside the restored state: ask it to say it is ready.
@@ -171,6 +208,12 @@ export class Machine implements Guest {
         `the guest agent did not answer within ${timeout} ms after ${assets.state ? 'restoring the snapshot' : 'booting'} (${(error as Error).message}); the VM assets may be stale: run \`npm run build:vm -- --force\``,
       );
     }
+    if (options.network) {
+      answerGuestDns(emulator, options.network.resolve, GUEST_GATEWAY);
+    } else if (assets.state) {
+      await machine.request('spawn', { argv: ['ip', 'link', 'set', 'eth0', 'down'] }).catch(() => {});
+    }
+    machine.offlineReason = options.network ? null : (options.offlineReason ?? OFFLINE_IN_BROWSER);
     progress({ step: 'Ready', value: 1 });
     return machine;
   }

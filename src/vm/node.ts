@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { Machine, MachineError, type MachineAssets } from './machine';
+import { Machine, MachineError, type MachineAssets, type MachineNetwork } from './machine';
 
 /** The VM assets folder written by `npm run build:vm` (served to browsers as /vm/). */
 export const DEFAULT_ASSETS_DIR = resolve(import.meta.dirname, '../../public/vm');
@@ -26,6 +26,10 @@ export interface NodeMachineOptions {
   dir?: string;
   /** Cold-boot from kernel + initrd instead of restoring the snapshot (the VM build does this). */
   coldBoot?: boolean;
+  /** A relay for the guest's network (src/server/relay.ts `startLocalRelay`); none: no way out. */
+  network?: MachineNetwork;
+  /** Without `network`: what a failed RUN step adds. */
+  offlineReason?: string;
 }
 
 /** Starts the VM under Node from the built assets. */
@@ -42,5 +46,5 @@ export async function startNodeMachine(options: NodeMachineOptions = {}): Promis
   } else {
     assets.state = await readAsset(dir, 'state.bin.zst');
   }
-  return Machine.start({ assets, wasmPath: v86WasmPath() });
+  return Machine.start({ assets, wasmPath: v86WasmPath(), network: options.network, offlineReason: options.offlineReason });
 }

@@ -91,6 +91,10 @@ interface StageState {
 
 /** The most a RUN step may write: its writable layer has its own tmpfs, of the size containers get. */
 export const BUILD_LAYER_LIMIT = 48 * 1024 * 1024;
+
+/** The VM's name resolution files, bind-mounted read-only into RUN steps. */
+const RUN_NETWORK_FILES = ['/etc/resolv.conf', '/etc/hosts'];
+
 let buildCounter = 0;
 
 export type PullBase = (options: { ref: string; signal?: AbortSignal; onProgress: (event: TransferEvent) => void }) => Promise<unknown>;
@@ -338,6 +342,15 @@ export class Builder {
     return { diffID: layer.diffID, size, files: tree.entries.size + tree.whiteouts.size };
   }
 
+  /**
+   * The runtime creates empty files in the upper dir to bind-mount RUN_NETWORK_FILES over when the image
+   * has none; those belong to the build's network, not to the layer (Docker leaves them out too).
+   */
+  async #dropMountpointStubs(upper: string): Promise<void> {
+    const script = 'for f in "$@"; do [ -f "$f" ] && [ ! -s "$f" ] && rm -f "$f"; done; exit 0';
+    await this.#guest.request('spawn', { argv: ['/bin/sh', '-c', script, 'sh', ...RUN_NETWORK_FILES.map((path) => `${upper}${path}`)] });
+  }
+
   /** RUN: a temporary container over the parent layers (on its own tmpfs); its upperdir becomes the layer. */
   async #run(step: Step, state: StageState, info: BuildStepInfo, emit: (event: BuildEvent) => void, signal?: AbortSignal): Promise<Uint8Array> {
     const run = step.run!;
@@ -347,6 +360,7 @@ export class Builder {
     await this.#guestLayers.limitSize(id, BUILD_LAYER_LIMIT);
     const mounted = await this.#guestLayers.mount(id, state.layers.map((l) => l.diffID), signal);
     const started = performance.now();
+    this.#guest.takeNetworkNotes?.(); // only this step's refusals are its business
     try {
       const ids = await this.#user(run.user, mounted.rootfs);
       const decoder = { stdout: new TextDecoder(), stderr: new TextDecoder() };
@@ -361,6 +375,10 @@ export class Builder {
             process: { args: run.argv, env: run.env, cwd: run.workdir || '/', ...ids },
             rootfs: mounted.rootfs,
             hostname: id.slice(-12),
+            // RUN steps reach the network (apk add, pip install, wget) through the VM's own interface,
+            // with the VM's resolver and hosts (host.docker.internal), as Docker's builder gives its own.
+            hostNetwork: true,
+            mounts: RUN_NETWORK_FILES.map((path) => ({ source: path, destination: path, readonly: true })),
           }),
           ...(run.stdin !== undefined ? { stdin: toBase64(new TextEncoder().encode(run.stdin)) } : {}),
         },
@@ -377,9 +395,12 @@ export class Builder {
       if (exit !== 0) {
         const shown = JSON.stringify(run.argv.join(' '));
         const hint = runFailureHint(tail, exit);
-        throw new BuildError(`process ${shown} did not complete successfully: exit code: ${exit}${hint ? `\nLayerlab: ${hint}` : ''}`, step.lines.start, hint);
+        const notes = [this.#guest.offlineReason, ...(this.#guest.takeNetworkNotes?.() ?? []).map((note) => `network: refused ${note}`)];
+        const offline = notes.filter(Boolean).map((note) => `\n${note}`).join('');
+        throw new BuildError(`process ${shown} did not complete successfully: exit code: ${exit}${offline}${hint ? `\nLayerlab: ${hint}` : ''}`, step.lines.start, hint);
       }
       await this.#guest.request('umount', { target: mounted.rootfs });
+      await this.#dropMountpointStubs(mounted.upper);
       const tar = await this.#guestLayers.pack(mounted.upper);
       // The upperdir is on the step's own tmpfs: unpack the layer into the layer store for later steps.
       await this.#guestLayers.install(await sha256(tar), tar, signal);

@@ -1,0 +1,334 @@
+/**
+ * The CLI's daemon, as dockerd is docker's: one background process per store holds the VM and the engine,
+ * so containers started by `layerlab run -d` keep running and later commands skip the VM restore.
+ *
+ * - The first docker verb starts it (`layerlab daemon run` in the background, log in STORE/daemon.log)
+ *   and waits for its socket, STORE/daemon.sock; every command is a client of it.
+ * - Protocol: newline-delimited JSON on the unix socket. The client sends one request line,
+ *   `{"argv": [...], "cwd": "...", "json": bool}` or `{"control": "status" | "stop"}`; the daemon streams
+ *   `{"stdout": text}` / `{"stderr": text}` lines and ends with `{"exit": code}` (or a status object).
+ * - It exits after LAYERLAB_DAEMON_IDLE seconds without a command (default 600), on `layerlab daemon stop`,
+ *   or on SIGTERM. A socket file nobody answers on (a crashed daemon) is removed and a new daemon started.
+ * - LAYERLAB_DAEMON=off runs each command in its own process with its own VM, as before.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CliEngine, CliIO } from '../engine/cli/commands.ts';
+
+export const SOCKET_NAME = 'daemon.sock';
+export const LOG_NAME = 'daemon.log';
+const PID_NAME = 'daemon.pid';
+
+export interface DaemonCommand {
+  argv: string[];
+  cwd: string;
+  json: boolean;
+}
+
+export type DaemonRequest = DaemonCommand | { control: 'status' | 'stop' };
+
+export interface DaemonStatus {
+  pid: number;
+  store: string;
+  startedAt: string;
+  commands: number;
+  running: number;
+  idleExitSeconds: number;
+}
+
+export class DaemonUnavailable extends Error {}
+
+export const socketPath = (storeDir: string) => join(storeDir, SOCKET_NAME);
+
+/** Sends one request; streams output to `io`; resolves with the final line. */
+export function requestDaemon(
+  storeDir: string,
+  request: DaemonRequest,
+  io?: CliIO,
+): Promise<{ exit?: number; status?: DaemonStatus; stopping?: boolean }> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(socketPath(storeDir));
+    let buffer = '';
+    let settled = false;
+    let connected = false;
+    socket.setEncoding('utf8');
+    socket.on('connect', () => {
+      connected = true;
+      socket.write(`${JSON.stringify(request)}\n`);
+    });
+    socket.on('data', (chunk: string) => {
+      buffer += chunk;
+      let newline: number;
+      while ((newline = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        const message = JSON.parse(line) as {
+          stdout?: string;
+          stderr?: string;
+          exit?: number;
+          status?: DaemonStatus;
+          stopping?: boolean;
+        };
+        if (message.stdout !== undefined) io?.stdout(message.stdout);
+        else if (message.stderr !== undefined) io?.stderr(message.stderr);
+        else {
+          settled = true;
+          socket.end();
+          resolve(message);
+        }
+      }
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      if (settled) return;
+      settled = true;
+      reject(connected ? error : new DaemonUnavailable(error.code ?? error.message));
+    });
+    socket.on('close', () => {
+      if (settled) return;
+      settled = true;
+      reject(new Error(`the layerlab daemon ended in the middle of the command (its log: ${join(storeDir, LOG_NAME)})`));
+    });
+  });
+}
+
+/** The running daemon's status, or null when none answers. */
+export async function daemonStatus(storeDir: string): Promise<DaemonStatus | null> {
+  try {
+    return (await requestDaemon(storeDir, { control: 'status' })).status ?? null;
+  } catch (error) {
+    if (error instanceof DaemonUnavailable) return null;
+    throw error;
+  }
+}
+
+/**
+ * Connects to the store's daemon, starting one when none answers (a stale socket is replaced).
+ * `timeoutMs` bounds the wait for a new daemon's socket (it restores the VM before listening).
+ */
+export async function ensureDaemon(storeDir: string, timeoutMs = 120_000): Promise<void> {
+  if (await daemonStatus(storeDir)) return;
+  await mkdir(storeDir, { recursive: true });
+  const log = openSync(join(storeDir, LOG_NAME), 'a');
+  const launcher = fileURLToPath(new URL('../../bin/layerlab.mjs', import.meta.url));
+  const child = spawn(process.execPath, [launcher, '--store', storeDir, 'daemon', 'run'], {
+    detached: true,
+    stdio: ['ignore', log, log],
+    env: process.env,
+  });
+  closeSync(log);
+  let exited: number | null = null;
+  child.on('exit', (code) => (exited = code ?? 1));
+  child.unref();
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await daemonStatus(storeDir)) return;
+    if (exited !== null && !(await daemonStatus(storeDir))) {
+      // Another client's daemon may have won the race for the socket; otherwise the start failed.
+      if (await daemonStatus(storeDir)) return;
+      const tail = (await readFile(join(storeDir, LOG_NAME), 'utf8').catch(() => '')).trim().split('\n').slice(-5).join('\n');
+      throw new Error(`the layerlab daemon could not start (exit ${exited}):\n${tail}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`the layerlab daemon did not answer within ${timeoutMs / 1000} s (its log: ${join(storeDir, LOG_NAME)})`);
+}
+
+export interface ServeOptions {
+  storeDir: string;
+  /** Runs one docker command with the daemon's engine. */
+  run(command: DaemonCommand, io: CliIO): Promise<number>;
+  idleExitSeconds?: number;
+  /** Called once the daemon stops taking commands (close the engine, the VM). */
+  onStop?: () => Promise<void>;
+}
+
+/** Listens on the store's socket until stopped or idle. Resolves when it has stopped. */
+export async function serveDaemon(options: ServeOptions): Promise<void> {
+  const path = socketPath(options.storeDir);
+  const idleSeconds = options.idleExitSeconds ?? (Number(process.env.LAYERLAB_DAEMON_IDLE) || 600);
+  const started = new Date();
+  let commands = 0;
+  let running = 0;
+  let idle: ReturnType<typeof setTimeout> | null = null;
+  let stopping = false;
+  let stopped!: () => void;
+  const done = new Promise<void>((resolve) => (stopped = resolve));
+
+  const server = net.createServer((socket) => {
+    let buffer = '';
+    socket.setEncoding('utf8');
+    const send = (message: unknown) => {
+      if (!socket.destroyed) socket.write(`${JSON.stringify(message)}\n`);
+    };
+    socket.on('error', () => {});
+    socket.on('data', (chunk: string) => {
+      buffer += chunk;
+      const newline = buffer.indexOf('\n');
+      if (newline < 0) return;
+      socket.removeAllListeners('data');
+      let request: DaemonRequest;
+      try {
+        request = JSON.parse(buffer.slice(0, newline)) as DaemonRequest;
+      } catch {
+        send({ stderr: 'layerlab daemon: malformed request\n' });
+        send({ exit: 125 });
+        return;
+      }
+      if ('control' in request) {
+        const status: DaemonStatus = {
+          pid: process.pid,
+          store: options.storeDir,
+          startedAt: started.toISOString(),
+          commands,
+          running,
+          idleExitSeconds: idleSeconds,
+        };
+        if (request.control === 'stop') {
+          send({ stopping: true, status });
+          void stop();
+        } else send({ status });
+        return;
+      }
+      if (stopping) {
+        send({ stderr: 'layerlab daemon: stopping; run the command again\n' });
+        send({ exit: 125 });
+        return;
+      }
+      commands++;
+      running++;
+      if (idle) clearTimeout(idle);
+      options
+        .run(request, {
+          stdout: (text) => send({ stdout: text }),
+          stderr: (text) => send({ stderr: text }),
+        })
+        .catch((error: unknown) => {
+          send({
+            stderr: `layerlab: ${error instanceof Error ? error.message : String(error)}\n`,
+          });
+          return 1;
+        })
+        .then((exit) => {
+          send({ exit });
+          running--;
+          armIdle();
+        });
+    });
+  });
+
+  const armIdle = () => {
+    if (idle) clearTimeout(idle);
+    if (running === 0) idle = setTimeout(() => void stop(), idleSeconds * 1000);
+  };
+
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    if (idle) clearTimeout(idle);
+    server.close();
+    await rm(path, { force: true });
+    await rm(join(options.storeDir, PID_NAME), { force: true });
+    await options.onStop?.();
+    stopped();
+  };
+
+  await listenReplacingStale(server, path, options.storeDir);
+  await writeFile(join(options.storeDir, PID_NAME), `${process.pid}\n`);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void stop());
+  armIdle();
+  await done;
+}
+
+/** Binds the socket; a socket file left by a dead daemon is removed, a live daemon's is an error. */
+async function listenReplacingStale(server: net.Server, path: string, storeDir: string): Promise<void> {
+  const listen = () =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  try {
+    await listen();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    if (await daemonStatus(storeDir)) throw new Error(`a layerlab daemon already serves ${storeDir}`);
+    await rm(path, { force: true });
+    await listen();
+  }
+}
+
+/** A client command: through the store's daemon, started first when none answers. */
+export async function runThroughDaemon(storeDir: string, command: DaemonCommand, io: CliIO): Promise<number> {
+  try {
+    await ensureDaemon(storeDir);
+    const { exit } = await requestDaemon(storeDir, command, io);
+    return exit ?? 1;
+  } catch (error) {
+    io.stderr(`layerlab: ${(error as Error).message}\n`);
+    return 125;
+  }
+}
+
+type RunDockerCommand = (options: { engine: CliEngine; argv: string[]; io: CliIO; cwd: string; json: boolean }) => Promise<number>;
+
+/** `layerlab daemon status|stop|run`. */
+export async function daemonCommand(options: {
+  args: string[];
+  storeDir: string;
+  json: boolean;
+  io: CliIO;
+  openEngine: (options: { storeDir: string }) => Promise<{ engine: CliEngine; close(): Promise<void> }>;
+  runDockerCommand: RunDockerCommand;
+}): Promise<number> {
+  const { args, storeDir, io } = options;
+  switch (args[0]) {
+    case 'status': {
+      const status = await daemonStatus(storeDir);
+      if (!status) {
+        io.stdout(`daemon: not running (store ${storeDir})\n`);
+        return 1;
+      }
+      if (options.json) io.stdout(`${JSON.stringify(status)}\n`);
+      else {
+        io.stdout(
+          `daemon: running, pid ${status.pid}, store ${status.store}, since ${status.startedAt}, ` +
+            `${status.commands} commands (${status.running} running), exits after ${status.idleExitSeconds} s idle\n`,
+        );
+      }
+      return 0;
+    }
+    case 'stop':
+      try {
+        await requestDaemon(storeDir, { control: 'stop' });
+        io.stdout('daemon: stopped\n');
+      } catch (error) {
+        if (!(error instanceof DaemonUnavailable)) throw error;
+        io.stdout('daemon: not running\n');
+      }
+      return 0;
+    case 'run': {
+      await mkdir(storeDir, { recursive: true });
+      const opened = await options.openEngine({ storeDir });
+      console.log(`daemon: pid ${process.pid}, store ${storeDir}, VM ready`);
+      await serveDaemon({
+        storeDir,
+        run: (command, commandIo) =>
+          options.runDockerCommand({ engine: opened.engine, argv: command.argv, io: commandIo, cwd: command.cwd, json: command.json }),
+        onStop: () => opened.close(),
+      });
+      console.log('daemon: stopped');
+      return 0;
+    }
+    default:
+      (args.length === 0 ? io.stdout : io.stderr)(
+        `Usage:  layerlab daemon status|stop\n\nThe daemon starts with the first command and exits after LAYERLAB_DAEMON_IDLE seconds idle (default 600).\n`,
+      );
+      return args.length === 0 ? 0 : 125;
+  }
+}

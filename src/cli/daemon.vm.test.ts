@@ -1,0 +1,61 @@
+/**
+ * The CLI daemon, as the `layerlab` program runs it: the first command starts it (a stale socket file
+ * left in the store does not stop that), `run -d` leaves a container running in it, a second command
+ * sees that container, `daemon status` and `daemon stop` report and end it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const LAUNCHER = fileURLToPath(new URL('../../bin/layerlab.mjs', import.meta.url));
+let work: string;
+let store: string;
+
+function layerlab(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [LAUNCHER, '--store', store, ...argv],
+      { cwd: work, env: { ...process.env, LAYERLAB_DAEMON: '', LAYERLAB_DAEMON_IDLE: '300' }, timeout: 280_000 },
+      (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(path.join(tmpdir(), 'layerlab-daemon-'));
+  store = path.join(work, 'store');
+  await mkdir(store);
+  await writeFile(path.join(store, 'daemon.sock'), ''); // a stale socket file from a daemon that crashed
+});
+
+afterAll(async () => {
+  await layerlab('daemon', 'stop');
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+describe('layerlab daemon', () => {
+  it('holds containers across commands and stops on request', async () => {
+    expect((await layerlab('daemon', 'status')).stdout).toContain('daemon: not running');
+    const started = await layerlab('run', '-d', '--name', 'sleeper', 'busybox', 'sleep', '300');
+    expect(started.stderr).toBe('');
+    expect(started.code).toBe(0);
+    expect(started.stdout).toMatch(/^[0-9a-f]{64}\n$/);
+
+    const ps = await layerlab('ps');
+    expect(ps.code).toBe(0);
+    expect(ps.stdout).toMatch(/sleeper\n$/);
+
+    const failed = await layerlab('run', '--rm', 'busybox', 'sh', '-c', 'echo out; echo err >&2; exit 3');
+    expect(failed).toEqual({ code: 3, stdout: 'out\n', stderr: 'err\n' });
+
+    const status = await layerlab('daemon', 'status');
+    expect(status.stdout).toMatch(/^daemon: running, pid \d+, store /);
+
+    expect((await layerlab('daemon', 'stop')).stdout).toBe('daemon: stopped\n');
+    expect((await layerlab('daemon', 'status')).stdout).toContain('daemon: not running');
+  }, 600_000);
+});
