@@ -332,6 +332,17 @@ describe('image listings', () => {
     `);
   });
 
+  it('docker history --format: a template over ID, CreatedSince, CreatedBy, Size, Comment; json; no table', async () => {
+    expect((await docker(['history', '--format', '{{.ID}}|{{.CreatedBy}}|{{.Size}}|{{.Comment}}', 'app'])).stdout).toBe(
+      '0f1e2d3c4b5a|RUN /bin/sh -c echo hi > /hi.txt # buildkit|3B|buildkit.dockerfile.v0\n<missing>|/bin/sh -c #(nop)  CMD ["sh"]|0B|\n<missing>|/bin/sh -c #(nop) ADD file:7e9002edaafd4e457…|4.26MB|\n',
+    );
+    const json = (await docker(['history', '--format', 'json', '--human=false', 'app'])).stdout.trim().split('\n').map((line) => JSON.parse(line));
+    expect(json[0]).toEqual({ ID: '0f1e2d3c4b5a', CreatedSince: '2024-05-01T11:58:00Z', CreatedAt: '2024-05-01T11:58:00Z', CreatedBy: 'RUN /bin/sh -c echo hi > /hi.txt # buildkit', Size: '3', Comment: 'buildkit.dockerfile.v0' });
+    const table = await docker(['history', '--format', 'table {{.ID}}', 'app']);
+    expect(table.code).not.toBe(0);
+    expect(table.stderr).toContain('not supported by Layerlab');
+  });
+
   it('docker history --no-trunc -H=false', async () => {
     expect((await docker('image history --no-trunc --human=false app')).stdout).toMatchInlineSnapshot(`
       "IMAGE                                                                     CREATED AT             CREATED BY                                                                                          SIZE      COMMENT
