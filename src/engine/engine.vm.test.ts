@@ -308,3 +308,15 @@ describe('docker commit', () => {
     await engine.rm({ container: 'committed' });
   });
 });
+
+describe('docker rename', () => {
+  it('renames a container; the old name is free, a taken name is refused', async () => {
+    await engine.create({ image: 'busybox', name: 'before', command: ['true'] });
+    await engine.create({ image: 'busybox', name: 'taken', command: ['true'] });
+    await engine.rename({ container: 'before', name: 'after' });
+    expect((await engine.ps({ all: true })).map((c) => c.name)).toEqual(expect.arrayContaining(['after', 'taken']));
+    await expect(engine.rename({ container: 'after', name: 'taken' })).rejects.toThrow(/already in use/);
+    await engine.rm({ container: 'after' });
+    await engine.rm({ container: 'taken' });
+  });
+});

@@ -191,6 +191,10 @@ class FakeEngine implements EngineApi {
   async copyTo(options: { container: string; path: string; tar: Uint8Array }) {
     this.calls.push({ method: 'copyTo', options: { container: options.container, path: options.path, bytes: options.tar.length } });
   }
+  async rename(options: { container: string; name: string }) {
+    this.calls.push({ method: 'rename', options });
+    this.#find(options.container);
+  }
   async wait(options: { container: string }) {
     return { exitCode: this.#find(options.container).exitCode ?? 0 };
   }
@@ -330,6 +334,13 @@ describe('image listings', () => {
       <missing>
       "
     `);
+  });
+
+  it('docker rename CONTAINER NEW_NAME calls the engine; a missing name is a usage error', async () => {
+    const result = await docker('rename web site');
+    expect(result.code).toBe(0);
+    expect(result.engine.calls.at(-1)).toEqual({ method: 'rename', options: { container: 'web', name: 'site' } });
+    expect((await docker('rename web')).code).not.toBe(0);
   });
 
   it('docker history --format: a template over ID, CreatedSince, CreatedBy, Size, Comment; json; no table', async () => {
