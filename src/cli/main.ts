@@ -64,13 +64,14 @@ export async function readContextDir(dir: string): Promise<ContextEntry[]> {
       const full = join(path, name);
       const stat = await lstat(full);
       const rel = relative(root, full).split('\\').join('/');
+      const mtime = Math.floor(stat.mtimeMs / 1000);
       if (stat.isDirectory()) {
-        entries.push({ path: rel, mode: stat.mode, data: new Uint8Array() });
+        entries.push({ path: rel, mode: stat.mode, data: new Uint8Array(), mtime });
         await walk(full);
       } else if (stat.isSymbolicLink()) {
-        entries.push({ path: rel, mode: stat.mode, data: new TextEncoder().encode(await readlink(full)) });
+        entries.push({ path: rel, mode: stat.mode, data: new TextEncoder().encode(await readlink(full)), mtime });
       } else if (stat.isFile()) {
-        entries.push({ path: rel, mode: stat.mode, data: new Uint8Array(await readFile(full)) });
+        entries.push({ path: rel, mode: stat.mode, data: new Uint8Array(await readFile(full)), mtime });
       }
       // sockets, fifos and devices are not sent, as with docker build
     }

@@ -198,6 +198,8 @@ export interface EngineApi {
   diff(options: { container: string }): Promise<WritableEntry[]>;
   commit(options: { container: string; ref?: string; author?: string; message?: string; changes?: string[] }): Promise<{ imageId: string }>;
   wait(options: { container: string }): Promise<{ exitCode: number }>;
+  /** `docker rename OLD NEW`. */
+  rename(options: { container: string; name: string }): Promise<void>;
   /** `docker cp`: a tar holding one path of the container's filesystem, named by its last component. */
   copyFrom(options: { container: string; path: string }): Promise<Uint8Array>;
   /** `docker cp`: put the tar's one entry at `path` (into it when it is an existing directory). */

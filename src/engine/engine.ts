@@ -469,6 +469,10 @@ export class Engine implements EngineApi {
     return { imageId };
   }
 
+  rename(options: { container: string; name: string }) {
+    return this.#containers.rename(options.container, options.name);
+  }
+
   async wait(options: { container: string }) {
     return { exitCode: await this.#containers.wait(options.container) };
   }
@@ -702,6 +706,26 @@ function parseChanges(changes: string[]): Record<string, unknown> {
         break;
       case 'ENV':
         config.Env = [...((config.Env as string[]) ?? []), rest.includes('=') ? rest.trim() : rest.trim().replace(/\s+/, '=')];
+        break;
+      case 'EXPOSE':
+        config.ExposedPorts = { ...((config.ExposedPorts as object) ?? {}) };
+        for (const port of rest.trim().split(/\s+/)) {
+          if (!/^\d+(-\d+)?(\/(tcp|udp|sctp))?$/i.test(port)) throw new EngineError(`invalid containerPort: ${port}`);
+          (config.ExposedPorts as Record<string, object>)[port.includes('/') ? port.toLowerCase() : `${port}/tcp`] = {};
+        }
+        break;
+      case 'LABEL': {
+        const labels: Record<string, string> = { ...((config.Labels as Record<string, string>) ?? {}) };
+        for (const [, key, quoted, bare] of rest.matchAll(/([^\s=]+)=(?:"((?:[^"\\]|\\.)*)"|(\S*))/g)) labels[key] = quoted !== undefined ? quoted.replace(/\\(.)/g, '$1') : bare;
+        config.Labels = labels;
+        break;
+      }
+      case 'VOLUME':
+        config.Volumes = { ...((config.Volumes as object) ?? {}) };
+        for (const path of list()[0] === '/bin/sh' ? rest.trim().split(/\s+/) : list()) (config.Volumes as Record<string, object>)[path] = {};
+        break;
+      case 'ONBUILD':
+        config.OnBuild = [...((config.OnBuild as string[]) ?? []), rest.trim()];
         break;
       default:
         throw new EngineError(`${keyword} is not a valid change command`);

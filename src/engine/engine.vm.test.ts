@@ -278,3 +278,83 @@ describe('containers', () => {
     expect((await runOutput('busybox', ['echo', 'alive'])).out).toBe('alive\n');
   });
 });
+
+describe('fidelity to Docker: clock, mtimes, reproducible builds, history', () => {
+  const dated = (path: string, text: string, mtime: number): ContextEntry => ({ ...file(path, text), mtime });
+
+  it("a container's clock is the host's", async () => {
+    const before = Date.now() / 1000;
+    const { out } = await runOutput('busybox', ['date', '+%s']);
+    const after = Date.now() / 1000;
+    // `date` ran somewhere between the two host readings (a busy host makes that window wide).
+    expect(Number(out.trim())).toBeGreaterThanOrEqual(Math.floor(before) - 2);
+    expect(Number(out.trim())).toBeLessThanOrEqual(after + 2);
+  });
+
+  it("COPY keeps the source's mtime, and COPY --from the build stage's", async () => {
+    const dockerfile = ['FROM busybox AS stage', 'RUN touch -d @1500000000 /made', 'FROM busybox', 'COPY old.txt /old.txt', 'COPY --from=stage /made /made'].join('\n');
+    await build(dockerfile, [dated('old.txt', 'old', 1_600_000_000)], 'mtimes');
+    expect((await runOutput('mtimes', ['stat', '-c', '%Y', '/old.txt', '/made'])).out).toBe('1600000000\n1500000000\n');
+  });
+
+  it('SOURCE_DATE_EPOCH: two builds in fresh stores give one image ID, with created and mtimes clamped', async () => {
+    const dockerfile = ['FROM busybox', 'WORKDIR /app', 'COPY new.txt .', 'RUN echo made > /app/made.txt', 'CMD ["cat", "/app/made.txt"]'].join('\n');
+    const context = [dated('new.txt', 'new', 2_000_000_000)];
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const fresh = await Engine.open({
+        backend: new MemoryBackend(),
+        guest: machine,
+        baseImages: await readBaseImages(DEFAULT_ASSETS_DIR),
+        baseLayerUrl: (name) => pathToFileURL(join(DEFAULT_ASSETS_DIR, 'base', name)).href,
+        fetch: (async (url: string) => new Response(await readFile(fileURLToPath(url)))) as unknown as typeof fetch,
+      });
+      ids.push((await fresh.build({ dockerfile, context, tags: ['repro'], buildArgs: { SOURCE_DATE_EPOCH: '1700000000' } })).imageId);
+      if (i === 0) {
+        const inspect = await fresh.inspectImage({ ref: 'repro' });
+        expect(inspect.Created).toBe('2023-11-14T22:13:20Z');
+        let out = '';
+        await fresh.run({ image: 'repro', command: ['stat', '-c', '%Y', '/app/new.txt', '/app/made.txt'], autoRemove: true, onOutput: (_s, text) => (out += text) });
+        expect(out).toBe('1700000000\n1700000000\n');
+      }
+    }
+    expect(ids[0]).toBe(ids[1]);
+  });
+
+  it('writes history as BuildKit does', async () => {
+    const dockerfile = ['FROM busybox', 'ENV A=1', 'WORKDIR /app', 'COPY hello.txt /app/', 'RUN echo hi', 'EXPOSE 8080', 'CMD ["sh"]'].join('\n');
+    await build(dockerfile, [file('hello.txt', 'hi')], 'hist');
+    const { history } = await engine.history({ ref: 'hist' });
+    expect(history.slice(-6).map((h) => [h.created_by, !!h.empty_layer, h.comment])).toEqual([
+      ['ENV A=1', true, 'buildkit.dockerfile.v0'],
+      ['WORKDIR /app', false, 'buildkit.dockerfile.v0'],
+      ['COPY hello.txt /app/ # buildkit', false, 'buildkit.dockerfile.v0'],
+      ['RUN /bin/sh -c echo hi # buildkit', false, 'buildkit.dockerfile.v0'],
+      ['EXPOSE map[8080/tcp:{}]', true, 'buildkit.dockerfile.v0'],
+      ['CMD ["sh"]', true, 'buildkit.dockerfile.v0'],
+    ]);
+  });
+});
+
+describe('docker commit', () => {
+  it("carries the container's Cmd, Env, WorkingDir and User into the image, then applies -c", async () => {
+    await engine.run({ image: 'busybox', name: 'committed', command: ['sh', '-c', 'echo hi > /tmp/x'], env: ['MODE=dev'], workdir: '/tmp', user: 'nobody' });
+    await engine.commit({ container: 'committed', ref: 'committed-image', changes: ['ENV EXTRA=1', 'EXPOSE 80'] });
+    const { Config } = await engine.inspectImage({ ref: 'committed-image' });
+    expect(Config).toMatchObject({ Cmd: ['sh', '-c', 'echo hi > /tmp/x'], WorkingDir: '/tmp', User: 'nobody', ExposedPorts: { '80/tcp': {} } });
+    expect(Config.Env).toEqual(expect.arrayContaining(['MODE=dev', 'EXTRA=1']));
+    await engine.rm({ container: 'committed' });
+  });
+});
+
+describe('docker rename', () => {
+  it('renames a container; the old name is free, a taken name is refused', async () => {
+    await engine.create({ image: 'busybox', name: 'before', command: ['true'] });
+    await engine.create({ image: 'busybox', name: 'taken', command: ['true'] });
+    await engine.rename({ container: 'before', name: 'after' });
+    expect((await engine.ps({ all: true })).map((c) => c.name)).toEqual(expect.arrayContaining(['after', 'taken']));
+    await expect(engine.rename({ container: 'after', name: 'taken' })).rejects.toThrow(/already in use/);
+    await engine.rm({ container: 'after' });
+    await engine.rm({ container: 'taken' });
+  });
+});

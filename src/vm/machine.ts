@@ -12,6 +12,9 @@ import { answerGuestDns } from './guest-dns';
 /** Guest RAM. A saved state only restores into an emulator with the same size. */
 export const MEMORY_SIZE = 256 * 1024 * 1024;
 
+/** A request after this long without a clock sync resyncs the guest's clock first. */
+const CLOCK_RESYNC_MS = 60_000;
+
 export interface MachineAssets {
   bios: ArrayBuffer;
   vgaBios: ArrayBuffer;
@@ -29,7 +32,7 @@ export interface MachineOptions {
   wasmPath: string;
   /** Called for each progress step while the machine starts. */
   onProgress?: (progress: { step: string; value: number }) => void;
-  /** Milliseconds to wait for the agent after start. Default: 5 s after a restore, 300 s for a cold boot (a busy machine). */
+  /** Milliseconds to wait for the agent after start. Default: 5 s after a restore, 600 s for a cold boot (a busy host slows v86 a lot). */
   readyTimeoutMs?: number;
   /**
    * The VM's way out: a wisp relay (`ws://host/wisp/`, src/server/relay.ts) that v86's virtio-net device
@@ -91,6 +94,10 @@ export class Machine implements Guest {
   takeNetworkNotes(): string[] {
     return this.#networkNotes.splice(0);
   }
+
+  /** Host time (ms) of the last clock sync; 0 = never synced (a cold boot keeps the kernel's own clock). */
+  #clockSyncedAt = 0;
+  #clockSync: Promise<void> | null = null;
 
   private constructor(emulator: V86) {
     this.#emulator = emulator;
@@ -194,7 +201,7 @@ export class Machine implements Guest {
     const machine = new Machine(emulator);
     await new Promise<void>((resolve) => emulator.add_listener('emulator-started', () => resolve()));
     progress({ step: 'Waiting for the guest agent', value: 0.8 });
-    const timeout = options.readyTimeoutMs ?? (assets.state ? 5_000 : 300_000);
+    const timeout = options.readyTimeoutMs ?? (assets.state ? 5_000 : 600_000);
     try {
       if (assets.state) {
         // The agent is already running inside the restored state: ask it to say it is ready.
@@ -208,6 +215,11 @@ export class Machine implements Guest {
         `the guest agent did not answer within ${timeout} ms after ${assets.state ? 'restoring the snapshot' : 'booting'} (${(error as Error).message}); the VM assets may be stale: run \`npm run build:vm -- --force\``,
       );
     }
+    if (assets.state) {
+      // A restored guest wakes up at the time the snapshot was taken: `date` in a container and the
+      // mtimes RUN writes would lag the host (and COPY'd files) by the snapshot's age.
+      await machine.syncClock();
+    }
     if (options.network) {
       answerGuestDns(emulator, options.network.resolve, GUEST_GATEWAY);
     } else if (assets.state) {
@@ -218,12 +230,35 @@ export class Machine implements Guest {
     return machine;
   }
 
-  request<T = Record<string, unknown>>(
+  /**
+   * Sets the guest's clock to the host's (busybox `date -s @<seconds>`, rounded to the nearest second).
+   * Called after a restore and again before a request when the last sync is older than
+   * CLOCK_RESYNC_MS: a hidden browser tab or a suspended laptop slows or stops the emulator, and the
+   * guest's clock falls behind by as much.
+   */
+  syncClock(): Promise<void> {
+    this.#clockSync ??= (async () => {
+      try {
+        const seconds = Math.round(Date.now() / 1000);
+        const { exit } = await this.agent.request<{ exit: number }>('spawn', { argv: ['/bin/date', '-u', '-s', `@${seconds}`] }, { timeoutMs: 10_000 });
+        if (exit !== 0) throw new MachineError(`setting the guest clock failed (date exited ${exit})`);
+        this.#clockSyncedAt = Date.now();
+      } finally {
+        this.#clockSync = null;
+      }
+    })();
+    return this.#clockSync;
+  }
+
+  async request<T = Record<string, unknown>>(
     op: string,
     params?: Record<string, unknown>,
     options?: RequestOptions,
   ): Promise<T> {
-    if (this.#stopped) return Promise.reject(new MachineError(`the VM is stopped (request ${op})`));
+    if (this.#stopped) throw new MachineError(`the VM is stopped (request ${op})`);
+    if (this.#clockSyncedAt && Date.now() - this.#clockSyncedAt > CLOCK_RESYNC_MS) {
+      await this.syncClock().catch(() => {});
+    }
     return this.agent.request<T>(op, params, options);
   }
 

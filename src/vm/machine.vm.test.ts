@@ -151,6 +151,12 @@ describe('the guest VM', () => {
     await layers.remove('t-two-b');
   });
 
+  it("keeps the guest clock on the host's after the restore (date in a container)", async () => {
+    const { exit, stdout } = await runInContainer('clock1', ['date', '+%s']);
+    expect(exit).toBe(0);
+    expect(Math.abs(Number(stdout.trim()) - Date.now() / 1000)).toBeLessThanOrEqual(2);
+  });
+
   it('answers a bad request with an error naming it, and keeps serving', async () => {
     await expect(machine.request('unpack', { tar: '/mnt/host/missing.tar', dest: '/tmp/x' })).rejects.toThrow(/missing\.tar/);
     await expect(machine.request('frobnicate')).rejects.toThrow(/frobnicate/);

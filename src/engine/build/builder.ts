@@ -31,8 +31,6 @@ import {
   resolveCopySources,
   computeCacheKey,
   fingerprintItems,
-  copySourceHash,
-  copyCreatedBy,
   explainMiss,
   DockerfileError,
   normalizeConfig,
@@ -60,6 +58,12 @@ export interface BuildOptions {
   buildArgs?: Record<string, string>;
   target?: string;
   noCache?: boolean;
+  /**
+   * SOURCE_DATE_EPOCH (seconds), as BuildKit honours it: the image's and the history's `created`, and
+   * every layer entry's mtime clamped to it, so two builds of the same context give one image ID.
+   * Also taken from `--build-arg SOURCE_DATE_EPOCH=…`.
+   */
+  sourceDateEpoch?: number;
   signal?: AbortSignal;
   onEvent?: (event: BuildEvent) => void;
 }
@@ -142,7 +146,8 @@ export class Builder {
     }
   }
 
-  async #build(options: BuildOptions, emit: (event: BuildEvent) => void, started: number): Promise<BuildResult> {
+  async #build(givenOptions: BuildOptions, emit: (event: BuildEvent) => void, started: number): Promise<BuildResult> {
+    const options = { ...givenOptions, sourceDateEpoch: sourceDateEpochOf(givenOptions) };
     const parsed = parseDockerfile({ text: options.dockerfile });
     if (parsed.errors.length) throw parsed.errors.length === 1 ? parsed.errors[0] : new DockerfileError(parsed.errors[0], parsed.errors);
 
@@ -193,6 +198,8 @@ export class Builder {
 
     for (const stage of plan.stages) {
       const state = await this.#startStage(stage, stageResults, options.signal);
+      // Layers made under SOURCE_DATE_EPOCH differ from the same steps' layers without it.
+      if (options.sourceDateEpoch !== undefined) state.chain += `@epoch=${options.sourceDateEpoch}`;
       for (const step of stage.steps) {
         options.signal?.throwIfAborted();
         const info = infos.get(step)!;
@@ -217,8 +224,9 @@ export class Builder {
       layers: final.layers,
       config: toContainerConfig(final.config),
       history: final.history,
-      // As BuildKit's exporter: the image is as old as its newest step, so an unchanged rebuild is the same image.
-      created: latestCreated(final.history),
+      // As BuildKit's exporter: the image is as old as its newest step (an unchanged rebuild is the same
+      // image), or SOURCE_DATE_EPOCH when given.
+      created: options.sourceDateEpoch !== undefined ? epochIso(options.sourceDateEpoch) : latestCreated(final.history),
       author: plan.stages.find((s) => s.index === plan.target)?.author,
     });
     const tags = options.tags ?? [];
@@ -298,22 +306,20 @@ export class Builder {
     if (cached) {
       const layer = cached.diffID ? await this.#store.getLayer({ diffID: cached.diffID }).catch(() => undefined) : null;
       if (layer !== undefined) {
-        this.#apply(state, step, cached.createdBy, layer, key.key, cached.created);
+        this.#apply(state, step, cached.createdBy, layer, key.key, options.sourceDateEpoch !== undefined ? epochIso(options.sourceDateEpoch) : cached.created);
         return { cached: true, missReasons: [], ...(layer ? { layer: await this.#layerSummary(layer) } : {}) };
       }
     }
 
     let tar: Uint8Array | null = null;
-    let createdBy = step.createdBy;
+    const createdBy = step.createdBy;
     if (step.run) {
-      tar = await this.#run(step, state, args.info, args.emit, options.signal);
+      tar = await this.#run(step, state, args.info, args.emit, options);
     } else if (step.copy && copyItems) {
-      const hash = await copySourceHash({ files, kind: copyItems.items.length > 1 || copyItems.destIsDir ? (copyItems.items.length > 1 ? 'multi' : 'dir') : 'file' });
-      createdBy = copyCreatedBy(step, hash);
-      tar = await this.#copyLayer(step, copyItems, diffIDs());
+      tar = await this.#copyLayer(step, copyItems, diffIDs(), fileTimes(options.sourceDateEpoch));
     } else if (step.layer === 'maybe' && step.workdir) {
       const merged = await this.#files.merged(diffIDs());
-      if (!merged.has(step.workdir)) tar = await writeTar(missingDirs(step.workdir, merged));
+      if (!merged.has(step.workdir)) tar = await writeTar(missingDirs(step.workdir, merged, fileTimes(options.sourceDateEpoch)));
     }
 
     let layer: LayerRecord | null = null;
@@ -321,7 +327,7 @@ export class Builder {
       layer = await this.#store.addLayer({ tar, validate: false });
       this.#files.remember(layer.diffID, layerTreeFromTar(await readTar(tar)));
     }
-    const created = new Date().toISOString();
+    const created = options.sourceDateEpoch !== undefined ? epochIso(options.sourceDateEpoch) : new Date().toISOString();
     await this.#backend.commit({ put: { [`cache/${key.key}`]: { diffID: layer?.diffID ?? null, createdBy, created } satisfies CacheRecord } });
     this.#apply(state, step, createdBy, layer, key.key, created);
     return { cached: false, missReasons: missReasons(), ...(layer ? { layer: await this.#layerSummary(layer) } : {}) };
@@ -352,7 +358,8 @@ export class Builder {
   }
 
   /** RUN: a temporary container over the parent layers (on its own tmpfs); its upperdir becomes the layer. */
-  async #run(step: Step, state: StageState, info: BuildStepInfo, emit: (event: BuildEvent) => void, signal?: AbortSignal): Promise<Uint8Array> {
+  async #run(step: Step, state: StageState, info: BuildStepInfo, emit: (event: BuildEvent) => void, options: BuildOptions): Promise<Uint8Array> {
+    const { signal, sourceDateEpoch } = options;
     const run = step.run!;
     const id = `build-${Date.now().toString(36)}-${buildCounter++}`;
     // The step's writable layer gets its own tmpfs, as containers' do: a RUN that fills the disk fails
@@ -434,7 +441,7 @@ export class Builder {
   }
 
   /** COPY/ADD: a layer tar with the copied files and the directories leading to them. */
-  async #copyLayer(step: Step, resolution: Awaited<ReturnType<typeof resolveCopySources>>, diffIDs: Digest[]): Promise<Uint8Array> {
+  async #copyLayer(step: Step, resolution: Awaited<ReturnType<typeof resolveCopySources>>, diffIDs: Digest[], time: FileTimes): Promise<Uint8Array> {
     const copy = step.copy!;
     const merged = await this.#files.merged(diffIDs);
     let owner = { uid: 0, gid: 0 };
@@ -442,7 +449,7 @@ export class Builder {
     const chmod = copy.chmod ? parseInt(copy.chmod, 8) : undefined;
     const entries = new Map<string, TarWriteEntry>();
     const addDirs = (path: string) => {
-      for (const dir of missingDirs(path, merged, true)) if (!entries.has(dir.name)) entries.set(dir.name, dir);
+      for (const dir of missingDirs(path, merged, time, true)) if (!entries.has(dir.name)) entries.set(dir.name, dir);
     };
     for (const item of resolution.items) {
       let target = item.target;
@@ -458,7 +465,7 @@ export class Builder {
           const memberName = under(member.name);
           // A hard link names another member: it moves under the destination with it.
           const linkname = member.type === 'link' ? under(member.linkname!) : member.linkname;
-          entries.set(memberName, { name: memberName, type: member.type, mode: member.mode, uid: member.uid, gid: member.gid, mtime: member.mtime, linkname, data: member.data });
+          entries.set(memberName, { name: memberName, type: member.type, mode: member.mode, uid: member.uid, gid: member.gid, mtime: time(member.mtime), linkname, data: member.data });
         }
         continue;
       }
@@ -469,7 +476,8 @@ export class Builder {
         type: kind,
         mode: chmod ?? mode & 0o7777,
         ...owner,
-        mtime: Math.floor(Date.now() / 1000),
+        // Docker, BuildKit and buildah keep the source's mtime (a COPY --from stage's too).
+        mtime: time(item.entry.mtime),
         ...(kind === 'symlink' ? { linkname: new TextDecoder().decode(item.entry.data) } : kind === 'file' ? { data: item.entry.data } : {}),
       });
     }
@@ -477,7 +485,7 @@ export class Builder {
       const target = copy.destIsDir || merged.get(copy.dest)?.type === 'dir' ? `${copy.dest.replace(/\/$/, '')}/${inline.name}` : copy.dest;
       addDirs(parentOf(target));
       const name = target.replace(/^\/+/, '');
-      entries.set(name, { name, type: 'file', mode: chmod ?? 0o644, ...owner, data: inline.content });
+      entries.set(name, { name, type: 'file', mode: chmod ?? 0o644, ...owner, mtime: time(undefined), data: inline.content });
     }
     return writeTar([...entries.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)));
   }
@@ -546,20 +554,47 @@ function latestCreated(history: readonly { created?: string }[]): string | undef
   return times.length ? times.reduce((a, b) => (Date.parse(b) > Date.parse(a) ? b : a)) : undefined;
 }
 
+/** A layer entry's mtime (seconds): the given one or now, clamped to SOURCE_DATE_EPOCH when set. */
+type FileTimes = (mtime: number | undefined) => number;
+
+function fileTimes(sourceDateEpoch: number | undefined): FileTimes {
+  const now = Math.floor(Date.now() / 1000);
+  return (mtime) => (sourceDateEpoch === undefined ? (mtime ?? now) : Math.min(mtime ?? now, sourceDateEpoch));
+}
+
+function epochIso(seconds: number): string {
+  return new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+/** SOURCE_DATE_EPOCH from the options or from `--build-arg SOURCE_DATE_EPOCH=…` (BuildKit reads both). */
+function sourceDateEpochOf(options: BuildOptions): number | undefined {
+  const text = options.sourceDateEpoch !== undefined ? String(options.sourceDateEpoch) : options.buildArgs?.SOURCE_DATE_EPOCH;
+  if (text === undefined || text === '') return undefined;
+  if (!/^\d+$/.test(text)) throw new BuildError(`invalid SOURCE_DATE_EPOCH: ${text} (expected whole seconds since 1970-01-01, e.g. $(git log -1 --format=%ct))`);
+  return Number(text);
+}
+
+/** A RUN layer with every mtime clamped to SOURCE_DATE_EPOCH. */
+async function clampTarTimes(tar: Uint8Array, sourceDateEpoch: number): Promise<Uint8Array> {
+  const items = await readTar(tar);
+  if (items.every((item) => item.mtime <= sourceDateEpoch)) return tar;
+  return writeTar(items.map((item) => ({ name: item.name, type: item.type, mode: item.mode, uid: item.uid, gid: item.gid, mtime: Math.min(item.mtime, sourceDateEpoch), linkname: item.linkname, data: item.data })));
+}
+
 function parentOf(path: string): string {
   const slash = path.replace(/\/+$/, '').lastIndexOf('/');
   return slash <= 0 ? '/' : path.slice(0, slash);
 }
 
 /** Tar entries for `dir` and its ancestors: new ones 0755 root, existing ones as they are (Docker records the parents too). */
-function missingDirs(dir: string, merged: Map<string, { type: string; mode: number; uid: number; gid: number }>, includeExisting = false): TarWriteEntry[] {
+function missingDirs(dir: string, merged: Map<string, { type: string; mode: number; uid: number; gid: number }>, time: FileTimes, includeExisting = false): TarWriteEntry[] {
   const result: TarWriteEntry[] = [];
   const parts = dir.split('/').filter(Boolean);
   for (let i = 1; i <= parts.length; i++) {
     const path = '/' + parts.slice(0, i).join('/');
     const existing = merged.get(path);
     if (existing && !includeExisting) continue;
-    result.push({ name: path.slice(1), type: 'directory', mode: existing?.mode ?? 0o755, uid: existing?.uid ?? 0, gid: existing?.gid ?? 0, mtime: Math.floor(Date.now() / 1000) });
+    result.push({ name: path.slice(1), type: 'directory', mode: existing?.mode ?? 0o755, uid: existing?.uid ?? 0, gid: existing?.gid ?? 0, mtime: time(undefined) });
   }
   return result;
 }

@@ -219,6 +219,10 @@ class FakeEngine implements EngineApi {
   async copyTo(options: { container: string; path: string; tar: Uint8Array }) {
     this.calls.push({ method: 'copyTo', options: { container: options.container, path: options.path, bytes: options.tar.length } });
   }
+  async rename(options: { container: string; name: string }) {
+    this.calls.push({ method: 'rename', options });
+    this.#find(options.container);
+  }
   async wait(options: { container: string }) {
     return { exitCode: this.#find(options.container).exitCode ?? 0 };
   }
@@ -423,6 +427,24 @@ describe('image listings', () => {
       <missing>
       "
     `);
+  });
+
+  it('docker rename CONTAINER NEW_NAME calls the engine; a missing name is a usage error', async () => {
+    const result = await docker('rename web site');
+    expect(result.code).toBe(0);
+    expect(result.engine.calls.at(-1)).toEqual({ method: 'rename', options: { container: 'web', name: 'site' } });
+    expect((await docker('rename web')).code).not.toBe(0);
+  });
+
+  it('docker history --format: a template over ID, CreatedSince, CreatedBy, Size, Comment; json; no table', async () => {
+    expect((await docker(['history', '--format', '{{.ID}}|{{.CreatedBy}}|{{.Size}}|{{.Comment}}', 'app'])).stdout).toBe(
+      '0f1e2d3c4b5a|RUN /bin/sh -c echo hi > /hi.txt # buildkit|3B|buildkit.dockerfile.v0\n<missing>|/bin/sh -c #(nop)  CMD ["sh"]|0B|\n<missing>|/bin/sh -c #(nop) ADD file:7e9002edaafd4e457…|4.26MB|\n',
+    );
+    const json = (await docker(['history', '--format', 'json', '--human=false', 'app'])).stdout.trim().split('\n').map((line) => JSON.parse(line));
+    expect(json[0]).toEqual({ ID: '0f1e2d3c4b5a', CreatedSince: '2024-05-01T11:58:00Z', CreatedAt: '2024-05-01T11:58:00Z', CreatedBy: 'RUN /bin/sh -c echo hi > /hi.txt # buildkit', Size: '3', Comment: 'buildkit.dockerfile.v0' });
+    const table = await docker(['history', '--format', 'table {{.ID}}', 'app']);
+    expect(table.code).not.toBe(0);
+    expect(table.stderr).toContain('not supported by Layerlab');
   });
 
   it('docker history --no-trunc -H=false', async () => {

@@ -49,6 +49,7 @@ export const VERBS: Record<string, Verb> = {
   cp: c.cp,
   wait: c.wait,
   port: n.port,
+  rename: c.rename,
   version: s.version,
   info: s.info,
 };
@@ -63,7 +64,7 @@ export const GROUPS: Record<string, { summary: string; verbs: Record<string, Ver
     summary: 'Manage containers',
     verbs: {
       ls: c.ps, list: c.ps, ps: c.ps, run: c.run, create: c.create, start: c.start, stop: c.stop, restart: c.restart, kill: c.kill,
-      rm: c.rm, remove: c.rm, logs: c.logs, exec: c.exec, diff: c.diff, commit: c.commit, cp: c.cp, wait: c.wait, prune: c.containerPrune,
+      rm: c.rm, remove: c.rm, logs: c.logs, exec: c.exec, diff: c.diff, commit: c.commit, cp: c.cp, wait: c.wait, rename: c.rename, prune: c.containerPrune,
       inspect: i.inspectContainer, port: n.port,
     },
   },

@@ -229,6 +229,19 @@ const wait: Verb = {
   },
 };
 
+// ---- rename
+
+const rename: Verb = {
+  usage: 'rename CONTAINER NEW_NAME',
+  summary: 'Rename a container',
+  args: { min: 2, max: 2 },
+  flags: [],
+  async run(ctx, _flags, [container, name]) {
+    await ctx.engine.rename({ container, name });
+    return 0;
+  },
+};
+
 // ---- ps
 
 /** Docker's COMMAND column: the command line, arguments with spaces in single quotes. */
@@ -419,4 +432,4 @@ const containerPrune: Verb = {
   },
 };
 
-export const containerVerbs = { run, create, start, stop, restart, kill, rm, wait, ps, logs, exec, diff, commit, cp, containerPrune };
+export const containerVerbs = { run, create, start, stop, restart, kill, rm, wait, rename, ps, logs, exec, diff, commit, cp, containerPrune };

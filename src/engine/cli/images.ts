@@ -173,11 +173,31 @@ const history: Verb = {
     { name: 'human', short: 'H', kind: 'bool', description: 'Print sizes and dates in human readable format (default true)' },
     NO_TRUNC,
     { ...QUIET, description: 'Only show image IDs' },
+    FORMAT,
   ],
   async run(ctx, flags, [ref]) {
     const result = await ctx.engine.history({ ref });
     const rows = historyRows(result);
     const noTrunc = bool(flags, 'no-trunc');
+    const format = str(flags, 'format');
+    if (format && !ctx.json) {
+      if (/^table\b/.test(format)) throw new CliError('history --format "table …" is not supported by Layerlab: give a template without "table" (e.g. --format "{{.ID}} {{.CreatedBy}}") or json');
+      const human = flags.human !== false;
+      for (const r of rows) {
+        const createdAt = r.created ? new Date(r.created).toISOString().replace(/\.\d+Z$/, 'Z') : '';
+        // The fields of docker's history formatter, shaped as it prints them.
+        const fields = {
+          ID: r.id ? (noTrunc ? r.id : r.id.replace(/^sha256:/, '').slice(0, 12)) : '<missing>',
+          CreatedSince: human && r.created ? timeAgo({ time: r.created, now: ctx.now }) : createdAt,
+          CreatedAt: createdAt,
+          CreatedBy: noTrunc || r.createdBy.length <= 45 ? r.createdBy : `${[...r.createdBy].slice(0, 44).join('')}…`,
+          Size: human ? humanSize(r.size) : String(r.size),
+          Comment: r.comment,
+        };
+        ctx.out(`${format === 'json' ? goJson(fields) : renderTemplate(format, fields)}\n`);
+      }
+      return 0;
+    }
     ctx.print(rows, () => {
       if (bool(flags, 'quiet')) return rows.map((r) => `${r.id ? (noTrunc ? r.id : r.id.replace(/^sha256:/, '').slice(0, 12)) : '<missing>'}\n`).join('');
       if (flags.human !== false) return formatHistory({ rows, now: ctx.now, noTrunc });

@@ -33,6 +33,9 @@ export interface ContainerRecord {
   diffIDs: Digest[];
   imageSize: number;
   args: string[];
+  /** The container's own Entrypoint and Cmd (image's or `--entrypoint`/command), which `commit` keeps. */
+  entrypoint?: string[];
+  cmd?: string[];
   env: string[];
   workdir: string;
   user: string;
@@ -192,6 +195,17 @@ export class Containers {
 
   // ---- lifecycle
 
+  async rename(ref: string, name: string): Promise<void> {
+    const record = this.find(ref);
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) throw new EngineError(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    if (record.name === name) throw new EngineError(`Renaming a container with the same name as its current name`);
+    const other = [...this.#records.values()].find((r) => r.name === name);
+    if (other) throw new ConflictError(`Conflict. The container name "/${name}" is already in use by container "${other.id}". You have to remove (or rename) that container to be able to reuse that name.`);
+    record.name = name;
+    await this.#save(record);
+    this.#emit({ type: 'container', action: 'rename', id: record.id, name, state: record.state });
+  }
+
   async create(options: RunOptions, extra: { volumes: { name: string; destination: string }[] }): Promise<ContainerRecord> {
     if (options.name && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(options.name)) {
       throw new EngineError(`Invalid container name (${options.name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
@@ -235,6 +249,8 @@ export class Containers {
       diffIDs: (await this.#store.getConfig({ id: image.id })).rootfs.diff_ids,
       imageSize: image.size,
       args,
+      entrypoint,
+      cmd,
       env: mergeEnv(config.Env ?? [], options.env ?? []),
       workdir: options.workdir ?? (config.WorkingDir || '/'),
       user: options.user ?? config.User ?? '',
@@ -421,7 +437,7 @@ export class Containers {
     const baseLayers = await Promise.all((await this.#store.resolve({ ref: record.imageId })).layers.map((digest) => this.#store.getLayer({ digest })));
     const image = await buildImage({
       layers: [...baseLayers, layer],
-      config: mergeConfig(base.config ?? {}, options.changes ?? {}),
+      config: mergeConfig(committedConfig(base.config ?? {}, record), options.changes ?? {}),
       history: [
         ...(base.history ?? []),
         { created: new Date().toISOString(), created_by: options.createdBy ?? record.args.join(' '), ...(options.author ? { author: options.author } : {}), ...(options.message ? { comment: options.message } : {}) },
@@ -794,8 +810,26 @@ export function volumeDir(name: string): string {
 }
 
 /** `docker commit --change`: ENV adds to the image's Env; other fields replace. */
+/** What `docker commit` writes: the image's config with the container's Cmd, Entrypoint, Env, WorkingDir and User. */
+function committedConfig(base: ContainerConfig, record: ContainerRecord): ContainerConfig {
+  const config: ContainerConfig = { ...base, Env: record.env, User: record.user };
+  if (record.workdir !== '/' || base.WorkingDir) config.WorkingDir = record.workdir;
+  if (record.entrypoint) config.Entrypoint = record.entrypoint.length ? record.entrypoint : null;
+  if (record.cmd) config.Cmd = record.cmd.length ? record.cmd : null;
+  return config;
+}
+
 function mergeConfig(base: ContainerConfig, changes: Partial<ContainerConfig>): ContainerConfig {
-  return { ...base, ...changes, ...(changes.Env ? { Env: mergeEnv(base.Env ?? [], changes.Env) } : {}) };
+  return {
+    ...base,
+    ...changes,
+    ...(changes.Env ? { Env: mergeEnv(base.Env ?? [], changes.Env) } : {}),
+    // EXPOSE, LABEL, VOLUME and ONBUILD add to what the image has, as in a Dockerfile.
+    ...(changes.ExposedPorts ? { ExposedPorts: { ...base.ExposedPorts, ...changes.ExposedPorts } } : {}),
+    ...(changes.Labels ? { Labels: { ...base.Labels, ...changes.Labels } } : {}),
+    ...(changes.Volumes ? { Volumes: { ...base.Volumes, ...changes.Volumes } } : {}),
+    ...(changes.OnBuild ? { OnBuild: [...(base.OnBuild ?? []), ...changes.OnBuild] } : {}),
+  };
 }
 
 function mergeEnv(base: string[], extra: string[]): string[] {

@@ -77,15 +77,6 @@ export async function fingerprintItems(items: readonly CopyItem[]): Promise<File
   );
 }
 
-/**
- * The classic builder's source description in COPY/ADD created_by: `file:<hash>` for one file,
- * `dir:<hash>` for a directory's contents, `multi:<hash>` for several sources.
- */
-export async function copySourceHash(options: { files: readonly FileFingerprint[]; kind: 'file' | 'dir' | 'multi' }): Promise<string> {
-  const material = options.files.map((f) => `${f.path}\0${f.mode}\0${f.digest}`).join('\n');
-  return `${options.kind}:${await sha256Hex(new TextEncoder().encode(material))}`;
-}
-
 export type CacheMissReason =
   | { kind: 'no-previous'; message: string }
   | { kind: 'parent'; message: string }

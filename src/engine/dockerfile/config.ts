@@ -66,29 +66,30 @@ export function setEnv(env: string[], key: string, value: string): string[] {
   return next;
 }
 
-// ---- created_by, as Docker's classic builder (`DOCKER_BUILDKIT=0`) writes it -----------------
+// ---- created_by, as BuildKit (Docker's default builder) writes it ----------------------------
 //
-// RUN                 `/bin/sh -c apk add x`; with build args in scope `|2 A=1 B=2 /bin/sh -c apk add x`
-//                     (exec form: the argv joined with spaces)
-// config-only steps   `/bin/sh -c #(nop)  ENV A=1` (two spaces: "#(nop) " and the text are two argv
-//                     entries joined with a space); the shell is the config's SHELL
-// WORKDIR, COPY, ADD  `/bin/sh -c #(nop) WORKDIR /app`, `/bin/sh -c #(nop) COPY file:<sha256> in /app/ `
-//                     (one space: these use a single "#(nop) <text>" argv entry; COPY/ADD end in a
-//                     space and name the source as file:/dir:/multi: plus a content hash)
+// RUN                 `RUN /bin/sh -c apk add x # buildkit`; with build args in scope
+//                     `RUN |2 A=1 B=2 /bin/sh -c apk add x # buildkit` (exec form: the argv joined with spaces)
+// COPY, ADD           `COPY hello.txt /app/ # buildkit`: the sources and destination as written, flags left out
+// WORKDIR             `WORKDIR /app` (a layer, but no "# buildkit": BuildKit only marks RUN/COPY/ADD)
+// config-only steps   the instruction: `ENV A=1`, `USER app`, `LABEL a=b`, `ARG V=1`
 // CMD/ENTRYPOINT use Go's %q for a string list: `CMD ["python3" "app.py"]`; VOLUME and SHELL use %v:
-// `VOLUME [/data]`; HEALTHCHECK prints the struct: `HEALTHCHECK &{["CMD-SHELL" "wget x"] "30s" ...}`.
+// `VOLUME [/data]`; EXPOSE prints the new ports as a Go map: `EXPOSE map[8080/tcp:{}]`; HEALTHCHECK
+// prints the struct: `HEALTHCHECK &{["CMD-SHELL" "wget x"] "30s" ...}`.
 
-export function nopCreatedBy(config: ImageConfig, text: string): string {
-  return [...shellOf(config), '#(nop) ', text].join(' ');
-}
-
-export function nopStringCreatedBy(config: ImageConfig, text: string): string {
-  return [...shellOf(config), `#(nop) ${text}`].join(' ');
+/** BuildKit marks the history of the steps that ran an LLB operation (RUN, COPY, ADD). */
+export function withBuildkitMark(text: string): string {
+  return `${text} # buildkit`;
 }
 
 export function runCreatedBy(argv: readonly string[], historyArgs: readonly string[]): string {
   const prefix = historyArgs.length > 0 ? [`|${historyArgs.length}`, ...historyArgs] : [];
-  return [...prefix, ...argv].join(' ');
+  return withBuildkitMark(['RUN', ...prefix, ...argv].join(' '));
+}
+
+/** Go's %v of a map[string]struct{} (keys sorted, as fmt prints maps): `map[80/tcp:{} 8080/tcp:{}]`. */
+export function goPortSet(ports: readonly string[]): string {
+  return `map[${[...new Set(ports)].sort().map((port) => `${port}:{}`).join(' ')}]`;
 }
 
 /** Go's %q of a []string: `["a" "b"]`. */

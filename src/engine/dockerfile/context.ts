@@ -15,6 +15,8 @@ export interface ContextEntry {
   /** Unix st_mode: 0o100644 regular file, 0o040755 directory, 0o120777 symlink (data = target). */
   mode: number;
   data: Uint8Array;
+  /** Modification time, seconds since the epoch; COPY keeps it (absent: the build's time). */
+  mtime?: number;
 }
 
 const S_IFMT = 0o170000;
@@ -32,12 +34,12 @@ export function isSymlink(entry: { mode: number }): boolean {
  * A tar member as a context entry (path relative, mode with its file type), or null for what a build
  * context cannot hold (devices, fifos, hardlinks). Used for contexts read from the guest and `COPY --from`.
  */
-export function contextEntryFromTar(item: { name: string; type: string; mode: number; linkname?: string; data?: Uint8Array }): ContextEntry | null {
+export function contextEntryFromTar(item: { name: string; type: string; mode: number; mtime?: number; linkname?: string; data?: Uint8Array }): ContextEntry | null {
   const path = item.name.replace(/^\.?\/+/, '').replace(/\/+$/, '');
   const type = item.type === 'directory' ? 0o040000 : item.type === 'symlink' ? 0o120000 : item.type === 'file' ? 0o100000 : 0;
   if (!path || !type) return null;
   const data = item.type === 'symlink' ? new TextEncoder().encode(item.linkname ?? '') : (item.data ?? new Uint8Array());
-  return { path, mode: type | (item.mode & 0o7777), data };
+  return { path, mode: type | (item.mode & 0o7777), data, ...(item.mtime !== undefined ? { mtime: item.mtime } : {}) };
 }
 
 // ---- .dockerignore ----------------------------------------------------------------------------

@@ -9,8 +9,8 @@ import {
   durationOrUndefined,
   goQuoteList,
   healthcheckHistory,
-  nopCreatedBy,
-  nopStringCreatedBy,
+  goPortSet,
+  withBuildkitMark,
   normalizeConfig,
   runCreatedBy,
   setEnv,
@@ -93,8 +93,7 @@ export interface Step {
   /** The instruction after substitution, as progress shows it and the cache key hashes it. */
   text: string;
   /**
-   * Docker history `created_by`. For COPY/ADD it contains the placeholder COPY_SOURCE_PLACEHOLDER;
-   * replace it with copyCreatedBy() once the sources' content hash is known.
+   * Docker history `created_by`, as BuildKit writes it (see config.ts).
    */
   createdBy: string;
   layer: LayerEffect;
@@ -153,12 +152,6 @@ export interface PlanOptions {
   isKnownImage?: (ref: string) => boolean;
 }
 
-export const COPY_SOURCE_PLACEHOLDER = '<sources>';
-
-/** Fills in a COPY/ADD step's created_by: `/bin/sh -c #(nop) COPY file:<hash> in /app/ `. */
-export function copyCreatedBy(step: Step, sourceHash: string): string {
-  return step.createdBy.replace(COPY_SOURCE_PLACEHOLDER, sourceHash);
-}
 
 interface RawStage {
   index: number;
@@ -466,7 +459,6 @@ class StagePlanner {
 
   step(instruction: Ast.Instruction, index: number): Step | null {
     const line = instruction.lines.start;
-    const before = this.config;
     const make = (fields: Omit<Step, 'stage' | 'index' | 'kind' | 'lines' | 'config' | 'buildArgs' | 'configPatch'> & { configPatch?: Partial<ImageConfig> }): Step => {
       const patch = fields.configPatch ?? {};
       this.config = { ...this.config, ...structuredClone(patch) };
@@ -481,7 +473,6 @@ class StagePlanner {
         config: this.config,
       };
     };
-    const nop = (text: string) => nopCreatedBy(before, text);
 
     switch (instruction.kind) {
       case 'FROM':
@@ -493,7 +484,7 @@ class StagePlanner {
           parts.push(value === undefined ? arg.name : `${arg.name}=${value}`);
         }
         const text = `ARG ${parts.join(' ')}`;
-        return make({ text, createdBy: nop(text), layer: 'none' });
+        return make({ text, createdBy: text, layer: 'none' });
       }
       case 'ENV': {
         // All values on one line are expanded with the env from *before* the line.
@@ -507,7 +498,7 @@ class StagePlanner {
           parts.push(`${key}=${value}`);
         }
         const text = `ENV ${parts.join(' ')}`;
-        return make({ text, createdBy: nop(text), layer: 'none', configPatch: { Env: env } });
+        return make({ text, createdBy: text, layer: 'none', configPatch: { Env: env } });
       }
       case 'LABEL': {
         const variables = this.variables();
@@ -520,18 +511,18 @@ class StagePlanner {
           parts.push(`${key}=${value}`);
         }
         const text = `LABEL ${parts.join(' ')}`;
-        return make({ text, createdBy: nop(text), layer: 'none', configPatch: { Labels: labels } });
+        return make({ text, createdBy: text, layer: 'none', configPatch: { Labels: labels } });
       }
       case 'WORKDIR': {
         const path = this.sub(instruction.path, line);
         const workdir = resolveAgainst(this.config.WorkingDir, path);
         const text = `WORKDIR ${workdir}`;
-        return make({ text, createdBy: nopStringCreatedBy(before, text), layer: 'maybe', workdir, configPatch: { WorkingDir: workdir } });
+        return make({ text, createdBy: text, layer: 'maybe', workdir, configPatch: { WorkingDir: workdir } });
       }
       case 'USER': {
         const user = this.sub(instruction.user, line);
         const text = `USER ${user}`;
-        return make({ text, createdBy: nop(text), layer: 'none', configPatch: { User: user } });
+        return make({ text, createdBy: text, layer: 'none', configPatch: { User: user } });
       }
       case 'EXPOSE': {
         const ports = { ...this.config.ExposedPorts };
@@ -548,7 +539,7 @@ class StagePlanner {
           }
         }
         const text = `EXPOSE ${added.join(' ')}`;
-        return make({ text, createdBy: nop(text), layer: 'none', configPatch: { ExposedPorts: ports } });
+        return make({ text, createdBy: `EXPOSE ${goPortSet(added.map((port) => normalizePort(port)!))}`, layer: 'none', configPatch: { ExposedPorts: ports } });
       }
       case 'VOLUME': {
         const volumes = { ...this.config.Volumes };
@@ -557,7 +548,7 @@ class StagePlanner {
           if (path.trim() === '') this.planner.report(line, 'VOLUME specified can not be an empty string');
           else volumes[path] = {};
         }
-        return make({ text: `VOLUME ${JSON.stringify(paths)}`, createdBy: nop(`VOLUME [${paths.join(' ')}]`), layer: 'none', configPatch: { Volumes: volumes } });
+        return make({ text: `VOLUME ${JSON.stringify(paths)}`, createdBy: `VOLUME [${paths.join(' ')}]`, layer: 'none', configPatch: { Volumes: volumes } });
       }
       case 'STOPSIGNAL': {
         const signal = this.sub(instruction.signal, line);
@@ -565,36 +556,36 @@ class StagePlanner {
           this.planner.report(line, `Invalid signal: ${signal}`, 'Use a signal name like SIGTERM or SIGINT, or its number');
         }
         const text = `STOPSIGNAL ${signal}`;
-        return make({ text, createdBy: nop(text), layer: 'none', configPatch: { StopSignal: signal } });
+        return make({ text, createdBy: text, layer: 'none', configPatch: { StopSignal: signal } });
       }
       case 'SHELL': {
         const text = `SHELL ${JSON.stringify(instruction.argv)}`;
-        return make({ text, createdBy: nop(`SHELL [${instruction.argv.join(' ')}]`), layer: 'none', configPatch: { Shell: [...instruction.argv] } });
+        return make({ text, createdBy: `SHELL [${instruction.argv.join(' ')}]`, layer: 'none', configPatch: { Shell: [...instruction.argv] } });
       }
       case 'CMD': {
         const cmd = this.commandArgv(instruction.command);
         this.cmdSet = true;
-        return make({ text: instruction.original, createdBy: nop(`CMD ${goQuoteList(cmd)}`), layer: 'none', configPatch: { Cmd: cmd } });
+        return make({ text: instruction.original, createdBy: `CMD ${goQuoteList(cmd)}`, layer: 'none', configPatch: { Cmd: cmd } });
       }
       case 'ENTRYPOINT': {
         const entrypoint = this.commandArgv(instruction.command);
         // An ENTRYPOINT drops a CMD inherited from the base image, but not one set in this stage.
         const patch: Partial<ImageConfig> = { Entrypoint: entrypoint };
         if (!this.cmdSet) patch.Cmd = null;
-        return make({ text: instruction.original, createdBy: nop(`ENTRYPOINT ${goQuoteList(entrypoint)}`), layer: 'none', configPatch: patch });
+        return make({ text: instruction.original, createdBy: `ENTRYPOINT ${goQuoteList(entrypoint)}`, layer: 'none', configPatch: patch });
       }
       case 'HEALTHCHECK': {
         const health = this.healthConfig(instruction);
-        return make({ text: instruction.original, createdBy: nop(healthcheckHistory(health)), layer: 'none', configPatch: { Healthcheck: health } });
+        return make({ text: instruction.original, createdBy: healthcheckHistory(health), layer: 'none', configPatch: { Healthcheck: health } });
       }
       case 'ONBUILD': {
         const text = `ONBUILD ${instruction.trigger}`;
-        return make({ text, createdBy: nop(text), layer: 'none', configPatch: { OnBuild: [...this.config.OnBuild, instruction.trigger] } });
+        return make({ text, createdBy: text, layer: 'none', configPatch: { OnBuild: [...this.config.OnBuild, instruction.trigger] } });
       }
       case 'MAINTAINER': {
         this.author = instruction.name;
         const text = `MAINTAINER ${instruction.name}`;
-        return make({ text, createdBy: nop(text), layer: 'none' });
+        return make({ text, createdBy: text, layer: 'none' });
       }
       case 'RUN': {
         const run = this.runSpec(instruction);
@@ -614,7 +605,7 @@ class StagePlanner {
         const text = [instruction.kind, ...flags, ...copy.sources, ...inline, copy.rawDest].join(' ');
         return make({
           text,
-          createdBy: nopStringCreatedBy(before, `${instruction.kind} ${COPY_SOURCE_PLACEHOLDER} in ${copy.rawDest} `),
+          createdBy: withBuildkitMark([instruction.kind, ...copy.sources, ...copy.inlineFiles.map((f) => `<<${f.name}`), copy.rawDest].join(' ')),
           layer: 'layer',
           copy,
         });
