@@ -114,8 +114,8 @@ class LayerlabSandbox extends HTMLElement {
     this.#origin = new URL(frame.src).origin;
     frame.title = this.getAttribute('label') || 'Layerlab Docker sandbox';
     frame.allow = 'clipboard-read; clipboard-write';
-    const sandbox = sandboxAttribute(this.#origin, location.origin);
-    if (sandbox !== null) frame.setAttribute('sandbox', sandbox);
+    // No top navigation, no forms posting out; same-origin is needed for its own IndexedDB and workers.
+    frame.setAttribute('sandbox', 'allow-scripts allow-same-origin allow-modals allow-downloads allow-popups allow-popups-to-escape-sandbox');
     window.addEventListener('message', this.#onMessage);
     this.#frame = frame;
     this.#root.innerHTML = `<style>${STYLE}</style>`;
@@ -169,18 +169,6 @@ class LayerlabSandbox extends HTMLElement {
   run(command: string): Promise<void> {
     return this.send({ type: 'run', command });
   }
-}
-
-/**
- * The iframe's sandbox flags. The security boundary is the origin: Layerlab served from its own origin
- * cannot touch the host page, and the flags add no top navigation and no form posts. `allow-same-origin`
- * is needed for the frame's own IndexedDB and workers; together with `allow-scripts` it would let a
- * same-origin frame lift its own sandbox, so a same-origin embed gets no sandbox attribute at all
- * (null): it is the site's own code, as trusted as the page, and a sandbox there would only pretend.
- */
-export function sandboxAttribute(frameOrigin: string, pageOrigin: string): string | null {
-  if (frameOrigin === pageOrigin) return null;
-  return 'allow-scripts allow-same-origin allow-modals allow-downloads allow-popups allow-popups-to-escape-sandbox';
 }
 
 if (typeof customElements !== 'undefined' && !customElements.get('layerlab-sandbox')) customElements.define('layerlab-sandbox', LayerlabSandbox);
