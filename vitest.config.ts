@@ -15,7 +15,7 @@ export default defineConfig({
       {
         test: {
           name: 'vm',
-          include: ['src/**/*.vm.test.ts'],
+          include: ['src/**/*.vm.test.ts', 'test/**/*.vm.test.ts'],
           environment: 'node',
           testTimeout: 120_000,
           hookTimeout: 180_000,

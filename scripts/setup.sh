@@ -27,6 +27,9 @@ if [ "${LAYERLAB_NEED_CHROMIUM:-0}" = 1 ]; then
   apt_install chromium
   # Registry tests: a real registry server, skopeo to push fixtures, htpasswd (bcrypt) for basic auth.
   apt_install docker-registry skopeo apache2-utils
+  # Native suites: the agent fuzzer (clang's libFuzzer + ASan), the build check (strace, qemu-user-static),
+  # the relay test's host server (python3), zstd fixtures.
+  apt_install clang libclang-rt-14-dev strace qemu-user-static python3 zstd gcc-multilib
 fi
 
 bash vm/build.sh

@@ -5,6 +5,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 LAYERLAB_NEED_CHROMIUM=1 bash scripts/setup.sh
 
+echo "== lint and type check"
+npm run lint
+npm run check
+
 echo "== unit tests"
 # native suites (the guest agent, the VM build) fail instead of skipping when they cannot run here
 LAYERLAB_NATIVE_TESTS=1 npx vitest run --project unit

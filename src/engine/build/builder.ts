@@ -408,7 +408,8 @@ export class Builder {
       }
       await this.#guest.request('umount', { target: mounted.rootfs });
       await this.#dropMountpointStubs(mounted.upper);
-      const tar = await this.#guestLayers.pack(mounted.upper);
+      const packed = await this.#guestLayers.pack(mounted.upper);
+      const tar = sourceDateEpoch !== undefined ? await clampTarTimes(packed, sourceDateEpoch) : packed;
       // The upperdir is on the step's own tmpfs: unpack the layer into the layer store for later steps.
       await this.#guestLayers.install(await sha256(tar), tar, signal);
       return tar;
