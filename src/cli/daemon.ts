@@ -11,6 +11,7 @@
  *   or on SIGTERM. A socket file nobody answers on (a crashed daemon) is removed and a new daemon started.
  * - LAYERLAB_DAEMON=off runs each command in its own process with its own VM, as before.
  */
+import { PublishedPorts, type PortSource } from '../host/published-ports.ts';
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -315,12 +316,21 @@ export async function daemonCommand(options: {
     case 'run': {
       await mkdir(storeDir, { recursive: true });
       const opened = await options.openEngine({ storeDir });
+      // Published ports listen on this machine while the daemon runs, as dockerd's do.
+      const engine = opened.engine as unknown as Partial<PortSource>;
+      const ports =
+        engine.ps && engine.subscribe && engine.connectPort
+          ? await PublishedPorts.start(engine as PortSource, { onError: (message) => console.log(`daemon: ${message}`) })
+          : null;
       console.log(`daemon: pid ${process.pid}, store ${storeDir}, VM ready`);
       await serveDaemon({
         storeDir,
         run: (command, commandIo) =>
           options.runDockerCommand({ engine: opened.engine, argv: command.argv, io: commandIo, cwd: command.cwd, json: command.json }),
-        onStop: () => opened.close(),
+        onStop: async () => {
+          await ports?.close();
+          await opened.close();
+        },
       });
       console.log('daemon: stopped');
       return 0;

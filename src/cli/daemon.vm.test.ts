@@ -52,6 +52,18 @@ describe('layerlab daemon', () => {
     const failed = await layerlab('run', '--rm', 'busybox', 'sh', '-c', 'echo out; echo err >&2; exit 3');
     expect(failed).toEqual({ code: 3, stdout: 'out\n', stderr: 'err\n' });
 
+    // A published port listens on this machine while the container runs (as with dockerd).
+    const port = 15000 + (process.pid % 2000);
+    const web = await layerlab('run', '-d', '--name', 'web', '-p', `127.0.0.1:${port}:8000`, 'busybox', 'sh', '-c', 'mkdir /www && echo served-by-layerlab > /www/index.html && exec httpd -f -p 8000 -h /www');
+    expect(web.code).toBe(0);
+    let body = '';
+    for (let i = 0; i < 60 && !body.includes('served-by-layerlab'); i++) {
+      body = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.text(), () => '');
+      if (!body) await new Promise((r) => setTimeout(r, 1000));
+    }
+    expect(body).toBe('served-by-layerlab\n');
+    expect((await layerlab('port', 'web')).stdout).toBe(`8000/tcp -> 127.0.0.1:${port}\n`);
+
     const status = await layerlab('daemon', 'status');
     expect(status.stdout).toMatch(/^daemon: running, pid \d+, store /);
 
