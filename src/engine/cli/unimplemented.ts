@@ -5,22 +5,15 @@
  * `<group> <verb>` for a missing verb of a group Layerlab has (`image pull`).
  */
 
-const NO_NETWORK = 'there is no registry to reach from this sandbox';
-const IMAGES_HERE = "The images you can use are the bundled ones (busybox, python:3.11) and those you build or load: see 'docker images'.";
+const NO_NETWORK = 'this sandbox does not search or sign in registries';
+const IMAGES_HERE = "'docker pull NAME' fetches an image by its exact name (when this page has a registry proxy); 'docker images' lists what is here.";
 
 export const UNIMPLEMENTED_VERBS: Record<string, string> = {
-  pull: `${NO_NETWORK}, so images cannot be pulled. ${IMAGES_HERE} 'docker run busybox' works without a pull.`,
-  push: `${NO_NETWORK}, so images cannot be pushed. 'docker save -o app.tar app' writes an image to a file instead.`,
-  login: `${NO_NETWORK}, so there is nothing to log in to.`,
-  logout: `${NO_NETWORK}, so there is nothing to log out of.`,
   search: `${NO_NETWORK}, so Docker Hub cannot be searched. ${IMAGES_HERE}`,
-  network: "containers here have no network to manage (see 'docker info').",
   pause: "use 'docker stop' to stop a container, and 'docker start' to start it again.",
   unpause: "use 'docker stop' to stop a container, and 'docker start' to start it again.",
   top: "'docker exec CONTAINER ps' lists a running container's processes.",
   stats: "'docker ps -s' shows the size of each container's writable layer.",
-  port: 'containers here have no network, so no ports are published.',
-  rename: "give the name when creating it instead: 'docker run --name NAME IMAGE'.",
   update: "remove the container and run a new one with the limits you want ('docker run -m 64m …').",
   attach: "'docker logs -f CONTAINER' follows its output; 'docker exec -it CONTAINER sh' opens a shell in it.",
   events: "'docker ps -a' and 'docker images' show what changed.",
@@ -41,15 +34,11 @@ export const UNIMPLEMENTED_VERBS: Record<string, string> = {
   manifest: `${NO_NETWORK}, so there are no manifest lists to inspect.`,
   checkpoint: "'Back to the start of this step' in a lesson restores the whole VM instead.",
   init: 'write the Dockerfile in the editor.',
-  'image pull': `${NO_NETWORK}, so images cannot be pulled. ${IMAGES_HERE}`,
-  'image push': `${NO_NETWORK}, so images cannot be pushed. 'docker save -o app.tar app' writes an image to a file instead.`,
   'image import': "'docker load' reads images that 'docker save' wrote.",
   'container pause': "use 'docker stop' to stop a container, and 'docker start' to start it again.",
   'container unpause': "use 'docker stop' to stop a container, and 'docker start' to start it again.",
   'container top': "'docker exec CONTAINER ps' lists a running container's processes.",
   'container stats': "'docker ps -s' shows the size of each container's writable layer.",
-  'container port': 'containers here have no network, so no ports are published.',
-  'container rename': "give the name when creating it instead: 'docker run --name NAME IMAGE'.",
   'container update': "remove the container and run a new one with the limits you want ('docker run -m 64m …').",
   'container attach': "'docker logs -f CONTAINER' follows its output; 'docker exec -it CONTAINER sh' opens a shell in it.",
   'container export': "'docker commit CONTAINER' makes an image of it, and 'docker save' writes that image to a tar.",
