@@ -57,7 +57,7 @@ test('build the workspace, see its layers, run it and watch the writable layer, 
 
 test('docker run -it gives an interactive shell in a container; its files show in the writable layer', async ({ page }) => {
   await openApp(page);
-  await terminal(page, 'docker run -it --name box busybox sh', 'built-in shell (ash)', 30_000);
+  await terminal(page, 'docker run -it --name box busybox sh', '/ #', 30_000);
   await terminal(page, 'echo inside > /note.txt; hostname', /[0-9a-f]{12}/);
   await expect(page.getByTestId('writable-layer').filter({ hasText: 'box' })).toContainText(/change/, { timeout: 20_000 });
   await terminal(page, 'exit', /root@layerlab/);

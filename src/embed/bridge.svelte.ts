@@ -225,7 +225,8 @@ export function wireApp({ app, backend, bridge, panels, lesson, command }: WireO
   async function finished(tag: string): Promise<void> {
     const log = $state.snapshot(app.buildLog);
     // Steps that made a layer, in Dockerfile order (config-only steps are not in the log's list).
-    const steps = log.steps.filter((s) => s.line > 0 && (s.status === 'cached' || s.status === 'done'));
+    // (The log's `[1/N] FROM …` line is the base image, not a step of this build.)
+    const steps = log.steps.filter((s) => s.line > 0 && (s.status === 'cached' || s.status === 'done') && !/^\[[^\]]*\] FROM /.test(s.name));
     const image = log.state === 'succeeded' && log.imageId ? await backend.getImage(log.imageId).catch(() => null) : null;
     // This build's layers are the top ones: pair them with its steps, so each knows its line and whether it was cached.
     const filesystem = (image?.layers ?? []).filter((l) => !l.emptyLayer);

@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readTar } from '../../src/engine/archive/tar.ts';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { main, type OpenEngine } from '../../src/cli/main.ts';
@@ -66,9 +67,15 @@ describe('outbound network through the relay', () => {
     expect(build.code).toBe(0);
     const run = await layerlab(openEngine, ctx, 'run', '--rm', 'fetched', 'cat', '/fetched.txt');
     expect(run.stdout).toBe('hello from the host\n');
-    // the resolver files are the build's, not the layer's
-    const ls = await layerlab(openEngine, ctx, 'run', '--rm', 'fetched', 'sh', '-c', 'test -s /etc/resolv.conf && echo has-resolv || echo no-resolv');
-    expect(ls.stdout).toBe('no-resolv\n');
+    // The resolver files are the build's, not the layer's: the RUN layer holds only what the step wrote.
+    const saved = path.join(work, 'fetched.tar');
+    expect((await layerlab(openEngine, ctx, 'save', '-o', saved, 'fetched')).code).toBe(0);
+    const archive = await readTar(new Uint8Array(await readFile(saved)));
+    const manifest = JSON.parse(new TextDecoder().decode(archive.find((e) => e.name === 'manifest.json')!.data)) as { Layers: string[] }[];
+    const top = archive.find((e) => e.name === manifest[0]!.Layers.at(-1))!;
+    const names = (await readTar(top.data!)).map((e) => e.name.replace(/\/$/, ''));
+    expect(names).toContain('fetched.txt');
+    expect(names.filter((n) => n.startsWith('etc'))).toEqual([]);
   }, 300_000);
 
   async function buildFetching(url: string) {
