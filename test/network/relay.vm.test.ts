@@ -75,7 +75,7 @@ describe('outbound network through the relay', () => {
     const top = archive.find((e) => e.name === manifest[0]!.Layers.at(-1))!;
     const names = (await readTar(top.data!)).map((e) => e.name.replace(/\/$/, ''));
     expect(names).toContain('fetched.txt');
-    expect(names.filter((n) => n.startsWith('etc'))).toEqual([]);
+    expect(names.filter((n) => n === 'etc/resolv.conf' || n === 'etc/hosts')).toEqual([]);
   }, 300_000);
 
   async function buildFetching(url: string) {
