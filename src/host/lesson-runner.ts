@@ -172,7 +172,8 @@ export function createNodeLessonRunner(options: NodeLessonRunnerOptions = {}): N
 
     async reset(_lesson: Lesson, files: LessonFile[]) {
       await closeCurrent();
-      const opened = await openNodeEngine({ assetsDir: options.assetsDir });
+      // Lessons run offline, as in a static deployment: no relay, so no network to wait for or reconnect to.
+      const opened = await openNodeEngine({ assetsDir: options.assetsDir, relay: null });
       const shell = new SerialShell(opened.machine, options.onSerial);
       current = { ...opened, shell, context: createEngineContext({ engine: opened.engine, guest: opened.machine }) };
       // Quiet terminal (no echo, so busybox also skips line editing), in the workspace.
