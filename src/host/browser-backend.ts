@@ -174,20 +174,15 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
       const dockerfileFile = request.files.find((f) => f.path === request.dockerfile);
       const log = new BuildLog(typeof dockerfileFile?.content === 'string' ? dockerfileFile.content : undefined);
       request.onLog(log.snapshot());
-      // One snapshot per LOG_INTERVAL_MS at most: a step printing millions of lines costs one copy of
-      // the (bounded) log per interval, not one per line.
-      let timer: ReturnType<typeof setTimeout> | null = null;
+      // Each event gives the panel a new snapshot: a copy of the log, which stays small because each
+      // step keeps only its last STEP_OUTPUT_LINES lines.
       const result = await daemon.build(
         { id, files: request.files.map((f) => ({ path: f.path, data: toBytes(f.content) })), dockerfile: request.dockerfile, tag: request.tag },
         Comlink.proxy((event: BuildEvent) => {
           log.apply(event);
-          timer ??= setTimeout(() => {
-            timer = null;
-            request.onLog(log.snapshot());
-          }, LOG_INTERVAL_MS);
+          request.onLog(log.snapshot());
         }),
       ).finally(() => appBuilds--);
-      if (timer) clearTimeout(timer);
       const lints: LintMarker[] = result.lints.map((l) => ({ line: l.line, severity: l.severity as LintMarker['severity'], message: l.message, source: 'layerlab' }));
       if (result.error) {
         if (request.signal.aborted) log.cancel();
@@ -357,8 +352,6 @@ function fileTree(changes: ImageLayersView['layers'][number]['changes']): FileNo
   return root.children!;
 }
 
-/** How often the build log panel gets a new snapshot while a build runs. */
-const LOG_INTERVAL_MS = 50;
 /** Output lines kept per build step; earlier ones are counted and dropped. */
 export const STEP_OUTPUT_LINES = 2000;
 
