@@ -101,6 +101,7 @@ export class Containers {
   #logs = new Map<string, LogChunk[]>();
   /** Containers whose overlay is mounted in the guest in this VM session. */
   #mounted = new Set<string>();
+  #mounting = new Map<string, Promise<void>>();
   #exitWaiters = new Map<string, ((code: number) => void)[]>();
   #outputListeners = new Map<string, Set<(stream: 'stdout' | 'stderr', text: string) => void>>();
   #decoders = new Map<string, TextDecoder>();
@@ -535,8 +536,21 @@ export class Containers {
     }
   }
 
+  /**
+   * Mounts a container's filesystem once. Callers that ask at the same time (the writable-layer feed and
+   * a `docker diff` right after a reload) share one mount: two would race over the same transfer file.
+   */
   async #ensureMounted(record: ContainerRecord, signal?: AbortSignal): Promise<void> {
     if (this.#mounted.has(record.id)) return;
+    let pending = this.#mounting.get(record.id);
+    if (!pending) {
+      pending = this.#mount(record, signal).finally(() => this.#mounting.delete(record.id));
+      this.#mounting.set(record.id, pending);
+    }
+    return pending;
+  }
+
+  async #mount(record: ContainerRecord, signal?: AbortSignal): Promise<void> {
     await this.#layers.ensure(record.diffIDs, signal);
     for (const volume of record.volumes) await this.#ensureVolume(volume.name);
     await this.#layers.limitSize(record.id, WRITABLE_LAYER_LIMIT);
