@@ -147,7 +147,7 @@ export class Daemon {
     tell('restarting', `${reason}: restarting it from its snapshot…`);
     try {
       for (const controller of this.#builds.values()) controller.abort();
-      this.#machine?.destroy();
+      await this.#machine?.destroy();
       await this.#startVm(() => {});
       tell('restarted', 'The VM was restarted. Images, volumes and stopped containers are back; running containers were stopped.');
     } catch (error) {
@@ -163,7 +163,7 @@ export class Daemon {
 
   /** For tests of the watchdog: make the guest stop answering, as a hung VM would. */
   simulateHang(): void {
-    this.#machine?.destroy();
+    void this.#machine?.destroy();
   }
 
   #attachSerial(listener: (bytes: Uint8Array) => void): void {
@@ -280,7 +280,7 @@ export class Daemon {
     this.#restarting = true;
     try {
       for (const controller of this.#builds.values()) controller.abort();
-      this.#machine?.destroy();
+      await this.#machine?.destroy();
       const now = await this.#backend!.listMeta<unknown>('');
       const keep = new Set(saved.meta.map(([k]) => k));
       await this.#backend!.commit({ delete: now.map(([k]) => k).filter((k) => !keep.has(k)), put: Object.fromEntries(saved.meta) });

@@ -87,7 +87,7 @@ export async function openNodeEngine(options: NodeEngineOptions = {}): Promise<{
     machine,
     async close() {
       stopServing();
-      machine.destroy();
+      await machine.destroy();
       await relay?.close();
       await backend.close();
     },

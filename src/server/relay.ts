@@ -187,12 +187,24 @@ export interface LocalRelay {
 }
 
 /**
+ * `ws`'s WebSocket as a browser's behaves on a failed connect: an error event, then close. Without a
+ * listener, `ws` throws the error instead, and v86's network adapter (which sets no onerror) would
+ * turn a relay that has gone (a VM outliving it by a reconnect) into an uncaught exception.
+ */
+class BrowserLikeWebSocket extends NodeWebSocket {
+  constructor(...args: ConstructorParameters<typeof NodeWebSocket>) {
+    super(...args);
+    this.on('error', () => {});
+  }
+}
+
+/**
  * A relay on a loopback port of this process, for the VM under Node (the CLI, tests). v86's network
  * adapter needs a global WebSocket; Node 20 has none, so `ws`'s stands in.
  */
 export async function startLocalRelay(options: RelayOptions): Promise<LocalRelay> {
   const global = globalThis as { WebSocket?: unknown };
-  global.WebSocket ??= NodeWebSocket;
+  global.WebSocket ??= BrowserLikeWebSocket;
   const handler = createRelayUpgradeHandler(options);
   const server = http.createServer((_req, res) => res.writeHead(404).end());
   const sockets = new Set<Duplex>();

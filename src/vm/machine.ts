@@ -210,7 +210,7 @@ export class Machine implements Guest {
         await machine.agent.waitReady(timeout);
       }
     } catch (error) {
-      machine.destroy();
+      void machine.destroy();
       throw new MachineError(
         `the guest agent did not answer within ${timeout} ms after ${assets.state ? 'restoring the snapshot' : 'booting'} (${(error as Error).message}); the VM assets may be stale: run \`npm run build:vm -- --force\``,
       );
@@ -299,11 +299,12 @@ export class Machine implements Guest {
     return this.#emulator.save_state();
   }
 
-  destroy(): void {
+  /** Stops the VM; resolves once v86 has also closed its network adapter (before a relay may go). */
+  async destroy(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
     this.agent.close();
-    this.#emulator.destroy();
+    await this.#emulator.destroy();
   }
 
   #flushSerial(): void {
