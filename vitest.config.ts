@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: `unit` (pure code, fast) and `vm` (boots the real guest under Node; slow, serial).
+// Three projects: `unit` (pure code, fast), `vm` (boots the real guest under Node; slow, serial) and
+// `differential` (the builder against real Docker).
 export default defineConfig({
   test: {
     projects: [
@@ -19,6 +20,17 @@ export default defineConfig({
           environment: 'node',
           testTimeout: 120_000,
           hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        // Layerlab's builder against Debian's dockerd (root; see test/differential/).
+        test: {
+          name: 'differential',
+          include: ['test/differential/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
           fileParallelism: false,
         },
       },
