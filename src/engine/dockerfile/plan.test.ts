@@ -35,7 +35,7 @@ describe('planBuild: steps, layers and history', () => {
   it('marks which steps make layers', () => {
     expect(steps.map((s) => [s.kind, s.layer])).toEqual([
       ['ENV', 'none'],
-      ['WORKDIR', 'maybe'],
+      ['WORKDIR', 'layer'],
       ['COPY', 'layer'],
       ['RUN', 'layer'],
       ['CMD', 'none'],
@@ -127,9 +127,10 @@ describe('planBuild: ENV and ARG semantics', () => {
     expect(s[3]!.config.Env).toEqual([]); // ARGs never reach the image config
   });
 
-  it('ENV wins over an ARG of the same name', () => {
+  it('ENV wins over an ARG of the same name (history lists the ARG with the ENV value, as BuildKit)', () => {
     const s = plan('FROM x\nARG V=arg\nENV V=env\nRUN echo $V\nLABEL v=$V', { buildArgs: { V: 'cli' } }).stages[0]!.steps;
-    expect(s[2]!.run!.historyArgs).toEqual([]);
+    expect(s[2]!.run!.historyArgs).toEqual(['V=env']);
+    expect(s[2]!.run!.env).toEqual(['V=env']);
     expect(s[3]!.config.Labels).toEqual({ v: 'env' });
   });
 
