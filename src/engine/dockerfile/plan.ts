@@ -19,7 +19,7 @@ import {
   type ImageConfig,
 } from './config.ts';
 import { DockerfileError, throwIfErrors, type DockerfileWarning, type LineRange } from './errors.ts';
-import type { ParseResult } from './parse.ts';
+import { parseDockerfile, type ParseResult } from './parse.ts';
 import { cleanPath, resolveAgainst } from './paths.ts';
 import {
   AUTOMATIC_PLATFORM_ARGS,
@@ -353,16 +353,24 @@ class Planner {
     return order;
   }
 
+  /** The triggers as instructions on the FROM line; one that does not parse is an error there. */
+  private onbuildTriggers(triggers: string[], lines: LineRange): Ast.Instruction[] {
+    const parsed = parseDockerfile({ text: ['FROM scratch', ...triggers].join('\n') });
+    for (const error of parsed.errors) this.fail(lines.start, `ONBUILD trigger of the base image: ${error.message}`, 'Rebuild the base image with a valid ONBUILD instruction');
+    return parsed.instructions.slice(1).map((instruction) => ({ ...instruction, lines }));
+  }
+
   private planStage(raw: RawStage, base: StageBase, deps: StageDependency[]): PlannedStage {
     let config: ImageConfig;
     if (base.kind === 'stage') config = normalizeConfig(this.planned.get(base.index)?.config);
     else if (base.kind === 'image') config = normalizeConfig(this.options.baseImageConfig?.(base.ref));
     else config = normalizeConfig(undefined);
-    if (base.kind === 'image' && config.OnBuild.length > 0) {
-      this.warnings.push({ line: raw.from.lines.start, message: `The base image has ONBUILD triggers (${config.OnBuild.join('; ')}); Layerlab does not run them` });
-    }
+    // A base image's ONBUILD triggers run first, as if written after FROM (on its line), and the new
+    // image does not inherit them (BuildKit).
+    const triggers = config.OnBuild.length > 0 ? this.onbuildTriggers(config.OnBuild, raw.from.lines) : [];
+    config.OnBuild = [];
     const stage = new StagePlanner(this, raw, config);
-    const steps = raw.instructions.map((instruction, i) => stage.step(instruction, i));
+    const steps = [...triggers, ...raw.instructions].map((instruction, i) => stage.step(instruction, i));
     return {
       index: raw.index,
       name: raw.name,
