@@ -177,6 +177,8 @@ export interface EngineApi {
   /** `docker pull`: only linux/386 images (`platform` other than that is refused). */
   pull(options: { ref: string; platform?: string; onProgress?: (event: TransferEvent) => void; signal?: AbortSignal }): Promise<PullResult>;
   push(options: { ref: string; onProgress?: (event: TransferEvent) => void; signal?: AbortSignal }): Promise<PushResult>;
+  /** `docker manifest inspect`: the manifest (or index) as the registry stores it, and its digest. */
+  manifestInspect(options: { ref: string; signal?: AbortSignal }): Promise<{ digest: string; mediaType: string; text: string }>;
   /** `docker login`: checks the credentials against the registry and keeps them in memory for this session only. */
   login(options: { server?: string; username: string; password: string }): Promise<{ registry: string }>;
   logout(options: { server?: string }): Promise<{ registry: string; wasLoggedIn: boolean }>;
