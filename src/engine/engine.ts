@@ -16,7 +16,8 @@ import { ConflictError, EngineError, NotFoundError } from './oci/errors.ts';
 import { buildImage } from './oci/image.ts';
 import type { Digest } from './oci/digest.ts';
 import { MediaType } from './oci/types.ts';
-import type { ChangeEvent, ContainerView, EngineApi, ImageLayersView, NetworkView, PortHttpRequest, PortHttpResponse, RunOptions, WritableEntry } from './api.ts';
+import { topTable } from './containers/procfs.ts';
+import type { ChangeEvent, ContainerStatsSample, ContainerTop, ContainerView, EngineApi, LogEntry, ImageLayersView, NetworkView, PortHttpRequest, PortHttpResponse, RunOptions, WritableEntry } from './api.ts';
 import { Networks } from './network/networks.ts';
 import { TcpRelay, type PortConnection } from './network/tcp.ts';
 import { httpExchange } from './network/http.ts';
@@ -261,6 +262,28 @@ export class Engine implements EngineApi {
     return saveImages({ store: this.store, refs: options.refs, format: options.format ?? 'docker' });
   }
 
+  async importImage(options: Parameters<EngineApi['importImage']>[0]): Promise<{ imageId: string }> {
+    if (options.platform && options.platform !== 'linux/386') throw new EngineError(`image with platform ${options.platform} cannot run here: this engine runs linux/386 images only`);
+    if (options.data.length === 0) throw new EngineError('the imported archive is empty: expected a tar (plain or gzip) of a filesystem');
+    const changes = parseChanges(options.changes ?? []);
+    let layer;
+    try {
+      layer = await this.store.addLayer({ compressed: options.data });
+    } catch (error) {
+      throw new EngineError(`the imported archive is not a readable tar (plain or gzip): ${(error as Error).message}`);
+    }
+    const created = new Date().toISOString();
+    const image = await buildImage({
+      layers: [layer],
+      config: changes,
+      created,
+      history: [{ created, comment: options.message || 'Imported from -' }],
+    });
+    await this.store.putImage({ image, tags: options.ref ? [options.ref] : [] });
+    this.#emit({ type: 'image', action: 'create', id: image.configDigest, ref: options.ref });
+    return { imageId: image.configDigest };
+  }
+
   async load(options: { data: Uint8Array }) {
     const result = await loadImages({ store: this.store, data: options.data });
     for (const image of result.images) this.#emit({ type: 'image', action: 'load', id: image.id, ref: image.tags[0] });
@@ -418,9 +441,9 @@ export class Engine implements EngineApi {
       Path: record.args[0],
       Args: record.args.slice(1),
       State: {
-        Status: record.state,
+        Status: view.state,
         Running: record.state === 'running',
-        Paused: false,
+        Paused: view.state === 'paused',
         Restarting: false,
         OOMKilled: false,
         Dead: false,
@@ -466,8 +489,47 @@ export class Engine implements EngineApi {
     };
   }
 
-  async logs(options: { container: string }) {
-    return this.#containers.logs(options.container);
+  async logs(options: Parameters<EngineApi['logs']>[0]): Promise<LogEntry[]> {
+    const entries = [...this.#containers.logs(options.container)];
+    if (options.follow) {
+      for (const entry of entries) options.onOutput?.(entry);
+      await this.#containers.follow(options.container, (entry) => options.onOutput?.(entry), options.signal);
+    }
+    return entries;
+  }
+
+  async attach(options: Parameters<EngineApi['attach']>[0]): Promise<{ exitCode: number | null }> {
+    const record = this.#containers.find(options.container);
+    if (record.state !== 'running') throw new ConflictError('You cannot attach to a stopped container, start it first');
+    const exitCode = await this.#containers.follow(record.id, options.onOutput, options.signal);
+    // The client went away (Ctrl-C): with --sig-proxy (the default) the container gets the SIGINT.
+    if (exitCode === null && options.sigProxy !== false && record.state === 'running') await this.#containers.kill(record.id, 'INT').catch(() => {});
+    return { exitCode };
+  }
+
+  async pause(options: { container: string }) {
+    return this.#containers.view(await this.#containers.pause(options.container));
+  }
+
+  async unpause(options: { container: string }) {
+    return this.#containers.view(await this.#containers.unpause(options.container));
+  }
+
+  async top(options: { container: string }): Promise<ContainerTop> {
+    return topTable(await this.#containers.processes(options.container));
+  }
+
+  async stats(options: { containers?: string[]; all?: boolean }): Promise<ContainerStatsSample[]> {
+    const records = options.containers?.length
+      ? options.containers.map((ref) => this.#containers.find(ref))
+      : this.#containers.list().filter((r) => options.all || r.state === 'running');
+    const samples: ContainerStatsSample[] = [];
+    for (const record of records) samples.push(await this.#containers.statsSample(record.id));
+    return samples;
+  }
+
+  exportContainer(options: { container: string }): Promise<Uint8Array> {
+    return this.#containers.exportFilesystem(options.container);
   }
 
   exec(options: Parameters<EngineApi['exec']>[0]) {
@@ -478,9 +540,9 @@ export class Engine implements EngineApi {
     return this.#containers.diff(options.container);
   }
 
-  async commit(options: { container: string; ref?: string; author?: string; message?: string; changes?: string[] }) {
+  async commit(options: Parameters<EngineApi['commit']>[0]) {
     const changes = parseChanges(options.changes ?? []);
-    const imageId = await this.#containers.commit(options.container, { tag: options.ref, author: options.author, message: options.message, changes });
+    const imageId = await this.#containers.commit(options.container, { tag: options.ref, author: options.author, message: options.message, changes, pause: options.pause });
     return { imageId };
   }
 

@@ -223,6 +223,35 @@ class FakeEngine implements EngineApi {
   async copyTo(options: { container: string; path: string; tar: Uint8Array }) {
     this.calls.push({ method: 'copyTo', options: { container: options.container, path: options.path, bytes: options.tar.length } });
   }
+  async pause(options: { container: string }) {
+    this.calls.push({ method: 'pause', options });
+    return this.#find(options.container);
+  }
+  async unpause(options: { container: string }) {
+    this.calls.push({ method: 'unpause', options });
+    return this.#find(options.container);
+  }
+  async top(options: { container: string }) {
+    this.#find(options.container);
+    return { titles: ['UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME', 'CMD'], processes: [['root', '1234', '1200', '0', '23:30', '?', '00:00:00', 'sleep 300']] };
+  }
+  async stats(options: { containers?: string[]; all?: boolean }) {
+    this.calls.push({ method: 'stats', options });
+    return [];
+  }
+  async attach(options: Parameters<EngineApi['attach']>[0]) {
+    this.#find(options.container);
+    return { exitCode: 0 };
+  }
+  async exportContainer(options: { container: string }) {
+    this.calls.push({ method: 'exportContainer', options });
+    this.#find(options.container);
+    return new TextEncoder().encode('fs-tar');
+  }
+  async importImage(options: Parameters<EngineApi['importImage']>[0]) {
+    this.calls.push({ method: 'importImage', options: { ...options, data: options.data.length } });
+    return { imageId: `sha256:${'c'.repeat(64)}` };
+  }
   async rename(options: { container: string; name: string }) {
     this.calls.push({ method: 'rename', options });
     this.#find(options.container);
@@ -794,7 +823,7 @@ describe('dispatch, help, json', () => {
     const search = await docker('search nginx');
     expect(search.code).toBe(1);
     expect(search.stderr).toContain("docker: 'search' is a docker command that Layerlab does not have.");
-    expect((await docker('container pause c')).stderr).toContain("'docker stop'");
+    expect((await docker('container update c')).stderr).toContain("'docker run -m 64m");
     // A verb leaves the table when it is implemented: none is both.
     for (const verb of Object.keys(UNIMPLEMENTED_VERBS)) {
       const [first, second] = verb.split(' ');
