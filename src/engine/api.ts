@@ -296,7 +296,8 @@ export interface EngineApi {
 
   // ---- volumes
   volumeCreate(options: { name?: string }): Promise<{ name: string }>;
-  volumes(): Promise<{ name: string; mountpoint: string; created: string }[]>;
+  /** `size`: also each volume's bytes (regular files), as `docker system df` shows them. */
+  volumes(options?: { size?: boolean }): Promise<{ name: string; mountpoint: string; created: string; size?: number }[]>;
   volumeRm(options: { name: string; force?: boolean }): Promise<void>;
   volumeInspect(options: { name: string }): Promise<Record<string, unknown>>;
 

@@ -598,8 +598,17 @@ export class Engine implements EngineApi {
     return { name };
   }
 
-  async volumes() {
-    return (await this.#backend.listMeta<VolumeRecord>('volume/')).map(([, v]) => ({ name: v.name, mountpoint: volumeDir(v.name), created: v.created }));
+  async volumes(options: { size?: boolean } = {}) {
+    const volumes = (await this.#backend.listMeta<VolumeRecord>('volume/')).map(([, v]) => ({ name: v.name, mountpoint: volumeDir(v.name), created: v.created }));
+    if (!options.size) return volumes;
+    const sized = [];
+    for (const volume of volumes) {
+      const entries = await this.#guest
+        .request<{ entries: { type: string; size: number }[] }>('list', { dir: volume.mountpoint })
+        .then((r) => r.entries, () => []);
+      sized.push({ ...volume, size: entries.reduce((sum, e) => sum + (e.type === 'f' ? e.size : 0), 0) });
+    }
+    return sized;
   }
 
   async volumeRm(options: { name: string; force?: boolean }) {

@@ -75,7 +75,7 @@ describe('pause and unpause', () => {
 
     const exec = await docker(['exec', 'ticker', 'true']);
     expect(exec.code).toBe(1);
-    expect(exec.stderr).toContain(`Container ${view.id} is paused, unpause the container before exec`);
+    expect(exec.stderr).toContain('Container ticker is paused, unpause the container before exec');
     expect((await docker(['pause', 'ticker'])).stderr).toContain(`Container ${view.id} is already paused`);
     expect((await docker(['rm', 'ticker'])).stderr).toContain('You cannot remove a paused container');
     expect((await docker(['start', 'ticker'])).stderr).toContain('cannot start a paused container, try unpause instead');
@@ -146,7 +146,7 @@ describe('logs and attach', () => {
     expect((await docker(['logs', '--tail', '1', 'talker'])).stderr).toBe('three\n');
     expect((await docker(['logs', '--since', '1h', 'talker'])).stdout).toBe('one\ntwo\n');
     expect((await docker(['logs', '--until', '1h', 'talker'])).stdout).toBe('');
-    expect((await docker(['logs', '--since', 'yesterday', 'talker'])).stderr).toContain('failed to parse value as time or duration: "yesterday"');
+    expect((await docker(['logs', '--since', 'yesterday', 'talker'])).stderr).toContain('invalid value for "since": failed to parse value as time or duration: "yesterday"');
     await engine.rm({ container: 'talker' });
   });
 

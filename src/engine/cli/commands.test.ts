@@ -804,8 +804,8 @@ describe('volumes and system', () => {
   it('system df', async () => {
     expect((await docker('system df')).stdout).toMatchInlineSnapshot(`
       "TYPE            TOTAL     ACTIVE    SIZE      RECLAIMABLE
-      Images          2         2         4.26MB    0B (0%)
-      Containers      2         1         1.23kB    1.23kB (100%)
+      Images          2         2         4.261MB   0B (0%)
+      Containers      2         1         1.234kB   1.234kB (100%)
       Local Volumes   2         1         0B        0B
       Build Cache     0         0         0B        0B
       "

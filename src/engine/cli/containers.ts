@@ -301,7 +301,7 @@ const ps: Verb = {
  * `--since`/`--until` as Docker reads them: a Go duration before now (`10m`, `1h30m`), a Unix time
  * (`1700000000.5`) or an RFC 3339 date/time (`2024-01-02`, `2024-01-02T15:04:05Z`). Milliseconds since the epoch.
  */
-export function parseLogTime(value: string, now: number): number {
+export function parseLogTime(value: string, now: number, flag = 'since'): number {
   const duration = /^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/.exec(value);
   if (duration) {
     const scale: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -311,7 +311,7 @@ export function parseLogTime(value: string, now: number): number {
   }
   if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
   const time = /^\d{4}-\d{2}-\d{2}(T\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:\d{2})?)?$/.test(value) ? Date.parse(/T\d{2}$/.test(value) ? `${value}:00` : value) : NaN;
-  if (Number.isNaN(time)) throw new CliError(`failed to parse value as time or duration: "${value}"`);
+  if (Number.isNaN(time)) throw new CliError(`invalid value for "${flag}": failed to parse value as time or duration: "${value}"`);
   return time;
 }
 
@@ -336,7 +336,7 @@ const logs: Verb = {
     const count = tail === undefined || tail === 'all' ? -1 : Number(tail);
     if (!Number.isInteger(count)) throw new CliError(`invalid value for "tail": "${tail}"`);
     const since = str(flags, 'since') !== undefined ? parseLogTime(str(flags, 'since')!, ctx.now) : undefined;
-    const until = str(flags, 'until') !== undefined ? parseLogTime(str(flags, 'until')!, ctx.now) : undefined;
+    const until = str(flags, 'until') !== undefined ? parseLogTime(str(flags, 'until')!, ctx.now, 'until') : undefined;
     const timestamps = bool(flags, 'timestamps');
     const inRange = (entry: LogEntry) => {
       const time = entry.time ? Date.parse(entry.time) : undefined;

@@ -496,7 +496,7 @@ export class Containers {
   ): Promise<{ exitCode: number; stdout: string; stderr: string }> {
     const record = this.find(ref);
     if (record.state !== 'running') throw new ConflictError(`Container ${record.id} is not running`);
-    if (record.paused) throw new ConflictError(`Container ${record.id} is paused, unpause the container before exec`);
+    if (record.paused) throw new ConflictError(`Container ${ref} is paused, unpause the container before exec`);
     const argv = await this.#execArgv(record, command, options, false);
     // What the caller gets back is the output's tail: `exec c yes` must not grow memory without bound.
     const kept = { stdout: new TextTail(EXEC_OUTPUT_CHARS), stderr: new TextTail(EXEC_OUTPUT_CHARS) };
