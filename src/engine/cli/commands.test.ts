@@ -529,6 +529,18 @@ describe('containers', () => {
     `);
   });
 
+  it('docker ps / images --format: templates, table with headers, json', async () => {
+    expect((await docker(['ps', '-a', '--format', '{{.Names}} {{.State}}'])).stdout).toBe('web running\neager_turing exited\n');
+    expect((await docker(['ps', '-a', '--format', 'table {{.Names}}\\t{{.Status}}'])).stdout).toBe(
+      'NAMES          STATUS\nweb            Up 2 minutes\neager_turing   Exited (0) 3 seconds ago\n',
+    );
+    expect((await docker(['ps', '--format', 'table'])).stdout).toBe((await docker('ps')).stdout);
+    expect(JSON.parse((await docker(['ps', '--format', 'json'])).stdout)).toMatchObject({ ID: '4d3c2b1a0f9e', Names: 'web', Image: 'busybox', State: 'running' });
+    expect((await docker(['ps', '--filter', 'name=nobody', '--format', '{{.Names}}'])).stdout).toBe('');
+    expect((await docker(['images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}'])).stdout.split('\n')[0]).toMatch(/^\S+:\S+ [0-9a-f]{12}$/);
+    expect((await docker(['images', '--format', 'table {{.Repository}}\\t{{.Size}}'])).stdout.split('\n')[0]).toBe('REPOSITORY   SIZE');
+  });
+
   it('docker diff', async () => {
     expect((await docker('diff web')).stdout).toMatchInlineSnapshot(`
       "C /etc
