@@ -28,6 +28,14 @@ export interface DaemonCommand {
   argv: string[];
   cwd: string;
   json: boolean;
+  /** The client's stdin (base64), sent for commands that read it (`import -`). */
+  stdin?: string;
+}
+
+/** Whether a docker command line reads its stdin (`import -`, `image import -`). */
+export function readsStdin(argv: string[]): boolean {
+  const verb = argv[0] === 'image' ? argv[1] : argv[0];
+  return verb === 'import' && argv.includes('-');
 }
 
 export type DaemonRequest = DaemonCommand | { control: 'status' | 'stop' };
@@ -141,7 +149,7 @@ export async function ensureDaemon(storeDir: string, timeoutMs = 120_000): Promi
 export interface ServeOptions {
   storeDir: string;
   /** Runs one docker command with the daemon's engine. */
-  run(command: DaemonCommand, io: CliIO): Promise<number>;
+  run(command: DaemonCommand, io: CliIO, signal: AbortSignal): Promise<number>;
   idleExitSeconds?: number;
   /** Called once the daemon stops taking commands (close the engine, the VM). */
   onStop?: () => Promise<void>;
@@ -202,11 +210,14 @@ export async function serveDaemon(options: ServeOptions): Promise<void> {
       commands++;
       running++;
       if (idle) clearTimeout(idle);
+      // The client went away (Ctrl-C): following commands (`logs -f`, `stats`, `attach`) stop.
+      const gone = new AbortController();
+      socket.on('close', () => gone.abort());
       options
         .run(request, {
           stdout: (text) => send({ stdout: text }),
           stderr: (text) => send({ stderr: text }),
-        })
+        }, gone.signal)
         .catch((error: unknown) => {
           send({
             stderr: `layerlab: ${error instanceof Error ? error.message : String(error)}\n`,
@@ -265,8 +276,9 @@ async function listenReplacingStale(server: net.Server, path: string, storeDir: 
 }
 
 /** A client command: through the store's daemon, started first when none answers. */
-export async function runThroughDaemon(storeDir: string, command: DaemonCommand, io: CliIO): Promise<number> {
+export async function runThroughDaemon(storeDir: string, command: DaemonCommand, io: CliIO, readStdin?: () => Promise<Uint8Array>): Promise<number> {
   try {
+    if (readStdin && readsStdin(command.argv)) command = { ...command, stdin: Buffer.from(await readStdin()).toString('base64') };
     await ensureDaemon(storeDir);
     const { exit } = await requestDaemon(storeDir, command, io);
     return exit ?? 1;
@@ -276,7 +288,15 @@ export async function runThroughDaemon(storeDir: string, command: DaemonCommand,
   }
 }
 
-type RunDockerCommand = (options: { engine: CliEngine; argv: string[]; io: CliIO; cwd: string; json: boolean }) => Promise<number>;
+type RunDockerCommand = (options: {
+  engine: CliEngine;
+  argv: string[];
+  io: CliIO;
+  cwd: string;
+  json: boolean;
+  readStdin?: () => Promise<Uint8Array>;
+  signal?: AbortSignal;
+}) => Promise<number>;
 
 /** `layerlab daemon status|stop|run`. */
 export async function daemonCommand(options: {
@@ -325,8 +345,17 @@ export async function daemonCommand(options: {
       console.log(`daemon: pid ${process.pid}, store ${storeDir}, VM ready`);
       await serveDaemon({
         storeDir,
-        run: (command, commandIo) =>
-          options.runDockerCommand({ engine: opened.engine, argv: command.argv, io: commandIo, cwd: command.cwd, json: command.json }),
+        run: (command, commandIo, signal) =>
+          options.runDockerCommand({
+            engine: opened.engine,
+            argv: command.argv,
+            io: commandIo,
+            cwd: command.cwd,
+            json: command.json,
+            signal,
+            // Only what the client sent: the daemon's own stdin is not the learner's.
+            readStdin: async () => new Uint8Array(Buffer.from(command.stdin ?? '', 'base64')),
+          }),
         onStop: async () => {
           await ports?.close();
           await opened.close();

@@ -97,6 +97,9 @@ export interface Prediction {
   why: string;
 }
 
+/** The ideas CURRICULUM.md's table numbers (1–15). */
+export const CURRICULUM_IDEAS = 15;
+
 export const LEVELS = ['beginner', 'intermediate'] as const;
 export type Level = (typeof LEVELS)[number];
 
@@ -133,7 +136,7 @@ export interface Lesson {
   number: number;
   title: string;
   summary: string;
-  /** CURRICULUM.md idea numbers (1–12). */
+  /** CURRICULUM.md idea numbers (1–15). */
   ideas: number[];
   /** The wrong claim the lesson corrects, if any. */
   corrects?: string;
@@ -585,8 +588,8 @@ function buildLesson(problems: Problems, src: LessonSource): Lesson | null {
   let ideas: number[] = [];
   if (front) {
     const raw = front.ideas;
-    if (!Array.isArray(raw) || raw.length === 0 || !raw.every((n) => Number.isInteger(n) && n >= 1 && n <= 12)) {
-      problems.add(mdFile, 'ideas', `expected a non-empty list of CURRICULUM idea numbers 1–12, e.g. [3, 4], got ${JSON.stringify(raw)}`);
+    if (!Array.isArray(raw) || raw.length === 0 || !raw.every((n) => Number.isInteger(n) && n >= 1 && n <= CURRICULUM_IDEAS)) {
+      problems.add(mdFile, 'ideas', `expected a non-empty list of CURRICULUM idea numbers 1–${CURRICULUM_IDEAS}, e.g. [3, 4], got ${JSON.stringify(raw)}`);
     } else ideas = raw as number[];
     if (typeof front.image === 'string' && !/^[a-z0-9][a-z0-9._/-]*(:[\w][\w.-]*)?$/.test(front.image)) {
       problems.add(mdFile, 'image', `not a valid image tag: "${front.image}" (lowercase name, optional :tag)`);

@@ -3,7 +3,7 @@
  * container prune.
  */
 import { createTransferRenderer } from '../registry/progress.ts';
-import type { ContainerView, RunOptions } from '../api.ts';
+import type { ContainerView, LogEntry, RunOptions } from '../api.ts';
 import { containerStatus, ellipsis, formatTable, humanSize, timeAgo, type Column } from '../format.ts';
 import { formatDockerDiff } from '../layers/docker-diff.ts';
 import { NotFoundError } from '../oci/errors.ts';
@@ -297,25 +297,83 @@ const ps: Verb = {
 
 // ---- logs, exec, diff, commit, prune
 
+/**
+ * `--since`/`--until` as Docker reads them: a Go duration before now (`10m`, `1h30m`), a Unix time
+ * (`1700000000.5`) or an RFC 3339 date/time (`2024-01-02`, `2024-01-02T15:04:05Z`). Milliseconds since the epoch.
+ */
+export function parseLogTime(value: string, now: number, flag = 'since'): number {
+  const duration = /^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/.exec(value);
+  if (duration) {
+    const scale: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+    let ms = 0;
+    for (const [, n, unit] of value.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) ms += Number(n) * scale[unit];
+    return now - ms;
+  }
+  if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
+  const time = /^\d{4}-\d{2}-\d{2}(T\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:\d{2})?)?$/.test(value) ? Date.parse(/T\d{2}$/.test(value) ? `${value}:00` : value) : NaN;
+  if (Number.isNaN(time)) throw new CliError(`invalid value for "${flag}": failed to parse value as time or duration: "${value}"`);
+  return time;
+}
+
+/** RFC3339Nano with nine fraction digits, as `docker logs -t` prints: 2024-01-02T15:04:05.123000000Z. */
+export function logTimestamp(iso: string): string {
+  return iso.replace(/(\.\d+)?Z$/, (_all, fraction?: string) => `.${(fraction?.slice(1) ?? '').padEnd(9, '0')}Z`);
+}
+
 const logs: Verb = {
   usage: 'logs [OPTIONS] CONTAINER',
   summary: 'Fetch the logs of a container',
   args: { min: 1, max: 1 },
   flags: [
-    { name: 'follow', short: 'f', kind: 'bool', description: 'Follow log output (Layerlab: prints what is there so far)' },
+    { name: 'follow', short: 'f', kind: 'bool', description: 'Follow log output' },
+    { name: 'since', kind: 'string', description: 'Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)' },
+    { name: 'until', kind: 'string', description: 'Show logs before a timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)' },
     { name: 'tail', short: 'n', kind: 'string', description: 'Number of lines to show from the end of the logs (default "all")' },
-    { name: 'timestamps', short: 't', kind: 'bool', description: 'Show timestamps (not recorded by Layerlab)' },
+    { name: 'timestamps', short: 't', kind: 'bool', description: 'Show timestamps' },
   ],
   async run(ctx, flags, [container]) {
-    const chunks = await ctx.engine.logs({ container });
-    const lines = chunks.flatMap((c) => c.text.split(/(?<=\n)/).filter(Boolean).map((text) => ({ stream: c.stream, text })));
     const tail = str(flags, 'tail');
-    const count = tail === undefined || tail === 'all' ? lines.length : Number(tail);
+    const count = tail === undefined || tail === 'all' ? -1 : Number(tail);
     if (!Number.isInteger(count)) throw new CliError(`invalid value for "tail": "${tail}"`);
-    const shown = count < 0 ? lines : lines.slice(Math.max(0, lines.length - count));
-    if (ctx.json) ctx.out(`${JSON.stringify(shown, null, 2)}\n`);
-    else for (const l of shown) (l.stream === 'stdout' ? ctx.out : ctx.err)(l.text);
-    if (bool(flags, 'follow') && !ctx.json) ctx.err('Layerlab: -f does not follow yet; this is the log so far.\n');
+    const since = str(flags, 'since') !== undefined ? parseLogTime(str(flags, 'since')!, ctx.now) : undefined;
+    const until = str(flags, 'until') !== undefined ? parseLogTime(str(flags, 'until')!, ctx.now, 'until') : undefined;
+    const timestamps = bool(flags, 'timestamps');
+    const inRange = (entry: LogEntry) => {
+      const time = entry.time ? Date.parse(entry.time) : undefined;
+      if (since !== undefined && (time === undefined || time < since)) return false;
+      if (until !== undefined && (time === undefined || time > until)) return false;
+      return true;
+    };
+    const lines = (entries: LogEntry[]) =>
+      entries.filter(inRange).flatMap((e) => e.text.split(/(?<=\n)/).filter(Boolean).map((text) => ({ stream: e.stream, text, time: e.time })));
+    const show = (line: LogEntry) => {
+      const text = timestamps ? `${line.time ? logTimestamp(line.time) : '0001-01-01T00:00:00.000000000Z'} ${line.text}` : line.text;
+      (line.stream === 'stdout' ? ctx.out : ctx.err)(text);
+    };
+    const all = lines(await ctx.engine.logs({ container }));
+    const shown = count < 0 ? all : all.slice(Math.max(0, all.length - count));
+    if (ctx.json) {
+      ctx.out(`${JSON.stringify(shown, null, 2)}\n`);
+      return 0;
+    }
+    for (const line of shown) show(line);
+    // -f: what comes next, until the container exits (or --until passes, or the client goes away).
+    if (bool(flags, 'follow') && (until === undefined || until > Date.now())) {
+      let skip = all.length;
+      await ctx.engine.logs({
+        container,
+        follow: true,
+        signal: ctx.options.signal,
+        onOutput: (entry) => {
+          // The entries so far come again first: they were printed above.
+          if (skip > 0) {
+            skip -= lines([entry]).length;
+            return;
+          }
+          for (const line of lines([entry])) show(line);
+        },
+      });
+    }
     return 0;
   },
 };
@@ -381,6 +439,7 @@ const commit: Verb = {
       ...(str(flags, 'author') !== undefined ? { author: str(flags, 'author') } : {}),
       ...(str(flags, 'message') !== undefined ? { message: str(flags, 'message') } : {}),
       ...(list(flags, 'change').length ? { changes: list(flags, 'change') } : {}),
+      ...(flags.pause === false ? { pause: false } : {}),
     });
     ctx.print(result, () => `${result.imageId}\n`);
     return 0;

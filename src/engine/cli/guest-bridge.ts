@@ -17,6 +17,8 @@ let transfers = 0;
 export function serveGuestDocker(options: { engine: EngineApi; guest: Guest }): () => void {
   const { engine, guest } = options;
   const execs = new Map<string, (code: number) => void>();
+  /** Commands still running, by client: Ctrl-C closes the client, which stops `logs -f`, `stats`, `attach`. */
+  const running = new Map<number, AbortController>();
   const encoder = new TextEncoder();
 
   return guest.onEvent((event) => {
@@ -25,8 +27,14 @@ export function serveGuestDocker(options: { engine: EngineApi; guest: Guest }): 
       execs.delete(`${event.cid}/${event.ref}`);
       return;
     }
+    if (event.event === 'cli-closed') {
+      running.get(Number(event.cid))?.abort();
+      return;
+    }
     if (event.event !== 'cli') return;
     const cid = Number(event.cid);
+    const aborter = new AbortController();
+    running.set(cid, aborter);
     const cwd = String(event.cwd ?? '/');
     const output = (stream: 'stdout' | 'stderr') => (text: string) => {
       if (text) guest.notify('cli-output', { cid, stream, data: toBase64(encoder.encode(text)) });
@@ -36,6 +44,7 @@ export function serveGuestDocker(options: { engine: EngineApi; guest: Guest }): 
       argv: (event.argv as string[]) ?? [],
       cwd,
       tty: Boolean(event.tty),
+      signal: aborter.signal,
       io: {
         stdout: output('stdout'),
         stderr: output('stderr'),
@@ -55,7 +64,10 @@ export function serveGuestDocker(options: { engine: EngineApi; guest: Guest }): 
         output('stderr')(`docker: ${(error as Error).message}\n`);
         return 1;
       })
-      .then((code) => guest.notify('cli-exit', { cid, code }));
+      .then((code) => {
+        running.delete(cid);
+        guest.notify('cli-exit', { cid, code });
+      });
   });
 }
 
