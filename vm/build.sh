@@ -39,13 +39,15 @@ die() { printf 'vm/build.sh: error: %s\n' "$*" >&2; exit 1; }
 
 PKG_LIST="$VM_DIR/packages.txt"
 LOCK="$VM_DIR/packages.lock"
-AGENT_SRC=${LAYERLAB_AGENT_SRC:-$VM_DIR/agent/agent.c} # override only for testing
+AGENT_DIR=${LAYERLAB_AGENT_DIR:-$VM_DIR/agent} # override only for testing
+# the agent's sources: every .c file there but the libFuzzer harness (agent.h holds their contracts)
+mapfile -t AGENT_SRCS < <(find "$AGENT_DIR" -maxdepth 1 -name '*.c' ! -name fuzz.c | sort)
 MODULES=(virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_console
 	9pnet 9pnet_virtio netfs fscache 9p overlay
 	bridge veth crc32c_generic nf_tables nft_chain_nat nft_nat nft_masq nft_fib_ipv4 nf_nat nf_conntrack) # container networks
 MODULES+=(virtio_net) # the VM's own network interface (v86 virtio-net; the relay carries its TCP out)
 
-[ -f "$AGENT_SRC" ] || die "$AGENT_SRC is missing: the guest agent must be written before the VM can be built (see vm/agent/PROTOCOL.md)"
+[ -f "$AGENT_DIR/main.c" ] || die "$AGENT_DIR/main.c is missing: the guest agent must be written before the VM can be built (see vm/agent/PROTOCOL.md)"
 
 # ---------------------------------------------------------------------------------------------
 # Input hash: every file that influences the outputs. Equal hash => nothing to do.
@@ -53,7 +55,8 @@ input_hash() {
 	(
 		cd "$VM_DIR"
 		{
-			printf '%s\n' build.sh packages.txt packages.lock cmdline.txt "${AGENT_SRC#"$VM_DIR"/}"
+			printf '%s\n' build.sh packages.txt packages.lock cmdline.txt
+			for f in "${AGENT_SRCS[@]}" "$AGENT_DIR/agent.h"; do printf '%s\n' "${f#"$VM_DIR"/}"; done
 			find rootfs base -type f 2>/dev/null
 			find agent -maxdepth 1 -type f \( -name '*.c' -o -name '*.h' \) 2>/dev/null
 		} | sort -u | while read -r f; do
@@ -307,8 +310,8 @@ log "module load order: ${MOD_ORDER[*]}"
 # ---------------------------------------------------------------------------------------------
 log "5. agent"
 AGENT="$WORK/agent"
-gcc -m32 -static -Os -o "$AGENT" "$AGENT_SRC" ||
-	die "compiling $AGENT_SRC failed (gcc -m32 -static -Os)"
+gcc -m32 -static -Os -o "$AGENT" "${AGENT_SRCS[@]}" ||
+	die "compiling the agent in $AGENT_DIR failed (gcc -m32 -static -Os)"
 strip "$AGENT"
 
 # ---------------------------------------------------------------------------------------------
