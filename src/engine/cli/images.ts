@@ -252,7 +252,11 @@ export function inspectVerb(kind: InspectKind, usage: string, summary: string): 
     usage,
     summary,
     args: { min: 1 },
-    flags: [FORMAT, ...(kind === 'any' ? [{ name: 'type', kind: 'string' as const, description: 'Return JSON for specified type' }, { name: 'size', short: 's', kind: 'bool' as const, description: 'Display total file sizes if the type is container' }] : [])],
+    flags: [
+      FORMAT,
+      ...(kind === 'any' ? [{ name: 'type', kind: 'string' as const, description: 'Return JSON for specified type' }] : []),
+      ...(kind === 'any' || kind === 'container' ? [{ name: 'size', short: 's', kind: 'bool' as const, description: 'Display total file sizes if the type is container' }] : []),
+    ],
     async run(ctx, flags, refs) {
       const type = (str(flags, 'type') as InspectKind | undefined) ?? kind;
       const found: unknown[] = [];
@@ -265,6 +269,8 @@ export function inspectVerb(kind: InspectKind, usage: string, summary: string): 
           errors.push(`Error: No such ${type === 'any' ? 'object' : type}: ${ref}`);
         }
       }
+      // A container's SizeRw/SizeRootFs are shown with --size only, as Docker does (they cost a walk of the layer).
+      if (!bool(flags, 'size')) for (const item of found) if (item && typeof item === 'object' && 'SizeRw' in item) delete (item as Record<string, unknown>).SizeRw, delete (item as Record<string, unknown>).SizeRootFs;
       const format = str(flags, 'format');
       if (format && !ctx.json) {
         for (const item of found) ctx.out(`${format === 'json' ? goJson(item) : renderTemplate(format, item)}\n`);
@@ -297,7 +303,7 @@ const rmi: Verb = {
   args: { min: 1 },
   flags: [
     { name: 'force', short: 'f', kind: 'bool', description: 'Force removal of the image' },
-    { name: 'no-prune', kind: 'bool', description: 'Do not delete untagged parents' },
+    { name: 'no-prune', kind: 'bool', description: 'Do not delete untagged parents (Layerlab never deletes parents: an image here keeps only its layers)' },
   ],
   async run(ctx, flags, refs) {
     let code = 0;
