@@ -270,7 +270,13 @@ export function inspectVerb(kind: InspectKind, usage: string, summary: string): 
         }
       }
       // A container's SizeRw/SizeRootFs are shown with --size only, as Docker does (they cost a walk of the layer).
-      if (!bool(flags, 'size')) for (const item of found) if (item && typeof item === 'object' && 'SizeRw' in item) delete (item as Record<string, unknown>).SizeRw, delete (item as Record<string, unknown>).SizeRootFs;
+      if (!bool(flags, 'size')) {
+        for (const item of found) {
+          if (!item || typeof item !== 'object' || !('SizeRw' in item)) continue;
+          delete (item as Record<string, unknown>).SizeRw;
+          delete (item as Record<string, unknown>).SizeRootFs;
+        }
+      }
       const format = str(flags, 'format');
       if (format && !ctx.json) {
         for (const item of found) ctx.out(`${format === 'json' ? goJson(item) : renderTemplate(format, item)}\n`);
