@@ -100,6 +100,17 @@ export class AppState {
 
   /** The lesson column is open. */
   lessonsOpen = $state(false);
+  /** Ids of the containers that were there when the current lesson began. */
+  lessonLeftovers = $state.raw<string[]>([]);
+
+  /** Remove the containers that were there before the lesson began (and are still there). */
+  async cleanUpForLesson(): Promise<void> {
+    const leftovers = this.containers.filter((c) => this.lessonLeftovers.includes(c.id));
+    await this.act('Clean up', async () => {
+      for (const c of leftovers) await this.actions.rm(c.name, { force: true });
+    });
+    this.lessonLeftovers = [];
+  }
   #engineListeners = new Set<() => void>();
   #lessonId: string | null = null;
   #followedImageId: string | null = null;
@@ -142,6 +153,9 @@ export class AppState {
   async enterLesson(lesson: Lesson): Promise<void> {
     if (this.#lessonId === lesson.id) return;
     this.#lessonId = lesson.id;
+    // Containers made before the lesson (free play, another lesson) count in its checks, as they do in
+    // `docker ps -a`: the lesson column offers to remove them.
+    this.lessonLeftovers = this.containers.map((c) => c.id);
     await this.workspace.switchTo(`lesson:${lesson.id}`, lesson.files.map((f) => ({ path: f.path, content: f.content })), lesson.image);
   }
 
