@@ -1,3 +1,4 @@
+import { clientForwardsStdin } from './guest-bridge.ts';
 import { PlatformError, RegistryError } from '../registry/errors.ts';
 import { describe, expect, it } from 'vitest';
 import type { ContainerView, EngineApi, RunOptions } from '../api.ts';
@@ -1072,5 +1073,15 @@ describe('networks and ports', () => {
       network: 'appnet',
       networkAliases: ['api'],
     });
+  });
+});
+
+describe('piped stdin from the guest client', () => {
+  it('is forwarded exactly when an argument is -i-like, as the client decides', () => {
+    expect(clientForwardsStdin(['run', '-i', 'busybox', 'cat'])).toBe(true);
+    expect(clientForwardsStdin(['exec', '-di', 'c', 'cat'])).toBe(true);
+    expect(clientForwardsStdin(['run', '--interactive', 'busybox'])).toBe(true);
+    expect(clientForwardsStdin(['import', '-', 'x'])).toBe(false);
+    expect(clientForwardsStdin(['run', '-t', 'busybox', '--name=i'])).toBe(false);
   });
 });

@@ -117,6 +117,20 @@ async function attached(ctx: Ctx, request: Parameters<Ctx['engine']['attachComma
   return exitCode;
 }
 
+/**
+ * `-i` without a terminal session: the container's stdin is the client's piped input, read to its end
+ * first (`echo hi | docker run -i busybox cat`). `-t` alone allocates no terminal here: said, not hidden.
+ */
+async function pipedInput(ctx: Ctx, flags: ParsedFlags['flags']): Promise<Uint8Array | undefined> {
+  if (bool(flags, 'tty') && !bool(flags, 'interactive') && !ctx.json) ctx.err('Layerlab: -t without -i: no terminal is allocated here (the output is the same, without terminal colours); use -it for an interactive shell.\n');
+  // -it without a terminal to attach to has already said so (wantsTerminal): it runs without input.
+  if (!bool(flags, 'interactive') || bool(flags, 'tty') || bool(flags, 'detach')) return undefined;
+  if (!ctx.options.readStdin) {
+    throw new CliError(`Layerlab: -i without -t: your keyboard is not passed to the container here. Pipe the input instead (echo hi | docker ${ctx.verb} -i …), or use -it for an interactive shell.`);
+  }
+  return ctx.options.readStdin();
+}
+
 function wantsTerminal(ctx: Ctx, flags: ParsedFlags['flags']): boolean {
   if (!bool(flags, 'interactive') || !bool(flags, 'tty') || bool(flags, 'detach')) return false;
   if (ctx.options.tty === false) throw new CliError('the input device is not a TTY', 1);
@@ -135,7 +149,8 @@ const run: Verb = {
   async run(ctx, flags, args) {
     const options = runOptions(ctx, flags, args);
     if (wantsTerminal(ctx, flags)) return withImage(ctx, () => attached(ctx, { kind: 'run', run: options }));
-    const view = await withImage(ctx, () => ctx.engine.run({ ...options, onOutput: options.detach ? undefined : onOutput(ctx) }));
+    const stdin = await pipedInput(ctx, flags);
+    const view = await withImage(ctx, () => ctx.engine.run({ ...options, ...(stdin ? { stdin } : {}), onOutput: options.detach ? undefined : onOutput(ctx) }));
     if (options.detach) ctx.print(view, () => `${view.id}\n`);
     else if (ctx.json) ctx.out(`${JSON.stringify(view, null, 2)}\n`);
     return options.detach ? 0 : (view.exitCode ?? 0);
@@ -150,6 +165,9 @@ const create: Verb = {
   runLike: true,
   flags: RUN_FLAGS.filter((f) => f.name !== 'detach'),
   async run(ctx, flags, args) {
+    if (bool(flags, 'interactive') || bool(flags, 'tty')) {
+      throw new CliError("Layerlab: create -i/-t keeps a terminal for a later 'docker start -ai', which this engine cannot attach to. Use 'docker run -it IMAGE' for an interactive shell, or create without -i/-t.");
+    }
     const view = await withImage(ctx, () => ctx.engine.create(runOptions(ctx, flags, args)));
     ctx.print(view, () => `${view.id}\n`);
     return 0;
@@ -167,6 +185,7 @@ const start: Verb = {
     { name: 'interactive', short: 'i', kind: 'bool', description: "Attach container's STDIN" },
   ],
   async run(ctx, flags, containers) {
+    if (bool(flags, 'interactive')) throw new CliError("Layerlab: start -i cannot pass your keyboard to the container; 'docker start -a' shows its output, and 'docker exec -it CONTAINER sh' opens a shell in it.");
     if (!bool(flags, 'attach')) return eachTarget(ctx, containers, async (c) => (await ctx.engine.start({ container: c }), c));
     if (containers.length > 1) throw new CliError('you cannot start and attach multiple containers at once');
     await ctx.engine.start({ container: containers[0], onOutput: onOutput(ctx) });
@@ -436,7 +455,8 @@ const exec: Verb = {
       void ctx.engine.exec(options).catch(() => {});
       return 0;
     }
-    const result = await ctx.engine.exec({ ...options, onOutput: ctx.json ? undefined : onOutput(ctx, true) });
+    const stdin = await pipedInput(ctx, flags);
+    const result = await ctx.engine.exec({ ...options, ...(stdin ? { stdin } : {}), onOutput: ctx.json ? undefined : onOutput(ctx, true) });
     if (ctx.json) ctx.out(`${JSON.stringify(result, null, 2)}\n`);
     return result.exitCode;
   },

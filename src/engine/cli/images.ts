@@ -271,7 +271,11 @@ export function inspectVerb(kind: InspectKind, usage: string, summary: string): 
     usage,
     summary,
     args: { min: 1 },
-    flags: [FORMAT, ...(kind === 'any' ? [{ name: 'type', kind: 'string' as const, description: 'Return JSON for specified type' }, { name: 'size', short: 's', kind: 'bool' as const, description: 'Display total file sizes if the type is container' }] : [])],
+    flags: [
+      FORMAT,
+      ...(kind === 'any' ? [{ name: 'type', kind: 'string' as const, description: 'Return JSON for specified type' }] : []),
+      ...(kind === 'any' || kind === 'container' ? [{ name: 'size', short: 's', kind: 'bool' as const, description: 'Display total file sizes if the type is container' }] : []),
+    ],
     async run(ctx, flags, refs) {
       const type = (str(flags, 'type') as InspectKind | undefined) ?? kind;
       const found: unknown[] = [];
@@ -282,6 +286,14 @@ export function inspectVerb(kind: InspectKind, usage: string, summary: string): 
         } catch (error) {
           if (!(error instanceof NotFoundError)) throw error;
           errors.push(`Error: No such ${type === 'any' ? 'object' : type}: ${ref}`);
+        }
+      }
+      // A container's SizeRw/SizeRootFs are shown with --size only, as Docker does (they cost a walk of the layer).
+      if (!bool(flags, 'size')) {
+        for (const item of found) {
+          if (!item || typeof item !== 'object' || !('SizeRw' in item)) continue;
+          delete (item as Record<string, unknown>).SizeRw;
+          delete (item as Record<string, unknown>).SizeRootFs;
         }
       }
       const format = str(flags, 'format');
@@ -316,7 +328,7 @@ const rmi: Verb = {
   args: { min: 1 },
   flags: [
     { name: 'force', short: 'f', kind: 'bool', description: 'Force removal of the image' },
-    { name: 'no-prune', kind: 'bool', description: 'Do not delete untagged parents' },
+    { name: 'no-prune', kind: 'bool', description: 'Do not delete untagged parents (Layerlab never deletes parents: an image here keeps only its layers)' },
   ],
   async run(ctx, flags, refs) {
     let code = 0;

@@ -16,7 +16,7 @@ import type { ContainerConfig } from '../oci/types.ts';
 import { layerTreeFromUpperdir, dockerDiff, type ListEntry, type LayerTree } from '../layers/index.ts';
 import type { LayerFiles } from '../build/layer-files.ts';
 import { resolveUser } from '../build/users.ts';
-import { fromBase64 } from '../util/base64.ts';
+import { fromBase64, toBase64 } from '../util/base64.ts';
 import type { ChangeEvent, ContainerState, ContainerStatsSample, ContainerView, LogEntry, RunOptions, WritableEntry } from '../api.ts';
 import { parseProcesses, parseStats, type GuestProcess } from './procfs.ts';
 import { randomId, randomName } from './names.ts';
@@ -374,7 +374,7 @@ export class Containers {
   }
 
   /** Starts the process (detached in the guest); `onOutput` receives its output as it comes. */
-  async start(ref: string, onOutput?: (stream: 'stdout' | 'stderr', text: string) => void): Promise<ContainerRecord> {
+  async start(ref: string, onOutput?: (stream: 'stdout' | 'stderr', text: string) => void, stdin?: Uint8Array): Promise<ContainerRecord> {
     const record = this.find(ref);
     if (record.paused) throw new ConflictError('cannot start a paused container, try unpause instead');
     if (record.state === 'running') return record;
@@ -389,7 +389,7 @@ export class Containers {
     Object.assign(record, { state: 'running', startedAt: new Date().toISOString(), finishedAt: null, exitCode: null });
     this.#emit({ type: 'container', action: 'start', id: record.id, name: record.name, state: 'running' });
     try {
-      await this.#guest.request('run', { name: record.id, bundle, config, detach: true });
+      await this.#guest.request('run', { name: record.id, bundle, config, detach: true, ...(stdin ? { stdin: toBase64(stdin) } : {}) });
     } catch (error) {
       Object.assign(record, { state: 'exited', exitCode: 127, finishedAt: new Date().toISOString() });
       await this.#save(record);
@@ -492,7 +492,7 @@ export class Containers {
   async exec(
     ref: string,
     command: string[],
-    options: { env?: string[]; workdir?: string; user?: string; onOutput?: (stream: 'stdout' | 'stderr', text: string) => void } = {},
+    options: { env?: string[]; workdir?: string; user?: string; stdin?: Uint8Array; onOutput?: (stream: 'stdout' | 'stderr', text: string) => void } = {},
   ): Promise<{ exitCode: number; stdout: string; stderr: string }> {
     const record = this.find(ref);
     if (record.state !== 'running') throw new ConflictError(`Container ${record.id} is not running`);
@@ -501,7 +501,7 @@ export class Containers {
     // What the caller gets back is the output's tail: `exec c yes` must not grow memory without bound.
     const kept = { stdout: new TextTail(EXEC_OUTPUT_CHARS), stderr: new TextTail(EXEC_OUTPUT_CHARS) };
     const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
-    const { exit } = await this.#guest.request<{ exit: number }>('spawn', { argv }, {
+    const { exit } = await this.#guest.request<{ exit: number }>('spawn', { argv, ...(options.stdin ? { stdin: toBase64(options.stdin) } : {}) }, {
       timeoutMs: 10 * 60_000,
       onStream: (stream, data) => {
         const text = decoders[stream].decode(data, { stream: true });
