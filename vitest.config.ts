@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Three projects: `unit` (pure code, fast), `vm` (boots the real guest under Node; slow, serial) and
-// `differential` (the builder against real Docker).
+// Three projects: `unit` (pure code, fast), `vm` (boots the real guest under Node; slow; two files at a time:
+// each VM is one busy thread, so a second file uses the second core) and `differential` (the builder against
+// real Docker).
 export default defineConfig({
   test: {
     projects: [
@@ -20,7 +21,7 @@ export default defineConfig({
           environment: 'node',
           testTimeout: 120_000,
           hookTimeout: 180_000,
-          fileParallelism: false,
+          maxWorkers: 2,
         },
       },
       {
