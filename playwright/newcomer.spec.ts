@@ -74,3 +74,46 @@ test('a lesson begun after free play offers one click to remove the containers i
   await expect(notice).toHaveCount(0);
   await expect(page.getByRole('tab', { name: /Containers/ }).locator('.count')).toHaveCount(0);
 });
+
+test('keyboard: the layer stack\'s cursor looks unlike its selection; Tab leaves the file tree for the editor', async ({ page }) => {
+  await open(page);
+  // Tab from the last control of the file tree goes on to the editor, not to the page's <body>.
+  await page.getByRole('button', { name: /^Delete hello\.sh$/ }).focus();
+  await page.keyboard.press('Tab');
+  const focused = await page.evaluate(() => {
+    const el = document.activeElement;
+    return el && el !== document.body ? (el.closest('.monaco-editor') ? 'editor' : el.tagName + '.' + el.className) : 'body';
+  });
+  expect(focused).toBe('editor');
+  // A new file named with Enter, and a rename left with Escape: the keyboard stays in the tree.
+  const active = () => page.evaluate(() => (document.activeElement === document.body ? 'body' : document.activeElement?.getAttribute('data-path') ?? document.activeElement?.tagName));
+  await page.getByTestId('new-file').click();
+  await page.keyboard.type('notes.txt');
+  await page.keyboard.press('Enter');
+  expect(await active()).toBe('notes.txt');
+  await page.keyboard.press('F2');
+  await page.keyboard.press('Escape');
+  expect(await active()).toBe('notes.txt');
+  await page.keyboard.press('Tab');
+  expect(await active()).not.toBe('body');
+
+  // The stack: the cursor moves with the arrows, the selection stays where Enter put it; they differ to the eye.
+  const stack = page.getByTestId('layer-stack');
+  await stack.focus();
+  await page.keyboard.press('ArrowDown');
+  const cursor = stack.locator('.item.focus');
+  const selected = stack.locator('.item.selected');
+  await expect(cursor).toHaveCount(1);
+  await expect(selected).toHaveCount(1);
+  expect(await cursor.getAttribute('id')).not.toBe(await selected.getAttribute('id'));
+  const look = (item: typeof cursor) =>
+    item.evaluate((g) => {
+      const shapes = [...g.querySelectorAll('rect')].map((r) => getComputedStyle(r));
+      return shapes.map((s) => `${s.stroke}|${s.strokeWidth}|${s.strokeDasharray}`).join(';');
+    });
+  const [cursorLook, selectedLook] = [await look(cursor), await look(selected)];
+  // The cursor has a dashed ring of its own; the selection has none.
+  expect(cursorLook).toMatch(/\dpx, \d/);
+  expect(selectedLook.split(';').filter((s) => /\dpx, \d/.test(s))).toEqual([]);
+  await page.screenshot({ path: 'docs/screenshots/layer-cursor-1280x800.png', clip: (await stack.boundingBox())! });
+});
