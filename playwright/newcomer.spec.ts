@@ -117,3 +117,19 @@ test('keyboard: the layer stack\'s cursor looks unlike its selection; Tab leaves
   expect(selectedLook.split(';').filter((s) => /\dpx, \d/.test(s))).toEqual([]);
   await page.screenshot({ path: 'docs/screenshots/layer-cursor-1280x800.png', clip: (await stack.boundingBox())! });
 });
+
+test('first load: the image picker and the layer picture agree while the layers are read', async ({ page }) => {
+  // The fixtures answer slowly, and the first answer is "not found", as a starting engine's can be.
+  await page.goto('/?backend=fake&slowImages=1500');
+  const picker = page.getByTestId('image-select');
+  await expect(picker).toBeVisible({ timeout: 30_000 });
+  const chosen = await picker.evaluate((s: HTMLSelectElement) => s.selectedOptions[0]?.textContent);
+  expect(chosen).toBeTruthy();
+  // Never "No image yet" next to a picker that names one: it says it is reading that image...
+  await expect(page.getByText('No image yet')).toHaveCount(0);
+  await expect(page.getByTestId('image-loading')).toContainText(chosen!);
+  await page.screenshot({ path: 'docs/screenshots/image-loading-1280x800.png' });
+  // ...and then shows it, though the first read found nothing.
+  await expect(page.getByTestId('layer').first()).toBeVisible({ timeout: 15_000 });
+  await expect(page.getByText('No image yet')).toHaveCount(0);
+});
