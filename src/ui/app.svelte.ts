@@ -236,7 +236,9 @@ export class AppState {
         if (event.kind === 'restarted') this.terminal.write('\r\n[Layerlab: the VM was restarted from its snapshot]\r\n');
       });
       this.#backend.onTerminalBuild?.((update) => {
-        if (this.building) return;
+        // The button's own build owns the log while it runs (`building` would also be true for the terminal's
+        // build once its first update is shown, and would drop all the rest).
+        if (this.#buildAbort) return;
         this.buildLog = update.log;
         if (update.finished) {
           const dockerfile = this.workspace.dockerfile;
