@@ -133,3 +133,34 @@ test('first load: the image picker and the layer picture agree while the layers 
   await expect(page.getByTestId('layer').first()).toBeVisible({ timeout: 15_000 });
   await expect(page.getByText('No image yet')).toHaveCount(0);
 });
+
+test('the embed page: no sandbox the browser says can be escaped, and cross-origin frames keep theirs', async ({ page }) => {
+  const warnings: string[] = [];
+  page.on('console', (m) => {
+    if (/escape its sandboxing/i.test(m.text())) warnings.push(m.text());
+  });
+  await page.goto('/docs/embed.html');
+  await expect(page.locator('layerlab-sandbox').first()).toBeAttached({ timeout: 20_000 });
+  await page.evaluate(async () => {
+    await customElements.whenDefined('layerlab-sandbox');
+    for (const el of document.querySelectorAll('layerlab-sandbox')) (el as HTMLElement & { start(): void }).start();
+  });
+  const frames = page.locator('layerlab-sandbox iframe');
+  await expect(frames.first()).toBeAttached();
+  await expect(page.frameLocator('layerlab-sandbox iframe >> nth=0').locator('body')).toBeAttached({ timeout: 20_000 });
+  await page.waitForTimeout(1000);
+  expect(warnings).toEqual([]);
+  // Same origin as the page: no sandbox attribute that could not hold.
+  expect(await frames.first().getAttribute('sandbox')).toBeNull();
+  // From another origin (127.0.0.1 vs localhost): the sandbox is set.
+  const other = page.url().replace('://localhost:', '://127.0.0.1:').replace(/\/docs\/.*$/, '/embed.html');
+  const sandbox = await page.evaluate((src) => {
+    const el = document.createElement('layerlab-sandbox') as HTMLElement & { start(): void };
+    el.setAttribute('src', src);
+    el.setAttribute('backend', 'fake');
+    document.body.append(el);
+    el.start();
+    return el.shadowRoot?.querySelector('iframe')?.getAttribute('sandbox') ?? el.querySelector('iframe')?.getAttribute('sandbox') ?? null;
+  }, other);
+  expect(sandbox).toContain('allow-scripts');
+});
