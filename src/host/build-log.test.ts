@@ -17,4 +17,14 @@ describe('BuildLog', () => {
     expect(output[0]).toBe(`[… ${3_000_000 - STEP_OUTPUT_LINES} earlier lines not shown]`);
     expect(output.at(-1)).toBe('3000000');
   });
+
+  it('a FROM that fails lists no later step as if it ran (the Build log of the button and of the terminal)', () => {
+    const step = (n: number, instruction: string) => ({ n, total: 2, stage: '', stageStep: n + 1, stageSteps: 3, line: n + 1, endLine: n + 1, instruction, configOnly: false });
+    const log = new BuildLog('FROM nosuchimage:1\nWORKDIR /app\nRUN echo never\n');
+    log.apply({ type: 'start', steps: [step(1, 'WORKDIR /app'), step(2, 'RUN echo never')], warnings: [] } as unknown as BuildEvent);
+    log.apply({ type: 'error', message: 'Could not pull nosuchimage:1: not found' } as unknown as BuildEvent);
+    const snapshot = log.snapshot();
+    expect(snapshot.state).toBe('failed');
+    expect(snapshot.steps.map((s) => s.name).join('\n')).not.toMatch(/WORKDIR|RUN echo never/);
+  });
 });
