@@ -362,6 +362,20 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
       row.finishedAt = null;
       emit();
     },
+    async pause(c) {
+      const row = containers.get(c);
+      if (!row) throw new Error(`No such container: ${c}`);
+      if (row.state !== 'running') throw new Error(`Container ${row.id} is not running`);
+      row.state = 'paused';
+      emit();
+    },
+    async unpause(c) {
+      const row = containers.get(c);
+      if (!row) throw new Error(`No such container: ${c}`);
+      if (row.state !== 'paused') throw new Error(`Container ${row.id} is not paused`);
+      row.state = 'running';
+      emit();
+    },
     async stop(c) {
       const row = containers.get(c);
       if (!row) throw new Error(`No such container: ${c}`);
