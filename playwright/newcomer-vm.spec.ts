@@ -47,6 +47,7 @@ test('a build typed in the terminal shows in the Build log tab and as notes in t
   await page.getByRole('tab', { name: 'Build log' }).click();
   // The whole build, to its end: every step, the export, the outcome.
   await expect(log).toContainText('RUN echo from-terminal');
+  await expect(log).toContainText(/\[1\/2\] FROM busybox/);
   await expect(log).toContainText(/writing image sha256:[0-9a-f]{12}/);
   await expect(log).toContainText(/Built in/);
   // And the editor's per-line notes for the same text.

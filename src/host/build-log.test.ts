@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BuildLog, STEP_OUTPUT_LINES } from './browser-backend.ts';
+import { BuildLog, STEP_OUTPUT_LINES, sameDockerfile } from './browser-backend.ts';
 import type { BuildEvent } from '../engine/build/events.ts';
 
 describe('BuildLog', () => {
@@ -26,5 +26,17 @@ describe('BuildLog', () => {
     const snapshot = log.snapshot();
     expect(snapshot.state).toBe('failed');
     expect(snapshot.steps.map((s) => s.name).join('\n')).not.toMatch(/WORKDIR|RUN echo never/);
+  });
+
+  it('a terminal build of the workspace Dockerfile gets its [1/N] FROM line; one of another file does not', () => {
+    const text = 'FROM busybox\nRUN echo from-terminal \\\n  > /t.txt\n';
+    const steps = [{ n: 1, total: 1, stage: '', stageStep: 2, stageSteps: 2, line: 2, endLine: 3, instruction: 'RUN echo from-terminal > /t.txt', configOnly: false }];
+    expect(sameDockerfile(text, steps)).toBe(true);
+    expect(sameDockerfile('FROM busybox\nRUN echo elsewhere\n', steps)).toBe(false);
+    expect(sameDockerfile('', steps)).toBe(false);
+    const log = new BuildLog(text);
+    log.apply({ type: 'start', steps, warnings: [] } as unknown as BuildEvent);
+    log.apply({ type: 'step-start', step: steps[0] } as unknown as BuildEvent);
+    expect(log.snapshot().steps.map((s) => s.name)).toContain('[1/2] FROM busybox');
   });
 });
