@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: `unit` (pure code, fast) and `vm` (boots the real guest under Node; slow, serial).
+// Two projects: `unit` (pure code, fast) and `vm` (boots the real guest under Node; slow). VM test files
+// run two at a time: each VM is one busy thread, so a second file uses the second core.
 export default defineConfig({
   test: {
     projects: [
@@ -19,7 +20,7 @@ export default defineConfig({
           environment: 'node',
           testTimeout: 120_000,
           hookTimeout: 180_000,
-          fileParallelism: false,
+          maxWorkers: 2,
         },
       },
     ],

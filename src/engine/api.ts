@@ -14,7 +14,15 @@ import type { PushResult } from './registry/push.ts';
 export type { TransferEvent, PullResult, PushResult };
 
 /** `paused`: running, but frozen by `docker pause` (Docker's State.Status). */
+/** A container's lifecycle state, as `docker ps` and `docker inspect` name it. The one definition: lessons
+ * and the UI import it. */
 export type ContainerState = 'created' | 'running' | 'paused' | 'exited';
+
+/** A path's change in an image layer against the layers below it: added, modified, deleted (a whiteout). */
+export type LayerChangeKind = 'A' | 'M' | 'D';
+
+/** An entry of `docker diff` (a container's writable layer): added, changed (copied up), deleted (a whiteout). */
+export type WritableChangeKind = 'A' | 'C' | 'D';
 
 /** One piece of a container's output, with when the engine received it (`docker logs -t`). */
 export interface LogEntry {
@@ -76,7 +84,7 @@ export interface LayerView {
   line?: number;
   size: number;
   /** This layer's changes against the layers below it. */
-  changes: { path: string; kind: 'A' | 'M' | 'D'; size: number; type: string }[];
+  changes: { path: string; kind: LayerChangeKind; size: number; type: string }[];
 }
 
 export interface ImageLayersView {
@@ -93,7 +101,7 @@ export interface ImageLayersView {
 
 export interface WritableEntry {
   path: string;
-  kind: 'A' | 'C' | 'D';
+  kind: WritableChangeKind;
   size: number;
   type: string;
 }
@@ -225,6 +233,8 @@ export interface EngineApi {
   importImage(options: { data: Uint8Array; ref?: string; changes?: string[]; message?: string; platform?: string }): Promise<{ imageId: string }>;
   pull(options: { ref: string; platform?: string; onProgress?: (event: TransferEvent) => void; signal?: AbortSignal }): Promise<PullResult>;
   push(options: { ref: string; onProgress?: (event: TransferEvent) => void; signal?: AbortSignal }): Promise<PushResult>;
+  /** `docker manifest inspect`: the manifest (or index) as the registry stores it, and its digest. */
+  manifestInspect(options: { ref: string; signal?: AbortSignal }): Promise<{ digest: string; mediaType: string; text: string }>;
   /** `docker login`: checks the credentials against the registry and keeps them in memory for this session only. */
   login(options: { server?: string; username: string; password: string }): Promise<{ registry: string }>;
   logout(options: { server?: string }): Promise<{ registry: string; wasLoggedIn: boolean }>;

@@ -24,9 +24,11 @@ import { httpExchange } from './network/http.ts';
 import type { BuildEvent } from './build/events.ts';
 import type { CacheInputs } from './dockerfile/index.ts';
 import { RegistryClient, type RegistryClientOptions } from './registry/client.ts';
-import { normalizeRegistry, registryApiHost, isLocalRegistry } from './registry/location.ts';
+import { normalizeRegistry, registryApiHost, isLocalRegistry, locate } from './registry/location.ts';
+import { parseReference } from './oci/reference.ts';
 import { pullImage } from './registry/pull.ts';
 import { pushImage } from './registry/push.ts';
+import { SandboxRegistry } from './registry/sandbox.ts';
 import type { TransferEvent } from './registry/progress.ts';
 
 /** A base image shipped with the VM (public/vm/base/images.json, see vm/README.md). */
@@ -71,9 +73,15 @@ export class Engine implements EngineApi {
   #tcp: TcpRelay;
   #listeners = new Set<(event: ChangeEvent) => void>();
   readonly registry: RegistryClient;
+  /** `registry.lab`: the registry inside the sandbox (push and pull with no network). */
+  readonly sandboxRegistry: SandboxRegistry;
 
-  private constructor(options: EngineOptions, store: ImageStore) {
-    this.registry = new RegistryClient(options.registry);
+  private constructor(options: EngineOptions, store: ImageStore, sandboxRegistry: SandboxRegistry) {
+    this.sandboxRegistry = sandboxRegistry;
+    this.registry = new RegistryClient({
+      ...options.registry,
+      fetch: sandboxRegistry.route(options.registry?.fetch, options.registry?.unavailableReason ?? 'this Layerlab has no way to reach registries'),
+    });
     this.#backend = options.backend;
     this.#guest = options.guest;
     this.store = store;
@@ -89,8 +97,9 @@ export class Engine implements EngineApi {
   }
 
   static async open(options: EngineOptions): Promise<Engine> {
-    const store = await ImageStore.open({ backend: options.backend, fetch: options.fetch });
-    const engine = new Engine(options, store);
+    const sandboxRegistry = new SandboxRegistry({ backend: options.backend, createHasher: options.registry?.createHasher });
+    const store = await ImageStore.open({ backend: options.backend, fetch: options.fetch, heldBlobs: () => sandboxRegistry.heldBlobs() });
+    const engine = new Engine(options, store, sandboxRegistry);
     engine.#networks = await Networks.open({ backend: options.backend, guest: options.guest });
     engine.#containers = await Containers.open({
       networks: engine.#networks,
@@ -308,6 +317,12 @@ export class Engine implements EngineApi {
 
   pull(options: Parameters<EngineApi['pull']>[0]) {
     return this.#pull(options);
+  }
+
+  async manifestInspect(options: Parameters<EngineApi['manifestInspect']>[0]) {
+    const ref = parseReference(options.ref);
+    const fetched = await this.registry.getManifest(locate(ref), ref.digest ?? ref.tag, options.signal);
+    return { digest: fetched.digest, mediaType: fetched.mediaType, text: new TextDecoder().decode(fetched.bytes) };
   }
 
   async push(options: Parameters<EngineApi['push']>[0]) {

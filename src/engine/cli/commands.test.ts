@@ -84,6 +84,10 @@ class FakeEngine implements EngineApi {
     this.#record('push', { ...options, onProgress: undefined });
     return { tag: 'latest', digest: `sha256:${'ef'.repeat(32)}` as const, size: 528, repoDigest: '', pushed: 1, existing: 0 };
   }
+  async manifestInspect(options: Parameters<EngineApi['manifestInspect']>[0]) {
+    this.#record('manifestInspect', options);
+    return { digest: `sha256:${'ab'.repeat(32)}`, mediaType: 'application/vnd.oci.image.manifest.v1+json', text: '{"schemaVersion":2,"config":{"digest":"sha256:c"},"layers":[]}' };
+  }
   async login(options: Parameters<EngineApi['login']>[0]) {
     this.#record('login', options);
     return { registry: options.server ?? 'docker.io' };
@@ -361,6 +365,14 @@ async function docker(line: string | string[], extra: { engine?: FakeEngine; jso
 }
 
 describe('registry verbs', () => {
+  it('docker manifest inspect prints the manifest indented with tabs, as Docker does', async () => {
+    const r = await docker('manifest inspect registry.lab/me/app:1');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('{\n\t"schemaVersion": 2,\n\t"config": {\n\t\t"digest": "sha256:c"\n\t},\n\t"layers": []\n}\n');
+    expect((await docker('manifest inspect -v registry.lab/me/app:1')).stderr).toContain('leave out --verbose');
+    expect((await docker('manifest inspect --insecure registry.lab/me/app:1')).stderr).toContain('plain HTTP only to localhost');
+  });
+
   it('docker pull prints Docker\'s progress lines and the canonical name', async () => {
     const r = await docker('pull alpine');
     expect(r.code).toBe(0);
@@ -516,6 +528,18 @@ describe('containers', () => {
       "9e8d7c6b5a4f
       "
     `);
+  });
+
+  it('docker ps / images --format: templates, table with headers, json', async () => {
+    expect((await docker(['ps', '-a', '--format', '{{.Names}} {{.State}}'])).stdout).toBe('web running\neager_turing exited\n');
+    expect((await docker(['ps', '-a', '--format', 'table {{.Names}}\\t{{.Status}}'])).stdout).toBe(
+      'NAMES          STATUS\nweb            Up 2 minutes\neager_turing   Exited (0) 3 seconds ago\n',
+    );
+    expect((await docker(['ps', '--format', 'table'])).stdout).toBe((await docker('ps')).stdout);
+    expect(JSON.parse((await docker(['ps', '--format', 'json'])).stdout)).toMatchObject({ ID: '4d3c2b1a0f9e', Names: 'web', Image: 'busybox', State: 'running' });
+    expect((await docker(['ps', '--filter', 'name=nobody', '--format', '{{.Names}}'])).stdout).toBe('');
+    expect((await docker(['images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}'])).stdout.split('\n')[0]).toMatch(/^\S+:\S+ [0-9a-f]{12}$/);
+    expect((await docker(['images', '--format', 'table {{.Repository}}\\t{{.Size}}'])).stdout.split('\n')[0]).toBe('REPOSITORY   SIZE');
   });
 
   it('docker diff', async () => {
@@ -733,6 +757,8 @@ describe('inspect', () => {
     const data = { A: { B: [1, 'x'], M: { z: 1, a: true } }, N: null };
     expect(renderTemplate('{{.A.B}} {{.A.M}} {{.N}} {{.Nope}}', data)).toBe('[1 x] map[a:true z:1] <nil> <no value>');
     expect(renderTemplate('{{json .A}}|{{.A.M | json}}|{{index .A.M "z"}}|{{join .A.B ","}}|{{upper "x"}}', data)).toBe('{"B":[1,"x"],"M":{"z":1,"a":true}}|{"z":1,"a":true}|1|1,x|X');
+    expect(renderTemplate('{{index .A.B 1}}', data)).toBe('x');
+    expect(() => renderTemplate('{{index .A.B 2}}', data)).toThrow('index out of range: 2');
     expect(() => renderTemplate('{{nofunc .A}}', data)).toThrow('function "nofunc" not defined');
   });
 });

@@ -89,6 +89,7 @@ export const GROUPS: Record<string, { summary: string; verbs: Record<string, Ver
     },
   },
   system: { summary: 'Manage Docker', verbs: { df: s.df, info: s.info } },
+  manifest: { summary: 'Manage Docker image manifests and manifest lists', verbs: { inspect: r.manifestInspect } },
 };
 
 const COMMON = ['run', 'exec', 'ps', 'build', 'pull', 'push', 'images', 'login', 'logout', 'version', 'info'];

@@ -10,6 +10,7 @@ import { NotFoundError } from '../oci/errors.ts';
 import type { ParsedFlags } from './flags.ts';
 import { pruneText } from './images.ts';
 import { formatPortsColumn } from '../network/ports.ts';
+import { formatRows, goTime } from './template.ts';
 import { bool, CliError, confirm, eachTarget, list, parseBytes, str, type CliFlag, type Ctx, type Verb } from './shared.ts';
 
 // ---- run / create
@@ -280,6 +281,12 @@ function psFilter(view: ContainerView, filters: string[]): boolean {
   });
 }
 
+/** Column names of `docker ps --format 'table …'`, by field. */
+const PS_HEADERS = {
+  ID: 'CONTAINER ID', Image: 'IMAGE', Command: 'COMMAND', CreatedAt: 'CREATED AT', RunningFor: 'CREATED', Ports: 'PORTS', State: 'STATE',
+  Status: 'STATUS', Size: 'SIZE', Names: 'NAMES', Labels: 'LABELS', Mounts: 'MOUNTS', Networks: 'NETWORKS',
+};
+
 const ps: Verb = {
   usage: 'ps [OPTIONS]',
   summary: 'List containers',
@@ -290,14 +297,39 @@ const ps: Verb = {
     { name: 'size', short: 's', kind: 'bool', description: 'Display total file sizes' },
     { name: 'no-trunc', kind: 'bool', description: "Don't truncate output" },
     { name: 'filter', short: 'f', kind: 'list', description: 'Filter output based on conditions provided (status=, name=, id=, ancestor=, exited=)' },
+    { name: 'format', kind: 'string', description: "Format output using a custom template: 'table', 'table TEMPLATE', 'json' or a Go template" },
   ],
   async run(ctx, flags) {
     const filters = list(flags, 'filter');
     const views = (await ctx.engine.ps({ all: bool(flags, 'all') || filters.length > 0 })).filter((v) => psFilter(v, filters));
     const noTrunc = bool(flags, 'no-trunc');
     const id = (v: ContainerView) => (noTrunc ? v.id : v.id.slice(0, 12));
+    const format = str(flags, 'format');
     ctx.print(views, () => {
       if (bool(flags, 'quiet')) return views.map((v) => `${id(v)}\n`).join('');
+      const formatted =
+        format === undefined
+          ? undefined
+          : formatRows(
+          format,
+          views.map((v) => ({
+            ID: id(v),
+            Image: v.image,
+            Command: JSON.stringify(noTrunc ? commandLine(v.command) : ellipsis(commandLine(v.command), 20)),
+            CreatedAt: goTime(v.created),
+            RunningFor: timeAgo({ time: v.created, now: ctx.now }),
+            Ports: formatPortsColumn(v.ports ?? [], v.state === 'running' ? (v.exposedPorts ?? []) : []),
+            State: v.state,
+            Status: containerStatus({ ...v, now: ctx.now }),
+            Size: `${humanSize(v.sizeRw)} (virtual ${humanSize(v.sizeRootFs)})`,
+            Names: v.name,
+            Labels: '',
+            Mounts: '',
+            Networks: Object.keys(v.networks ?? {}).join(','),
+          })),
+          PS_HEADERS,
+        );
+      if (formatted !== undefined) return formatted;
       const columns: Column<ContainerView>[] = [
         { header: 'CONTAINER ID', value: id },
         { header: 'IMAGE', value: (v) => v.image },

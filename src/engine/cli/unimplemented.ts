@@ -24,7 +24,6 @@ export const UNIMPLEMENTED_VERBS: Record<string, string> = {
   config: 'there is one engine here, in your browser: no cluster.',
   plugin: 'the engine here has no plugins.',
   trust: `${NO_NETWORK}, so there are no signatures to check.`,
-  manifest: `${NO_NETWORK}, so there are no manifest lists to inspect.`,
   checkpoint: "'Back to the start of this step' in a lesson restores the whole VM instead.",
   init: 'write the Dockerfile in the editor.',
   'container update': "remove the container and run a new one with the limits you want ('docker run -m 64m …').",

@@ -1,5 +1,5 @@
 /** Data shown by the Build log, Images and Containers panels, and the actions their buttons call. */
-import type { ContainerState } from '../layers/model.ts';
+import type { ContainerState } from '../../engine/api.ts';
 import type { TransferVM } from './pulls.ts';
 
 export type { TransferVM };
