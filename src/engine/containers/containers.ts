@@ -381,7 +381,7 @@ export class Containers {
     await this.#ensureMounted(record);
     const bundle = containerDir(record.id);
     // crun keeps its own state per container id; a restart needs the old one gone.
-    await this.#guest.request('delete', { name: record.id }).catch(() => {});
+    await this.#crunDelete(record.id);
     await this.#prepareNetwork(record);
     const config = await this.#runtimeConfig(record, { terminal: false });
     if (onOutput) this.#listen(record.id, onOutput);
@@ -477,7 +477,7 @@ export class Containers {
       await this.#thawAfterSignal(record);
       await Promise.race([exited, sleep(5000)]);
     }
-    await this.#guest.request('delete', { name: record.id }).catch(() => {});
+    await this.#crunDelete(record.id);
     await this.#layers.remove(record.id).catch(() => {});
     this.#mounted.delete(record.id);
     this.#records.delete(record.id);
@@ -523,7 +523,7 @@ export class Containers {
       return { argv: await this.#execArgv(record, exec.command, exec, true), ref };
     }
     await this.#ensureMounted(record);
-    await this.#guest.request('delete', { name: record.id }).catch(() => {});
+    await this.#crunDelete(record.id);
     await this.#prepareNetwork(record);
     const config = await this.#runtimeConfig(record, { terminal: true });
     await this.#guest.request('write', { path: `${containerDir(record.id)}/config.json`, data: btoa(JSON.stringify(config)) });
@@ -658,11 +658,26 @@ export class Containers {
   /** A detached `crun run` answers before crun has written its state; exec and kill need that state. */
   async #untilCreated(id: string): Promise<void> {
     // crun writes it after the createRuntime hooks (the network wiring), which take a while under emulation.
+    // Each look is an agent request that takes guest CPU from the starting container: look soon, then less often.
+    let pause = 20;
     for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
       const found = await this.#guest.request('read', { path: `/run/crun/${id}/status` }).then(() => true, () => false);
       if (found || this.#records.get(id)?.state !== 'running') return;
-      await sleep(20);
+      await sleep(pause);
+      pause = Math.min(pause * 2, 250);
     }
+  }
+
+  /**
+   * `crun delete -f`, only when crun holds state for the container: a foreground `crun run` removes its own
+   * when the process ends, and starting crun costs up to seconds under emulation.
+   */
+  async #crunDelete(id: string): Promise<void> {
+    const held = await this.#guest.request<{ names: string[] }>('readdir', { path: '/run/crun' }).then(
+      (listing) => listing.names.includes(id),
+      (error: Error) => !/No such file/.test(error.message), // no /run/crun yet: nothing ever ran
+    );
+    if (held) await this.#guest.request('delete', { name: id }).catch(() => {});
   }
 
   /**
