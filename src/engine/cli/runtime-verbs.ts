@@ -5,7 +5,7 @@
 import type { ContainerStatsSample, LogEntry } from '../api.ts';
 import { formatTable } from '../format.ts';
 import { STATS_COLUMNS, statsRow, type StatsRow } from '../containers/procfs.ts';
-import { goJson, renderTemplate } from './template.ts';
+import { formatRows } from './template.ts';
 import { bool, CliError, eachTarget, list, str, type Ctx, type Verb } from './shared.ts';
 
 const pause: Verb = {
@@ -54,12 +54,17 @@ function templateFields(row: StatsRow, sample: ContainerStatsSample) {
 
 export function formatStats(rows: { row: StatsRow; sample: ContainerStatsSample }[], options: { format?: string; noTrunc?: boolean }): string {
   const shown = rows.map(({ row, sample }) => ({ row: options.noTrunc ? { ...row, id: sample.id } : row, sample }));
-  const { format } = options;
-  if (format && format !== 'table') {
-    return shown.map(({ row, sample }) => `${format === 'json' ? goJson(templateFields(row, sample)) : renderTemplate(format, templateFields(row, sample))}\n`).join('');
+  if (options.format) {
+    const text = formatRows(options.format, shown.map(({ row, sample }) => templateFields(row, sample)), STATS_HEADERS);
+    if (text !== undefined) return text;
   }
   return formatTable({ columns: STATS_COLUMNS, rows: shown.map((r) => r.row) });
 }
+
+/** Column names of `docker stats --format "table {{.Name}}\t…"`. */
+const STATS_HEADERS: Record<string, string> = {
+  ID: 'CONTAINER ID', Container: 'CONTAINER', Name: 'NAME', CPUPerc: 'CPU %', MemUsage: 'MEM USAGE / LIMIT', MemPerc: 'MEM %', NetIO: 'NET I/O', BlockIO: 'BLOCK I/O', PIDs: 'PIDS', Full: 'CONTAINER',
+};
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -74,11 +79,10 @@ const stats: Verb = {
     { name: 'all', short: 'a', kind: 'bool', description: 'Show all containers (default shows just running)' },
     { name: 'no-stream', kind: 'bool', description: 'Disable streaming stats and only pull the first result' },
     { name: 'no-trunc', kind: 'bool', description: "Don't truncate output" },
-    { name: 'format', kind: 'string', description: 'Pretty-print stats using a Go template' },
+    { name: 'format', kind: 'string', description: "Format output using a custom template: 'table', 'table TEMPLATE', 'json' or a Go template" },
   ],
   async run(ctx, flags, containers) {
-    const format = str(flags, 'format')?.replace(/^table\s*$/, 'table');
-    if (format && /^table\s+\S/.test(format)) throw new CliError('stats --format "table …" is not supported by Layerlab: give a template without "table" (e.g. --format "{{.Name}} {{.CPUPerc}}") or json');
+    const format = str(flags, 'format');
     const request = { containers, all: bool(flags, 'all') };
     const signal = ctx.options.signal;
     // CPU % is a rate: Docker's daemon answers with two samples a second apart, and so does this.

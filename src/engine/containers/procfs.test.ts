@@ -103,3 +103,14 @@ describe('docker logs and ps times', () => {
     expect(containerStatus({ state: 'paused', exitCode: null, startedAt: '2026-11-28T23:40:00Z', finishedAt: null, now })).toBe('Up 5 minutes (Paused)');
   });
 });
+
+describe('docker stats --format', () => {
+  it('takes table templates, plain templates and json', async () => {
+    const { formatStats } = await import('../cli/runtime-verbs.ts');
+    const sample: ContainerStatsSample = { id: 'b'.repeat(64), name: 'db', read: '', running: true, ...parseStats(STATS_DUMP, false) };
+    const rows = [{ row: statsRow(sample), sample }];
+    expect(formatStats(rows, { format: 'table {{.Name}}\\t{{.PIDs}}' })).toBe('NAME      PIDS\ndb        2\n');
+    expect(formatStats(rows, { format: '{{.Name}}: {{.MemPerc}}' })).toBe('db: 0.48%\n');
+    expect(JSON.parse(formatStats(rows, { format: 'json' }))).toMatchObject({ Name: 'db', PIDs: '2', ID: 'bbbbbbbbbbbb' });
+  });
+});
