@@ -50,7 +50,7 @@ export class LayerFiles {
 
   async #loadTree(diffID: Digest): Promise<LayerTree> {
     if (await this.#guestLayers.has(diffID)) {
-      const { entries } = await this.#guest.request<{ entries: ListEntry[] }>('list', {
+      const { entries } = await this.#guest.request('list', {
         dir: GuestLayers.layerDir(diffID),
       });
       return layerTreeFromUpperdir(entries);

@@ -125,7 +125,7 @@ export class Containers {
     const containers = new Containers(options);
     // A VM restored from a checkpoint of this page still runs its containers, mounted as they were.
     const live = options.checkpoint
-      ? new Set((await options.guest.request<{ names: string[] }>('readdir', { path: GUEST_PATHS.containers }).catch(() => ({ names: [] }))).names)
+      ? new Set((await options.guest.request('readdir', { path: GUEST_PATHS.containers }).catch(() => ({ names: [] }))).names)
       : new Set<string>();
     for (const [, record] of await options.backend.listMeta<ContainerRecord>('container/')) {
       if (live.has(record.id)) containers.#mounted.add(record.id);
@@ -228,7 +228,7 @@ export class Containers {
 
   async #crun(command: 'pause' | 'resume', id: string): Promise<void> {
     let stderr = '';
-    const { exit } = await this.#guest.request<{ exit: number }>('spawn', { argv: ['/usr/bin/crun', command, id] }, {
+    const { exit } = await this.#guest.request('spawn', { argv: ['/usr/bin/crun', command, id] }, {
       onStream: (_stream, data) => (stderr += new TextDecoder().decode(data)),
     });
     if (exit !== 0) throw new EngineError(`Cannot ${command === 'resume' ? 'unpause' : 'pause'} container ${id}: ${stderr.trim() || `crun ${command} failed (exit ${exit})`}`);
@@ -278,7 +278,7 @@ export class Containers {
   async #spawnText(argv: string[]): Promise<string> {
     let out = '';
     const decoder = new TextDecoder();
-    await this.#guest.request<{ exit: number }>('spawn', { argv }, { onStream: (stream, data) => (stream === 'stdout' ? (out += decoder.decode(data, { stream: true })) : undefined) });
+    await this.#guest.request('spawn', { argv }, { onStream: (stream, data) => (stream === 'stdout' ? (out += decoder.decode(data, { stream: true })) : undefined) });
     return out;
   }
 
@@ -501,7 +501,7 @@ export class Containers {
     // What the caller gets back is the output's tail: `exec c yes` must not grow memory without bound.
     const kept = { stdout: new TextTail(EXEC_OUTPUT_CHARS), stderr: new TextTail(EXEC_OUTPUT_CHARS) };
     const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
-    const { exit } = await this.#guest.request<{ exit: number }>('spawn', { argv }, {
+    const { exit } = await this.#guest.request('spawn', { argv }, {
       timeoutMs: 10 * 60_000,
       onStream: (stream, data) => {
         const text = decoders[stream].decode(data, { stream: true });
@@ -616,7 +616,7 @@ export class Containers {
   // ---- internals
 
   async #writableEntries(record: ContainerRecord): Promise<WritableEntry[]> {
-    const { entries } = await this.#guest.request<{ entries: ListEntry[] }>('list', { dir: `${containerDir(record.id)}/upper` });
+    const { entries } = await this.#guest.request('list', { dir: `${containerDir(record.id)}/upper` });
     const upper = layerTreeFromUpperdir(entries);
     const lowers: LayerTree[] = await Promise.all(record.diffIDs.map((d) => this.#files.tree(d)));
     const sizes = new Map(entries.map((e) => [e.path, e]));
@@ -628,7 +628,7 @@ export class Containers {
 
   async #sizeRw(record: ContainerRecord): Promise<number> {
     if (!this.#mounted.has(record.id)) return 0;
-    const { entries } = await this.#guest.request<{ entries: ListEntry[] }>('list', { dir: `${containerDir(record.id)}/upper` });
+    const { entries } = await this.#guest.request('list', { dir: `${containerDir(record.id)}/upper` });
     return entries.reduce((sum, e) => sum + (e.type === 'f' ? e.size : 0), 0);
   }
 
@@ -757,7 +757,7 @@ export class Containers {
     if (newBridge || record.ports.length) await this.#networks.applyRules(starting).catch((error) => console.warn(`layerlab: ${(error as Error).message}`));
     const dir = containerDir(record.id);
     const resolv = await this.#guest
-      .request<{ data: string }>('read', { path: '/etc/resolv.conf' })
+      .request('read', { path: '/etc/resolv.conf' })
       .then(({ data }) => new TextDecoder().decode(fromBase64(data)))
       .catch(() => '# This VM has no DNS server configured (no outbound network).\n');
     const member = this.#members().find((m) => m.id === record.id)!;
@@ -820,7 +820,7 @@ export class Containers {
     if (record.state === 'running') {
       await this.#networks.ensureBridge(network);
       const hook = this.#attachHook(endpoint, Object.keys(endpoints).length);
-      const { exit } = await this.#guest.request<{ exit: number }>('spawn', { argv: [NET_TOOL, 'attach', `container:${record.id}`, ...hook.args.slice(2)] });
+      const { exit } = await this.#guest.request('spawn', { argv: [NET_TOOL, 'attach', `container:${record.id}`, ...hook.args.slice(2)] });
       if (exit !== 0) throw new EngineError(`could not attach ${record.name} to ${network.name} (the guest's ${NET_TOOL} failed)`);
     }
     record.endpoints = { ...endpoints, [network.name]: endpoint };
@@ -851,7 +851,7 @@ export class Containers {
     if (!user || user === 'root' || /^\d+(:\d+)?$/.test(user)) return resolveUser(user, {});
     const read = async (path: string) => {
       try {
-        const { data } = await this.#guest.request<{ data: string }>('read', { path: `${containerDir(record.id)}/rootfs${path}` });
+        const { data } = await this.#guest.request('read', { path: `${containerDir(record.id)}/rootfs${path}` });
         return new TextDecoder().decode(fromBase64(data));
       } catch {
         return undefined;
