@@ -22,7 +22,7 @@ import { parseReference } from '../oci/reference.ts';
 import { readTar, writeTar, safeArchivePath, type TarWriteEntry } from '../archive/tar.ts';
 import { inflate } from '../archive/load.ts';
 import { layerTreeFromTar } from '../layers/index.ts';
-import { toBase64 } from '../util/base64.ts';
+import { base64ToText, toBase64 } from '../util/base64.ts';
 import {
   parseDockerfile,
   planBuild,
@@ -423,7 +423,7 @@ export class Builder {
     const read = async (path: string) => {
       try {
         const { data } = await this.#guest.request('read', { path: `${rootfs}${path}` });
-        return new TextDecoder().decode(Uint8Array.from(atob(data), (c) => c.charCodeAt(0)));
+        return base64ToText(data);
       } catch {
         return undefined;
       }

@@ -16,7 +16,7 @@ import type { ContainerConfig } from '../oci/types.ts';
 import { layerTreeFromUpperdir, dockerDiff, type ListEntry, type LayerTree } from '../layers/index.ts';
 import type { LayerFiles } from '../build/layer-files.ts';
 import { resolveUser } from '../build/users.ts';
-import { fromBase64 } from '../util/base64.ts';
+import { fromBase64, textToBase64 } from '../util/base64.ts';
 import type { ChangeEvent, ContainerState, ContainerStatsSample, ContainerView, LogEntry, RunOptions, WritableEntry } from '../api.ts';
 import { parseProcesses, parseStats, type GuestProcess } from './procfs.ts';
 import { randomId, randomName } from './names.ts';
@@ -526,7 +526,7 @@ export class Containers {
     await this.#guest.request('delete', { name: record.id }).catch(() => {});
     await this.#prepareNetwork(record);
     const config = await this.#runtimeConfig(record, { terminal: true });
-    await this.#guest.request('write', { path: `${containerDir(record.id)}/config.json`, data: btoa(JSON.stringify(config)) });
+    await this.#guest.request('write', { path: `${containerDir(record.id)}/config.json`, data: textToBase64(JSON.stringify(config)) });
     Object.assign(record, { state: 'running', startedAt: new Date().toISOString(), finishedAt: null, exitCode: null });
     await this.#save(record);
     this.#attachments.set(ref, record.id);
@@ -767,7 +767,7 @@ export class Containers {
       'resolv.conf': record.network === 'none' ? '' : resolv,
     };
     for (const [name, text] of Object.entries(files)) {
-      await this.#guest.request('write', { path: `${dir}/${name}`, data: btoa(text) });
+      await this.#guest.request('write', { path: `${dir}/${name}`, data: textToBase64(text) });
     }
   }
 
@@ -802,7 +802,7 @@ export class Containers {
     for (const member of members) {
       if (!member.running || !Object.keys(member.endpoints).some((name) => name !== 'bridge')) continue;
       const text = this.#networks.hostsFile(member, members);
-      await this.#guest.request('write', { path: `${containerDir(member.id)}/hosts`, data: btoa(text) }).catch(() => {});
+      await this.#guest.request('write', { path: `${containerDir(member.id)}/hosts`, data: textToBase64(text) }).catch(() => {});
     }
   }
 

@@ -8,6 +8,7 @@ import { sha256, isDigest, type Digest } from '../oci/digest.ts';
 import { DigestMismatchError } from '../oci/errors.ts';
 import { MediaType } from '../oci/types.ts';
 import { RegistryError, RegistryUnavailableError } from './errors.ts';
+import { textToBase64 } from '../util/base64.ts';
 import type { RepositoryLocation } from './location.ts';
 import { jsSha256, type HasherFactory } from './hash.ts';
 
@@ -63,10 +64,7 @@ export function parseChallenge(header: string): Challenge | undefined {
 }
 
 function basic(credentials: Credentials): string {
-  const bytes = new TextEncoder().encode(`${credentials.username}:${credentials.password}`);
-  let binary = '';
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return `Basic ${btoa(binary)}`;
+  return `Basic ${textToBase64(`${credentials.username}:${credentials.password}`)}`;
 }
 
 async function errorText(res: Response): Promise<{ code?: string; message: string }> {

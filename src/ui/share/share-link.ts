@@ -8,6 +8,7 @@
  */
 import { checkPath, WorkspaceError, type WorkspaceFile } from '../workspace/files.ts';
 import { concatBytes } from '../../engine/util/bytes.ts';
+import { fromBase64Url, toBase64Url } from '../../engine/util/base64.ts';
 
 export const SHARE_PREFIX = '#share=';
 /** Largest decoded payload (the JSON) a link may carry. */
@@ -152,19 +153,7 @@ async function pipe(input: Uint8Array, transform: CompressionStream | Decompress
   return concatBytes(chunks);
 }
 
-export function toBase64Url(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-export function fromBase64Url(text: string): Uint8Array {
-  const b64 = text.replace(/-/g, '+').replace(/_/g, '/');
-  const s = atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4));
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
-}
+export { toBase64Url, fromBase64Url };
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const kb = (n: number) => `${Math.ceil(n / 1024)} KB`;
