@@ -32,10 +32,24 @@ export interface DaemonCommand {
   stdin?: string;
 }
 
-/** Whether a docker command line reads its stdin (`import -`, `image import -`). */
+/** Flags of run/exec that take a value (so the word after them is not the image or container). */
+const VALUE_FLAGS = new Set(['--name', '-e', '--env', '-w', '--workdir', '-u', '--user', '-v', '--volume', '-p', '--publish', '--network', '--net', '--network-alias', '-h', '--hostname', '--entrypoint', '-m', '--memory', '--pids-limit']);
+
+/** Whether a docker command line reads its stdin (`import -`, `run -i`, `exec -i`): the client sends it along. */
 export function readsStdin(argv: string[]): boolean {
-  const verb = argv[0] === 'image' ? argv[1] : argv[0];
-  return verb === 'import' && argv.includes('-');
+  const grouped = argv[0] === 'image' || argv[0] === 'container';
+  const verb = grouped ? argv[1] : argv[0];
+  const rest = argv.slice(grouped ? 2 : 1);
+  if (verb === 'import') return rest.includes('-');
+  if (verb !== 'run' && verb !== 'exec') return false;
+  // Only the flags before the image/container count (`run busybox ls -i` does not read stdin).
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i];
+    if (!arg.startsWith('-')) return false;
+    if (arg === '-i' || arg === '--interactive' || /^-[a-zA-Z]*i[a-zA-Z]*$/.test(arg)) return true;
+    if (VALUE_FLAGS.has(arg)) i++;
+  }
+  return false;
 }
 
 export type DaemonRequest = DaemonCommand | { control: 'status' | 'stop' };

@@ -197,6 +197,8 @@ export interface RunOptions {
   pidsLimit?: number;
   autoRemove?: boolean;
   detach?: boolean;
+  /** `run -i` with piped input: the container's whole stdin (attached runs only; else /dev/null). */
+  stdin?: Uint8Array;
   /** For attached runs: the output as it comes. */
   onOutput?: (stream: 'stdout' | 'stderr', text: string) => void;
   signal?: AbortSignal;
@@ -268,7 +270,7 @@ export interface EngineApi {
   /** `docker export`: the container's filesystem as one flat tar (no layers, no image config). */
   exportContainer(options: { container: string }): Promise<Uint8Array>;
   /** Runs a process in a running container; resolves with its exit code and output. */
-  exec(options: { container: string; command: string[]; env?: string[]; workdir?: string; user?: string; onOutput?: RunOptions['onOutput'] }): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  exec(options: { container: string; command: string[]; env?: string[]; workdir?: string; user?: string; stdin?: Uint8Array; onOutput?: RunOptions['onOutput'] }): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   diff(options: { container: string }): Promise<WritableEntry[]>;
   /** `pause` (default true, as `docker commit -p`) freezes a running container while its layer is read. */
   commit(options: { container: string; ref?: string; author?: string; message?: string; changes?: string[]; pause?: boolean }): Promise<{ imageId: string }>;

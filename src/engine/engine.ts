@@ -398,7 +398,7 @@ export class Engine implements EngineApi {
 
   async run(options: RunOptions): Promise<ContainerView> {
     const record = await this.#containers.create(options, { volumes: await this.#parseVolumes(options.volumes) });
-    await this.#containers.start(record.id, options.detach ? undefined : options.onOutput);
+    await this.#containers.start(record.id, options.detach ? undefined : options.onOutput, options.detach ? undefined : options.stdin);
     if (options.detach) return this.#containers.view(record);
     const abort = () => void this.#containers.kill(record.id, 'KILL').catch(() => {});
     options.signal?.addEventListener('abort', abort, { once: true });

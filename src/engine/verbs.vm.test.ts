@@ -97,7 +97,12 @@ describe('pause and unpause', () => {
 describe('top and stats', () => {
   it('lists the processes as ps -ef does and samples the cgroup counters', async () => {
     await engine.run({ image: 'busybox', name: 'sleeper', detach: true, memoryBytes: 32 * 1024 * 1024, command: ['sh', '-c', 'sleep 300 & wait'] });
-    const top = await engine.top({ container: 'sleeper' });
+    // The shell forks sleep right after it starts: wait for the child (the VM may be slow).
+    let top = await engine.top({ container: 'sleeper' });
+    for (let tries = 0; top.processes.length < 2 && tries < 50; tries++) {
+      await sleep(200);
+      top = await engine.top({ container: 'sleeper' });
+    }
     expect(top.titles).toEqual(['UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME', 'CMD']);
     expect(top.processes.map((p) => p[7])).toEqual(['sh -c sleep 300 & wait', 'sleep 300']);
     const [shell, child] = top.processes;
@@ -188,6 +193,18 @@ describe('export and import', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('not a readable tar');
     await engine.rm({ container: 'maker' });
+  });
+});
+
+describe('piped stdin', () => {
+  it('run -i and exec -i give the container the piped input', async () => {
+    const input = new TextEncoder().encode('line one\nline two\n');
+    expect(await docker(['run', '--rm', '-i', 'busybox', 'wc', '-l'], { stdin: input })).toMatchObject({ code: 0, stdout: '2\n' });
+    await engine.run({ image: 'busybox', name: 'reader', detach: true, command: ['sleep', '300'] });
+    expect(await docker(['exec', '-i', 'reader', 'cat'], { stdin: input })).toMatchObject({ code: 0, stdout: 'line one\nline two\n' });
+    // Without a way to pass input, -i is refused rather than ignored.
+    expect((await docker(['exec', '-i', 'reader', 'cat'])).stderr).toContain('-i without -t: your keyboard is not passed to the container here');
+    await engine.rm({ container: 'reader', force: true });
   });
 });
 

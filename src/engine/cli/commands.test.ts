@@ -1,3 +1,4 @@
+import { clientForwardsStdin } from './guest-bridge.ts';
 import { PlatformError, RegistryError } from '../registry/errors.ts';
 import { describe, expect, it } from 'vitest';
 import type { ContainerView, EngineApi, RunOptions } from '../api.ts';
@@ -527,6 +528,18 @@ describe('containers', () => {
       "9e8d7c6b5a4f
       "
     `);
+  });
+
+  it('docker ps / images --format: templates, table with headers, json', async () => {
+    expect((await docker(['ps', '-a', '--format', '{{.Names}} {{.State}}'])).stdout).toBe('web running\neager_turing exited\n');
+    expect((await docker(['ps', '-a', '--format', 'table {{.Names}}\\t{{.Status}}'])).stdout).toBe(
+      'NAMES          STATUS\nweb            Up 2 minutes\neager_turing   Exited (0) 3 seconds ago\n',
+    );
+    expect((await docker(['ps', '--format', 'table'])).stdout).toBe((await docker('ps')).stdout);
+    expect(JSON.parse((await docker(['ps', '--format', 'json'])).stdout)).toMatchObject({ ID: '4d3c2b1a0f9e', Names: 'web', Image: 'busybox', State: 'running' });
+    expect((await docker(['ps', '--filter', 'name=nobody', '--format', '{{.Names}}'])).stdout).toBe('');
+    expect((await docker(['images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}'])).stdout.split('\n')[0]).toMatch(/^\S+:\S+ [0-9a-f]{12}$/);
+    expect((await docker(['images', '--format', 'table {{.Repository}}\\t{{.Size}}'])).stdout.split('\n')[0]).toBe('REPOSITORY   SIZE');
   });
 
   it('docker diff', async () => {
@@ -1060,5 +1073,15 @@ describe('networks and ports', () => {
       network: 'appnet',
       networkAliases: ['api'],
     });
+  });
+});
+
+describe('piped stdin from the guest client', () => {
+  it('is forwarded exactly when an argument is -i-like, as the client decides', () => {
+    expect(clientForwardsStdin(['run', '-i', 'busybox', 'cat'])).toBe(true);
+    expect(clientForwardsStdin(['exec', '-di', 'c', 'cat'])).toBe(true);
+    expect(clientForwardsStdin(['run', '--interactive', 'busybox'])).toBe(true);
+    expect(clientForwardsStdin(['import', '-', 'x'])).toBe(false);
+    expect(clientForwardsStdin(['run', '-t', 'busybox', '--name=i'])).toBe(false);
   });
 });

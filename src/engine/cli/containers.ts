@@ -10,6 +10,7 @@ import { NotFoundError } from '../oci/errors.ts';
 import type { ParsedFlags } from './flags.ts';
 import { pruneText } from './images.ts';
 import { formatPortsColumn } from '../network/ports.ts';
+import { formatRows, goTime } from './template.ts';
 import { bool, CliError, confirm, eachTarget, list, parseBytes, str, type CliFlag, type Ctx, type Verb } from './shared.ts';
 
 // ---- run / create
@@ -116,6 +117,20 @@ async function attached(ctx: Ctx, request: Parameters<Ctx['engine']['attachComma
   return exitCode;
 }
 
+/**
+ * `-i` without a terminal session: the container's stdin is the client's piped input, read to its end
+ * first (`echo hi | docker run -i busybox cat`). `-t` alone allocates no terminal here: said, not hidden.
+ */
+async function pipedInput(ctx: Ctx, flags: ParsedFlags['flags']): Promise<Uint8Array | undefined> {
+  if (bool(flags, 'tty') && !bool(flags, 'interactive') && !ctx.json) ctx.err('Layerlab: -t without -i: no terminal is allocated here (the output is the same, without terminal colours); use -it for an interactive shell.\n');
+  // -it without a terminal to attach to has already said so (wantsTerminal): it runs without input.
+  if (!bool(flags, 'interactive') || bool(flags, 'tty') || bool(flags, 'detach')) return undefined;
+  if (!ctx.options.readStdin) {
+    throw new CliError(`Layerlab: -i without -t: your keyboard is not passed to the container here. Pipe the input instead (echo hi | docker ${ctx.verb} -i …), or use -it for an interactive shell.`);
+  }
+  return ctx.options.readStdin();
+}
+
 function wantsTerminal(ctx: Ctx, flags: ParsedFlags['flags']): boolean {
   if (!bool(flags, 'interactive') || !bool(flags, 'tty') || bool(flags, 'detach')) return false;
   if (ctx.options.tty === false) throw new CliError('the input device is not a TTY', 1);
@@ -134,7 +149,8 @@ const run: Verb = {
   async run(ctx, flags, args) {
     const options = runOptions(ctx, flags, args);
     if (wantsTerminal(ctx, flags)) return withImage(ctx, () => attached(ctx, { kind: 'run', run: options }));
-    const view = await withImage(ctx, () => ctx.engine.run({ ...options, onOutput: options.detach ? undefined : onOutput(ctx) }));
+    const stdin = await pipedInput(ctx, flags);
+    const view = await withImage(ctx, () => ctx.engine.run({ ...options, ...(stdin ? { stdin } : {}), onOutput: options.detach ? undefined : onOutput(ctx) }));
     if (options.detach) ctx.print(view, () => `${view.id}\n`);
     else if (ctx.json) ctx.out(`${JSON.stringify(view, null, 2)}\n`);
     return options.detach ? 0 : (view.exitCode ?? 0);
@@ -149,6 +165,9 @@ const create: Verb = {
   runLike: true,
   flags: RUN_FLAGS.filter((f) => f.name !== 'detach'),
   async run(ctx, flags, args) {
+    if (bool(flags, 'interactive') || bool(flags, 'tty')) {
+      throw new CliError("Layerlab: create -i/-t keeps a terminal for a later 'docker start -ai', which this engine cannot attach to. Use 'docker run -it IMAGE' for an interactive shell, or create without -i/-t.");
+    }
     const view = await withImage(ctx, () => ctx.engine.create(runOptions(ctx, flags, args)));
     ctx.print(view, () => `${view.id}\n`);
     return 0;
@@ -166,6 +185,7 @@ const start: Verb = {
     { name: 'interactive', short: 'i', kind: 'bool', description: "Attach container's STDIN" },
   ],
   async run(ctx, flags, containers) {
+    if (bool(flags, 'interactive')) throw new CliError("Layerlab: start -i cannot pass your keyboard to the container; 'docker start -a' shows its output, and 'docker exec -it CONTAINER sh' opens a shell in it.");
     if (!bool(flags, 'attach')) return eachTarget(ctx, containers, async (c) => (await ctx.engine.start({ container: c }), c));
     if (containers.length > 1) throw new CliError('you cannot start and attach multiple containers at once');
     await ctx.engine.start({ container: containers[0], onOutput: onOutput(ctx) });
@@ -261,6 +281,12 @@ function psFilter(view: ContainerView, filters: string[]): boolean {
   });
 }
 
+/** Column names of `docker ps --format 'table …'`, by field. */
+const PS_HEADERS = {
+  ID: 'CONTAINER ID', Image: 'IMAGE', Command: 'COMMAND', CreatedAt: 'CREATED AT', RunningFor: 'CREATED', Ports: 'PORTS', State: 'STATE',
+  Status: 'STATUS', Size: 'SIZE', Names: 'NAMES', Labels: 'LABELS', Mounts: 'MOUNTS', Networks: 'NETWORKS',
+};
+
 const ps: Verb = {
   usage: 'ps [OPTIONS]',
   summary: 'List containers',
@@ -271,14 +297,39 @@ const ps: Verb = {
     { name: 'size', short: 's', kind: 'bool', description: 'Display total file sizes' },
     { name: 'no-trunc', kind: 'bool', description: "Don't truncate output" },
     { name: 'filter', short: 'f', kind: 'list', description: 'Filter output based on conditions provided (status=, name=, id=, ancestor=, exited=)' },
+    { name: 'format', kind: 'string', description: "Format output using a custom template: 'table', 'table TEMPLATE', 'json' or a Go template" },
   ],
   async run(ctx, flags) {
     const filters = list(flags, 'filter');
     const views = (await ctx.engine.ps({ all: bool(flags, 'all') || filters.length > 0 })).filter((v) => psFilter(v, filters));
     const noTrunc = bool(flags, 'no-trunc');
     const id = (v: ContainerView) => (noTrunc ? v.id : v.id.slice(0, 12));
+    const format = str(flags, 'format');
     ctx.print(views, () => {
       if (bool(flags, 'quiet')) return views.map((v) => `${id(v)}\n`).join('');
+      const formatted =
+        format === undefined
+          ? undefined
+          : formatRows(
+          format,
+          views.map((v) => ({
+            ID: id(v),
+            Image: v.image,
+            Command: JSON.stringify(noTrunc ? commandLine(v.command) : ellipsis(commandLine(v.command), 20)),
+            CreatedAt: goTime(v.created),
+            RunningFor: timeAgo({ time: v.created, now: ctx.now }),
+            Ports: formatPortsColumn(v.ports ?? [], v.state === 'running' ? (v.exposedPorts ?? []) : []),
+            State: v.state,
+            Status: containerStatus({ ...v, now: ctx.now }),
+            Size: `${humanSize(v.sizeRw)} (virtual ${humanSize(v.sizeRootFs)})`,
+            Names: v.name,
+            Labels: '',
+            Mounts: '',
+            Networks: Object.keys(v.networks ?? {}).join(','),
+          })),
+          PS_HEADERS,
+        );
+      if (formatted !== undefined) return formatted;
       const columns: Column<ContainerView>[] = [
         { header: 'CONTAINER ID', value: id },
         { header: 'IMAGE', value: (v) => v.image },
@@ -404,7 +455,8 @@ const exec: Verb = {
       void ctx.engine.exec(options).catch(() => {});
       return 0;
     }
-    const result = await ctx.engine.exec({ ...options, onOutput: ctx.json ? undefined : onOutput(ctx, true) });
+    const stdin = await pipedInput(ctx, flags);
+    const result = await ctx.engine.exec({ ...options, ...(stdin ? { stdin } : {}), onOutput: ctx.json ? undefined : onOutput(ctx, true) });
     if (ctx.json) ctx.out(`${JSON.stringify(result, null, 2)}\n`);
     return result.exitCode;
   },

@@ -203,11 +203,12 @@ const info: Verb = {
     const [machine, images, containers] = await Promise.all([ctx.engine.info?.().catch(() => undefined), ctx.engine.images(), ctx.engine.ps({ all: true })]);
     const m = machine ?? {};
     const running = containers.filter((c) => c.state === 'running').length;
+    const paused = containers.filter((c) => c.state === 'paused').length;
     const data = {
       Containers: containers.length,
       ContainersRunning: running,
-      ContainersPaused: 0,
-      ContainersStopped: containers.length - running,
+      ContainersPaused: paused,
+      ContainersStopped: containers.length - running - paused,
       Images: images.length,
       ServerVersion: `Layerlab engine ${m.engineVersion ?? LAYERLAB_VERSION}`,
       Driver: 'overlay2',
@@ -228,7 +229,7 @@ const info: Verb = {
         'Server:',
         ` Containers: ${data.Containers}`,
         `  Running: ${data.ContainersRunning}`,
-        `  Paused: 0`,
+        `  Paused: ${data.ContainersPaused}`,
         `  Stopped: ${data.ContainersStopped}`,
         ` Images: ${data.Images}`,
         ` Server Version: ${data.ServerVersion}`,

@@ -121,3 +121,28 @@ export function renderTemplate(template: string, data: unknown): string {
   }
   return out + template.slice(pos);
 }
+
+/** Go's time.Time as Docker's list formatters print `.CreatedAt`: `2024-05-01 11:58:00 +0000 UTC`. */
+export function goTime(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? '' : `${d.toISOString().slice(0, 19).replace('T', ' ')} +0000 UTC`;
+}
+
+/**
+ * `--format` for list verbs (ps, images), as Docker's formatter does it: `json` prints one object per line;
+ * `table …` prints a header row (each field's column name) and aligns the tab-separated cells as Docker's
+ * tabwriter does; any other template prints one line per row. `\t` and `\n` typed in the template are tabs
+ * and newlines. Returns undefined for a bare `table` (the verb's own table).
+ */
+export function formatRows(format: string, rows: Record<string, unknown>[], headers: Record<string, string>): string | undefined {
+  if (format === 'json') return rows.map((row) => `${goJson(row)}\n`).join('');
+  const table = /^table(\s|$)/.test(format);
+  const template = (table ? format.slice('table'.length) : format).trim().replaceAll('\\t', '\t').replaceAll('\\n', '\n');
+  if (table && !template) return undefined;
+  const lines = rows.map((row) => renderTemplate(template, row));
+  if (!table) return lines.map((line) => `${line}\n`).join('');
+  const cells = [renderTemplate(template, headers), ...lines].map((line) => line.split('\t'));
+  const columns = Math.max(...cells.map((line) => line.length));
+  const widths = [...Array(columns)].map((_, i) => Math.max(10, ...cells.map((line) => (i < line.length - 1 ? [...line[i]].length + 3 : 0))));
+  return cells.map((line) => `${line.map((cell, i) => (i === line.length - 1 ? cell : cell.padEnd(widths[i] - [...cell].length + cell.length))).join('')}\n`).join('');
+}

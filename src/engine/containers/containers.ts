@@ -16,7 +16,7 @@ import type { ContainerConfig } from '../oci/types.ts';
 import { layerTreeFromUpperdir, dockerDiff, type ListEntry, type LayerTree } from '../layers/index.ts';
 import type { LayerFiles } from '../build/layer-files.ts';
 import { resolveUser } from '../build/users.ts';
-import { fromBase64, textToBase64 } from '../util/base64.ts';
+import { fromBase64, textToBase64, toBase64 } from '../util/base64.ts';
 import type { ChangeEvent, ContainerState, ContainerStatsSample, ContainerView, LogEntry, RunOptions, WritableEntry } from '../api.ts';
 import { parseProcesses, parseStats, type GuestProcess } from './procfs.ts';
 import { randomId, randomName } from './names.ts';
@@ -374,14 +374,14 @@ export class Containers {
   }
 
   /** Starts the process (detached in the guest); `onOutput` receives its output as it comes. */
-  async start(ref: string, onOutput?: (stream: 'stdout' | 'stderr', text: string) => void): Promise<ContainerRecord> {
+  async start(ref: string, onOutput?: (stream: 'stdout' | 'stderr', text: string) => void, stdin?: Uint8Array): Promise<ContainerRecord> {
     const record = this.find(ref);
     if (record.paused) throw new ConflictError('cannot start a paused container, try unpause instead');
     if (record.state === 'running') return record;
     await this.#ensureMounted(record);
     const bundle = containerDir(record.id);
     // crun keeps its own state per container id; a restart needs the old one gone.
-    await this.#guest.request('delete', { name: record.id }).catch(() => {});
+    await this.#crunDelete(record.id);
     await this.#prepareNetwork(record);
     const config = await this.#runtimeConfig(record, { terminal: false });
     if (onOutput) this.#listen(record.id, onOutput);
@@ -389,7 +389,7 @@ export class Containers {
     Object.assign(record, { state: 'running', startedAt: new Date().toISOString(), finishedAt: null, exitCode: null });
     this.#emit({ type: 'container', action: 'start', id: record.id, name: record.name, state: 'running' });
     try {
-      await this.#guest.request('run', { name: record.id, bundle, config, detach: true });
+      await this.#guest.request('run', { name: record.id, bundle, config, detach: true, ...(stdin ? { stdin: toBase64(stdin) } : {}) });
     } catch (error) {
       Object.assign(record, { state: 'exited', exitCode: 127, finishedAt: new Date().toISOString() });
       await this.#save(record);
@@ -477,7 +477,7 @@ export class Containers {
       await this.#thawAfterSignal(record);
       await Promise.race([exited, sleep(5000)]);
     }
-    await this.#guest.request('delete', { name: record.id }).catch(() => {});
+    await this.#crunDelete(record.id);
     await this.#layers.remove(record.id).catch(() => {});
     this.#mounted.delete(record.id);
     this.#records.delete(record.id);
@@ -492,7 +492,7 @@ export class Containers {
   async exec(
     ref: string,
     command: string[],
-    options: { env?: string[]; workdir?: string; user?: string; onOutput?: (stream: 'stdout' | 'stderr', text: string) => void } = {},
+    options: { env?: string[]; workdir?: string; user?: string; stdin?: Uint8Array; onOutput?: (stream: 'stdout' | 'stderr', text: string) => void } = {},
   ): Promise<{ exitCode: number; stdout: string; stderr: string }> {
     const record = this.find(ref);
     if (record.state !== 'running') throw new ConflictError(`Container ${record.id} is not running`);
@@ -501,7 +501,7 @@ export class Containers {
     // What the caller gets back is the output's tail: `exec c yes` must not grow memory without bound.
     const kept = { stdout: new TextTail(EXEC_OUTPUT_CHARS), stderr: new TextTail(EXEC_OUTPUT_CHARS) };
     const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
-    const { exit } = await this.#guest.request('spawn', { argv }, {
+    const { exit } = await this.#guest.request('spawn', { argv, ...(options.stdin ? { stdin: toBase64(options.stdin) } : {}) }, {
       timeoutMs: 10 * 60_000,
       onStream: (stream, data) => {
         const text = decoders[stream].decode(data, { stream: true });
@@ -523,7 +523,7 @@ export class Containers {
       return { argv: await this.#execArgv(record, exec.command, exec, true), ref };
     }
     await this.#ensureMounted(record);
-    await this.#guest.request('delete', { name: record.id }).catch(() => {});
+    await this.#crunDelete(record.id);
     await this.#prepareNetwork(record);
     const config = await this.#runtimeConfig(record, { terminal: true });
     await this.#guest.request('write', { path: `${containerDir(record.id)}/config.json`, data: textToBase64(JSON.stringify(config)) });
@@ -658,11 +658,26 @@ export class Containers {
   /** A detached `crun run` answers before crun has written its state; exec and kill need that state. */
   async #untilCreated(id: string): Promise<void> {
     // crun writes it after the createRuntime hooks (the network wiring), which take a while under emulation.
+    // Each look is an agent request that takes guest CPU from the starting container: look soon, then less often.
+    let pause = 20;
     for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
       const found = await this.#guest.request('read', { path: `/run/crun/${id}/status` }).then(() => true, () => false);
       if (found || this.#records.get(id)?.state !== 'running') return;
-      await sleep(20);
+      await sleep(pause);
+      pause = Math.min(pause * 2, 250);
     }
+  }
+
+  /**
+   * `crun delete -f`, only when crun holds state for the container: a foreground `crun run` removes its own
+   * when the process ends, and starting crun costs up to seconds under emulation.
+   */
+  async #crunDelete(id: string): Promise<void> {
+    const held = await this.#guest.request('readdir', { path: '/run/crun' }).then(
+      (listing) => listing.names.includes(id),
+      (error: Error) => !/No such file/.test(error.message), // no /run/crun yet: nothing ever ran
+    );
+    if (held) await this.#guest.request('delete', { name: id }).catch(() => {});
   }
 
   /**
