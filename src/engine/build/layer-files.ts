@@ -8,7 +8,6 @@ import {
   layerTreeFromUpperdir,
   mergeLayers,
   type LayerTree,
-  type ListEntry,
   type MergedTree,
 } from '../layers/index.ts';
 
