@@ -7,7 +7,7 @@
  * with a `ShareLinkError`. The files it returns are plain strings, shown as text or in Monaco only.
  */
 import { checkPath, WorkspaceError, type WorkspaceFile } from '../workspace/files.ts';
-import { concatBytes } from '../../engine/util/bytes.ts';
+import { readStreamBytes } from '../../engine/util/bytes.ts';
 import { fromBase64Url, toBase64Url } from '../../engine/util/base64.ts';
 
 export const SHARE_PREFIX = '#share=';
@@ -137,20 +137,7 @@ async function pipe(input: Uint8Array, transform: CompressionStream | Decompress
   // Errors surface on the reader; these promises must not reject unobserved.
   writer.write(input as Uint8Array<ArrayBuffer>).catch(() => {});
   writer.close().catch(() => {});
-  const reader = transform.readable.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > limit) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  return concatBytes(chunks);
+  return readStreamBytes(transform.readable, limit, tooLarge);
 }
 
 export { toBase64Url, fromBase64Url };
