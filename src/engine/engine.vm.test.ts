@@ -334,6 +334,16 @@ describe('fidelity to Docker: clock, mtimes, reproducible builds, history', () =
       ['CMD ["sh"]', true, 'buildkit.dockerfile.v0'],
     ]);
   });
+
+  it("runs a base image's ONBUILD triggers in the child build, which does not inherit them; COPY --chmod sets modes", async () => {
+    await build('FROM busybox\nONBUILD COPY note.txt /note.txt\nONBUILD RUN echo triggered > /t\n', [], 'onbuild-parent');
+    const parent = await engine.inspectImage({ ref: 'onbuild-parent' });
+    expect(parent.Config.OnBuild).toEqual(['COPY note.txt /note.txt', 'RUN echo triggered > /t']);
+    const child = await build('FROM onbuild-parent\nCOPY --chmod=0750 run.sh /run.sh\n', [file('note.txt', 'note\n'), file('run.sh', 'echo run\n')], 'onbuild-child');
+    expect(child.done.map((s) => s.step.line)).toEqual([1, 1, 2]);
+    expect(await runOutput('onbuild-child', ['sh', '-c', 'cat /note.txt /t; stat -c %a /run.sh'])).toEqual({ out: 'note\ntriggered\n750\n', exitCode: 0 });
+    expect((await engine.inspectImage({ ref: 'onbuild-child' })).Config.OnBuild ?? null).toBeNull();
+  });
 });
 
 describe('docker commit', () => {

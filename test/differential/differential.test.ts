@@ -113,6 +113,16 @@ async function buildWithLayerlab(fixture: (typeof fixtures)[number], tag: string
 }
 
 /**
+ * Differences README.md documents ("Where Layerlab differs from Docker, on purpose"), undone on
+ * Layerlab's side before comparing. dockerd 20.10's HealthConfig has no StartInterval, so its
+ * HEALTHCHECK history shows three durations where today's Docker, and Layerlab, show four.
+ */
+function withoutDocumentedDifferences(image: ImageSnapshot): ImageSnapshot {
+  const history = image.history.map((entry) => entry.replace(/^((?:\(empty\) )?HEALTHCHECK &\{\[.*\] "[^"]*" "[^"]*" "[^"]*") "[^"]*"/, '$1'));
+  return { ...image, history };
+}
+
+/**
  * What to compare of an image, as one object so a failure shows every difference at once. A layer with
  * the same diff ID on both sides (the base images' layers) is identical and shows as its ID.
  */
@@ -159,7 +169,7 @@ describe('Layerlab builds as Docker (BuildKit) does', () => {
     const layerlabImage = (await readSavedImages(await engine.save({ refs: [tag], format: 'docker' }))).get(tag);
     expect(dockerImage && layerlabImage).toBeTruthy();
     // Soft expectations: every part that differs is reported, each with its own diff.
-    const [ours, theirs] = [comparable(layerlabImage!, dockerImage!), comparable(dockerImage!, layerlabImage!)];
+    const [ours, theirs] = [comparable(withoutDocumentedDifferences(layerlabImage!), dockerImage!), comparable(dockerImage!, layerlabImage!)];
     expect.soft(ours.layerCount, 'layer count').toBe(theirs.layerCount);
     expect.soft(ours.config, 'config').toEqual(theirs.config);
     expect.soft(ours.history, 'history (created_by, empty_layer)').toEqual(theirs.history);

@@ -162,6 +162,11 @@ export class Builder {
         wanted.add(ref);
         return undefined;
       },
+      // COPY --from=<image> names an image too: look it up (or pull it) with the bases.
+      isKnownImage: (ref) => {
+        wanted.add(ref);
+        return true;
+      },
     });
     const pullFailures = new Map<string, Error>();
     for (const ref of wanted) {
@@ -317,9 +322,10 @@ export class Builder {
       tar = await this.#run(step, state, args.info, args.emit, options);
     } else if (step.copy && copyItems) {
       tar = await this.#copyLayer(step, copyItems, diffIDs(), fileTimes(options.sourceDateEpoch));
-    } else if (step.layer === 'maybe' && step.workdir) {
+    } else if (step.workdir) {
+      // As an overlay diff: the new directories and the existing parents they changed; nothing when it exists.
       const merged = await this.#files.merged(diffIDs());
-      if (!merged.has(step.workdir)) tar = await writeTar(missingDirs(step.workdir, merged, fileTimes(options.sourceDateEpoch)));
+      tar = await writeTar(merged.has(step.workdir) ? [] : missingDirs(step.workdir, merged, fileTimes(options.sourceDateEpoch), true));
     }
 
     let layer: LayerRecord | null = null;
@@ -335,7 +341,7 @@ export class Builder {
 
   #apply(state: StageState, step: Step, createdBy: string, layer: LayerRecord | null, key: string, created = new Date().toISOString()): void {
     if (layer) state.layers.push(layer);
-    state.history.push({ created, created_by: createdBy, ...(layer ? {} : { empty_layer: true }), comment: 'buildkit.dockerfile.v0' });
+    if (step.history !== false) state.history.push({ created, created_by: createdBy, ...(layer ? {} : { empty_layer: true }), comment: 'buildkit.dockerfile.v0' });
     state.config = step.config;
     state.chain = key;
   }
@@ -449,8 +455,11 @@ export class Builder {
     if (copy.chown) owner = await this.#chownIds(copy.chown, diffIDs);
     const chmod = copy.chmod ? parseInt(copy.chmod, 8) : undefined;
     const entries = new Map<string, TarWriteEntry>();
+    // Directories the copy creates belong to --chown's owner (BuildKit's mkdir -p with the owner).
     const addDirs = (path: string) => {
-      for (const dir of missingDirs(path, merged, time, true)) if (!entries.has(dir.name)) entries.set(dir.name, dir);
+      for (const dir of missingDirs(path, merged, time, true)) {
+        if (!entries.has(dir.name)) entries.set(dir.name, merged.has(`/${dir.name}`) ? dir : { ...dir, ...owner });
+      }
     };
     for (const item of resolution.items) {
       let target = item.target;
@@ -464,6 +473,8 @@ export class Builder {
         for (const member of await localArchiveMembers(item.entry.data, item.source, step.lines.start)) {
           const under = (path: string) => `${name.replace(/\/$/, '')}/${path}`.replace(/\/+$/, '');
           const memberName = under(member.name);
+          // Parents an archive leaves out are created, as extracting it does.
+          addDirs(parentOf(`/${memberName}`));
           // A hard link names another member: it moves under the destination with it.
           const linkname = member.type === 'link' ? under(member.linkname!) : member.linkname;
           entries.set(memberName, { name: memberName, type: member.type, mode: member.mode, uid: member.uid, gid: member.gid, mtime: time(member.mtime), linkname, data: member.data });

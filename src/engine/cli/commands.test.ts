@@ -852,11 +852,12 @@ describe('dispatch, help, json', () => {
       List images
 
       Options:
-        -a, --all           Show all images (default hides intermediate images)
-        -q, --quiet         Only show image IDs
-            --no-trunc      Don't truncate output
-            --digests       Show digests
-        -f, --filter list   Filter output based on conditions provided
+        -a, --all             Show all images (default hides intermediate images)
+        -q, --quiet           Only show image IDs
+            --no-trunc        Don't truncate output
+            --digests         Show digests
+        -f, --filter list     Filter output based on conditions provided
+            --format string   Format output using a custom template: 'table', 'table TEMPLATE', 'json' or a Go template
       "
     `);
     expect((await docker('help image ls')).stdout).toContain('Usage:  docker image ls [OPTIONS] [REPOSITORY[:TAG]]');

@@ -35,7 +35,7 @@ describe('planBuild: steps, layers and history', () => {
   it('marks which steps make layers', () => {
     expect(steps.map((s) => [s.kind, s.layer])).toEqual([
       ['ENV', 'none'],
-      ['WORKDIR', 'maybe'],
+      ['WORKDIR', 'layer'],
       ['COPY', 'layer'],
       ['RUN', 'layer'],
       ['CMD', 'none'],
@@ -127,9 +127,10 @@ describe('planBuild: ENV and ARG semantics', () => {
     expect(s[3]!.config.Env).toEqual([]); // ARGs never reach the image config
   });
 
-  it('ENV wins over an ARG of the same name', () => {
+  it('ENV wins over an ARG of the same name (history lists the ARG with the ENV value, as BuildKit)', () => {
     const s = plan('FROM x\nARG V=arg\nENV V=env\nRUN echo $V\nLABEL v=$V', { buildArgs: { V: 'cli' } }).stages[0]!.steps;
-    expect(s[2]!.run!.historyArgs).toEqual([]);
+    expect(s[2]!.run!.historyArgs).toEqual(['V=env']);
+    expect(s[2]!.run!.env).toEqual(['V=env']);
     expect(s[3]!.config.Labels).toEqual({ v: 'env' });
   });
 
@@ -233,3 +234,23 @@ const DOUBLING_ARGS = [
   'RUN echo $A30',
   '',
 ].join('\n');
+
+describe('planBuild: ONBUILD triggers of the base image', () => {
+  const withTriggers = { baseImageConfig: () => ({ Env: ['PATH=/bin'], OnBuild: ['RUN echo triggered > /t', 'COPY . /src'] }) };
+
+  it('run first, on the FROM line, and are not inherited', () => {
+    const stage = plan('FROM parent\nRUN cat /t\n', withTriggers).stages[0]!;
+    expect(stage.steps.map((s) => [s.kind, s.lines.start, s.createdBy])).toEqual([
+      ['RUN', 1, 'RUN /bin/sh -c echo triggered > /t # buildkit'],
+      ['COPY', 1, 'COPY . /src # buildkit'],
+      ['RUN', 2, 'RUN /bin/sh -c cat /t # buildkit'],
+    ]);
+    expect(stage.config.OnBuild).toEqual([]);
+  });
+
+  it('a trigger that does not parse is an error on the FROM line', () => {
+    const error = planError('FROM busybox\nFROM parent\n', { baseImageConfig: (ref) => (ref === 'parent' ? { OnBuild: ['FROBNICATE x'] } : undefined) });
+    expect(error.line).toBe(2);
+    expect(error.message).toContain('ONBUILD trigger of the base image');
+  });
+});

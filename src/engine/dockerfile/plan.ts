@@ -19,7 +19,7 @@ import {
   type ImageConfig,
 } from './config.ts';
 import { DockerfileError, throwIfErrors, type DockerfileWarning, type LineRange } from './errors.ts';
-import type { ParseResult } from './parse.ts';
+import { parseDockerfile, type ParseResult } from './parse.ts';
 import { cleanPath, resolveAgainst } from './paths.ts';
 import {
   AUTOMATIC_PLATFORM_ARGS,
@@ -38,8 +38,8 @@ export type StageBase = { kind: 'image'; ref: string } | { kind: 'stage'; index:
 /** Where COPY/ADD read from: the build context, an earlier stage's result, or an image. */
 export type CopyOrigin = { kind: 'context' } | { kind: 'stage'; index: number } | { kind: 'image'; ref: string };
 
-/** Whether a step changes the filesystem. 'maybe': WORKDIR makes a layer only if it creates the directory. */
-export type LayerEffect = 'layer' | 'none' | 'maybe';
+/** Whether a step changes the filesystem (WORKDIR always makes a layer, empty when the directory exists). */
+export type LayerEffect = 'layer' | 'none';
 
 export interface RunSpec {
   /** What to exec: SHELL + command for shell form, the JSON array for exec form. */
@@ -107,6 +107,8 @@ export interface Step {
   copy?: CopySpec;
   /** WORKDIR: the absolute directory to create if missing. */
   workdir?: string;
+  /** false: the step changes the config without a history entry (ONBUILD, as BuildKit). */
+  history?: false;
 }
 
 export interface PlannedStage {
@@ -351,16 +353,24 @@ class Planner {
     return order;
   }
 
+  /** The triggers as instructions on the FROM line; one that does not parse is an error there. */
+  private onbuildTriggers(triggers: string[], lines: LineRange): Ast.Instruction[] {
+    const parsed = parseDockerfile({ text: ['FROM scratch', ...triggers].join('\n') });
+    for (const error of parsed.errors) this.fail(lines.start, `ONBUILD trigger of the base image: ${error.message}`, 'Rebuild the base image with a valid ONBUILD instruction');
+    return parsed.instructions.slice(1).map((instruction) => ({ ...instruction, lines }));
+  }
+
   private planStage(raw: RawStage, base: StageBase, deps: StageDependency[]): PlannedStage {
     let config: ImageConfig;
     if (base.kind === 'stage') config = normalizeConfig(this.planned.get(base.index)?.config);
     else if (base.kind === 'image') config = normalizeConfig(this.options.baseImageConfig?.(base.ref));
     else config = normalizeConfig(undefined);
-    if (base.kind === 'image' && config.OnBuild.length > 0) {
-      this.warnings.push({ line: raw.from.lines.start, message: `The base image has ONBUILD triggers (${config.OnBuild.join('; ')}); Layerlab does not run them` });
-    }
+    // A base image's ONBUILD triggers run first, as if written after FROM (on its line), and the new
+    // image does not inherit them (BuildKit).
+    const triggers = config.OnBuild.length > 0 ? this.onbuildTriggers(config.OnBuild, raw.from.lines) : [];
+    config.OnBuild = [];
     const stage = new StagePlanner(this, raw, config);
-    const steps = raw.instructions.map((instruction, i) => stage.step(instruction, i));
+    const steps = [...triggers, ...raw.instructions].map((instruction, i) => stage.step(instruction, i));
     return {
       index: raw.index,
       name: raw.name,
@@ -479,12 +489,15 @@ class StagePlanner {
         return null;
       case 'ARG': {
         const parts: string[] = [];
+        const declared: string[] = [];
         for (const arg of instruction.args) {
           const value = this.declareArg(arg, line);
           parts.push(value === undefined ? arg.name : `${arg.name}=${value}`);
+          declared.push(arg.defaultValue === undefined ? arg.name : `${arg.name}=${this.sub(arg.defaultValue, line)}`);
         }
         const text = `ARG ${parts.join(' ')}`;
-        return make({ text, createdBy: text, layer: 'none' });
+        // History keeps the declaration (its default), not a --build-arg's value: BuildKit's created_by.
+        return make({ text, createdBy: `ARG ${declared.join(' ')}`, layer: 'none' });
       }
       case 'ENV': {
         // All values on one line are expanded with the env from *before* the line.
@@ -517,7 +530,8 @@ class StagePlanner {
         const path = this.sub(instruction.path, line);
         const workdir = resolveAgainst(this.config.WorkingDir, path);
         const text = `WORKDIR ${workdir}`;
-        return make({ text, createdBy: text, layer: 'maybe', workdir, configPatch: { WorkingDir: workdir } });
+        // BuildKit's WORKDIR is a mkdir -p: always a layer, empty when the directory exists.
+        return make({ text, createdBy: text, layer: 'layer', workdir, configPatch: { WorkingDir: workdir } });
       }
       case 'USER': {
         const user = this.sub(instruction.user, line);
@@ -570,7 +584,7 @@ class StagePlanner {
       case 'ENTRYPOINT': {
         const entrypoint = this.commandArgv(instruction.command);
         // An ENTRYPOINT drops a CMD inherited from the base image, but not one set in this stage.
-        const patch: Partial<ImageConfig> = { Entrypoint: entrypoint, ArgsEscaped: true };
+        const patch: Partial<ImageConfig> = { Entrypoint: entrypoint };
         if (!this.cmdSet) patch.Cmd = null;
         return make({ text: instruction.original, createdBy: `ENTRYPOINT ${goQuoteList(entrypoint)}`, layer: 'none', configPatch: patch });
       }
@@ -580,7 +594,8 @@ class StagePlanner {
       }
       case 'ONBUILD': {
         const text = `ONBUILD ${instruction.trigger}`;
-        return make({ text, createdBy: text, layer: 'none', configPatch: { OnBuild: [...this.config.OnBuild, instruction.trigger] } });
+        // BuildKit records a trigger in the config only, with no history entry.
+        return make({ text, createdBy: text, layer: 'none', history: false, configPatch: { OnBuild: [...this.config.OnBuild, instruction.trigger] } });
       }
       case 'MAINTAINER': {
         this.author = instruction.name;
@@ -650,8 +665,10 @@ class StagePlanner {
 
   private runSpec(instruction: Ast.RunInstruction): RunSpec {
     const envMap = envListToMap(this.config.Env);
-    const historyArgs = [...this.argValues()].filter(([name]) => !envMap.has(name)).map(([n, v]) => `${n}=${v}`).sort();
-    const env = [...this.config.Env, ...historyArgs];
+    const argsOnly = [...this.argValues()].filter(([name]) => !envMap.has(name)).map(([n, v]) => `${n}=${v}`).sort();
+    // History lists every ARG in scope; an ENV of the same name shows its value there (as BuildKit does).
+    const historyArgs = [...this.argValues()].map(([n, v]) => `${n}=${envMap.get(n) ?? v}`).sort();
+    const env = [...this.config.Env, ...argsOnly];
     for (const [name, value] of this.planner.predefinedGiven()) {
       if (!envMap.has(name) && !this.args.has(name)) env.push(`${name}=${value}`);
     }
