@@ -5,12 +5,10 @@
  * round-trips non-ASCII text through both.
  */
 import type { FileMap } from './protocol.ts';
+import { fromBase64Url, toBase64Url } from '../engine/util/base64.ts';
 
 export function encodeFiles(files: FileMap): string {
-  const bytes = new TextEncoder().encode(JSON.stringify(files));
-  let binary = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return toBase64Url(new TextEncoder().encode(JSON.stringify(files)));
 }
 
 export class EmbedConfigError extends Error {
@@ -24,8 +22,7 @@ export class EmbedConfigError extends Error {
 export function decodeFiles(text: string): FileMap {
   let json: unknown;
   try {
-    const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
-    const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
+    const bytes = fromBase64Url(text);
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch (e) {
     throw new EmbedConfigError(`The embed's #files= is not base64url JSON (${(e as Error).message}).`);

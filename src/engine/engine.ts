@@ -604,7 +604,7 @@ export class Engine implements EngineApi {
     const sized = [];
     for (const volume of volumes) {
       const entries = await this.#guest
-        .request<{ entries: { type: string; size: number }[] }>('list', { dir: volume.mountpoint })
+        .request('list', { dir: volume.mountpoint })
         .then((r) => r.entries, () => []);
       sized.push({ ...volume, size: entries.reduce((sum, e) => sum + (e.type === 'f' ? e.size : 0), 0) });
     }

@@ -224,7 +224,7 @@ describe('containers', () => {
     expect(marker.map((e) => [e.name, new TextDecoder().decode(e.data)])).toEqual([['marker', 'in-container\n']]);
     // into /app/: lands in the container's /usr/bin (its writable layer), not in the VM's
     await engine.copyTo({ container: 'cp-escape', path: '/app/', tar: await writeTar([{ name: 'planted', data: 'x\n' }]) });
-    const vm = await machine.request<{ exit: number }>('spawn', { argv: ['/bin/sh', '-c', 'test -e /usr/bin/planted'] });
+    const vm = await machine.request('spawn', { argv: ['/bin/sh', '-c', 'test -e /usr/bin/planted'] });
     expect(vm.exit).toBe(1);
     expect((await engine.diff({ container: 'cp-escape' })).map((e) => `${e.kind} ${e.path}`)).toContain('A /usr/bin/planted');
     await engine.rm({ container: 'cp-escape' });

@@ -3,6 +3,10 @@
  * for bulk data. src/vm implements it with v86; unit tests implement it with fakes. Keeping the engine on
  * this interface is what lets it run without a DOM and without v86 in tests.
  */
+import type { GuestNotification, GuestNotifications, GuestOp, GuestParams, GuestResult } from './guest-protocol.ts';
+
+export type * from './guest-protocol.ts';
+
 export interface RequestOptions {
   signal?: AbortSignal;
   /** Milliseconds before the request fails with a GuestTimeoutError. Default 30 000. */
@@ -12,19 +16,17 @@ export interface RequestOptions {
 }
 
 export interface Guest {
-  /** One agent request; resolves with the final `ok: true` message (minus id/ok), rejects with GuestError. */
-  request<T = Record<string, unknown>>(
-    op: string,
-    params?: Record<string, unknown>,
-    options?: RequestOptions,
-  ): Promise<T>;
+  /** One agent request; resolves with the final `ok: true` message (minus id/ok), rejects with GuestError.
+   * Params and result are the op's in guest-protocol.ts (vm/agent/PROTOCOL.md). */
+  request<Op extends GuestOp>(op: Op, params: GuestParams<Op>, options?: RequestOptions): Promise<GuestResult<Op>>;
   /** A message to the agent that gets no reply (vm/agent/PROTOCOL.md: `cli-output`, `cli-exit`, `cli-exec`). */
-  notify(op: string, params?: Record<string, unknown>): void;
+  notify<Op extends GuestNotification>(op: Op, params: GuestNotifications[Op]): void;
   /** Write a file into the 9p share; the guest sees it at `/mnt/host/<path>`. */
   putFile(path: string, data: Uint8Array): Promise<void>;
   /** Read a file from the 9p share (`/mnt/host/<path>` in the guest). */
   getFile(path: string): Promise<Uint8Array>;
-  /** Unsolicited agent events (`exit` of detached containers, ...). Returns an unsubscribe function. */
+  /** Unsolicited agent events (`exit` of detached containers, ...; their shapes: `GuestEvent`). Returns an
+   * unsubscribe function. */
   onEvent(listener: (event: { event: string; [key: string]: unknown }) => void): () => void;
   /** Why the guest cannot reach the network, when it cannot (a failed RUN step appends it). */
   readonly offlineReason?: string | null;

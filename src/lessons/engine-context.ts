@@ -7,6 +7,7 @@
  * started by `docker build` typed in the guest terminal counts as much as one started by the app.
  */
 import type { ChangeEvent, EngineApi } from '../engine/api.ts';
+import type { GuestParams, GuestResult } from '../engine/guest-protocol.ts';
 import type { BuildEvent } from '../engine/build/events.ts';
 import type {
   BuildStepView,
@@ -22,11 +23,11 @@ import type {
 
 /** The part of the VM the context needs: the agent's `spawn` op. `Machine` (and any engine `Guest`) fits. */
 export interface SpawnGuest {
-  request<T = Record<string, unknown>>(
-    op: string,
-    params?: Record<string, unknown>,
+  request(
+    op: 'spawn',
+    params: GuestParams<'spawn'>,
     options?: { timeoutMs?: number; onStream?: (stream: 'stdout' | 'stderr', data: Uint8Array) => void },
-  ): Promise<T>;
+  ): Promise<GuestResult<'spawn'>>;
 }
 
 export interface EngineContextOptions {
@@ -124,7 +125,7 @@ export function createEngineContext(options: EngineContextOptions): EngineLesson
     let stderr = '';
     const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
     try {
-      const { exit } = await guest.request<{ exit: number }>('spawn', { argv }, {
+      const { exit } = await guest.request('spawn', { argv }, {
         timeoutMs: execTimeoutMs,
         onStream: (stream, data) => {
           const text = decoders[stream].decode(data, { stream: true });

@@ -5,7 +5,7 @@
  */
 import { packTar, unpackTar, type TarEntry, type TarHeader } from "modern-tar";
 import { ArchiveError } from "./errors.ts";
-import { concatBytes } from "../util/bytes.ts";
+import { readStreamBytes } from "../util/bytes.ts";
 
 export type TarEntryType =
   | "file"
@@ -315,20 +315,7 @@ async function collect(
   stream: ReadableStream<Uint8Array>,
   maxBytes = Infinity,
 ): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = stream.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > maxBytes) {
-      await reader.cancel();
-      throw new ArchiveError(`decompressed data exceeds ${maxBytes} bytes`);
-    }
-    chunks.push(value);
-  }
-  return concatBytes(chunks);
+  return readStreamBytes(stream, maxBytes, () => new ArchiveError(`decompressed data exceeds ${maxBytes} bytes`));
 }
 
 /**

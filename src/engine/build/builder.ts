@@ -22,7 +22,7 @@ import { parseReference } from '../oci/reference.ts';
 import { readTar, writeTar, safeArchivePath, type TarWriteEntry } from '../archive/tar.ts';
 import { inflate } from '../archive/load.ts';
 import { layerTreeFromTar } from '../layers/index.ts';
-import { toBase64 } from '../util/base64.ts';
+import { base64ToText, toBase64 } from '../util/base64.ts';
 import {
   parseDockerfile,
   planBuild,
@@ -379,7 +379,7 @@ export class Builder {
       const decoder = { stdout: new TextDecoder(), stderr: new TextDecoder() };
       // The output's tail, for a hint when the RUN fails (bounded whatever the RUN prints).
       let tail = '';
-      const { exit } = await this.#guest.request<{ exit: number }>(
+      const { exit } = await this.#guest.request(
         'run',
         {
           name: id,
@@ -407,7 +407,7 @@ export class Builder {
       );
       if (exit !== 0) {
         const shown = JSON.stringify(run.argv.join(' '));
-        const hint = runFailureHint(tail, exit);
+        const hint = runFailureHint(tail, exit ?? -1);
         const notes = [this.#guest.offlineReason, ...(this.#guest.takeNetworkNotes?.() ?? []).map((note) => `network: refused ${note}`)];
         const offline = notes.filter(Boolean).map((note) => `\n${note}`).join('');
         throw new BuildError(`process ${shown} did not complete successfully: exit code: ${exit}${offline}${hint ? `\nLayerlab: ${hint}` : ''}`, step.lines.start, hint);
@@ -428,8 +428,8 @@ export class Builder {
     if (!user || /^\d+(:\d+)?$/.test(user) || user === 'root') return resolveUser(user, {});
     const read = async (path: string) => {
       try {
-        const { data } = await this.#guest.request<{ data: string }>('read', { path: `${rootfs}${path}` });
-        return new TextDecoder().decode(Uint8Array.from(atob(data), (c) => c.charCodeAt(0)));
+        const { data } = await this.#guest.request('read', { path: `${rootfs}${path}` });
+        return base64ToText(data);
       } catch {
         return undefined;
       }

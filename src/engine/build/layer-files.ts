@@ -8,7 +8,6 @@ import {
   layerTreeFromUpperdir,
   mergeLayers,
   type LayerTree,
-  type ListEntry,
   type MergedTree,
 } from '../layers/index.ts';
 
@@ -50,7 +49,7 @@ export class LayerFiles {
 
   async #loadTree(diffID: Digest): Promise<LayerTree> {
     if (await this.#guestLayers.has(diffID)) {
-      const { entries } = await this.#guest.request<{ entries: ListEntry[] }>('list', {
+      const { entries } = await this.#guest.request('list', {
         dir: GuestLayers.layerDir(diffID),
       });
       return layerTreeFromUpperdir(entries);

@@ -118,7 +118,7 @@ async function writeGuestFile(guest: Guest, path: string, data: Uint8Array): Pro
   const name = `out-${transfers++}.bin`;
   await guest.putFile(name, data);
   try {
-    const { exit } = await guest.request<{ exit: number }>('spawn', { argv: ['/bin/cp', `${GUEST_PATHS.share}/${name}`, path] });
+    const { exit } = await guest.request('spawn', { argv: ['/bin/cp', `${GUEST_PATHS.share}/${name}`, path] });
     if (exit !== 0) throw new Error(`open ${path}: cannot write the file`);
   } finally {
     await guest.request('rm', { path: `${GUEST_PATHS.share}/${name}` }).catch(() => {});
@@ -127,7 +127,7 @@ async function writeGuestFile(guest: Guest, path: string, data: Uint8Array): Pro
 
 async function readGuestFile(guest: Guest, path: string): Promise<Uint8Array> {
   const name = `in-${transfers++}.bin`;
-  const { exit } = await guest.request<{ exit: number }>('spawn', { argv: ['/bin/cp', path, `${GUEST_PATHS.share}/${name}`] });
+  const { exit } = await guest.request('spawn', { argv: ['/bin/cp', path, `${GUEST_PATHS.share}/${name}`] });
   if (exit !== 0) throw new Error(`open ${path}: no such file or directory`);
   try {
     return await guest.getFile(name);

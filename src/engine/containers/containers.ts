@@ -16,7 +16,7 @@ import type { ContainerConfig } from '../oci/types.ts';
 import { layerTreeFromUpperdir, dockerDiff, type ListEntry, type LayerTree } from '../layers/index.ts';
 import type { LayerFiles } from '../build/layer-files.ts';
 import { resolveUser } from '../build/users.ts';
-import { fromBase64, toBase64 } from '../util/base64.ts';
+import { fromBase64, textToBase64, toBase64 } from '../util/base64.ts';
 import type { ChangeEvent, ContainerState, ContainerStatsSample, ContainerView, LogEntry, RunOptions, WritableEntry } from '../api.ts';
 import { parseProcesses, parseStats, type GuestProcess } from './procfs.ts';
 import { randomId, randomName } from './names.ts';
@@ -125,7 +125,7 @@ export class Containers {
     const containers = new Containers(options);
     // A VM restored from a checkpoint of this page still runs its containers, mounted as they were.
     const live = options.checkpoint
-      ? new Set((await options.guest.request<{ names: string[] }>('readdir', { path: GUEST_PATHS.containers }).catch(() => ({ names: [] }))).names)
+      ? new Set((await options.guest.request('readdir', { path: GUEST_PATHS.containers }).catch(() => ({ names: [] }))).names)
       : new Set<string>();
     for (const [, record] of await options.backend.listMeta<ContainerRecord>('container/')) {
       if (live.has(record.id)) containers.#mounted.add(record.id);
@@ -228,7 +228,7 @@ export class Containers {
 
   async #crun(command: 'pause' | 'resume', id: string): Promise<void> {
     let stderr = '';
-    const { exit } = await this.#guest.request<{ exit: number }>('spawn', { argv: ['/usr/bin/crun', command, id] }, {
+    const { exit } = await this.#guest.request('spawn', { argv: ['/usr/bin/crun', command, id] }, {
       onStream: (_stream, data) => (stderr += new TextDecoder().decode(data)),
     });
     if (exit !== 0) throw new EngineError(`Cannot ${command === 'resume' ? 'unpause' : 'pause'} container ${id}: ${stderr.trim() || `crun ${command} failed (exit ${exit})`}`);
@@ -278,7 +278,7 @@ export class Containers {
   async #spawnText(argv: string[]): Promise<string> {
     let out = '';
     const decoder = new TextDecoder();
-    await this.#guest.request<{ exit: number }>('spawn', { argv }, { onStream: (stream, data) => (stream === 'stdout' ? (out += decoder.decode(data, { stream: true })) : undefined) });
+    await this.#guest.request('spawn', { argv }, { onStream: (stream, data) => (stream === 'stdout' ? (out += decoder.decode(data, { stream: true })) : undefined) });
     return out;
   }
 
@@ -501,7 +501,7 @@ export class Containers {
     // What the caller gets back is the output's tail: `exec c yes` must not grow memory without bound.
     const kept = { stdout: new TextTail(EXEC_OUTPUT_CHARS), stderr: new TextTail(EXEC_OUTPUT_CHARS) };
     const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
-    const { exit } = await this.#guest.request<{ exit: number }>('spawn', { argv, ...(options.stdin ? { stdin: toBase64(options.stdin) } : {}) }, {
+    const { exit } = await this.#guest.request('spawn', { argv, ...(options.stdin ? { stdin: toBase64(options.stdin) } : {}) }, {
       timeoutMs: 10 * 60_000,
       onStream: (stream, data) => {
         const text = decoders[stream].decode(data, { stream: true });
@@ -526,7 +526,7 @@ export class Containers {
     await this.#crunDelete(record.id);
     await this.#prepareNetwork(record);
     const config = await this.#runtimeConfig(record, { terminal: true });
-    await this.#guest.request('write', { path: `${containerDir(record.id)}/config.json`, data: btoa(JSON.stringify(config)) });
+    await this.#guest.request('write', { path: `${containerDir(record.id)}/config.json`, data: textToBase64(JSON.stringify(config)) });
     Object.assign(record, { state: 'running', startedAt: new Date().toISOString(), finishedAt: null, exitCode: null });
     await this.#save(record);
     this.#attachments.set(ref, record.id);
@@ -616,7 +616,7 @@ export class Containers {
   // ---- internals
 
   async #writableEntries(record: ContainerRecord): Promise<WritableEntry[]> {
-    const { entries } = await this.#guest.request<{ entries: ListEntry[] }>('list', { dir: `${containerDir(record.id)}/upper` });
+    const { entries } = await this.#guest.request('list', { dir: `${containerDir(record.id)}/upper` });
     const upper = layerTreeFromUpperdir(entries);
     const lowers: LayerTree[] = await Promise.all(record.diffIDs.map((d) => this.#files.tree(d)));
     const sizes = new Map(entries.map((e) => [e.path, e]));
@@ -628,7 +628,7 @@ export class Containers {
 
   async #sizeRw(record: ContainerRecord): Promise<number> {
     if (!this.#mounted.has(record.id)) return 0;
-    const { entries } = await this.#guest.request<{ entries: ListEntry[] }>('list', { dir: `${containerDir(record.id)}/upper` });
+    const { entries } = await this.#guest.request('list', { dir: `${containerDir(record.id)}/upper` });
     return entries.reduce((sum, e) => sum + (e.type === 'f' ? e.size : 0), 0);
   }
 
@@ -673,7 +673,7 @@ export class Containers {
    * when the process ends, and starting crun costs up to seconds under emulation.
    */
   async #crunDelete(id: string): Promise<void> {
-    const held = await this.#guest.request<{ names: string[] }>('readdir', { path: '/run/crun' }).then(
+    const held = await this.#guest.request('readdir', { path: '/run/crun' }).then(
       (listing) => listing.names.includes(id),
       (error: Error) => !/No such file/.test(error.message), // no /run/crun yet: nothing ever ran
     );
@@ -772,7 +772,7 @@ export class Containers {
     if (newBridge || record.ports.length) await this.#networks.applyRules(starting).catch((error) => console.warn(`layerlab: ${(error as Error).message}`));
     const dir = containerDir(record.id);
     const resolv = await this.#guest
-      .request<{ data: string }>('read', { path: '/etc/resolv.conf' })
+      .request('read', { path: '/etc/resolv.conf' })
       .then(({ data }) => new TextDecoder().decode(fromBase64(data)))
       .catch(() => '# This VM has no DNS server configured (no outbound network).\n');
     const member = this.#members().find((m) => m.id === record.id)!;
@@ -782,7 +782,7 @@ export class Containers {
       'resolv.conf': record.network === 'none' ? '' : resolv,
     };
     for (const [name, text] of Object.entries(files)) {
-      await this.#guest.request('write', { path: `${dir}/${name}`, data: btoa(text) });
+      await this.#guest.request('write', { path: `${dir}/${name}`, data: textToBase64(text) });
     }
   }
 
@@ -817,7 +817,7 @@ export class Containers {
     for (const member of members) {
       if (!member.running || !Object.keys(member.endpoints).some((name) => name !== 'bridge')) continue;
       const text = this.#networks.hostsFile(member, members);
-      await this.#guest.request('write', { path: `${containerDir(member.id)}/hosts`, data: btoa(text) }).catch(() => {});
+      await this.#guest.request('write', { path: `${containerDir(member.id)}/hosts`, data: textToBase64(text) }).catch(() => {});
     }
   }
 
@@ -835,7 +835,7 @@ export class Containers {
     if (record.state === 'running') {
       await this.#networks.ensureBridge(network);
       const hook = this.#attachHook(endpoint, Object.keys(endpoints).length);
-      const { exit } = await this.#guest.request<{ exit: number }>('spawn', { argv: [NET_TOOL, 'attach', `container:${record.id}`, ...hook.args.slice(2)] });
+      const { exit } = await this.#guest.request('spawn', { argv: [NET_TOOL, 'attach', `container:${record.id}`, ...hook.args.slice(2)] });
       if (exit !== 0) throw new EngineError(`could not attach ${record.name} to ${network.name} (the guest's ${NET_TOOL} failed)`);
     }
     record.endpoints = { ...endpoints, [network.name]: endpoint };
@@ -866,7 +866,7 @@ export class Containers {
     if (!user || user === 'root' || /^\d+(:\d+)?$/.test(user)) return resolveUser(user, {});
     const read = async (path: string) => {
       try {
-        const { data } = await this.#guest.request<{ data: string }>('read', { path: `${containerDir(record.id)}/rootfs${path}` });
+        const { data } = await this.#guest.request('read', { path: `${containerDir(record.id)}/rootfs${path}` });
         return new TextDecoder().decode(fromBase64(data));
       } catch {
         return undefined;

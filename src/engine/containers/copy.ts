@@ -22,7 +22,7 @@ let transfers = 0;
 
 async function spawn(guest: Guest, argv: string[]): Promise<string> {
   let stderr = '';
-  const { exit } = await guest.request<{ exit: number }>('spawn', { argv }, { onStream: (s, d) => s === 'stderr' && (stderr += new TextDecoder().decode(d)) });
+  const { exit } = await guest.request('spawn', { argv }, { onStream: (s, d) => s === 'stderr' && (stderr += new TextDecoder().decode(d)) });
   if (exit !== 0) throw new EngineError(stderr.trim().split('\n').pop() || `${argv[0]} failed`);
   return stderr;
 }
@@ -34,7 +34,7 @@ export async function packGuestPath(guest: Guest, path: string, what = path): Pr
   const parent = clean.slice(0, slash) || '/';
   const name = clean.slice(slash + 1) || '.';
   const transfer = `cp-${transfers++}.tar`;
-  const exists = await guest.request<{ exit: number }>('spawn', { argv: ['/bin/sh', '-c', 'test -e "$1"', 'sh', clean] });
+  const exists = await guest.request('spawn', { argv: ['/bin/sh', '-c', 'test -e "$1"', 'sh', clean] });
   if (exists.exit !== 0) throw new EngineError(`Could not find the file ${what} in container`);
   await spawn(guest, ['/bin/sh', '-c', 'tar -cf "$1" -C "$2" "$3"', 'sh', `${GUEST_PATHS.share}/${transfer}`, parent, name]);
   try {

@@ -122,7 +122,7 @@ describe('container networks', () => {
     expect(new TextDecoder().decode(response.body)).toBe('hello from site\n');
     // Inside the VM, the published port answers on localhost (nftables DNAT), as on a Docker host.
     let local = '';
-    const { exit } = await machine.request<{ exit: number }>('spawn', { argv: ['timeout', '5', 'wget', '-q', '-O', '-', 'http://localhost:8080/'] }, { onStream: (_s, d) => (local += new TextDecoder().decode(d)) });
+    const { exit } = await machine.request('spawn', { argv: ['timeout', '5', 'wget', '-q', '-O', '-', 'http://localhost:8080/'] }, { onStream: (_s, d) => (local += new TextDecoder().decode(d)) });
     expect({ exit, local }).toEqual({ exit: 0, local: 'hello from site\n' });
     const conflict = await docker('run', '-d', '-p', '8080:9000', 'busybox', 'sleep', '5');
     expect(conflict.code).toBe(125);

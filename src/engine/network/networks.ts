@@ -222,7 +222,7 @@ export class Networks {
 
   async #net(args: string[]): Promise<void> {
     let stderr = '';
-    const { exit } = await this.#guest.request<{ exit: number }>('spawn', { argv: [NET_TOOL, ...args] }, {
+    const { exit } = await this.#guest.request('spawn', { argv: [NET_TOOL, ...args] }, {
       onStream: (_stream, data) => (stderr += new TextDecoder().decode(data)),
     });
     if (exit !== 0) throw new EngineError(`network setup failed: ${stderr.trim() || `${NET_TOOL} ${args[0]} exited with ${exit}`}`);

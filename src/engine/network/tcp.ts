@@ -42,7 +42,7 @@ export class TcpRelay {
   }
 
   async connect(ip: string, port: number): Promise<PortConnection> {
-    const { conn } = await this.#guest.request<{ conn: number }>('tcp-connect', { ip, port });
+    const { conn } = await this.#guest.request('tcp-connect', { ip, port });
     const connection = new Connection(conn, this.#guest, () => this.#connections.delete(conn));
     this.#connections.set(conn, connection);
     return connection;

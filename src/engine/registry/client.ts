@@ -8,6 +8,8 @@ import { sha256, isDigest, type Digest } from '../oci/digest.ts';
 import { DigestMismatchError } from '../oci/errors.ts';
 import { MediaType } from '../oci/types.ts';
 import { RegistryError, RegistryUnavailableError } from './errors.ts';
+import { textToBase64 } from '../util/base64.ts';
+import { readStreamBytes } from '../util/bytes.ts';
 import type { RepositoryLocation } from './location.ts';
 import { jsSha256, type HasherFactory } from './hash.ts';
 
@@ -63,10 +65,7 @@ export function parseChallenge(header: string): Challenge | undefined {
 }
 
 function basic(credentials: Credentials): string {
-  const bytes = new TextEncoder().encode(`${credentials.username}:${credentials.password}`);
-  let binary = '';
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return `Basic ${btoa(binary)}`;
+  return `Basic ${textToBase64(`${credentials.username}:${credentials.password}`)}`;
 }
 
 async function errorText(res: Response): Promise<{ code?: string; message: string }> {
@@ -86,26 +85,7 @@ export async function readLimited(res: Response, max: number): Promise<Uint8Arra
   const declared = Number(res.headers.get('content-length') ?? 0);
   if (declared > max) throw new RegistryError(`response of ${declared} bytes is larger than the ${max} allowed`);
   if (!res.body) return new Uint8Array();
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > max) {
-      await reader.cancel().catch(() => {});
-      throw new RegistryError(`response larger than the ${max} bytes allowed`);
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return readStreamBytes(res.body, max, () => new RegistryError(`response larger than the ${max} bytes allowed`));
 }
 
 export interface FetchedManifest {

@@ -38,7 +38,7 @@ export class GuestLayers {
 
   async #presentLayers(): Promise<Set<string>> {
     if (!this.#present) {
-      const listing = await this.#guest.request<{ names: string[] }>('readdir', { path: GUEST_PATHS.layers });
+      const listing = await this.#guest.request('readdir', { path: GUEST_PATHS.layers });
       this.#present = new Set(listing.names);
     }
     return this.#present;
@@ -133,7 +133,7 @@ export class GuestLayers {
    */
   async limitSize(id: string, bytes: number): Promise<void> {
     const dir = `${GUEST_PATHS.containers}/${id}`;
-    const { exit } = await this.#guest.request<{ exit: number }>('spawn', {
+    const { exit } = await this.#guest.request('spawn', {
       argv: ['/bin/sh', '-c', 'mkdir -p "$1" && mountpoint -q "$1" || mount -t tmpfs -o "size=$2,mode=0755" tmpfs "$1"', 'sh', dir, String(bytes)],
     });
     if (exit !== 0) throw new Error(`could not limit the size of container ${id}'s writable layer`);

@@ -419,25 +419,25 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
       const img = id ? images.get(id) : undefined;
       if (!id || !img) throw new Error(`reference does not exist: ${image}`);
       await sleep(stepMs);
-      const { packTar } = await import('modern-tar');
+      const { writeTar } = await import('../../engine/archive/tar.ts');
       const enc = new TextEncoder();
       const fsLayers = img.layers.filter((l) => !l.emptyLayer);
-      const layerTar = await packTar([]);
+      const layerTar = await writeTar([]);
       const config = enc.encode(JSON.stringify({ architecture: '386', os: 'linux', rootfs: { type: 'layers', diff_ids: fsLayers.map((l) => l.digest) }, history: img.layers.map((l) => ({ created_by: l.instruction, empty_layer: l.emptyLayer || undefined })) }));
       const repoTags = [...tags].filter(([, i]) => i === id).map(([t]) => t);
       const manifest = enc.encode(JSON.stringify([{ Config: `${id.slice(7)}.json`, RepoTags: repoTags, Layers: fsLayers.map((l) => `${l.digest.slice(7)}/layer.tar`) }]));
-      return packTar([
-        { header: { name: `${id.slice(7)}.json`, size: config.length }, body: config },
-        ...fsLayers.map((l) => ({ header: { name: `${l.digest.slice(7)}/layer.tar`, size: layerTar.length }, body: layerTar })),
-        { header: { name: 'manifest.json', size: manifest.length }, body: manifest },
+      return writeTar([
+        { name: `${id.slice(7)}.json`, data: config },
+        ...fsLayers.map((l) => ({ name: `${l.digest.slice(7)}/layer.tar`, data: layerTar })),
+        { name: 'manifest.json', data: manifest },
       ]);
     },
     async load(data) {
-      const { unpackTar } = await import('modern-tar');
-      const entries = await unpackTar(data).catch(() => {
+      const { readTar } = await import('../../engine/archive/tar.ts');
+      const entries = await readTar(data).catch(() => {
         throw new Error('this file is not a tar archive');
       });
-      const manifest = entries.find((e) => e.header.name === 'manifest.json');
+      const manifest = entries.find((e) => e.name === 'manifest.json');
       if (!manifest?.data) throw new Error('no manifest.json: not a docker-archive tar (docker save makes one)');
       const list = JSON.parse(new TextDecoder().decode(manifest.data)) as { Config: string; RepoTags?: string[] }[];
       const loaded: { id: string; tags: string[] }[] = [];

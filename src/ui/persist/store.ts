@@ -4,6 +4,7 @@
  * on drop) and a whole-record write can't leave half a workspace behind.
  */
 import { openDB, type IDBPDatabase } from 'idb';
+import { fromBase64, toBase64 } from '../../engine/util/base64.ts';
 import type { WorkspaceFile } from '../workspace/files.ts';
 
 export interface WorkspaceSnapshot {
@@ -80,17 +81,6 @@ class MemoryStore implements WorkspaceStore {
   }
 }
 
-function toBase64(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
-}
-function fromBase64(b64: string): Uint8Array {
-  const s = atob(b64);
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
-}
 
 /** The database name for a storage namespace: the main app's is unchanged, each embed gets its own. */
 export function workspaceDbName(namespace?: string): string {

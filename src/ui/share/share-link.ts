@@ -7,7 +7,8 @@
  * with a `ShareLinkError`. The files it returns are plain strings, shown as text or in Monaco only.
  */
 import { checkPath, WorkspaceError, type WorkspaceFile } from '../workspace/files.ts';
-import { concatBytes } from '../../engine/util/bytes.ts';
+import { readStreamBytes } from '../../engine/util/bytes.ts';
+import { fromBase64Url, toBase64Url } from '../../engine/util/base64.ts';
 
 export const SHARE_PREFIX = '#share=';
 /** Largest decoded payload (the JSON) a link may carry. */
@@ -136,35 +137,10 @@ async function pipe(input: Uint8Array, transform: CompressionStream | Decompress
   // Errors surface on the reader; these promises must not reject unobserved.
   writer.write(input as Uint8Array<ArrayBuffer>).catch(() => {});
   writer.close().catch(() => {});
-  const reader = transform.readable.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > limit) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  return concatBytes(chunks);
+  return readStreamBytes(transform.readable, limit, tooLarge);
 }
 
-export function toBase64Url(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-export function fromBase64Url(text: string): Uint8Array {
-  const b64 = text.replace(/-/g, '+').replace(/_/g, '/');
-  const s = atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4));
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
-}
+export { toBase64Url, fromBase64Url };
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const kb = (n: number) => `${Math.ceil(n / 1024)} KB`;
