@@ -2,12 +2,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect, test, type Page } from '@playwright/test';
 
-// Embeds on a page from another origin: the app is served by Vite on localhost:5199 (playwright.config.ts);
+// Embeds on a page from another origin: the app is served by Vite on localhost:LAYERLAB_E2E_PORT (playwright.config.ts);
 // the host pages are served here, on another port, so every message crosses origins. As
 // http://localhost:<port> the host is same-site with the app (storage works in the iframes); as
 // http://127.0.0.1:<port> it is cross-site, where this Chromium gives iframes no storage at all.
 
-const APP = 'http://localhost:5199';
+const APP = `http://localhost:${process.env.LAYERLAB_E2E_PORT ?? 5199}`;
 const SHOTS = process.env.SCREENSHOTS ?? 'docs/screenshots';
 
 const pages: Record<string, string> = {

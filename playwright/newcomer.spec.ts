@@ -59,3 +59,18 @@ test('the embed page: no missing favicon', async ({ page }) => {
   await page.waitForLoadState('load');
   expect(missing.filter((u) => /favicon/.test(u))).toEqual([]);
 });
+
+test('a lesson begun after free play offers one click to remove the containers it would count', async ({ page }) => {
+  await page.goto('/?backend=fake&lessons=1');
+  await expect(page.getByTestId('status')).toHaveText('Ready', { timeout: 30_000 });
+  // Free play left two containers (the fixtures' web and worker).
+  await expect(page.getByRole('tab', { name: /Containers/ }).locator('.count')).toHaveText('2');
+  await page.getByTestId('lessons-button').click();
+  await expect(page.getByTestId('lesson-title')).toHaveText('What is an image?', { timeout: 30_000 });
+  const notice = page.getByTestId('lesson-leftovers');
+  await expect(notice).toContainText('2 containers from before this lesson are still here: web, worker');
+  await page.screenshot({ path: 'docs/screenshots/lesson-leftovers-1280x800.png' });
+  await page.getByTestId('clean-up-lesson').click();
+  await expect(notice).toHaveCount(0);
+  await expect(page.getByRole('tab', { name: /Containers/ }).locator('.count')).toHaveCount(0);
+});

@@ -14,6 +14,8 @@ echo "== unit tests"
 LAYERLAB_NATIVE_TESTS=1 npx vitest run --project unit
 echo "== VM integration tests"
 npx vitest run --project vm
+echo "== differential tests (Layerlab's builder against Debian's dockerd)"
+npm run test:differential
 echo "== browser tests"
 npx vite build
 npx playwright test

@@ -13,6 +13,7 @@ async function createBackend(): Promise<Backend> {
       bootStepMs: params.get('boot') === 'slow' ? 3000 : 300,
       fixtures: params.get('fixtures') !== '0',
       stepMs: Number(params.get('stepMs') ?? 250),
+      lessons: params.get('lessons') === '1',
     });
   }
   const { createBrowserBackend } = await import('./host/browser-backend.ts');

@@ -39,14 +39,16 @@ die() { printf 'vm/build.sh: error: %s\n' "$*" >&2; exit 1; }
 
 PKG_LIST="$VM_DIR/packages.txt"
 LOCK="$VM_DIR/packages.lock"
-AGENT_SRC=${LAYERLAB_AGENT_SRC:-$VM_DIR/agent/agent.c} # override only for testing
+AGENT_DIR=${LAYERLAB_AGENT_DIR:-$VM_DIR/agent} # override only for testing
+# the agent's sources: every .c file there but the libFuzzer harness (agent.h holds their contracts)
+mapfile -t AGENT_SRCS < <(find "$AGENT_DIR" -maxdepth 1 -name '*.c' ! -name fuzz.c | sort)
 MODULES=(virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_console
 	9pnet 9pnet_virtio netfs fscache 9p overlay
 	bridge veth crc32c_generic nf_tables nft_chain_nat nft_nat nft_masq nft_fib_ipv4 nf_nat nf_conntrack) # container networks
 MODULES+=(virtio_net) # the VM's own network interface (v86 virtio-net; the relay carries its TCP out)
 MODULES+=(loop squashfs) # base layers shipped as read-only squashfs images, mounted instead of unpacked
 
-[ -f "$AGENT_SRC" ] || die "$AGENT_SRC is missing: the guest agent must be written before the VM can be built (see vm/agent/PROTOCOL.md)"
+[ -f "$AGENT_DIR/main.c" ] || die "$AGENT_DIR/main.c is missing: the guest agent must be written before the VM can be built (see vm/agent/PROTOCOL.md)"
 
 # ---------------------------------------------------------------------------------------------
 # Input hash: every file that influences the outputs. Equal hash => nothing to do.
@@ -54,7 +56,8 @@ input_hash() {
 	(
 		cd "$VM_DIR"
 		{
-			printf '%s\n' build.sh packages.txt packages.lock cmdline.txt "${AGENT_SRC#"$VM_DIR"/}"
+			printf '%s\n' build.sh packages.txt packages.lock cmdline.txt
+			for f in "${AGENT_SRCS[@]}" "$AGENT_DIR/agent.h"; do printf '%s\n' "${f#"$VM_DIR"/}"; done
 			find rootfs base -type f 2>/dev/null
 			find agent -maxdepth 1 -type f \( -name '*.c' -o -name '*.h' \) 2>/dev/null
 		} | sort -u | while read -r f; do
@@ -309,13 +312,12 @@ log "module load order: ${MOD_ORDER[*]}"
 # ---------------------------------------------------------------------------------------------
 log "5. agent"
 AGENT="$WORK/agent"
-gcc -m32 -static -Os -o "$AGENT" "$AGENT_SRC" ||
-	die "compiling $AGENT_SRC failed (gcc -m32 -static -Os)"
+gcc -m32 -static -Os -o "$AGENT" "${AGENT_SRCS[@]}" ||
+	die "compiling the agent in $AGENT_DIR failed (gcc -m32 -static -Os)"
 strip "$AGENT"
 
 # ---------------------------------------------------------------------------------------------
 # helpers for assembling trees
-BB="$(pkgdir busybox-static)/bin/busybox"
 # Guest (i386) programs run only under qemu-user, invoked explicitly: kernels without IA32 emulation
 # cannot execute them, and binfmt_misc registrations differ between hosts.
 QEMU=$(command -v qemu-i386-static) || die "qemu-i386-static not found (apt-get install qemu-user-static)"
@@ -328,6 +330,58 @@ i386_chroot() { # ROOT PROGRAM ARGS...: a program inside an i386 tree (its own l
 	rm -f "$root/.qemu-i386-static"
 	return $rc
 }
+# ---------------------------------------------------------------------------------------------
+# The busybox image's busybox: Docker Hub's is upstream's default configuration (all applets: adduser,
+# addgroup, deluser...), which Debian's busybox-static is not. Built from Debian's source package of the
+# locked version (its patches applied), `make defconfig` + static, for i386; cached by input hash.
+# The VM's own shell (the learner's terminal) uses it too, so the two behave alike: Debian's build lacks
+# FEATURE_WGET_TIMEOUT, and its `wget -T` writes through a null pointer (a segfault).
+busybox_source_version() { # the source package version of the locked busybox-static (binNMU suffix dropped)
+	local bin_v
+	bin_v=$(lock_entries | sed -n 's/^busybox-static:[^=]*=\(.*\)/\1/p')
+	apt-cache show "busybox-static=$bin_v" 2>/dev/null | sed -n 's/^Source: busybox (\(.*\))$/\1/p' | head -1 | grep . ||
+		echo "${bin_v%+b[0-9]*}"
+}
+build_image_busybox() { # prints the path of the built binary
+	local srcv key dir apt_dir
+	srcv=$(busybox_source_version)
+	key=$(printf '%s\n' "busybox=$srcv" "defconfig CONFIG_STATIC=y" "gcc -m32" "$(gcc --version | head -1)" | sha256sum | cut -c1-16)
+	dir="$CACHE/busybox/$key"
+	if [ -x "$dir/busybox" ]; then echo "$dir/busybox"; return 0; fi
+	log "busybox $srcv: fetching Debian's source package (deb-src entries in a private apt list)"
+	apt_dir="$CACHE/apt-src"
+	rm -rf "$apt_dir" && mkdir -p "$apt_dir/parts" "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$dir.tmp"
+	# the host's Debian entries, as deb-src (deb822 .sources and one-line .list files)
+	local f
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -f "$f" ] && sed -n 's/^deb \(.*debian.*\)/deb-src \1/p' "$f"
+	done >"$apt_dir/parts/layerlab-src.list"
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] && grep -qi 'debian' "$f" && sed 's/^Types:.*/Types: deb-src/' "$f" >"$apt_dir/parts/$(basename "$f")"
+	done
+	local apt_opts=(-o Dir::Etc::SourceList=/dev/null -o "Dir::Etc::SourceParts=$apt_dir/parts"
+		-o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache" -o APT::Sandbox::User=root)
+	apt-get "${apt_opts[@]}" update -q >&2 || { sleep 10; apt-get "${apt_opts[@]}" update -q >&2; } ||
+		log "warning: apt-get update (deb-src) failed; trying with what was fetched"
+	rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+	(cd "$dir.tmp" && apt-get "${apt_opts[@]}" source -q --download-only "busybox=$srcv" >&2) ||
+		die "cannot download Debian's source package busybox=$srcv (apt-get source; is deb.debian.org reachable?)"
+	(cd "$dir.tmp" && dpkg-source -x busybox_*.dsc src >&2) || die "unpacking the busybox source package failed"
+	log "busybox $srcv: make defconfig, static, gcc -m32"
+	(cd "$dir.tmp/src" && make -s defconfig >/dev/null &&
+		sed -i 's/^# CONFIG_STATIC is not set$/CONFIG_STATIC=y/' .config && grep -qx CONFIG_STATIC=y .config &&
+		make -s -j"$(nproc)" CC="gcc -m32" HOSTCC=gcc busybox >"$dir.tmp/make.log" 2>&1) ||
+		{ tail -40 "$dir.tmp/make.log" >&2; die "building busybox $srcv from source failed (see above)"; }
+	[ "$(od -An -tx1 -j4 -N1 "$dir.tmp/src/busybox" | tr -d ' ')" = 01 ] || die "the built busybox is not a 32-bit ELF"
+	rm -rf "$dir.new" && mkdir -p "$dir.new" && cp "$dir.tmp/src/busybox" "$dir.new/busybox" &&
+		strip "$dir.new/busybox" && cp "$dir.tmp/src/.config" "$dir.new/config" &&
+		rm -rf "$dir.tmp" "$dir" && mv "$dir.new" "$dir" || die "storing the built busybox in $dir failed"
+	echo "$dir/busybox"
+}
+
+# ---------------------------------------------------------------------------------------------
+log "7. base image layers"
+BB=$(build_image_busybox) || exit 1
 i386_run "$BB" true || die "cannot run the i386 busybox under $QEMU"
 
 # All library directories of the extracted packages, for resolving sonames.
@@ -422,58 +476,8 @@ gzip) gzip -9n -c "$WORK/initrd.cpio" >"$STAGE/initrd.img" ;;
 esac
 log "initramfs: $(du -sh --apparent-size "$IR" | cut -f1) unpacked, $(stat -c %s "$STAGE/initrd.img") bytes $INITRD_COMPRESS"
 
-# ---------------------------------------------------------------------------------------------
-# The busybox image's busybox: Docker Hub's is upstream's default configuration (all applets: adduser,
-# addgroup, deluser...), which Debian's busybox-static is not. Built from Debian's source package of the
-# locked version (its patches applied), `make defconfig` + static, for i386; cached by input hash.
-# The initramfs keeps Debian's busybox-static.
-busybox_source_version() { # the source package version of the locked busybox-static (binNMU suffix dropped)
-	local bin_v
-	bin_v=$(lock_entries | sed -n 's/^busybox-static:[^=]*=\(.*\)/\1/p')
-	apt-cache show "busybox-static=$bin_v" 2>/dev/null | sed -n 's/^Source: busybox (\(.*\))$/\1/p' | head -1 | grep . ||
-		echo "${bin_v%+b[0-9]*}"
-}
-build_image_busybox() { # prints the path of the built binary
-	local srcv key dir apt_dir
-	srcv=$(busybox_source_version)
-	key=$(printf '%s\n' "busybox=$srcv" "defconfig CONFIG_STATIC=y" "gcc -m32" "$(gcc --version | head -1)" | sha256sum | cut -c1-16)
-	dir="$CACHE/busybox/$key"
-	if [ -x "$dir/busybox" ]; then echo "$dir/busybox"; return 0; fi
-	log "busybox $srcv: fetching Debian's source package (deb-src entries in a private apt list)"
-	apt_dir="$CACHE/apt-src"
-	rm -rf "$apt_dir" && mkdir -p "$apt_dir/parts" "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$dir.tmp"
-	# the host's Debian entries, as deb-src (deb822 .sources and one-line .list files)
-	local f
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-		[ -f "$f" ] && sed -n 's/^deb \(.*debian.*\)/deb-src \1/p' "$f"
-	done >"$apt_dir/parts/layerlab-src.list"
-	for f in /etc/apt/sources.list.d/*.sources; do
-		[ -f "$f" ] && grep -qi 'debian' "$f" && sed 's/^Types:.*/Types: deb-src/' "$f" >"$apt_dir/parts/$(basename "$f")"
-	done
-	local apt_opts=(-o Dir::Etc::SourceList=/dev/null -o "Dir::Etc::SourceParts=$apt_dir/parts"
-		-o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache" -o APT::Sandbox::User=root)
-	apt-get "${apt_opts[@]}" update -q >&2 || { sleep 10; apt-get "${apt_opts[@]}" update -q >&2; } ||
-		log "warning: apt-get update (deb-src) failed; trying with what was fetched"
-	rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
-	(cd "$dir.tmp" && apt-get "${apt_opts[@]}" source -q --download-only "busybox=$srcv" >&2) ||
-		die "cannot download Debian's source package busybox=$srcv (apt-get source; is deb.debian.org reachable?)"
-	(cd "$dir.tmp" && dpkg-source -x busybox_*.dsc src >&2) || die "unpacking the busybox source package failed"
-	log "busybox $srcv: make defconfig, static, gcc -m32"
-	(cd "$dir.tmp/src" && make -s defconfig >/dev/null &&
-		sed -i 's/^# CONFIG_STATIC is not set$/CONFIG_STATIC=y/' .config && grep -qx CONFIG_STATIC=y .config &&
-		make -s -j"$(nproc)" CC="gcc -m32" HOSTCC=gcc busybox >"$dir.tmp/make.log" 2>&1) ||
-		{ tail -40 "$dir.tmp/make.log" >&2; die "building busybox $srcv from source failed (see above)"; }
-	[ "$(od -An -tx1 -j4 -N1 "$dir.tmp/src/busybox" | tr -d ' ')" = 01 ] || die "the built busybox is not a 32-bit ELF"
-	rm -rf "$dir.new" && mkdir -p "$dir.new" && cp "$dir.tmp/src/busybox" "$dir.new/busybox" &&
-		strip "$dir.new/busybox" && cp "$dir.tmp/src/.config" "$dir.new/config" &&
-		rm -rf "$dir.tmp" "$dir" && mv "$dir.new" "$dir" || die "storing the built busybox in $dir failed"
-	echo "$dir/busybox"
-}
-
-# ---------------------------------------------------------------------------------------------
-log "7. base image layers"
 # busybox: /bin/busybox + an applet symlink per command in /bin (as in Docker's busybox image)
-BB_IMG=$(build_image_busybox) || exit 1
+BB_IMG=$BB
 BB_SRC_VERSION=$(busybox_source_version)
 BB_UPSTREAM=${BB_SRC_VERSION#*:}
 BB_UPSTREAM=${BB_UPSTREAM%%-*} # 1:1.35.0-4+deb12u1 -> 1.35.0

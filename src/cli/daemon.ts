@@ -28,6 +28,28 @@ export interface DaemonCommand {
   argv: string[];
   cwd: string;
   json: boolean;
+  /** The client's stdin (base64), sent for commands that read it (`import -`). */
+  stdin?: string;
+}
+
+/** Flags of run/exec that take a value (so the word after them is not the image or container). */
+const VALUE_FLAGS = new Set(['--name', '-e', '--env', '-w', '--workdir', '-u', '--user', '-v', '--volume', '-p', '--publish', '--network', '--net', '--network-alias', '-h', '--hostname', '--entrypoint', '-m', '--memory', '--pids-limit']);
+
+/** Whether a docker command line reads its stdin (`import -`, `run -i`, `exec -i`): the client sends it along. */
+export function readsStdin(argv: string[]): boolean {
+  const grouped = argv[0] === 'image' || argv[0] === 'container';
+  const verb = grouped ? argv[1] : argv[0];
+  const rest = argv.slice(grouped ? 2 : 1);
+  if (verb === 'import') return rest.includes('-');
+  if (verb !== 'run' && verb !== 'exec') return false;
+  // Only the flags before the image/container count (`run busybox ls -i` does not read stdin).
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i];
+    if (!arg.startsWith('-')) return false;
+    if (arg === '-i' || arg === '--interactive' || /^-[a-zA-Z]*i[a-zA-Z]*$/.test(arg)) return true;
+    if (VALUE_FLAGS.has(arg)) i++;
+  }
+  return false;
 }
 
 export type DaemonRequest = DaemonCommand | { control: 'status' | 'stop' };
@@ -141,7 +163,7 @@ export async function ensureDaemon(storeDir: string, timeoutMs = 120_000): Promi
 export interface ServeOptions {
   storeDir: string;
   /** Runs one docker command with the daemon's engine. */
-  run(command: DaemonCommand, io: CliIO): Promise<number>;
+  run(command: DaemonCommand, io: CliIO, signal: AbortSignal): Promise<number>;
   idleExitSeconds?: number;
   /** Called once the daemon stops taking commands (close the engine, the VM). */
   onStop?: () => Promise<void>;
@@ -202,11 +224,14 @@ export async function serveDaemon(options: ServeOptions): Promise<void> {
       commands++;
       running++;
       if (idle) clearTimeout(idle);
+      // The client went away (Ctrl-C): following commands (`logs -f`, `stats`, `attach`) stop.
+      const gone = new AbortController();
+      socket.on('close', () => gone.abort());
       options
         .run(request, {
           stdout: (text) => send({ stdout: text }),
           stderr: (text) => send({ stderr: text }),
-        })
+        }, gone.signal)
         .catch((error: unknown) => {
           send({
             stderr: `layerlab: ${error instanceof Error ? error.message : String(error)}\n`,
@@ -265,8 +290,9 @@ async function listenReplacingStale(server: net.Server, path: string, storeDir: 
 }
 
 /** A client command: through the store's daemon, started first when none answers. */
-export async function runThroughDaemon(storeDir: string, command: DaemonCommand, io: CliIO): Promise<number> {
+export async function runThroughDaemon(storeDir: string, command: DaemonCommand, io: CliIO, readStdin?: () => Promise<Uint8Array>): Promise<number> {
   try {
+    if (readStdin && readsStdin(command.argv)) command = { ...command, stdin: Buffer.from(await readStdin()).toString('base64') };
     await ensureDaemon(storeDir);
     const { exit } = await requestDaemon(storeDir, command, io);
     return exit ?? 1;
@@ -276,7 +302,15 @@ export async function runThroughDaemon(storeDir: string, command: DaemonCommand,
   }
 }
 
-type RunDockerCommand = (options: { engine: CliEngine; argv: string[]; io: CliIO; cwd: string; json: boolean }) => Promise<number>;
+type RunDockerCommand = (options: {
+  engine: CliEngine;
+  argv: string[];
+  io: CliIO;
+  cwd: string;
+  json: boolean;
+  readStdin?: () => Promise<Uint8Array>;
+  signal?: AbortSignal;
+}) => Promise<number>;
 
 /** `layerlab daemon status|stop|run`. */
 export async function daemonCommand(options: {
@@ -325,8 +359,17 @@ export async function daemonCommand(options: {
       console.log(`daemon: pid ${process.pid}, store ${storeDir}, VM ready`);
       await serveDaemon({
         storeDir,
-        run: (command, commandIo) =>
-          options.runDockerCommand({ engine: opened.engine, argv: command.argv, io: commandIo, cwd: command.cwd, json: command.json }),
+        run: (command, commandIo, signal) =>
+          options.runDockerCommand({
+            engine: opened.engine,
+            argv: command.argv,
+            io: commandIo,
+            cwd: command.cwd,
+            json: command.json,
+            signal,
+            // Only what the client sent: the daemon's own stdin is not the learner's.
+            readStdin: async () => new Uint8Array(Buffer.from(command.stdin ?? '', 'base64')),
+          }),
         onStop: async () => {
           await ports?.close();
           await opened.close();

@@ -76,3 +76,15 @@ describe('layerlab CLI', () => {
     expect(await main({ argv: ['lesson', 'list', '--yaml'], io: h.io, openEngine: h.openEngine })).toBe(2);
   });
 });
+
+describe('stdin through the daemon', () => {
+  it('is sent for import - and for -i before the image, not for an -i of the command', async () => {
+    const { readsStdin } = await import('./daemon.ts');
+    expect(readsStdin(['import', '-', 'flat'])).toBe(true);
+    expect(readsStdin(['image', 'import', 'fs.tar'])).toBe(false);
+    expect(readsStdin(['run', '--name', 'x', '-i', 'busybox', 'cat'])).toBe(true);
+    expect(readsStdin(['container', 'exec', '-i', 'c', 'cat'])).toBe(true);
+    expect(readsStdin(['run', '--rm', 'busybox', 'ls', '-i'])).toBe(false);
+    expect(readsStdin(['ps'])).toBe(false);
+  });
+});

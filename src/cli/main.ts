@@ -141,7 +141,7 @@ export async function main(options: MainOptions): Promise<number> {
   const help = ['--help', '-h', 'help', '--version', '-v'].includes(first) || args.includes('--help');
   if (options.daemon && !help) {
     const { runThroughDaemon } = await import('./daemon.ts');
-    return runThroughDaemon(globals.storeDir, { argv: globals.rest, cwd, json: globals.json }, io);
+    return runThroughDaemon(globals.storeDir, { argv: globals.rest, cwd, json: globals.json }, io, readProcessStdin);
   }
 
   const engine = lazyEngine(async () => {
@@ -160,7 +160,16 @@ export async function main(options: MainOptions): Promise<number> {
 }
 
 /** One docker verb with the host's files: in this process, or in the daemon for a client. */
-export function runDockerCommand(options: { engine: CliEngine; argv: string[]; io: CliIO; cwd: string; json: boolean }): Promise<number> {
+export function runDockerCommand(options: {
+  engine: CliEngine;
+  argv: string[];
+  io: CliIO;
+  cwd: string;
+  json: boolean;
+  /** The command's stdin (`docker import -`): this process's, or what a daemon client sent. */
+  readStdin?: () => Promise<Uint8Array>;
+  signal?: AbortSignal;
+}): Promise<number> {
   const { cwd, io } = options;
   return runDocker({
       engine: options.engine,
@@ -169,12 +178,22 @@ export function runDockerCommand(options: { engine: CliEngine; argv: string[]; i
       cwd,
       json: options.json,
       tty: false,
+      readStdin: options.readStdin ?? readProcessStdin,
+      ...(options.signal ? { signal: options.signal } : {}),
       readContext: (dir) => readContextDir(resolve(cwd, dir)),
       readFile: async (path) => new Uint8Array(await readFile(resolve(cwd, path))),
       writeFile: (path, data) => writeFile(resolve(cwd, path), data),
       packPath: async (path) => hostTar(['-cf', '-', '-C', dirname(resolve(cwd, path)), basename(resolve(cwd, path))]),
       unpackTo: (path, tar) => unpackOnHost(resolve(cwd, path), tar),
   });
+}
+
+/** All of this process's stdin (`docker import - < fs.tar`); empty when it is a terminal. */
+export async function readProcessStdin(): Promise<Uint8Array> {
+  if (process.stdin.isTTY) return new Uint8Array();
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return new Uint8Array(Buffer.concat(chunks));
 }
 
 /** An engine that is opened (VM booted, store read) on the first call, so `--help` and usage errors are instant. */

@@ -13,7 +13,56 @@ import type { PushResult } from './registry/push.ts';
 
 export type { TransferEvent, PullResult, PushResult };
 
-export type ContainerState = 'created' | 'running' | 'exited';
+/** `paused`: running, but frozen by `docker pause` (Docker's State.Status). */
+/** A container's lifecycle state, as `docker ps` and `docker inspect` name it. The one definition: lessons
+ * and the UI import it. */
+export type ContainerState = 'created' | 'running' | 'paused' | 'exited';
+
+/** A path's change in an image layer against the layers below it: added, modified, deleted (a whiteout). */
+export type LayerChangeKind = 'A' | 'M' | 'D';
+
+/** An entry of `docker diff` (a container's writable layer): added, changed (copied up), deleted (a whiteout). */
+export type WritableChangeKind = 'A' | 'C' | 'D';
+
+/** One piece of a container's output, with when the engine received it (`docker logs -t`). */
+export interface LogEntry {
+  stream: 'stdout' | 'stderr';
+  text: string;
+  /** ISO 8601; absent for output kept from before timestamps were recorded. */
+  time?: string;
+}
+
+/** `docker top`: ps's column titles and one row of cells per process (Docker's ContainerTopOKBody). */
+export interface ContainerTop {
+  titles: string[];
+  processes: string[][];
+}
+
+/**
+ * One sample of a container's counters for `docker stats` (cgroup v2 and /proc in the guest). CPU % is the
+ * change of `cpuUsageNs` over the change of `systemUsageNs` between two samples, times `onlineCpus`.
+ */
+export interface ContainerStatsSample {
+  id: string;
+  name: string;
+  /** When it was read (ISO 8601). */
+  read: string;
+  /** False for a container that is not running (every counter 0). */
+  running: boolean;
+  cpuUsageNs: number;
+  /** The whole VM's CPU time (all CPUs), nanoseconds. */
+  systemUsageNs: number;
+  onlineCpus: number;
+  /** memory.current without the inactive page cache, as Docker's CLI counts it; bytes. */
+  memoryUsage: number;
+  /** memory.max, or the VM's memory when unlimited. */
+  memoryLimit: number;
+  networkRx: number;
+  networkTx: number;
+  blockRead: number;
+  blockWrite: number;
+  pids: number;
+}
 
 export interface ImageSummaryView {
   id: string;
@@ -35,7 +84,7 @@ export interface LayerView {
   line?: number;
   size: number;
   /** This layer's changes against the layers below it. */
-  changes: { path: string; kind: 'A' | 'M' | 'D'; size: number; type: string }[];
+  changes: { path: string; kind: LayerChangeKind; size: number; type: string }[];
 }
 
 export interface ImageLayersView {
@@ -52,7 +101,7 @@ export interface ImageLayersView {
 
 export interface WritableEntry {
   path: string;
-  kind: 'A' | 'C' | 'D';
+  kind: WritableChangeKind;
   size: number;
   type: string;
 }
@@ -148,6 +197,8 @@ export interface RunOptions {
   pidsLimit?: number;
   autoRemove?: boolean;
   detach?: boolean;
+  /** `run -i` with piped input: the container's whole stdin (attached runs only; else /dev/null). */
+  stdin?: Uint8Array;
   /** For attached runs: the output as it comes. */
   onOutput?: (stream: 'stdout' | 'stderr', text: string) => void;
   signal?: AbortSignal;
@@ -155,7 +206,7 @@ export interface RunOptions {
 
 export type ChangeEvent =
   | { type: 'image'; action: 'create' | 'tag' | 'untag' | 'delete' | 'load'; id: string; ref?: string }
-  | { type: 'container'; action: 'create' | 'start' | 'die' | 'stop' | 'kill' | 'destroy' | 'rename'; id: string; name: string; state: ContainerState; exitCode?: number | null }
+  | { type: 'container'; action: 'create' | 'start' | 'die' | 'stop' | 'kill' | 'destroy' | 'rename' | 'pause' | 'unpause'; id: string; name: string; state: ContainerState; exitCode?: number | null }
   | { type: 'writable'; id: string; name: string; entries: WritableEntry[] }
   | { type: 'volume'; action: 'create' | 'destroy'; name: string }
   | { type: 'build'; event: BuildEvent }
@@ -175,8 +226,15 @@ export interface EngineApi {
   load(options: { data: Uint8Array }): Promise<{ images: { id: string; tags: string[] }[]; warnings: string[] }>;
   pruneImages(options?: { all?: boolean }): Promise<{ deleted: string[]; reclaimed: number }>;
   /** `docker pull`: only linux/386 images (`platform` other than that is refused). */
+  /**
+   * `docker import`: a filesystem tar (plain or gzip) as a one-layer image; `changes` are `--change`
+   * Dockerfile instructions (CMD, ENV, …), `message` the history comment (default `Imported from -`).
+   */
+  importImage(options: { data: Uint8Array; ref?: string; changes?: string[]; message?: string; platform?: string }): Promise<{ imageId: string }>;
   pull(options: { ref: string; platform?: string; onProgress?: (event: TransferEvent) => void; signal?: AbortSignal }): Promise<PullResult>;
   push(options: { ref: string; onProgress?: (event: TransferEvent) => void; signal?: AbortSignal }): Promise<PushResult>;
+  /** `docker manifest inspect`: the manifest (or index) as the registry stores it, and its digest. */
+  manifestInspect(options: { ref: string; signal?: AbortSignal }): Promise<{ digest: string; mediaType: string; text: string }>;
   /** `docker login`: checks the credentials against the registry and keeps them in memory for this session only. */
   login(options: { server?: string; username: string; password: string }): Promise<{ registry: string }>;
   logout(options: { server?: string }): Promise<{ registry: string; wasLoggedIn: boolean }>;
@@ -192,11 +250,30 @@ export interface EngineApi {
   rm(options: { container: string; force?: boolean; volumes?: boolean }): Promise<void>;
   ps(options?: { all?: boolean }): Promise<ContainerView[]>;
   inspectContainer(options: { container: string }): Promise<Record<string, unknown>>;
-  logs(options: { container: string }): Promise<{ stream: 'stdout' | 'stderr'; text: string }[]>;
+  /**
+   * The container's output so far. With `follow`, every entry (those so far first) also goes to `onOutput`
+   * and the call resolves once the container has exited or `signal` aborts (`docker logs -f`).
+   */
+  logs(options: { container: string; follow?: boolean; onOutput?: (entry: LogEntry) => void; signal?: AbortSignal }): Promise<LogEntry[]>;
+  /**
+   * `docker attach` to a running container: its output from now on goes to `onOutput`; resolves with the
+   * exit code when it exits, or with null when `signal` aborts (then, with `sigProxy`, the container gets SIGINT).
+   */
+  attach(options: { container: string; onOutput: (entry: LogEntry) => void; signal?: AbortSignal; sigProxy?: boolean }): Promise<{ exitCode: number | null }>;
+  /** `docker pause` / `docker unpause`: freeze and thaw every process of the container (cgroup freezer). */
+  pause(options: { container: string }): Promise<ContainerView>;
+  unpause(options: { container: string }): Promise<ContainerView>;
+  /** `docker top`: the container's processes as `ps -ef` shows them. */
+  top(options: { container: string }): Promise<ContainerTop>;
+  /** `docker stats`: one sample per container (all running ones when `containers` is empty). */
+  stats(options: { containers?: string[]; all?: boolean }): Promise<ContainerStatsSample[]>;
+  /** `docker export`: the container's filesystem as one flat tar (no layers, no image config). */
+  exportContainer(options: { container: string }): Promise<Uint8Array>;
   /** Runs a process in a running container; resolves with its exit code and output. */
-  exec(options: { container: string; command: string[]; env?: string[]; workdir?: string; user?: string; onOutput?: RunOptions['onOutput'] }): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  exec(options: { container: string; command: string[]; env?: string[]; workdir?: string; user?: string; stdin?: Uint8Array; onOutput?: RunOptions['onOutput'] }): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   diff(options: { container: string }): Promise<WritableEntry[]>;
-  commit(options: { container: string; ref?: string; author?: string; message?: string; changes?: string[] }): Promise<{ imageId: string }>;
+  /** `pause` (default true, as `docker commit -p`) freezes a running container while its layer is read. */
+  commit(options: { container: string; ref?: string; author?: string; message?: string; changes?: string[]; pause?: boolean }): Promise<{ imageId: string }>;
   wait(options: { container: string }): Promise<{ exitCode: number }>;
   /** `docker rename OLD NEW`. */
   rename(options: { container: string; name: string }): Promise<void>;
@@ -229,7 +306,8 @@ export interface EngineApi {
 
   // ---- volumes
   volumeCreate(options: { name?: string }): Promise<{ name: string }>;
-  volumes(): Promise<{ name: string; mountpoint: string; created: string }[]>;
+  /** `size`: also each volume's bytes (regular files), as `docker system df` shows them. */
+  volumes(options?: { size?: boolean }): Promise<{ name: string; mountpoint: string; created: string; size?: number }[]>;
   volumeRm(options: { name: string; force?: boolean }): Promise<void>;
   volumeInspect(options: { name: string }): Promise<Record<string, unknown>>;
 

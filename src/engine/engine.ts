@@ -16,16 +16,19 @@ import { ConflictError, EngineError, NotFoundError } from './oci/errors.ts';
 import { buildImage } from './oci/image.ts';
 import type { Digest } from './oci/digest.ts';
 import { MediaType } from './oci/types.ts';
-import type { ChangeEvent, ContainerView, EngineApi, ImageLayersView, NetworkView, PortHttpRequest, PortHttpResponse, RunOptions, WritableEntry } from './api.ts';
+import { topTable } from './containers/procfs.ts';
+import type { ChangeEvent, ContainerStatsSample, ContainerTop, ContainerView, EngineApi, LogEntry, ImageLayersView, NetworkView, PortHttpRequest, PortHttpResponse, RunOptions, WritableEntry } from './api.ts';
 import { Networks } from './network/networks.ts';
 import { TcpRelay, type PortConnection } from './network/tcp.ts';
 import { httpExchange } from './network/http.ts';
 import type { BuildEvent } from './build/events.ts';
 import type { CacheInputs } from './dockerfile/index.ts';
 import { RegistryClient, type RegistryClientOptions } from './registry/client.ts';
-import { normalizeRegistry, registryApiHost, isLocalRegistry } from './registry/location.ts';
+import { normalizeRegistry, registryApiHost, isLocalRegistry, locate } from './registry/location.ts';
+import { parseReference } from './oci/reference.ts';
 import { pullImage } from './registry/pull.ts';
 import { pushImage } from './registry/push.ts';
+import { SandboxRegistry } from './registry/sandbox.ts';
 import type { TransferEvent } from './registry/progress.ts';
 
 /** A base image shipped with the VM (public/vm/base/images.json, see vm/README.md). */
@@ -77,9 +80,15 @@ export class Engine implements EngineApi {
   #tcp: TcpRelay;
   #listeners = new Set<(event: ChangeEvent) => void>();
   readonly registry: RegistryClient;
+  /** `registry.lab`: the registry inside the sandbox (push and pull with no network). */
+  readonly sandboxRegistry: SandboxRegistry;
 
-  private constructor(options: EngineOptions, store: ImageStore) {
-    this.registry = new RegistryClient(options.registry);
+  private constructor(options: EngineOptions, store: ImageStore, sandboxRegistry: SandboxRegistry) {
+    this.sandboxRegistry = sandboxRegistry;
+    this.registry = new RegistryClient({
+      ...options.registry,
+      fetch: sandboxRegistry.route(options.registry?.fetch, options.registry?.unavailableReason ?? 'this Layerlab has no way to reach registries'),
+    });
     this.#backend = options.backend;
     this.#guest = options.guest;
     this.store = store;
@@ -95,8 +104,9 @@ export class Engine implements EngineApi {
   }
 
   static async open(options: EngineOptions): Promise<Engine> {
-    const store = await ImageStore.open({ backend: options.backend, fetch: options.fetch });
-    const engine = new Engine(options, store);
+    const sandboxRegistry = new SandboxRegistry({ backend: options.backend, createHasher: options.registry?.createHasher });
+    const store = await ImageStore.open({ backend: options.backend, fetch: options.fetch, heldBlobs: () => sandboxRegistry.heldBlobs() });
+    const engine = new Engine(options, store, sandboxRegistry);
     engine.#networks = await Networks.open({ backend: options.backend, guest: options.guest });
     engine.#containers = await Containers.open({
       networks: engine.#networks,
@@ -285,6 +295,28 @@ export class Engine implements EngineApi {
     return saveImages({ store: this.store, refs: options.refs, format: options.format ?? 'docker' });
   }
 
+  async importImage(options: Parameters<EngineApi['importImage']>[0]): Promise<{ imageId: string }> {
+    if (options.platform && options.platform !== 'linux/386') throw new EngineError(`image with platform ${options.platform} cannot run here: this engine runs linux/386 images only`);
+    if (options.data.length === 0) throw new EngineError('the imported archive is empty: expected a tar (plain or gzip) of a filesystem');
+    const changes = parseChanges(options.changes ?? []);
+    let layer;
+    try {
+      layer = await this.store.addLayer({ compressed: options.data });
+    } catch (error) {
+      throw new EngineError(`the imported archive is not a readable tar (plain or gzip): ${(error as Error).message}`);
+    }
+    const created = new Date().toISOString();
+    const image = await buildImage({
+      layers: [layer],
+      config: changes,
+      created,
+      history: [{ created, comment: options.message || 'Imported from -' }],
+    });
+    await this.store.putImage({ image, tags: options.ref ? [options.ref] : [] });
+    this.#emit({ type: 'image', action: 'create', id: image.configDigest, ref: options.ref });
+    return { imageId: image.configDigest };
+  }
+
   async load(options: { data: Uint8Array }) {
     const result = await loadImages({ store: this.store, data: options.data });
     for (const image of result.images) this.#emit({ type: 'image', action: 'load', id: image.id, ref: image.tags[0] });
@@ -318,6 +350,12 @@ export class Engine implements EngineApi {
 
   pull(options: Parameters<EngineApi['pull']>[0]) {
     return this.#pull(options);
+  }
+
+  async manifestInspect(options: Parameters<EngineApi['manifestInspect']>[0]) {
+    const ref = parseReference(options.ref);
+    const fetched = await this.registry.getManifest(locate(ref), ref.digest ?? ref.tag, options.signal);
+    return { digest: fetched.digest, mediaType: fetched.mediaType, text: new TextDecoder().decode(fetched.bytes) };
   }
 
   async push(options: Parameters<EngineApi['push']>[0]) {
@@ -393,7 +431,7 @@ export class Engine implements EngineApi {
 
   async run(options: RunOptions): Promise<ContainerView> {
     const record = await this.#containers.create(options, { volumes: await this.#parseVolumes(options.volumes) });
-    await this.#containers.start(record.id, options.detach ? undefined : options.onOutput);
+    await this.#containers.start(record.id, options.detach ? undefined : options.onOutput, options.detach ? undefined : options.stdin);
     if (options.detach) return this.#containers.view(record);
     const abort = () => void this.#containers.kill(record.id, 'KILL').catch(() => {});
     options.signal?.addEventListener('abort', abort, { once: true });
@@ -436,9 +474,9 @@ export class Engine implements EngineApi {
       Path: record.args[0],
       Args: record.args.slice(1),
       State: {
-        Status: record.state,
+        Status: view.state,
         Running: record.state === 'running',
-        Paused: false,
+        Paused: view.state === 'paused',
         Restarting: false,
         OOMKilled: false,
         Dead: false,
@@ -484,8 +522,47 @@ export class Engine implements EngineApi {
     };
   }
 
-  async logs(options: { container: string }) {
-    return this.#containers.logs(options.container);
+  async logs(options: Parameters<EngineApi['logs']>[0]): Promise<LogEntry[]> {
+    const entries = [...this.#containers.logs(options.container)];
+    if (options.follow) {
+      for (const entry of entries) options.onOutput?.(entry);
+      await this.#containers.follow(options.container, (entry) => options.onOutput?.(entry), options.signal);
+    }
+    return entries;
+  }
+
+  async attach(options: Parameters<EngineApi['attach']>[0]): Promise<{ exitCode: number | null }> {
+    const record = this.#containers.find(options.container);
+    if (record.state !== 'running') throw new ConflictError('You cannot attach to a stopped container, start it first');
+    const exitCode = await this.#containers.follow(record.id, options.onOutput, options.signal);
+    // The client went away (Ctrl-C): with --sig-proxy (the default) the container gets the SIGINT.
+    if (exitCode === null && options.sigProxy !== false && record.state === 'running') await this.#containers.kill(record.id, 'INT').catch(() => {});
+    return { exitCode };
+  }
+
+  async pause(options: { container: string }) {
+    return this.#containers.view(await this.#containers.pause(options.container));
+  }
+
+  async unpause(options: { container: string }) {
+    return this.#containers.view(await this.#containers.unpause(options.container));
+  }
+
+  async top(options: { container: string }): Promise<ContainerTop> {
+    return topTable(await this.#containers.processes(options.container));
+  }
+
+  async stats(options: { containers?: string[]; all?: boolean }): Promise<ContainerStatsSample[]> {
+    const records = options.containers?.length
+      ? options.containers.map((ref) => this.#containers.find(ref))
+      : this.#containers.list().filter((r) => options.all || r.state === 'running');
+    const samples: ContainerStatsSample[] = [];
+    for (const record of records) samples.push(await this.#containers.statsSample(record.id));
+    return samples;
+  }
+
+  exportContainer(options: { container: string }): Promise<Uint8Array> {
+    return this.#containers.exportFilesystem(options.container);
   }
 
   exec(options: Parameters<EngineApi['exec']>[0]) {
@@ -496,9 +573,9 @@ export class Engine implements EngineApi {
     return this.#containers.diff(options.container);
   }
 
-  async commit(options: { container: string; ref?: string; author?: string; message?: string; changes?: string[] }) {
+  async commit(options: Parameters<EngineApi['commit']>[0]) {
     const changes = parseChanges(options.changes ?? []);
-    const imageId = await this.#containers.commit(options.container, { tag: options.ref, author: options.author, message: options.message, changes });
+    const imageId = await this.#containers.commit(options.container, { tag: options.ref, author: options.author, message: options.message, changes, pause: options.pause });
     return { imageId };
   }
 
@@ -554,8 +631,17 @@ export class Engine implements EngineApi {
     return { name };
   }
 
-  async volumes() {
-    return (await this.#backend.listMeta<VolumeRecord>('volume/')).map(([, v]) => ({ name: v.name, mountpoint: volumeDir(v.name), created: v.created }));
+  async volumes(options: { size?: boolean } = {}) {
+    const volumes = (await this.#backend.listMeta<VolumeRecord>('volume/')).map(([, v]) => ({ name: v.name, mountpoint: volumeDir(v.name), created: v.created }));
+    if (!options.size) return volumes;
+    const sized = [];
+    for (const volume of volumes) {
+      const entries = await this.#guest
+        .request<{ entries: { type: string; size: number }[] }>('list', { dir: volume.mountpoint })
+        .then((r) => r.entries, () => []);
+      sized.push({ ...volume, size: entries.reduce((sum, e) => sum + (e.type === 'f' ? e.size : 0), 0) });
+    }
+    return sized;
   }
 
   async volumeRm(options: { name: string; force?: boolean }) {

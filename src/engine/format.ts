@@ -18,6 +18,19 @@ export function humanSize(bytes: number, precision = 3): string {
   return `${formatG(size, precision)}${SIZE_UNITS[i]}`;
 }
 
+const BINARY_UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"];
+
+/** go-units BytesSize (binary units, `%.4g`), as `docker stats` shows memory: "1.359MiB", "256MiB". */
+export function bytesSize(bytes: number): string {
+  let size = bytes;
+  let i = 0;
+  while (size >= 1024 && i < BINARY_UNITS.length - 1) {
+    size /= 1024;
+    i++;
+  }
+  return `${formatG(size, 4)}${BINARY_UNITS[i]}`;
+}
+
 /** Go's `%.*g`: shortest of fixed/exponent at `precision` significant digits, trailing zeros dropped. */
 function formatG(value: number, precision: number): string {
   if (value === 0) return "0";
@@ -66,7 +79,7 @@ export function timeAgo(options: {
 
 /** The STATUS column of `docker ps`: "Up 5 seconds", "Exited (0) 2 minutes ago", "Created". */
 export function containerStatus(options: {
-  state: "created" | "running" | "exited";
+  state: "created" | "running" | "paused" | "exited";
   exitCode: number | null;
   startedAt: string | null;
   finishedAt: string | null;
@@ -74,6 +87,7 @@ export function containerStatus(options: {
 }): string {
   const now = options.now ?? Date.now();
   if (options.state === "running" && options.startedAt) return `Up ${humanDuration(now - Date.parse(options.startedAt))}`;
+  if (options.state === "paused" && options.startedAt) return `Up ${humanDuration(now - Date.parse(options.startedAt))} (Paused)`;
   if (options.state === "exited") return `Exited (${options.exitCode ?? 0}) ${timeAgo({ time: options.finishedAt ?? undefined, now })}`;
   return "Created";
 }
@@ -92,11 +106,12 @@ export interface Column<Row> {
 
 /**
  * Columns as Go's tabwriter lays them out for the docker CLI (minwidth 10, padding 3): each column but the
- * last is as wide as its widest cell plus 3, and at least 10. Lines end with "\n".
+ * last is as wide as its widest cell plus 3, and at least 10 (`docker top` uses 20). Lines end with "\n".
  */
 export function formatTable<Row>(options: {
   columns: Column<Row>[];
   rows: readonly Row[];
+  minWidth?: number;
 }): string {
   const { columns, rows } = options;
   const cells = [
@@ -104,7 +119,7 @@ export function formatTable<Row>(options: {
     ...rows.map((r) => columns.map((c) => c.value(r))),
   ];
   const widths = columns.map((_, i) =>
-    Math.max(10, ...cells.map((line) => [...line[i]].length + 3)),
+    Math.max(options.minWidth ?? 10, ...cells.map((line) => [...line[i]].length + 3)),
   );
   return cells
     .map((line) =>

@@ -253,6 +253,12 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
       async stop(container: string) {
         await call('stop', { container });
       },
+      async pause(container: string) {
+        await call('pause', { container });
+      },
+      async unpause(container: string) {
+        await call('unpause', { container });
+      },
       async rm(container: string, o: { force?: boolean } = {}) {
         await call('rm', { container, force: o.force });
       },

@@ -6,11 +6,14 @@
  * Paths are absolute inside the image or container (`/app/x.txt`); checks also accept `app/x.txt`.
  * Image references are what a learner types: `app`, `app:1.0`, `python:3.11`, or an image id.
  */
+import type { ContainerState, LayerChangeKind, WritableChangeKind } from '../engine/api.ts';
+
+export type { ContainerState };
 
 /** One file entry in a layer's diff against the layers below it. `D` is a whiteout. */
 export interface LayerFileView {
   path: string;
-  kind: 'A' | 'M' | 'D';
+  kind: LayerChangeKind;
   size: number;
 }
 
@@ -52,11 +55,9 @@ export interface ImageView {
 /** One entry of `docker diff`: A added, C changed, D deleted (a whiteout in the writable layer). */
 export interface WritableEntryView {
   path: string;
-  kind: 'A' | 'C' | 'D';
+  kind: WritableChangeKind;
   size: number;
 }
-
-export type ContainerState = 'created' | 'running' | 'exited' | 'paused';
 
 export interface ContainerView {
   id: string;

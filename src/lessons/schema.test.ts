@@ -122,7 +122,7 @@ describe('malformed lessons name the file and field', () => {
     ['bad focus', md('focus: layers', 'focus: layer'), `${F}: steps[0].focus: expected one of`],
     ['invalid check YAML', md('    count: 2', '    count: [2'), `${F}: steps[0].check: not valid YAML`],
     ['missing title', md('title: Copy-on-write\n', ''), `${F}: title: required for frontmatter`],
-    ['bad ideas', md('ideas: [3]', 'ideas: [13]'), `${F}: ideas: expected a non-empty list of CURRICULUM idea numbers 1–12`],
+    ['bad ideas', md('ideas: [3]', 'ideas: [16]'), `${F}: ideas: expected a non-empty list of CURRICULUM idea numbers 1–15`],
     ['unknown frontmatter field', md('image: app', 'imgae: app'), `${F}: imgae: unknown field for frontmatter (did you mean "image"?)`],
     ['no frontmatter', { markdown: '# hi\n' }, `${F}: frontmatter: missing`],
     ['no steps', { markdown: '---\ntitle: a\nsummary: b\nideas: [1]\nlevel: beginner\nminutes: 3\n---\ntext\n' }, `${F}: steps: no steps`],

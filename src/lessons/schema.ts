@@ -4,15 +4,13 @@
  * the field ("lessons/03-copy-on-write/lesson.md: steps[2].checks[0].kind: unknown check …").
  */
 import { parse as parseYaml, YAMLParseError } from 'yaml';
+import type { ContainerState, LayerChangeKind, WritableChangeKind } from '../engine/api.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // Types
 
 /** A string matched as a substring, or as a regular expression when written `/…/flags`. */
 export type Pattern = string;
-export type LayerChange = 'A' | 'M' | 'D';
-export type WritableChange = 'A' | 'C' | 'D';
-export type ContainerStateName = 'created' | 'running' | 'exited' | 'paused';
 export type ConfigField = 'Cmd' | 'Entrypoint' | 'Env' | 'WorkingDir' | 'User' | 'ExposedPorts' | 'Labels';
 
 /** Fields every check may have. */
@@ -42,7 +40,7 @@ export type Check = CheckBase &
     | { kind: 'image-exists'; image: string; sameIdAs?: string; notSameIdAs?: string }
     | { kind: 'image-absent'; image: string }
     | { kind: 'layers'; image: string; count?: number; min?: number; max?: number; where?: LayerMatch[] }
-    | { kind: 'layer-has-file'; image: string; path: string; layer?: number; change?: LayerChange; minSize?: number }
+    | { kind: 'layer-has-file'; image: string; path: string; layer?: number; change?: LayerChangeKind; minSize?: number }
     | { kind: 'layer-lacks-file'; image: string; path: string; layer?: number }
     | {
         kind: 'config';
@@ -57,13 +55,13 @@ export type Check = CheckBase &
         kind: 'container';
         name?: string;
         image?: string;
-        state?: ContainerStateName;
+        state?: ContainerState;
         exitCode?: number;
         count?: number;
         writableEntries?: number;
         sizeRwMax?: number;
       }
-    | { kind: 'writable-has'; container: string; path: string; change?: WritableChange }
+    | { kind: 'writable-has'; container: string; path: string; change?: WritableChangeKind }
     | { kind: 'writable-lacks'; container: string; path: string }
     | { kind: 'volume-exists'; name: string; hasFile?: string; fileContains?: Pattern }
     | { kind: 'build-cached'; image?: string; all?: boolean; count?: number; min?: number; max?: number; steps?: BuildStepMatch[] }
@@ -96,6 +94,9 @@ export interface Prediction {
   /** Why the right answer is right, in Markdown; shown once the learner has chosen. */
   why: string;
 }
+
+/** The ideas CURRICULUM.md's table numbers (1–15). */
+export const CURRICULUM_IDEAS = 15;
 
 export const LEVELS = ['beginner', 'intermediate'] as const;
 export type Level = (typeof LEVELS)[number];
@@ -133,7 +134,7 @@ export interface Lesson {
   number: number;
   title: string;
   summary: string;
-  /** CURRICULUM.md idea numbers (1–12). */
+  /** CURRICULUM.md idea numbers (1–15). */
   ideas: number[];
   /** The wrong claim the lesson corrects, if any. */
   corrects?: string;
@@ -204,9 +205,9 @@ interface FieldSpec {
   required?: boolean;
 }
 
-const CHANGE_A_M_D = { enum: ['A', 'M', 'D'] } as const;
-const CHANGE_A_C_D = { enum: ['A', 'C', 'D'] } as const;
-export const CONTAINER_STATES = ['created', 'running', 'exited', 'paused'] as const;
+const CHANGE_A_M_D = { enum: ['A', 'M', 'D'] satisfies LayerChangeKind[] } as const;
+const CHANGE_A_C_D = { enum: ['A', 'C', 'D'] satisfies WritableChangeKind[] } as const;
+export const CONTAINER_STATES = ['created', 'running', 'exited', 'paused'] as const satisfies readonly ContainerState[];
 export const CONFIG_FIELDS = ['Cmd', 'Entrypoint', 'Env', 'WorkingDir', 'User', 'ExposedPorts', 'Labels'] as const;
 export const FOCUS_VALUES = ['editor', 'terminal', 'layers', 'writable', 'build', 'containers', 'images'] as const;
 
@@ -585,8 +586,8 @@ function buildLesson(problems: Problems, src: LessonSource): Lesson | null {
   let ideas: number[] = [];
   if (front) {
     const raw = front.ideas;
-    if (!Array.isArray(raw) || raw.length === 0 || !raw.every((n) => Number.isInteger(n) && n >= 1 && n <= 12)) {
-      problems.add(mdFile, 'ideas', `expected a non-empty list of CURRICULUM idea numbers 1–12, e.g. [3, 4], got ${JSON.stringify(raw)}`);
+    if (!Array.isArray(raw) || raw.length === 0 || !raw.every((n) => Number.isInteger(n) && n >= 1 && n <= CURRICULUM_IDEAS)) {
+      problems.add(mdFile, 'ideas', `expected a non-empty list of CURRICULUM idea numbers 1–${CURRICULUM_IDEAS}, e.g. [3, 4], got ${JSON.stringify(raw)}`);
     } else ideas = raw as number[];
     if (typeof front.image === 'string' && !/^[a-z0-9][a-z0-9._/-]*(:[\w][\w.-]*)?$/.test(front.image)) {
       problems.add(mdFile, 'image', `not a valid image tag: "${front.image}" (lowercase name, optional :tag)`);

@@ -19,6 +19,8 @@ import { ThemeState } from './theme/theme.svelte.ts';
 import type { ProgressStore } from '../lessons/progress.ts';
 
 export type BottomTab = 'terminal' | 'build' | 'images' | 'containers' | 'ports';
+/** On a narrow window the panes take turns (App.svelte): the lesson, the editor, the bottom panel, the layer view. */
+export type NarrowPane = 'lesson' | 'editor' | 'panels' | 'layers';
 export type LayerSelection = { kind: 'layer'; index: number } | { kind: 'writable'; container: string } | null;
 
 export interface Notice {
@@ -52,7 +54,17 @@ export class AppState {
   layerMode = $state<'changes' | 'merged'>('changes');
   /** Dockerfile line of the layer under the mouse in the layer view (highlights the editor line). */
   layerHoverLine = $state<number | null>(null);
-  bottomTab = $state<BottomTab>('terminal');
+  #bottomTab = $state<BottomTab>('terminal');
+  get bottomTab(): BottomTab {
+    return this.#bottomTab;
+  }
+  /** Choosing a tab of the bottom panel also brings that panel forward when the panes take turns. */
+  set bottomTab(tab: BottomTab) {
+    this.#bottomTab = tab;
+    this.pane = 'panels';
+  }
+  /** The pane shown when the window is too narrow to show them side by side. */
+  pane = $state<NarrowPane>('editor');
   bottomHeight = $state(260);
   /** The clock relative times ("2 minutes ago") are shown against; ticks every second. */
   now = $state(Date.now());
@@ -88,6 +100,17 @@ export class AppState {
 
   /** The lesson column is open. */
   lessonsOpen = $state(false);
+  /** Ids of the containers that were there when the current lesson began. */
+  lessonLeftovers = $state.raw<string[]>([]);
+
+  /** Remove the containers that were there before the lesson began (and are still there). */
+  async cleanUpForLesson(): Promise<void> {
+    const leftovers = this.containers.filter((c) => this.lessonLeftovers.includes(c.id));
+    await this.act('Clean up', async () => {
+      for (const c of leftovers) await this.actions.rm(c.name, { force: true });
+    });
+    this.lessonLeftovers = [];
+  }
   #engineListeners = new Set<() => void>();
   #lessonId: string | null = null;
   #followedImageId: string | null = null;
@@ -117,6 +140,8 @@ export class AppState {
 
   async toggleLessons(): Promise<void> {
     this.lessonsOpen = !this.lessonsOpen;
+    // Where the lesson is a pane of its own (a narrow window), opening the lessons shows it.
+    if (this.lessonsOpen) this.pane = 'lesson';
     // Leaving the lessons brings back the free-play workspace.
     if (!this.lessonsOpen && this.#lessonId) {
       this.#lessonId = null;
@@ -128,6 +153,9 @@ export class AppState {
   async enterLesson(lesson: Lesson): Promise<void> {
     if (this.#lessonId === lesson.id) return;
     this.#lessonId = lesson.id;
+    // Containers made before the lesson (free play, another lesson) count in its checks, as they do in
+    // `docker ps -a`: the lesson column offers to remove them.
+    this.lessonLeftovers = this.containers.map((c) => c.id);
     await this.workspace.switchTo(`lesson:${lesson.id}`, lesson.files.map((f) => ({ path: f.path, content: f.content })), lesson.image);
   }
 

@@ -162,4 +162,21 @@ describe('the guest VM', () => {
     await expect(machine.request('frobnicate')).rejects.toThrow(/frobnicate/);
     await expect(machine.request('hello')).resolves.toMatchObject({ version: 1 });
   });
+
+  it("the VM's own shell has the image's busybox: `wget -T` on a refused port fails cleanly (Debian's build segfaults)", async () => {
+    let stderr = '';
+    const { exit } = await machine.request<{ exit: number }>(
+      'spawn',
+      { argv: ['wget', '-T', '2', '-qO-', 'http://127.0.0.1:9/'] },
+      { onStream: (stream, data) => void (stream === 'stderr' && (stderr += decoder.decode(data))) },
+    );
+    expect(stderr).toContain('Connection refused');
+    expect(exit).toBe(1);
+    const image = await runInContainer('t-busybox-same', ['busybox']);
+    const vm = await machine.request<{ exit: number }>('spawn', { argv: ['sh', '-c', 'busybox | head -1 > /tmp/bb-version'] });
+    expect(vm.exit).toBe(0);
+    const { data } = await machine.request<{ data: string }>('read', { path: '/tmp/bb-version' });
+    expect(image.stdout.split('\n')[0]).toBe(atob(data).trim());
+    await layers.remove('t-busybox-same');
+  });
 });

@@ -1,5 +1,5 @@
 /**
- * Host-side tests of the guest agent (vm/agent/agent.c): compiled natively with gcc and driven over
+ * Host-side tests of the guest agent (vm/agent/*.c): compiled natively with gcc and driven over
  * `--stdio`, as root (unpack sets owners, whiteouts are device nodes, `mount` needs CAP_SYS_ADMIN).
  * `run`/`signal`/`delete` use a stub crun (LAYERLAB_CRUN) since the host has no guest crun.
  * The agent is built for the host's own architecture, so no IA32 support is needed; the i386 build is only
@@ -13,7 +13,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packTar, unpackTar, type TarHeader } from 'modern-tar';
 
-const SRC = path.resolve(__dirname, 'agent.c');
+// The agent's sources: every .c file in this folder but the libFuzzer harness (as vm/build.sh compiles them).
+const SRC = fs
+  .readdirSync(__dirname)
+  .filter((f) => f.endsWith('.c') && f !== 'fuzz.c')
+  .sort()
+  .map((f) => path.resolve(__dirname, f));
 const hasGcc = spawnSync('gcc', ['--version']).status === 0;
 const isRoot = process.getuid?.() === 0;
 const skipReason = !hasGcc ? 'gcc is not installed' : !isRoot ? 'must run as root (device nodes, chown, mount)' : '';
@@ -168,7 +173,7 @@ describe.skipIf(!!skipReason)('guest agent (native build, --stdio)', () => {
     bin = path.join(tmp, 'agent');
     // LAYERLAB_AGENT_M32=1 runs the whole suite against the i386 static build (the guest's binary)
     const m32 = process.env.LAYERLAB_AGENT_M32 === '1' ? ['-m32', '-static'] : [];
-    execFileSync('gcc', [...m32, '-O1', '-Wall', '-Wextra', '-Werror', '-o', bin, SRC], { stdio: 'pipe' });
+    execFileSync('gcc', [...m32, '-O1', '-Wall', '-Wextra', '-Werror', '-o', bin, ...SRC], { stdio: 'pipe' });
     if (m32.length) {
       // run the i386 build under qemu-user, explicitly (the kernel may lack IA32 emulation)
       const real = `${bin}.i386`;
@@ -347,7 +352,7 @@ describe.skipIf(!!skipReason)('guest agent (native build, --stdio)', () => {
     fs.mkdirSync(base);
     // An AddressSanitizer build of the same source: an out-of-bounds read is a crash report, not luck.
     const asanBin = path.join(base, 'agent-asan');
-    execFileSync('gcc', ['-fsanitize=address', '-g', '-O1', '-o', asanBin, SRC], { stdio: 'pipe' });
+    execFileSync('gcc', ['-fsanitize=address', '-g', '-O1', '-o', asanBin, ...SRC], { stdio: 'pipe' });
     const asan = new Agent(asanBin, { ASAN_OPTIONS: 'detect_leaks=0' });
     // Third record's length = 2^64 - len(second): `i + len` wraps to the end of the first record, whose
     // newline passed the old check: the record then "ended" before its key, the value length went negative
@@ -882,7 +887,7 @@ describe.skipIf(!hasGcc && !mustRun)('guest agent i386 build', () => {
     if (probe.status !== 0 && mustRun) throw new Error('gcc -m32 -static does not work (apt-get install gcc-multilib libc6-dev-i386)');
     if (probe.status !== 0) ctx.skip(); // no i386 libc here (apt-get install gcc-multilib libc6-dev-i386)
     const out = path.join(os.tmpdir(), `layerlab-agent32-${process.pid}`);
-    const r = spawnSync('gcc', ['-m32', '-static', '-Os', '-Wall', '-Wextra', '-o', out, SRC], { encoding: 'utf8' });
+    const r = spawnSync('gcc', ['-m32', '-static', '-Os', '-Wall', '-Wextra', '-o', out, ...SRC], { encoding: 'utf8' });
     fs.rmSync(out, { force: true });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);

@@ -1,7 +1,8 @@
 /*
  * libFuzzer harness for the agent's input parsers: the request JSON parser and the layer tar reader
  * (headers, pax records, GNU long names, path cleaning, the unpack into a directory).
- * The agent's own source is included, so there is one implementation (its main() is renamed away).
+ * The agent's own sources are included (all but main.c), so there is one implementation; the parsers' private
+ * functions are reachable because it is one translation unit.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -o fuzz vm/agent/fuzz.c
  *   LAYERLAB_FUZZ_ROOT=R ./fuzz -runs=100000 -seed_inputs=/seeds/a.tar,/seeds/b.json -artifact_prefix=/artifacts/
@@ -14,9 +15,17 @@
  * not verified in this build (FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION), or random inputs would rarely get
  * past the first header.
  */
-#define main agent_main
-#include "agent.c"
-#undef main
+#include "sbuf.c"
+#include "base64.c"
+#include "reply.c"
+#include "json.c"
+#include "fs.c"
+#include "tar.c"
+#include "unpack.c"
+#include "process.c"
+#include "docker.c"
+#include "tcp.c"
+#include "net.c"
 #include <sched.h>
 #include <sys/mman.h>
 

@@ -1,6 +1,6 @@
 /**
  * Fuzzes the guest agent's parsers (request JSON, layer tar reader, pax records) with libFuzzer and
- * AddressSanitizer (vm/agent/fuzz.c includes agent.c): 100 000 cases must find nothing (no memory error,
+ * AddressSanitizer (vm/agent/fuzz.c includes the agent's sources): 100 000 cases must find nothing (no memory error,
  * leak, abort, or file written outside the unpack destination). Seeds are real archives and requests.
  * Needs root (the harness chroots, and unpack sets owners and makes device nodes) and clang.
  */

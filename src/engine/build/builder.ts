@@ -629,13 +629,21 @@ function stepInfos(plan: BuildPlan): Map<Step, BuildStepInfo> {
 }
 
 function toContainerConfig(config: PlanConfig): ContainerConfig {
-  const out: ContainerConfig = { Env: config.Env, Cmd: config.Cmd, Entrypoint: config.Entrypoint, WorkingDir: config.WorkingDir, User: config.User, Labels: config.Labels };
+  // Docker's image config leaves empty fields out (Go's omitempty), as BuildKit's images do.
+  const out: ContainerConfig = {};
+  if (config.User) out.User = config.User;
   if (Object.keys(config.ExposedPorts).length) out.ExposedPorts = config.ExposedPorts;
+  out.Env = config.Env;
+  if (config.Cmd) out.Cmd = config.Cmd;
+  if (config.Entrypoint) out.Entrypoint = config.Entrypoint;
   if (Object.keys(config.Volumes).length) out.Volumes = config.Volumes;
+  if (config.WorkingDir) out.WorkingDir = config.WorkingDir;
+  if (Object.keys(config.Labels).length) out.Labels = config.Labels;
   if (config.StopSignal) out.StopSignal = config.StopSignal;
   if (config.Shell) out.Shell = config.Shell;
   if (config.Healthcheck) out.Healthcheck = config.Healthcheck as ContainerConfig['Healthcheck'];
   if (config.OnBuild.length) out.OnBuild = config.OnBuild;
+  if (config.ArgsEscaped) out.ArgsEscaped = true;
   return out;
 }
 

@@ -1,3 +1,4 @@
+import { clientForwardsStdin } from './guest-bridge.ts';
 import { PlatformError, RegistryError } from '../registry/errors.ts';
 import { describe, expect, it } from 'vitest';
 import type { ContainerView, EngineApi, RunOptions } from '../api.ts';
@@ -82,6 +83,10 @@ class FakeEngine implements EngineApi {
   async push(options: Parameters<EngineApi['push']>[0]) {
     this.#record('push', { ...options, onProgress: undefined });
     return { tag: 'latest', digest: `sha256:${'ef'.repeat(32)}` as const, size: 528, repoDigest: '', pushed: 1, existing: 0 };
+  }
+  async manifestInspect(options: Parameters<EngineApi['manifestInspect']>[0]) {
+    this.#record('manifestInspect', options);
+    return { digest: `sha256:${'ab'.repeat(32)}`, mediaType: 'application/vnd.oci.image.manifest.v1+json', text: '{"schemaVersion":2,"config":{"digest":"sha256:c"},"layers":[]}' };
   }
   async login(options: Parameters<EngineApi['login']>[0]) {
     this.#record('login', options);
@@ -219,6 +224,35 @@ class FakeEngine implements EngineApi {
   async copyTo(options: { container: string; path: string; tar: Uint8Array }) {
     this.calls.push({ method: 'copyTo', options: { container: options.container, path: options.path, bytes: options.tar.length } });
   }
+  async pause(options: { container: string }) {
+    this.calls.push({ method: 'pause', options });
+    return this.#find(options.container);
+  }
+  async unpause(options: { container: string }) {
+    this.calls.push({ method: 'unpause', options });
+    return this.#find(options.container);
+  }
+  async top(options: { container: string }) {
+    this.#find(options.container);
+    return { titles: ['UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME', 'CMD'], processes: [['root', '1234', '1200', '0', '23:30', '?', '00:00:00', 'sleep 300']] };
+  }
+  async stats(options: { containers?: string[]; all?: boolean }) {
+    this.calls.push({ method: 'stats', options });
+    return [];
+  }
+  async attach(options: Parameters<EngineApi['attach']>[0]) {
+    this.#find(options.container);
+    return { exitCode: 0 };
+  }
+  async exportContainer(options: { container: string }) {
+    this.calls.push({ method: 'exportContainer', options });
+    this.#find(options.container);
+    return new TextEncoder().encode('fs-tar');
+  }
+  async importImage(options: Parameters<EngineApi['importImage']>[0]) {
+    this.calls.push({ method: 'importImage', options: { ...options, data: options.data.length } });
+    return { imageId: `sha256:${'c'.repeat(64)}` };
+  }
   async rename(options: { container: string; name: string }) {
     this.calls.push({ method: 'rename', options });
     this.#find(options.container);
@@ -331,6 +365,14 @@ async function docker(line: string | string[], extra: { engine?: FakeEngine; jso
 }
 
 describe('registry verbs', () => {
+  it('docker manifest inspect prints the manifest indented with tabs, as Docker does', async () => {
+    const r = await docker('manifest inspect registry.lab/me/app:1');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('{\n\t"schemaVersion": 2,\n\t"config": {\n\t\t"digest": "sha256:c"\n\t},\n\t"layers": []\n}\n');
+    expect((await docker('manifest inspect -v registry.lab/me/app:1')).stderr).toContain('leave out --verbose');
+    expect((await docker('manifest inspect --insecure registry.lab/me/app:1')).stderr).toContain('plain HTTP only to localhost');
+  });
+
   it('docker pull prints Docker\'s progress lines and the canonical name', async () => {
     const r = await docker('pull alpine');
     expect(r.code).toBe(0);
@@ -486,6 +528,18 @@ describe('containers', () => {
       "9e8d7c6b5a4f
       "
     `);
+  });
+
+  it('docker ps / images --format: templates, table with headers, json', async () => {
+    expect((await docker(['ps', '-a', '--format', '{{.Names}} {{.State}}'])).stdout).toBe('web running\neager_turing exited\n');
+    expect((await docker(['ps', '-a', '--format', 'table {{.Names}}\\t{{.Status}}'])).stdout).toBe(
+      'NAMES          STATUS\nweb            Up 2 minutes\neager_turing   Exited (0) 3 seconds ago\n',
+    );
+    expect((await docker(['ps', '--format', 'table'])).stdout).toBe((await docker('ps')).stdout);
+    expect(JSON.parse((await docker(['ps', '--format', 'json'])).stdout)).toMatchObject({ ID: '4d3c2b1a0f9e', Names: 'web', Image: 'busybox', State: 'running' });
+    expect((await docker(['ps', '--filter', 'name=nobody', '--format', '{{.Names}}'])).stdout).toBe('');
+    expect((await docker(['images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}'])).stdout.split('\n')[0]).toMatch(/^\S+:\S+ [0-9a-f]{12}$/);
+    expect((await docker(['images', '--format', 'table {{.Repository}}\\t{{.Size}}'])).stdout.split('\n')[0]).toBe('REPOSITORY   SIZE');
   });
 
   it('docker diff', async () => {
@@ -703,6 +757,8 @@ describe('inspect', () => {
     const data = { A: { B: [1, 'x'], M: { z: 1, a: true } }, N: null };
     expect(renderTemplate('{{.A.B}} {{.A.M}} {{.N}} {{.Nope}}', data)).toBe('[1 x] map[a:true z:1] <nil> <no value>');
     expect(renderTemplate('{{json .A}}|{{.A.M | json}}|{{index .A.M "z"}}|{{join .A.B ","}}|{{upper "x"}}', data)).toBe('{"B":[1,"x"],"M":{"z":1,"a":true}}|{"z":1,"a":true}|1|1,x|X');
+    expect(renderTemplate('{{index .A.B 1}}', data)).toBe('x');
+    expect(() => renderTemplate('{{index .A.B 2}}', data)).toThrow('index out of range: 2');
     expect(() => renderTemplate('{{nofunc .A}}', data)).toThrow('function "nofunc" not defined');
   });
 });
@@ -761,8 +817,8 @@ describe('volumes and system', () => {
   it('system df', async () => {
     expect((await docker('system df')).stdout).toMatchInlineSnapshot(`
       "TYPE            TOTAL     ACTIVE    SIZE      RECLAIMABLE
-      Images          2         2         4.26MB    0B (0%)
-      Containers      2         1         1.23kB    1.23kB (100%)
+      Images          2         2         4.261MB   0B (0%)
+      Containers      2         1         1.234kB   1.234kB (100%)
       Local Volumes   2         1         0B        0B
       Build Cache     0         0         0B        0B
       "
@@ -780,7 +836,7 @@ describe('dispatch, help, json', () => {
     const search = await docker('search nginx');
     expect(search.code).toBe(1);
     expect(search.stderr).toContain("docker: 'search' is a docker command that Layerlab does not have.");
-    expect((await docker('container pause c')).stderr).toContain("'docker stop'");
+    expect((await docker('container update c')).stderr).toContain("'docker run -m 64m");
     // A verb leaves the table when it is implemented: none is both.
     for (const verb of Object.keys(UNIMPLEMENTED_VERBS)) {
       const [first, second] = verb.split(' ');
@@ -1017,5 +1073,15 @@ describe('networks and ports', () => {
       network: 'appnet',
       networkAliases: ['api'],
     });
+  });
+});
+
+describe('piped stdin from the guest client', () => {
+  it('is forwarded exactly when an argument is -i-like, as the client decides', () => {
+    expect(clientForwardsStdin(['run', '-i', 'busybox', 'cat'])).toBe(true);
+    expect(clientForwardsStdin(['exec', '-di', 'c', 'cat'])).toBe(true);
+    expect(clientForwardsStdin(['run', '--interactive', 'busybox'])).toBe(true);
+    expect(clientForwardsStdin(['import', '-', 'x'])).toBe(false);
+    expect(clientForwardsStdin(['run', '-t', 'busybox', '--name=i'])).toBe(false);
   });
 });

@@ -13,6 +13,7 @@ import { imageVerbs as i } from './images.ts';
 import { registryVerbs as r } from './registry.ts';
 import { LAYERLAB_VERSION, systemVerbs as s } from './system.ts';
 import { networkVerbs as n } from './network.ts';
+import { runtimeVerbs as rt } from './runtime-verbs.ts';
 import { TemplateError } from './template.ts';
 import { unimplementedMessage } from './unimplemented.ts';
 import { CliError, daemonMessage, type CliFlag, type Ctx, type RunDockerOptions, type Verb } from './shared.ts';
@@ -50,6 +51,13 @@ export const VERBS: Record<string, Verb> = {
   wait: c.wait,
   port: n.port,
   rename: c.rename,
+  pause: rt.pause,
+  unpause: rt.unpause,
+  top: rt.top,
+  stats: rt.stats,
+  attach: rt.attach,
+  export: rt.export,
+  import: rt.import,
   version: s.version,
   info: s.info,
 };
@@ -58,7 +66,7 @@ export const VERBS: Record<string, Verb> = {
 export const GROUPS: Record<string, { summary: string; verbs: Record<string, Verb> }> = {
   image: {
     summary: 'Manage images',
-    verbs: { build: i.build, ls: i.images, list: i.images, history: i.history, inspect: i.inspectImage, tag: i.tag, rm: i.rmi, remove: i.rmi, save: i.save, load: i.load, prune: i.imagePrune, pull: r.pull, push: r.push },
+    verbs: { build: i.build, ls: i.images, list: i.images, history: i.history, inspect: i.inspectImage, tag: i.tag, rm: i.rmi, remove: i.rmi, save: i.save, load: i.load, prune: i.imagePrune, pull: r.pull, push: r.push, import: rt.import },
   },
   container: {
     summary: 'Manage containers',
@@ -66,6 +74,7 @@ export const GROUPS: Record<string, { summary: string; verbs: Record<string, Ver
       ls: c.ps, list: c.ps, ps: c.ps, run: c.run, create: c.create, start: c.start, stop: c.stop, restart: c.restart, kill: c.kill,
       rm: c.rm, remove: c.rm, logs: c.logs, exec: c.exec, diff: c.diff, commit: c.commit, cp: c.cp, wait: c.wait, rename: c.rename, prune: c.containerPrune,
       inspect: i.inspectContainer, port: n.port,
+      pause: rt.pause, unpause: rt.unpause, top: rt.top, stats: rt.stats, attach: rt.attach, export: rt.export,
     },
   },
   volume: {
@@ -80,6 +89,7 @@ export const GROUPS: Record<string, { summary: string; verbs: Record<string, Ver
     },
   },
   system: { summary: 'Manage Docker', verbs: { df: s.df, info: s.info } },
+  manifest: { summary: 'Manage Docker image manifests and manifest lists', verbs: { inspect: r.manifestInspect } },
 };
 
 const COMMON = ['run', 'exec', 'ps', 'build', 'pull', 'push', 'images', 'login', 'logout', 'version', 'info'];

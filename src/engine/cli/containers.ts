@@ -3,13 +3,14 @@
  * container prune.
  */
 import { createTransferRenderer } from '../registry/progress.ts';
-import type { ContainerView, RunOptions } from '../api.ts';
+import type { ContainerView, LogEntry, RunOptions } from '../api.ts';
 import { containerStatus, ellipsis, formatTable, humanSize, timeAgo, type Column } from '../format.ts';
 import { formatDockerDiff } from '../layers/docker-diff.ts';
 import { NotFoundError } from '../oci/errors.ts';
 import type { ParsedFlags } from './flags.ts';
 import { pruneText } from './images.ts';
 import { formatPortsColumn } from '../network/ports.ts';
+import { formatRows, goTime } from './template.ts';
 import { bool, CliError, confirm, eachTarget, list, parseBytes, str, type CliFlag, type Ctx, type Verb } from './shared.ts';
 
 // ---- run / create
@@ -116,6 +117,20 @@ async function attached(ctx: Ctx, request: Parameters<Ctx['engine']['attachComma
   return exitCode;
 }
 
+/**
+ * `-i` without a terminal session: the container's stdin is the client's piped input, read to its end
+ * first (`echo hi | docker run -i busybox cat`). `-t` alone allocates no terminal here: said, not hidden.
+ */
+async function pipedInput(ctx: Ctx, flags: ParsedFlags['flags']): Promise<Uint8Array | undefined> {
+  if (bool(flags, 'tty') && !bool(flags, 'interactive') && !ctx.json) ctx.err('Layerlab: -t without -i: no terminal is allocated here (the output is the same, without terminal colours); use -it for an interactive shell.\n');
+  // -it without a terminal to attach to has already said so (wantsTerminal): it runs without input.
+  if (!bool(flags, 'interactive') || bool(flags, 'tty') || bool(flags, 'detach')) return undefined;
+  if (!ctx.options.readStdin) {
+    throw new CliError(`Layerlab: -i without -t: your keyboard is not passed to the container here. Pipe the input instead (echo hi | docker ${ctx.verb} -i …), or use -it for an interactive shell.`);
+  }
+  return ctx.options.readStdin();
+}
+
 function wantsTerminal(ctx: Ctx, flags: ParsedFlags['flags']): boolean {
   if (!bool(flags, 'interactive') || !bool(flags, 'tty') || bool(flags, 'detach')) return false;
   if (ctx.options.tty === false) throw new CliError('the input device is not a TTY', 1);
@@ -134,7 +149,8 @@ const run: Verb = {
   async run(ctx, flags, args) {
     const options = runOptions(ctx, flags, args);
     if (wantsTerminal(ctx, flags)) return withImage(ctx, () => attached(ctx, { kind: 'run', run: options }));
-    const view = await withImage(ctx, () => ctx.engine.run({ ...options, onOutput: options.detach ? undefined : onOutput(ctx) }));
+    const stdin = await pipedInput(ctx, flags);
+    const view = await withImage(ctx, () => ctx.engine.run({ ...options, ...(stdin ? { stdin } : {}), onOutput: options.detach ? undefined : onOutput(ctx) }));
     if (options.detach) ctx.print(view, () => `${view.id}\n`);
     else if (ctx.json) ctx.out(`${JSON.stringify(view, null, 2)}\n`);
     return options.detach ? 0 : (view.exitCode ?? 0);
@@ -149,6 +165,9 @@ const create: Verb = {
   runLike: true,
   flags: RUN_FLAGS.filter((f) => f.name !== 'detach'),
   async run(ctx, flags, args) {
+    if (bool(flags, 'interactive') || bool(flags, 'tty')) {
+      throw new CliError("Layerlab: create -i/-t keeps a terminal for a later 'docker start -ai', which this engine cannot attach to. Use 'docker run -it IMAGE' for an interactive shell, or create without -i/-t.");
+    }
     const view = await withImage(ctx, () => ctx.engine.create(runOptions(ctx, flags, args)));
     ctx.print(view, () => `${view.id}\n`);
     return 0;
@@ -166,6 +185,7 @@ const start: Verb = {
     { name: 'interactive', short: 'i', kind: 'bool', description: "Attach container's STDIN" },
   ],
   async run(ctx, flags, containers) {
+    if (bool(flags, 'interactive')) throw new CliError("Layerlab: start -i cannot pass your keyboard to the container; 'docker start -a' shows its output, and 'docker exec -it CONTAINER sh' opens a shell in it.");
     if (!bool(flags, 'attach')) return eachTarget(ctx, containers, async (c) => (await ctx.engine.start({ container: c }), c));
     if (containers.length > 1) throw new CliError('you cannot start and attach multiple containers at once');
     await ctx.engine.start({ container: containers[0], onOutput: onOutput(ctx) });
@@ -261,6 +281,12 @@ function psFilter(view: ContainerView, filters: string[]): boolean {
   });
 }
 
+/** Column names of `docker ps --format 'table …'`, by field. */
+const PS_HEADERS = {
+  ID: 'CONTAINER ID', Image: 'IMAGE', Command: 'COMMAND', CreatedAt: 'CREATED AT', RunningFor: 'CREATED', Ports: 'PORTS', State: 'STATE',
+  Status: 'STATUS', Size: 'SIZE', Names: 'NAMES', Labels: 'LABELS', Mounts: 'MOUNTS', Networks: 'NETWORKS',
+};
+
 const ps: Verb = {
   usage: 'ps [OPTIONS]',
   summary: 'List containers',
@@ -271,14 +297,39 @@ const ps: Verb = {
     { name: 'size', short: 's', kind: 'bool', description: 'Display total file sizes' },
     { name: 'no-trunc', kind: 'bool', description: "Don't truncate output" },
     { name: 'filter', short: 'f', kind: 'list', description: 'Filter output based on conditions provided (status=, name=, id=, ancestor=, exited=)' },
+    { name: 'format', kind: 'string', description: "Format output using a custom template: 'table', 'table TEMPLATE', 'json' or a Go template" },
   ],
   async run(ctx, flags) {
     const filters = list(flags, 'filter');
     const views = (await ctx.engine.ps({ all: bool(flags, 'all') || filters.length > 0 })).filter((v) => psFilter(v, filters));
     const noTrunc = bool(flags, 'no-trunc');
     const id = (v: ContainerView) => (noTrunc ? v.id : v.id.slice(0, 12));
+    const format = str(flags, 'format');
     ctx.print(views, () => {
       if (bool(flags, 'quiet')) return views.map((v) => `${id(v)}\n`).join('');
+      const formatted =
+        format === undefined
+          ? undefined
+          : formatRows(
+          format,
+          views.map((v) => ({
+            ID: id(v),
+            Image: v.image,
+            Command: JSON.stringify(noTrunc ? commandLine(v.command) : ellipsis(commandLine(v.command), 20)),
+            CreatedAt: goTime(v.created),
+            RunningFor: timeAgo({ time: v.created, now: ctx.now }),
+            Ports: formatPortsColumn(v.ports ?? [], v.state === 'running' ? (v.exposedPorts ?? []) : []),
+            State: v.state,
+            Status: containerStatus({ ...v, now: ctx.now }),
+            Size: `${humanSize(v.sizeRw)} (virtual ${humanSize(v.sizeRootFs)})`,
+            Names: v.name,
+            Labels: '',
+            Mounts: '',
+            Networks: Object.keys(v.networks ?? {}).join(','),
+          })),
+          PS_HEADERS,
+        );
+      if (formatted !== undefined) return formatted;
       const columns: Column<ContainerView>[] = [
         { header: 'CONTAINER ID', value: id },
         { header: 'IMAGE', value: (v) => v.image },
@@ -297,25 +348,83 @@ const ps: Verb = {
 
 // ---- logs, exec, diff, commit, prune
 
+/**
+ * `--since`/`--until` as Docker reads them: a Go duration before now (`10m`, `1h30m`), a Unix time
+ * (`1700000000.5`) or an RFC 3339 date/time (`2024-01-02`, `2024-01-02T15:04:05Z`). Milliseconds since the epoch.
+ */
+export function parseLogTime(value: string, now: number, flag = 'since'): number {
+  const duration = /^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/.exec(value);
+  if (duration) {
+    const scale: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+    let ms = 0;
+    for (const [, n, unit] of value.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) ms += Number(n) * scale[unit];
+    return now - ms;
+  }
+  if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
+  const time = /^\d{4}-\d{2}-\d{2}(T\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:\d{2})?)?$/.test(value) ? Date.parse(/T\d{2}$/.test(value) ? `${value}:00` : value) : NaN;
+  if (Number.isNaN(time)) throw new CliError(`invalid value for "${flag}": failed to parse value as time or duration: "${value}"`);
+  return time;
+}
+
+/** RFC3339Nano with nine fraction digits, as `docker logs -t` prints: 2024-01-02T15:04:05.123000000Z. */
+export function logTimestamp(iso: string): string {
+  return iso.replace(/(\.\d+)?Z$/, (_all, fraction?: string) => `.${(fraction?.slice(1) ?? '').padEnd(9, '0')}Z`);
+}
+
 const logs: Verb = {
   usage: 'logs [OPTIONS] CONTAINER',
   summary: 'Fetch the logs of a container',
   args: { min: 1, max: 1 },
   flags: [
-    { name: 'follow', short: 'f', kind: 'bool', description: 'Follow log output (Layerlab: prints what is there so far)' },
+    { name: 'follow', short: 'f', kind: 'bool', description: 'Follow log output' },
+    { name: 'since', kind: 'string', description: 'Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)' },
+    { name: 'until', kind: 'string', description: 'Show logs before a timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)' },
     { name: 'tail', short: 'n', kind: 'string', description: 'Number of lines to show from the end of the logs (default "all")' },
-    { name: 'timestamps', short: 't', kind: 'bool', description: 'Show timestamps (not recorded by Layerlab)' },
+    { name: 'timestamps', short: 't', kind: 'bool', description: 'Show timestamps' },
   ],
   async run(ctx, flags, [container]) {
-    const chunks = await ctx.engine.logs({ container });
-    const lines = chunks.flatMap((c) => c.text.split(/(?<=\n)/).filter(Boolean).map((text) => ({ stream: c.stream, text })));
     const tail = str(flags, 'tail');
-    const count = tail === undefined || tail === 'all' ? lines.length : Number(tail);
+    const count = tail === undefined || tail === 'all' ? -1 : Number(tail);
     if (!Number.isInteger(count)) throw new CliError(`invalid value for "tail": "${tail}"`);
-    const shown = count < 0 ? lines : lines.slice(Math.max(0, lines.length - count));
-    if (ctx.json) ctx.out(`${JSON.stringify(shown, null, 2)}\n`);
-    else for (const l of shown) (l.stream === 'stdout' ? ctx.out : ctx.err)(l.text);
-    if (bool(flags, 'follow') && !ctx.json) ctx.err('Layerlab: -f does not follow yet; this is the log so far.\n');
+    const since = str(flags, 'since') !== undefined ? parseLogTime(str(flags, 'since')!, ctx.now) : undefined;
+    const until = str(flags, 'until') !== undefined ? parseLogTime(str(flags, 'until')!, ctx.now, 'until') : undefined;
+    const timestamps = bool(flags, 'timestamps');
+    const inRange = (entry: LogEntry) => {
+      const time = entry.time ? Date.parse(entry.time) : undefined;
+      if (since !== undefined && (time === undefined || time < since)) return false;
+      if (until !== undefined && (time === undefined || time > until)) return false;
+      return true;
+    };
+    const lines = (entries: LogEntry[]) =>
+      entries.filter(inRange).flatMap((e) => e.text.split(/(?<=\n)/).filter(Boolean).map((text) => ({ stream: e.stream, text, time: e.time })));
+    const show = (line: LogEntry) => {
+      const text = timestamps ? `${line.time ? logTimestamp(line.time) : '0001-01-01T00:00:00.000000000Z'} ${line.text}` : line.text;
+      (line.stream === 'stdout' ? ctx.out : ctx.err)(text);
+    };
+    const all = lines(await ctx.engine.logs({ container }));
+    const shown = count < 0 ? all : all.slice(Math.max(0, all.length - count));
+    if (ctx.json) {
+      ctx.out(`${JSON.stringify(shown, null, 2)}\n`);
+      return 0;
+    }
+    for (const line of shown) show(line);
+    // -f: what comes next, until the container exits (or --until passes, or the client goes away).
+    if (bool(flags, 'follow') && (until === undefined || until > Date.now())) {
+      let skip = all.length;
+      await ctx.engine.logs({
+        container,
+        follow: true,
+        signal: ctx.options.signal,
+        onOutput: (entry) => {
+          // The entries so far come again first: they were printed above.
+          if (skip > 0) {
+            skip -= lines([entry]).length;
+            return;
+          }
+          for (const line of lines([entry])) show(line);
+        },
+      });
+    }
     return 0;
   },
 };
@@ -346,7 +455,8 @@ const exec: Verb = {
       void ctx.engine.exec(options).catch(() => {});
       return 0;
     }
-    const result = await ctx.engine.exec({ ...options, onOutput: ctx.json ? undefined : onOutput(ctx, true) });
+    const stdin = await pipedInput(ctx, flags);
+    const result = await ctx.engine.exec({ ...options, ...(stdin ? { stdin } : {}), onOutput: ctx.json ? undefined : onOutput(ctx, true) });
     if (ctx.json) ctx.out(`${JSON.stringify(result, null, 2)}\n`);
     return result.exitCode;
   },
@@ -381,6 +491,7 @@ const commit: Verb = {
       ...(str(flags, 'author') !== undefined ? { author: str(flags, 'author') } : {}),
       ...(str(flags, 'message') !== undefined ? { message: str(flags, 'message') } : {}),
       ...(list(flags, 'change').length ? { changes: list(flags, 'change') } : {}),
+      ...(flags.pause === false ? { pause: false } : {}),
     });
     ctx.print(result, () => `${result.imageId}\n`);
     return 0;

@@ -8,15 +8,21 @@ import type { EngineApi } from '../api.ts';
 import { contextEntryFromTar, type ContextEntry } from '../dockerfile/index.ts';
 import { resolvePath } from './shared.ts';
 import { readTar } from '../archive/tar.ts';
-import { toBase64 } from '../util/base64.ts';
+import { fromBase64, toBase64 } from '../util/base64.ts';
 import { runDocker } from './commands.ts';
 import { extractToGuestPath, packGuestPath } from '../containers/copy.ts';
 
 let transfers = 0;
+/** Piped stdin kept for one command at most (memory stays bounded). */
+const MAX_STDIN_BYTES = 16 * 1024 * 1024;
 
 export function serveGuestDocker(options: { engine: EngineApi; guest: Guest }): () => void {
   const { engine, guest } = options;
   const execs = new Map<string, (code: number) => void>();
+  /** Commands still running, by client: Ctrl-C closes the client, which stops `logs -f`, `stats`, `attach`. */
+  const running = new Map<number, AbortController>();
+  /** Piped stdin the client forwards (`echo hi | docker run -i …`), collected until its end. */
+  const inputs = new Map<number, { chunks: Uint8Array[]; bytes: number; done: boolean; wake: () => void }>();
   const encoder = new TextEncoder();
 
   return guest.onEvent((event) => {
@@ -25,8 +31,39 @@ export function serveGuestDocker(options: { engine: EngineApi; guest: Guest }): 
       execs.delete(`${event.cid}/${event.ref}`);
       return;
     }
+    if (event.event === 'cli-stdin') {
+      const input = inputs.get(Number(event.cid));
+      if (!input || input.done) return;
+      if (event.eof) input.done = true;
+      else if (input.bytes < MAX_STDIN_BYTES) {
+        const data = fromBase64(String(event.data ?? ''));
+        input.chunks.push(data);
+        input.bytes += data.length;
+      }
+      if (input.done) input.wake();
+      return;
+    }
+    if (event.event === 'cli-closed') {
+      inputs.get(Number(event.cid))?.wake();
+      running.get(Number(event.cid))?.abort();
+      return;
+    }
     if (event.event !== 'cli') return;
     const cid = Number(event.cid);
+    const aborter = new AbortController();
+    running.set(cid, aborter);
+    const input = { chunks: [] as Uint8Array[], bytes: 0, done: false, wake: () => {} };
+    const inputDone = new Promise<void>((resolve) => (input.wake = resolve));
+    inputs.set(cid, input);
+    // The client forwards stdin only when it is not a terminal (and -i is given): with a terminal there is none.
+    const readStdin = async () => {
+      await inputDone;
+      if (input.bytes >= MAX_STDIN_BYTES) throw new Error(`stdin is larger than ${MAX_STDIN_BYTES / 1024 / 1024} MiB; give a file instead`);
+      const all = new Uint8Array(input.bytes);
+      let at = 0;
+      for (const chunk of input.chunks) all.set(chunk, (at += chunk.length) - chunk.length);
+      return all;
+    };
     const cwd = String(event.cwd ?? '/');
     const output = (stream: 'stdout' | 'stderr') => (text: string) => {
       if (text) guest.notify('cli-output', { cid, stream, data: toBase64(encoder.encode(text)) });
@@ -36,6 +73,8 @@ export function serveGuestDocker(options: { engine: EngineApi; guest: Guest }): 
       argv: (event.argv as string[]) ?? [],
       cwd,
       tty: Boolean(event.tty),
+      signal: aborter.signal,
+      ...(!event.tty && clientForwardsStdin((event.argv as string[]) ?? []) ? { readStdin } : {}),
       io: {
         stdout: output('stdout'),
         stderr: output('stderr'),
@@ -55,7 +94,11 @@ export function serveGuestDocker(options: { engine: EngineApi; guest: Guest }): 
         output('stderr')(`docker: ${(error as Error).message}\n`);
         return 1;
       })
-      .then((code) => guest.notify('cli-exit', { cid, code }));
+      .then((code) => {
+        running.delete(cid);
+        inputs.delete(cid);
+        guest.notify('cli-exit', { cid, code });
+      });
   });
 }
 
@@ -91,4 +134,9 @@ async function readGuestFile(guest: Guest, path: string): Promise<Uint8Array> {
   } finally {
     await guest.request('rm', { path: `${GUEST_PATHS.share}/${name}` }).catch(() => {});
   }
+}
+
+/** The guest client's rule (vm/agent PROTOCOL.md): it forwards a piped stdin when an argument is `-i`-like. */
+export function clientForwardsStdin(argv: string[]): boolean {
+  return argv.some((a) => a === '-i' || a === '--interactive' || /^-[a-zA-Z]*i[a-zA-Z]*$/.test(a));
 }

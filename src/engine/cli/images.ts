@@ -4,7 +4,7 @@ import { createBuildProgress } from '../build/progress.ts';
 import { formatHistory, formatImages, formatTable, historyRows, humanSize, timeAgo } from '../format.ts';
 import { NotFoundError } from '../oci/errors.ts';
 import type { ContextEntry } from '../dockerfile/index.ts';
-import { renderTemplate, goJson } from './template.ts';
+import { renderTemplate, goJson, formatRows, goTime } from './template.ts';
 import { bool, CliError, confirm, daemonMessage, list, resolvePath, str, type Ctx, type Verb } from './shared.ts';
 
 const ALL = { name: 'all', short: 'a', kind: 'bool' } as const;
@@ -136,6 +136,7 @@ const images: Verb = {
     NO_TRUNC,
     { name: 'digests', kind: 'bool', description: 'Show digests' },
     { name: 'filter', short: 'f', kind: 'list', description: 'Filter output based on conditions provided' },
+    { name: 'format', kind: 'string', description: "Format output using a custom template: 'table', 'table TEMPLATE', 'json' or a Go template" },
   ],
   async run(ctx, flags, [ref]) {
     const views = await ctx.engine.images({ all: bool(flags, 'all') });
@@ -144,8 +145,26 @@ const images: Verb = {
     const rows = imageRows(views).filter((row) => matchesFilter(row, filters));
     const noTrunc = bool(flags, 'no-trunc');
     const id = (full: string) => (noTrunc ? full : full.replace(/^sha256:/, '').slice(0, 12));
+    const format = str(flags, 'format');
     ctx.print(rows, () => {
       if (bool(flags, 'quiet')) return rows.map((r) => `${id(r.id)}\n`).join('');
+      const formatted =
+        format === undefined
+          ? undefined
+          : formatRows(
+              format,
+              rows.map((r) => ({
+                ID: id(r.id),
+                Repository: r.repository,
+                Tag: r.tag,
+                Digest: r.digest,
+                CreatedSince: timeAgo({ time: r.created, now: ctx.now }),
+                CreatedAt: goTime(r.created),
+                Size: humanSize(r.size),
+              })),
+              { ID: 'IMAGE ID', Repository: 'REPOSITORY', Tag: 'TAG', Digest: 'DIGEST', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', Size: 'SIZE' },
+            );
+      if (formatted !== undefined) return formatted;
       if (!noTrunc && !digests) return formatImages({ images: rows, now: ctx.now });
       return formatTable<(typeof rows)[number]>({
         columns: [
@@ -252,7 +271,11 @@ export function inspectVerb(kind: InspectKind, usage: string, summary: string): 
     usage,
     summary,
     args: { min: 1 },
-    flags: [FORMAT, ...(kind === 'any' ? [{ name: 'type', kind: 'string' as const, description: 'Return JSON for specified type' }, { name: 'size', short: 's', kind: 'bool' as const, description: 'Display total file sizes if the type is container' }] : [])],
+    flags: [
+      FORMAT,
+      ...(kind === 'any' ? [{ name: 'type', kind: 'string' as const, description: 'Return JSON for specified type' }] : []),
+      ...(kind === 'any' || kind === 'container' ? [{ name: 'size', short: 's', kind: 'bool' as const, description: 'Display total file sizes if the type is container' }] : []),
+    ],
     async run(ctx, flags, refs) {
       const type = (str(flags, 'type') as InspectKind | undefined) ?? kind;
       const found: unknown[] = [];
@@ -263,6 +286,14 @@ export function inspectVerb(kind: InspectKind, usage: string, summary: string): 
         } catch (error) {
           if (!(error instanceof NotFoundError)) throw error;
           errors.push(`Error: No such ${type === 'any' ? 'object' : type}: ${ref}`);
+        }
+      }
+      // A container's SizeRw/SizeRootFs are shown with --size only, as Docker does (they cost a walk of the layer).
+      if (!bool(flags, 'size')) {
+        for (const item of found) {
+          if (!item || typeof item !== 'object' || !('SizeRw' in item)) continue;
+          delete (item as Record<string, unknown>).SizeRw;
+          delete (item as Record<string, unknown>).SizeRootFs;
         }
       }
       const format = str(flags, 'format');
@@ -297,7 +328,7 @@ const rmi: Verb = {
   args: { min: 1 },
   flags: [
     { name: 'force', short: 'f', kind: 'bool', description: 'Force removal of the image' },
-    { name: 'no-prune', kind: 'bool', description: 'Do not delete untagged parents' },
+    { name: 'no-prune', kind: 'bool', description: 'Do not delete untagged parents (Layerlab never deletes parents: an image here keeps only its layers)' },
   ],
   async run(ctx, flags, refs) {
     let code = 0;

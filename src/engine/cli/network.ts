@@ -2,6 +2,7 @@
 import { formatTable } from '../format.ts';
 import { formatPortLines } from '../network/ports.ts';
 import { goJson } from './template.ts';
+import { NotFoundError } from '../oci/errors.ts';
 import { bool, CliError, eachTarget, list, str, type Verb } from './shared.ts';
 
 const networkCreate: Verb = {
@@ -84,8 +85,17 @@ const networkRm: Verb = {
   summary: 'Remove one or more networks',
   args: { min: 1 },
   flags: [{ name: 'force', short: 'f', kind: 'bool', description: 'Do not error if the network does not exist' }],
-  async run(ctx, _flags, names) {
-    return eachTarget(ctx, names, async (network) => (await ctx.engine.networkRm({ network })).name && network);
+  async run(ctx, flags, names) {
+    return eachTarget(ctx, names, async (network) => {
+      try {
+        await ctx.engine.networkRm({ network });
+      } catch (error) {
+        // -f: a network that does not exist is no error (and prints nothing), as in Docker.
+        if (bool(flags, 'force') && error instanceof NotFoundError) return undefined;
+        throw error;
+      }
+      return network;
+    });
   },
 };
 

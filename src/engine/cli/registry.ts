@@ -1,6 +1,8 @@
-/** Registry verbs: pull, push, login, logout. */
+/** Registry verbs: pull, push, login, logout, manifest inspect. */
 import { createTransferRenderer } from '../registry/progress.ts';
-import { RegistryUnavailableError, PlatformError } from '../registry/errors.ts';
+import { RegistryError, RegistryUnavailableError, PlatformError } from '../registry/errors.ts';
+import { isLocalRegistry, locate } from '../registry/location.ts';
+import { parseReference } from '../oci/reference.ts';
 import { bool, CliError, daemonMessage, str, type Ctx, type Verb } from './shared.ts';
 
 function transferError(error: unknown): never {
@@ -80,4 +82,27 @@ const logout: Verb = {
   },
 };
 
-export const registryVerbs = { pull, push, login, logout };
+const manifestInspect: Verb = {
+  usage: 'manifest inspect [OPTIONS] [MANIFEST_LIST] MANIFEST',
+  summary: 'Display an image manifest, or manifest list',
+  args: { min: 1, max: 2 },
+  flags: [
+    { name: 'insecure', kind: 'bool', description: 'Allow communication with an insecure registry (Layerlab: plain HTTP for localhost and 127.0.0.1 only)' },
+    { name: 'verbose', short: 'v', kind: 'bool', description: 'Output additional info including layers and platform (not supported)' },
+  ],
+  async run(ctx, flags, args) {
+    if (bool(flags, 'verbose')) throw new CliError('Layerlab prints the manifest itself: leave out --verbose (the layers and platform are in it, or in the index it names)', 1);
+    if (args.length === 2) throw new CliError('Layerlab has no local manifest lists: give one image reference', 1);
+    const [ref] = args;
+    if (bool(flags, 'insecure') && !isLocalRegistry(locate(parseReference(ref)).apiHost))
+      throw new CliError(`Layerlab speaks plain HTTP only to localhost and 127.0.0.1: leave out --insecure for ${ref}`, 1);
+    const manifest = await ctx.engine.manifestInspect({ ref }).catch((error: unknown) => {
+      if (error instanceof RegistryError && error.status === 404) throw new CliError(`no such manifest: ${ref}`, 1);
+      return transferError(error);
+    });
+    ctx.print(JSON.parse(manifest.text), () => `${JSON.stringify(JSON.parse(manifest.text), null, '\t')}\n`);
+    return 0;
+  },
+};
+
+export const registryVerbs = { pull, push, login, logout, manifestInspect };

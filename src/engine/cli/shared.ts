@@ -43,6 +43,10 @@ export interface RunDockerOptions {
   packPath?: (path: string) => Promise<Uint8Array>;
   /** …and the reverse: the tar's entry put at `path` (into it when it is an existing directory). */
   unpackTo?: (path: string, tar: Uint8Array) => Promise<void>;
+  /** All of the command's stdin (`docker import -`), when the client can send it. */
+  readStdin?: () => Promise<Uint8Array>;
+  /** Aborts when the client goes away (Ctrl-C): following verbs (`logs -f`, `stats`, `attach`) stop. */
+  signal?: AbortSignal;
   /** stdin and stdout are a terminal (`-it` needs one). */
   tty?: boolean;
   /** Machine-readable output: JSON instead of tables. */

@@ -104,7 +104,7 @@ const df: Verb = {
   args: { max: 0 },
   flags: [],
   async run(ctx) {
-    const [images, containers, volumes] = await Promise.all([ctx.engine.images({ all: true }), ctx.engine.ps({ all: true }), ctx.engine.volumes()]);
+    const [images, containers, volumes] = await Promise.all([ctx.engine.images({ all: true }), ctx.engine.ps({ all: true }), ctx.engine.volumes({ size: true })]);
     // Layers shared between images count once, as in Docker.
     const layerSize = new Map<string, number>();
     const unusedLayers = new Set<string>();
@@ -120,14 +120,20 @@ const df: Verb = {
     const sum = (ids: Iterable<string>) => [...ids].reduce((s, id) => s + (layerSize.get(id) ?? 0), 0);
     const imagesSize = sum(layerSize.keys());
     const imagesReclaimable = sum([...unusedLayers].filter((id) => !usedLayers.has(id)));
+    // Docker counts running and paused containers as active.
+    const active = (c: (typeof containers)[number]) => c.state === 'running' || c.state === 'paused';
     const containersSize = containers.reduce((s, c) => s + c.sizeRw, 0);
-    const containersReclaimable = containers.filter((c) => c.state !== 'running').reduce((s, c) => s + c.sizeRw, 0);
+    const containersReclaimable = containers.filter((c) => !active(c)).reduce((s, c) => s + c.sizeRw, 0);
     const usedVolumes = new Set(containers.flatMap((c) => c.mounts.map((m) => m.name)));
-    const reclaim = (part: number, total: number) => (total > 0 ? `${humanSize(part)} (${Math.floor((100 * part) / total)}%)` : humanSize(part));
+    // go-units HumanSize (4 significant digits), as `docker system df` prints sizes.
+    const size = (bytes: number) => humanSize(bytes, 4);
+    const volumesSize = volumes.reduce((s, v) => s + (v.size ?? 0), 0);
+    const volumesReclaimable = volumes.filter((v) => !usedVolumes.has(v.name)).reduce((s, v) => s + (v.size ?? 0), 0);
+    const reclaim = (part: number, total: number) => (total > 0 ? `${size(part)} (${Math.floor((100 * part) / total)}%)` : size(part));
     const rows = [
       { type: 'Images', total: images.length, active: images.filter((i) => usedImages.has(i.id)).length, size: imagesSize, reclaimable: reclaim(imagesReclaimable, imagesSize) },
-      { type: 'Containers', total: containers.length, active: containers.filter((c) => c.state === 'running').length, size: containersSize, reclaimable: reclaim(containersReclaimable, containersSize) },
-      { type: 'Local Volumes', total: volumes.length, active: volumes.filter((v) => usedVolumes.has(v.name)).length, size: 0, reclaimable: '0B' },
+      { type: 'Containers', total: containers.length, active: containers.filter(active).length, size: containersSize, reclaimable: reclaim(containersReclaimable, containersSize) },
+      { type: 'Local Volumes', total: volumes.length, active: volumes.filter((v) => usedVolumes.has(v.name)).length, size: volumesSize, reclaimable: reclaim(volumesReclaimable, volumesSize) },
       { type: 'Build Cache', total: 0, active: 0, size: 0, reclaimable: '0B' },
     ];
     ctx.print(rows, () =>
@@ -136,7 +142,7 @@ const df: Verb = {
           { header: 'TYPE', value: (r) => r.type },
           { header: 'TOTAL', value: (r) => String(r.total) },
           { header: 'ACTIVE', value: (r) => String(r.active) },
-          { header: 'SIZE', value: (r) => humanSize(r.size) },
+          { header: 'SIZE', value: (r) => size(r.size) },
           { header: 'RECLAIMABLE', value: (r) => r.reclaimable },
         ],
         rows,
@@ -197,11 +203,12 @@ const info: Verb = {
     const [machine, images, containers] = await Promise.all([ctx.engine.info?.().catch(() => undefined), ctx.engine.images(), ctx.engine.ps({ all: true })]);
     const m = machine ?? {};
     const running = containers.filter((c) => c.state === 'running').length;
+    const paused = containers.filter((c) => c.state === 'paused').length;
     const data = {
       Containers: containers.length,
       ContainersRunning: running,
-      ContainersPaused: 0,
-      ContainersStopped: containers.length - running,
+      ContainersPaused: paused,
+      ContainersStopped: containers.length - running - paused,
       Images: images.length,
       ServerVersion: `Layerlab engine ${m.engineVersion ?? LAYERLAB_VERSION}`,
       Driver: 'overlay2',
@@ -222,7 +229,7 @@ const info: Verb = {
         'Server:',
         ` Containers: ${data.Containers}`,
         `  Running: ${data.ContainersRunning}`,
-        `  Paused: 0`,
+        `  Paused: ${data.ContainersPaused}`,
         `  Stopped: ${data.ContainersStopped}`,
         ` Images: ${data.Images}`,
         ` Server Version: ${data.ServerVersion}`,

@@ -1,7 +1,7 @@
 /**
  * The small part of Go's text/template that `docker inspect -f` users reach for: `{{.Id}}`,
  * `{{.Config.Cmd}}`, `{{json .Config}}`, `{{.State.Status}}`, `{{index .Config.Labels "k"}}`,
- * `{{join .Config.Cmd " "}}`, `{{upper …}}`, `{{lower …}}`, `{{len …}}`, and pipes (`{{.Config | json}}`).
+ * `{{index .RepoDigests 0}}`, `{{join .Config.Cmd " "}}`, `{{upper …}}`, `{{lower …}}`, `{{len …}}`, and pipes (`{{.Config | json}}`).
  * Values print the way Go prints them (`[sh -c echo]`, `map[a:b]`, `<no value>`), JSON the way Go's
  * encoder writes it (`<`, `>`, `&` escaped).
  */
@@ -32,11 +32,11 @@ export function goString(value: unknown): string {
   return String(value);
 }
 
-type Token = { kind: 'field'; path: string[] } | { kind: 'string'; value: string } | { kind: 'ident'; name: string } | { kind: 'pipe' };
+type Token = { kind: 'field'; path: string[] } | { kind: 'string'; value: string } | { kind: 'number'; value: number } | { kind: 'ident'; name: string } | { kind: 'pipe' };
 
 function tokenize(action: string): Token[] {
   const tokens: Token[] = [];
-  const re = /\s*(?:(\|)|"((?:[^"\\]|\\.)*)"|(\.[\w.]*)|([A-Za-z_]\w*))/y;
+  const re = /\s*(?:(\|)|"((?:[^"\\]|\\.)*)"|(\.[\w.]*)|([A-Za-z_]\w*)|(-?\d+))/y;
   let pos = 0;
   while (pos < action.length) {
     if (!action.slice(pos).trim()) break;
@@ -47,6 +47,7 @@ function tokenize(action: string): Token[] {
     if (m[1]) tokens.push({ kind: 'pipe' });
     else if (m[2] !== undefined) tokens.push({ kind: 'string', value: JSON.parse(`"${m[2]}"`) as string });
     else if (m[3]) tokens.push({ kind: 'field', path: m[3].split('.').filter(Boolean) });
+    else if (m[5]) tokens.push({ kind: 'number', value: Number(m[5]) });
     else tokens.push({ kind: 'ident', name: m[4] });
   }
   return tokens;
@@ -58,7 +59,14 @@ const FUNCS: Record<string, (...args: unknown[]) => unknown> = {
   lower: (v) => goString(v).toLowerCase(),
   len: (v) => (Array.isArray(v) || typeof v === 'string' ? v.length : v && typeof v === 'object' ? Object.keys(v).length : 0),
   join: (v, sep) => (Array.isArray(v) ? v.map(goString).join(String(sep)) : goString(v)),
-  index: (v, key) => (v && typeof v === 'object' ? ((v as Record<string, unknown>)[String(key)] ?? MISSING) : MISSING),
+  index: (v, key) => {
+    if (Array.isArray(v)) {
+      if (typeof key !== 'number') throw new TemplateError(`template: :1: error calling index: cannot index slice/array with type string`);
+      if (key < 0 || key >= v.length) throw new TemplateError(`template: :1: error calling index: index out of range: ${key}`);
+      return v[key];
+    }
+    return v && typeof v === 'object' ? ((v as Record<string, unknown>)[String(key)] ?? MISSING) : MISSING;
+  },
   println: (...v) => v.map(goString).join(' ') + '\n',
 };
 
@@ -75,7 +83,7 @@ function evalCommand(tokens: Token[], data: unknown, piped: unknown[]): unknown 
   const [head, ...rest] = tokens;
   const arg = (t: Token): unknown => {
     if (t.kind === 'field') return lookup(data, t.path);
-    if (t.kind === 'string') return t.value;
+    if (t.kind === 'string' || t.kind === 'number') return t.value;
     throw new TemplateError(`template: :1: unexpected ${t.kind === 'ident' ? `"${t.name}"` : '"|"'} in operand`);
   };
   if (!head) throw new TemplateError('template: :1: missing value for command');
@@ -112,4 +120,29 @@ export function renderTemplate(template: string, data: unknown): string {
     pos = close + 2;
   }
   return out + template.slice(pos);
+}
+
+/** Go's time.Time as Docker's list formatters print `.CreatedAt`: `2024-05-01 11:58:00 +0000 UTC`. */
+export function goTime(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? '' : `${d.toISOString().slice(0, 19).replace('T', ' ')} +0000 UTC`;
+}
+
+/**
+ * `--format` for list verbs (ps, images), as Docker's formatter does it: `json` prints one object per line;
+ * `table …` prints a header row (each field's column name) and aligns the tab-separated cells as Docker's
+ * tabwriter does; any other template prints one line per row. `\t` and `\n` typed in the template are tabs
+ * and newlines. Returns undefined for a bare `table` (the verb's own table).
+ */
+export function formatRows(format: string, rows: Record<string, unknown>[], headers: Record<string, string>): string | undefined {
+  if (format === 'json') return rows.map((row) => `${goJson(row)}\n`).join('');
+  const table = /^table(\s|$)/.test(format);
+  const template = (table ? format.slice('table'.length) : format).trim().replaceAll('\\t', '\t').replaceAll('\\n', '\n');
+  if (table && !template) return undefined;
+  const lines = rows.map((row) => renderTemplate(template, row));
+  if (!table) return lines.map((line) => `${line}\n`).join('');
+  const cells = [renderTemplate(template, headers), ...lines].map((line) => line.split('\t'));
+  const columns = Math.max(...cells.map((line) => line.length));
+  const widths = [...Array(columns)].map((_, i) => Math.max(10, ...cells.map((line) => (i < line.length - 1 ? [...line[i]].length + 3 : 0))));
+  return cells.map((line) => `${line.map((cell, i) => (i === line.length - 1 ? cell : cell.padEnd(widths[i] - [...cell].length + cell.length))).join('')}\n`).join('');
 }

@@ -16,8 +16,9 @@ import type { ContainerConfig } from '../oci/types.ts';
 import { layerTreeFromUpperdir, dockerDiff, type ListEntry, type LayerTree } from '../layers/index.ts';
 import type { LayerFiles } from '../build/layer-files.ts';
 import { resolveUser } from '../build/users.ts';
-import { fromBase64 } from '../util/base64.ts';
-import type { ChangeEvent, ContainerState, ContainerView, RunOptions, WritableEntry } from '../api.ts';
+import { fromBase64, toBase64 } from '../util/base64.ts';
+import type { ChangeEvent, ContainerState, ContainerStatsSample, ContainerView, LogEntry, RunOptions, WritableEntry } from '../api.ts';
+import { parseProcesses, parseStats, type GuestProcess } from './procfs.ts';
 import { randomId, randomName } from './names.ts';
 import { signalNumber } from './signals.ts';
 import { extractToContainerPath, packContainerPath } from './copy.ts';
@@ -61,12 +62,11 @@ export interface ContainerRecord {
   finishedAt: string | null;
   /** The writable layer saved as a tar blob when the container stopped (restored after a VM restart). */
   savedWritable?: Digest;
+  /** Frozen by `docker pause` (cgroup freezer); `state` stays `running` underneath, as in Docker. */
+  paused?: boolean;
 }
 
-interface LogChunk {
-  stream: 'stdout' | 'stderr';
-  text: string;
-}
+type LogChunk = LogEntry;
 
 export interface ContainersOptions {
   store: ImageStore;
@@ -130,7 +130,7 @@ export class Containers {
     for (const [, record] of await options.backend.listMeta<ContainerRecord>('container/')) {
       if (live.has(record.id)) containers.#mounted.add(record.id);
       // The VM was restarted from its snapshot: whatever ran before is gone, as after a daemon crash.
-      else if (record.state === 'running') Object.assign(record, { state: 'exited', exitCode: 255, finishedAt: new Date().toISOString() });
+      else if (record.state === 'running') Object.assign(record, { state: 'exited', exitCode: 255, finishedAt: new Date().toISOString(), paused: false });
       containers.#records.set(record.id, record);
       const logs = await options.backend.getMeta<LogChunk[]>(`logs/${record.id}`);
       containers.#logs.set(record.id, logs ?? []);
@@ -165,7 +165,7 @@ export class Containers {
       image: record.image,
       imageId: record.imageId,
       command: record.args,
-      state: record.state,
+      state: viewState(record),
       exitCode: record.exitCode,
       created: record.created,
       startedAt: record.startedAt,
@@ -195,6 +195,99 @@ export class Containers {
   }
 
   // ---- lifecycle
+
+  /** `docker pause`: freezes every process of the container (crun pause: the cgroup v2 freezer). */
+  async pause(ref: string): Promise<ContainerRecord> {
+    const record = this.find(ref);
+    if (record.state !== 'running') throw new ConflictError(`Container ${record.id} is not running`);
+    if (record.paused) throw new ConflictError(`Container ${record.id} is already paused`);
+    await this.#crun('pause', record.id);
+    record.paused = true;
+    await this.#save(record);
+    this.#emit({ type: 'container', action: 'pause', id: record.id, name: record.name, state: 'paused' });
+    return record;
+  }
+
+  async unpause(ref: string): Promise<ContainerRecord> {
+    const record = this.find(ref);
+    if (!record.paused || record.state !== 'running') throw new ConflictError(`Container ${record.id} is not paused`);
+    await this.#crun('resume', record.id);
+    record.paused = false;
+    await this.#save(record);
+    this.#emit({ type: 'container', action: 'unpause', id: record.id, name: record.name, state: 'running' });
+    return record;
+  }
+
+  /** After a signal to a paused container: thaw it so the signal is delivered (Docker does the same). */
+  async #thawAfterSignal(record: ContainerRecord): Promise<void> {
+    if (!record.paused) return;
+    await this.#crun('resume', record.id).catch(() => {});
+    record.paused = false;
+    if (record.state === 'running') this.#emit({ type: 'container', action: 'unpause', id: record.id, name: record.name, state: 'running' });
+  }
+
+  async #crun(command: 'pause' | 'resume', id: string): Promise<void> {
+    let stderr = '';
+    const { exit } = await this.#guest.request<{ exit: number }>('spawn', { argv: ['/usr/bin/crun', command, id] }, {
+      onStream: (_stream, data) => (stderr += new TextDecoder().decode(data)),
+    });
+    if (exit !== 0) throw new EngineError(`Cannot ${command === 'resume' ? 'unpause' : 'pause'} container ${id}: ${stderr.trim() || `crun ${command} failed (exit ${exit})`}`);
+  }
+
+  /** The processes of a running container: pid, ppid, uid and the /proc fields `docker top` shows. */
+  async processes(ref: string): Promise<GuestProcess[]> {
+    const record = this.find(ref);
+    if (record.state !== 'running') throw new ConflictError(`Container ${record.id} is not running`);
+    const script = [
+      `for p in $(cat /sys/fs/cgroup/${record.id}/cgroup.procs); do`,
+      '  s=$(cat /proc/$p/stat 2>/dev/null) || continue',
+      '  u=$(awk \'/^Uid:/ {print $2}\' /proc/$p/status 2>/dev/null)',
+      '  c=$(tr \'\\0\' \' \' < /proc/$p/cmdline 2>/dev/null)',
+      '  printf \'P %s\\t%s\\t%s\\n\' "$u" "$c" "$s"',
+      'done',
+      `awk '/^btime/ {print "B " $2}' /proc/stat`,
+      `awk '{print "U " $1}' /proc/uptime`,
+    ].join('\n');
+    const out = await this.#spawnText(['/bin/sh', '-c', script]);
+    return parseProcesses(out);
+  }
+
+  /** One sample of the container's cgroup v2 counters and network bytes, for `docker stats`. */
+  async statsSample(ref: string): Promise<ContainerStatsSample> {
+    const record = this.find(ref);
+    const read = new Date().toISOString();
+    if (record.state !== 'running') {
+      return { id: record.id, name: record.name, read, running: false, cpuUsageNs: 0, systemUsageNs: 0, onlineCpus: 1, memoryUsage: 0, memoryLimit: 0, networkRx: 0, networkTx: 0, blockRead: 0, blockWrite: 0, pids: 0 };
+    }
+    const cg = `/sys/fs/cgroup/${record.id}`;
+    const script = [
+      `echo '## cpu'; cat ${cg}/cpu.stat`,
+      `echo '## memcur'; cat ${cg}/memory.current`,
+      `echo '## memmax'; cat ${cg}/memory.max`,
+      `echo '## memstat'; cat ${cg}/memory.stat`,
+      `echo '## io'; cat ${cg}/io.stat`,
+      `echo '## pids'; cat ${cg}/pids.current`,
+      `echo '## proc'; head -1 /proc/stat; grep -c '^processor' /proc/cpuinfo; awk '/^MemTotal/ {print $2}' /proc/meminfo`,
+      `echo '## net'; p=$(head -1 ${cg}/cgroup.procs); [ -n "$p" ] && cat /proc/$p/net/dev`,
+      'true',
+    ].join('\n');
+    const out = await this.#spawnText(['/bin/sh', '-c', script]);
+    return { id: record.id, name: record.name, read, running: true, ...parseStats(out, record.network === 'host') };
+  }
+
+  async #spawnText(argv: string[]): Promise<string> {
+    let out = '';
+    const decoder = new TextDecoder();
+    await this.#guest.request<{ exit: number }>('spawn', { argv }, { onStream: (stream, data) => (stream === 'stdout' ? (out += decoder.decode(data, { stream: true })) : undefined) });
+    return out;
+  }
+
+  /** `docker export`: the container's whole filesystem (image layers + writable layer, merged) as one tar. */
+  async exportFilesystem(ref: string): Promise<Uint8Array> {
+    const record = this.find(ref);
+    await this.#ensureMounted(record);
+    return this.#layers.pack(`${containerDir(record.id)}/rootfs`);
+  }
 
   async rename(ref: string, name: string): Promise<void> {
     const record = this.find(ref);
@@ -252,7 +345,7 @@ export class Containers {
       args,
       entrypoint,
       cmd,
-      env: mergeEnv(config.Env ?? [], options.env ?? []),
+      env: withDefaultPath(mergeEnv(config.Env ?? [], options.env ?? [])),
       workdir: options.workdir ?? (config.WorkingDir || '/'),
       user: options.user ?? config.User ?? '',
       hostname: options.hostname ?? id.slice(0, 12),
@@ -281,8 +374,9 @@ export class Containers {
   }
 
   /** Starts the process (detached in the guest); `onOutput` receives its output as it comes. */
-  async start(ref: string, onOutput?: (stream: 'stdout' | 'stderr', text: string) => void): Promise<ContainerRecord> {
+  async start(ref: string, onOutput?: (stream: 'stdout' | 'stderr', text: string) => void, stdin?: Uint8Array): Promise<ContainerRecord> {
     const record = this.find(ref);
+    if (record.paused) throw new ConflictError('cannot start a paused container, try unpause instead');
     if (record.state === 'running') return record;
     await this.#ensureMounted(record);
     const bundle = containerDir(record.id);
@@ -295,7 +389,7 @@ export class Containers {
     Object.assign(record, { state: 'running', startedAt: new Date().toISOString(), finishedAt: null, exitCode: null });
     this.#emit({ type: 'container', action: 'start', id: record.id, name: record.name, state: 'running' });
     try {
-      await this.#guest.request('run', { name: record.id, bundle, config, detach: true });
+      await this.#guest.request('run', { name: record.id, bundle, config, detach: true, ...(stdin ? { stdin: toBase64(stdin) } : {}) });
     } catch (error) {
       Object.assign(record, { state: 'exited', exitCode: 127, finishedAt: new Date().toISOString() });
       await this.#save(record);
@@ -319,6 +413,25 @@ export class Containers {
     });
   }
 
+  /**
+   * `docker logs -f` and `docker attach`: output as it comes until the container exits (resolves with its
+   * exit code) or `signal` aborts (resolves with null). A container that is not running resolves at once.
+   */
+  async follow(ref: string, onOutput: (entry: LogEntry) => void, signal?: AbortSignal): Promise<number | null> {
+    const record = this.find(ref);
+    if (record.state !== 'running') return record.exitCode;
+    if (signal?.aborted) return null;
+    const stop = this.#listen(record.id, (stream, text) => onOutput({ stream, text, time: new Date().toISOString() }));
+    try {
+      return await new Promise<number | null>((resolve) => {
+        signal?.addEventListener('abort', () => resolve(null), { once: true });
+        void this.wait(record.id).then(resolve);
+      });
+    } finally {
+      stop();
+    }
+  }
+
   listen(ref: string, listener: (stream: 'stdout' | 'stderr', text: string) => void): () => void {
     return this.#listen(this.find(ref).id, listener);
   }
@@ -327,6 +440,7 @@ export class Containers {
     const record = this.find(ref);
     if (record.state !== 'running') throw new ConflictError(`Cannot kill container: ${ref}: Container ${record.id} is not running`);
     await this.#guest.request('signal', { name: record.id, signal: signalNumber(signal, 9) });
+    await this.#thawAfterSignal(record);
     this.#emit({ type: 'container', action: 'kill', id: record.id, name: record.name, state: record.state });
     return record;
   }
@@ -337,6 +451,7 @@ export class Containers {
     if (record.state !== 'running') return record;
     const exited = this.wait(record.id);
     await this.#guest.request('signal', { name: record.id, signal: signalNumber(record.stopSignal, 15) }).catch(() => {});
+    await this.#thawAfterSignal(record);
     const timedOut = await Promise.race([exited.then(() => false), sleep(timeoutSeconds * 1000).then(() => true)]);
     if (timedOut) {
       await this.#guest.request('signal', { name: record.id, signal: 9 }).catch(() => {});
@@ -349,6 +464,9 @@ export class Containers {
   async rm(ref: string, options: { force?: boolean } = {}): Promise<void> {
     const record = this.find(ref);
     if (record.state === 'running') {
+      if (record.paused && !options.force) {
+        throw new ConflictError(`You cannot remove a paused container ${record.id}. Unpause and then stop the container before attempting removal or force remove`);
+      }
       if (!options.force) {
         throw new ConflictError(
           `You cannot remove a running container ${record.id}. Stop the container before attempting removal or force remove`,
@@ -356,6 +474,7 @@ export class Containers {
       }
       const exited = this.wait(record.id);
       await this.#guest.request('signal', { name: record.id, signal: 9 }).catch(() => {});
+      await this.#thawAfterSignal(record);
       await Promise.race([exited, sleep(5000)]);
     }
     await this.#crunDelete(record.id);
@@ -373,15 +492,16 @@ export class Containers {
   async exec(
     ref: string,
     command: string[],
-    options: { env?: string[]; workdir?: string; user?: string; onOutput?: (stream: 'stdout' | 'stderr', text: string) => void } = {},
+    options: { env?: string[]; workdir?: string; user?: string; stdin?: Uint8Array; onOutput?: (stream: 'stdout' | 'stderr', text: string) => void } = {},
   ): Promise<{ exitCode: number; stdout: string; stderr: string }> {
     const record = this.find(ref);
     if (record.state !== 'running') throw new ConflictError(`Container ${record.id} is not running`);
+    if (record.paused) throw new ConflictError(`Container ${ref} is paused, unpause the container before exec`);
     const argv = await this.#execArgv(record, command, options, false);
     // What the caller gets back is the output's tail: `exec c yes` must not grow memory without bound.
     const kept = { stdout: new TextTail(EXEC_OUTPUT_CHARS), stderr: new TextTail(EXEC_OUTPUT_CHARS) };
     const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
-    const { exit } = await this.#guest.request<{ exit: number }>('spawn', { argv }, {
+    const { exit } = await this.#guest.request<{ exit: number }>('spawn', { argv, ...(options.stdin ? { stdin: toBase64(options.stdin) } : {}) }, {
       timeoutMs: 10 * 60_000,
       onStream: (stream, data) => {
         const text = decoders[stream].decode(data, { stream: true });
@@ -398,6 +518,7 @@ export class Containers {
     const ref = randomId().slice(0, 16);
     if (exec) {
       if (record.state !== 'running') throw new ConflictError(`Container ${record.id} is not running`);
+      if (record.paused) throw new ConflictError(`Container ${record.id} is paused, unpause the container before exec`);
       this.#attachments.set(ref, '');
       return { argv: await this.#execArgv(record, exec.command, exec, true), ref };
     }
@@ -429,10 +550,18 @@ export class Containers {
   }
 
   /** A new image: the container's image + its writable layer as one more layer. */
-  async commit(ref: string, options: { tag?: string; author?: string; message?: string; changes?: Partial<ContainerConfig>; createdBy?: string }): Promise<Digest> {
+  async commit(ref: string, options: { tag?: string; author?: string; message?: string; changes?: Partial<ContainerConfig>; createdBy?: string; pause?: boolean }): Promise<Digest> {
     const record = this.find(ref);
     await this.#ensureMounted(record);
-    const tar = await this.#layers.pack(`${containerDir(record.id)}/upper`);
+    // `docker commit -p` (the default): no process writes while the layer is read.
+    const freeze = options.pause !== false && record.state === 'running' && !record.paused;
+    if (freeze) await this.#crun('pause', record.id);
+    let tar: Uint8Array;
+    try {
+      tar = await this.#layers.pack(`${containerDir(record.id)}/upper`);
+    } finally {
+      if (freeze) await this.#crun('resume', record.id).catch(() => {});
+    }
     const layer = await this.#store.addLayer({ tar, validate: false });
     const base = await this.#store.getConfig({ id: record.imageId });
     const baseLayers = await Promise.all((await this.#store.resolve({ ref: record.imageId })).layers.map((digest) => this.#store.getLayer({ digest })));
@@ -786,7 +915,7 @@ export class Containers {
       this.#decoders.set(id + stream, decoder);
       const text = decoder.decode(fromBase64(String(event.data ?? '')), { stream: true });
       const logs = this.#logs.get(id) ?? [];
-      logs.push({ stream, text });
+      logs.push({ stream, text, time: new Date().toISOString() });
       while (logs.reduce((n, c) => n + c.text.length, 0) > LOG_LIMIT) logs.shift();
       this.#logs.set(id, logs);
       for (const listener of this.#outputListeners.get(id) ?? []) listener(stream, text);
@@ -799,7 +928,7 @@ export class Containers {
     const record = this.#records.get(id);
     if (!record) return;
     const published = (record.ports?.length ?? 0) > 0;
-    Object.assign(record, { state: 'exited', exitCode: code, finishedAt: new Date().toISOString(), ports: [] });
+    Object.assign(record, { state: 'exited', exitCode: code, finishedAt: new Date().toISOString(), ports: [], paused: false });
     this.#outputListeners.delete(id);
     await this.#networkChanged({ rules: published });
     this.#emit({ type: 'container', action: 'die', id, name: record.name, state: 'exited', exitCode: code });
@@ -832,6 +961,11 @@ export class Containers {
   async #save(record: ContainerRecord): Promise<void> {
     await this.#backend.commit({ put: { [`container/${record.id}`]: record } });
   }
+}
+
+/** Docker's State.Status: a frozen running container is `paused`. */
+function viewState(record: ContainerRecord): ContainerState {
+  return record.state === 'running' && record.paused ? 'paused' : record.state;
 }
 
 function absolute(path: string): string {
@@ -867,6 +1001,11 @@ function mergeConfig(base: ContainerConfig, changes: Partial<ContainerConfig>): 
     ...(changes.Volumes ? { Volumes: { ...base.Volumes, ...changes.Volumes } } : {}),
     ...(changes.OnBuild ? { OnBuild: [...(base.OnBuild ?? []), ...changes.OnBuild] } : {}),
   };
+}
+
+/** dockerd gives a container PATH when neither the image nor `-e` sets it (an imported image has no Env). */
+function withDefaultPath(env: string[]): string[] {
+  return env.some((e) => e.startsWith('PATH=')) ? env : ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...env];
 }
 
 function mergeEnv(base: string[], extra: string[]): string[] {

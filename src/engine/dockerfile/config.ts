@@ -30,6 +30,8 @@ export interface ImageConfig {
   /** Only present after a SHELL instruction. */
   Shell?: string[];
   OnBuild: string[];
+  /** BuildKit sets it with every CMD and ENTRYPOINT (and images keep it). */
+  ArgsEscaped?: boolean;
 }
 
 export const DEFAULT_SHELL: readonly string[] = ['/bin/sh', '-c'];

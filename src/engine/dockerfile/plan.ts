@@ -565,12 +565,12 @@ class StagePlanner {
       case 'CMD': {
         const cmd = this.commandArgv(instruction.command);
         this.cmdSet = true;
-        return make({ text: instruction.original, createdBy: `CMD ${goQuoteList(cmd)}`, layer: 'none', configPatch: { Cmd: cmd } });
+        return make({ text: instruction.original, createdBy: `CMD ${goQuoteList(cmd)}`, layer: 'none', configPatch: { Cmd: cmd, ArgsEscaped: true } });
       }
       case 'ENTRYPOINT': {
         const entrypoint = this.commandArgv(instruction.command);
         // An ENTRYPOINT drops a CMD inherited from the base image, but not one set in this stage.
-        const patch: Partial<ImageConfig> = { Entrypoint: entrypoint };
+        const patch: Partial<ImageConfig> = { Entrypoint: entrypoint, ArgsEscaped: true };
         if (!this.cmdSet) patch.Cmd = null;
         return make({ text: instruction.original, createdBy: `ENTRYPOINT ${goQuoteList(entrypoint)}`, layer: 'none', configPatch: patch });
       }

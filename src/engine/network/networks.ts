@@ -12,7 +12,7 @@ import type { PortBinding } from '../api.ts';
 
 /** The guest program that wires networks (vm/rootfs/usr/libexec/layerlab/net). */
 export const NET_TOOL = '/usr/libexec/layerlab/net';
-/** The OCI hook that wires a container's interface (the agent binary, vm/agent/agent.c `net_attach_main`). */
+/** The OCI hook that wires a container's interface (the agent binary, vm/agent/net.c `net_attach_main`). */
 export const NET_ATTACH = '/usr/bin/layerlab-net-attach';
 
 export interface NetworkRecord {

@@ -87,6 +87,7 @@ export interface ContainerConfig {
     Retries?: number;
   };
   OnBuild?: string[] | null;
+  ArgsEscaped?: boolean;
 }
 
 export interface ImageConfig {

@@ -147,7 +147,7 @@ export class RegistryClient {
     try {
       return await this.#fetch(url, init);
     } catch (error) {
-      if ((error as Error).name === 'AbortError') throw error;
+      if ((error as Error).name === 'AbortError' || error instanceof RegistryUnavailableError) throw error;
       const host = new URL(url).host;
       throw new RegistryError(`cannot reach ${host}: ${(error as Error).message}${(error as { cause?: Error }).cause ? ` (${(error as { cause?: Error }).cause!.message})` : ''}`);
     }

@@ -5,3 +5,4 @@ export * from './progress.ts';
 export * from './pull.ts';
 export * from './push.ts';
 export * from './hash.ts';
+export * from './sandbox.ts';

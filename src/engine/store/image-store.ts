@@ -101,11 +101,14 @@ export interface ImageStoreOptions {
   }>;
   /** Schema upgrades, applied in order from the stored version. */
   migrations?: Migration[];
+  /** Blobs something else keeps in this backend (the sandbox registry): never deleted by garbage collection. */
+  heldBlobs?: () => Promise<Set<Digest>>;
 }
 
 export class ImageStore {
   readonly backend: BlobBackend;
   readonly #fetch: NonNullable<ImageStoreOptions["fetch"]>;
+  readonly #heldBlobs: () => Promise<Set<Digest>>;
   /** Blobs written by in-flight operations that have not committed yet: prune must not take them. */
   readonly #pending = new Map<Digest, number>();
   #lock: Promise<unknown> = Promise.resolve();
@@ -113,6 +116,7 @@ export class ImageStore {
   private constructor(options: ImageStoreOptions) {
     this.backend = options.backend;
     this.#fetch = options.fetch ?? ((url, init) => globalThis.fetch(url, init));
+    this.#heldBlobs = options.heldBlobs ?? (async () => new Set());
   }
 
   static async open(options: ImageStoreOptions): Promise<ImageStore> {
@@ -757,7 +761,8 @@ export class ImageStore {
       }
     }
     await this.backend.commit(tx); // metadata first: a crash here leaves orphan blobs, never dangling records
-    for (const d of drop) await this.backend.deleteBlob(d);
+    const held = await this.#heldBlobs();
+    for (const d of drop) if (!held.has(d)) await this.backend.deleteBlob(d);
   }
 
   async #liveDigests(): Promise<Set<Digest>> {
@@ -841,8 +846,9 @@ export class ImageStore {
       await this.backend.commit(tx);
       const blobsDeleted: Digest[] = [];
       let bytesReclaimed = 0;
+      const held = await this.#heldBlobs();
       for (const d of await this.backend.listBlobs()) {
-        if (live.has(d) || this.#pending.has(d)) continue;
+        if (live.has(d) || this.#pending.has(d) || held.has(d)) continue;
         bytesReclaimed += (await this.backend.getBlob(d))?.length ?? 0;
         await this.backend.deleteBlob(d);
         blobsDeleted.push(d);

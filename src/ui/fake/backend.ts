@@ -24,6 +24,8 @@ export interface FakeOptions {
   stepMs?: number;
   /** Start with the fixture images and containers (default true). */
   fixtures?: boolean;
+  /** Offer the lesson column (its checks are not evaluated here: they need the real engine). */
+  lessons?: boolean;
 }
 
 const KNOWN = new Set(['FROM', 'RUN', 'CMD', 'LABEL', 'MAINTAINER', 'EXPOSE', 'ENV', 'ADD', 'COPY', 'ENTRYPOINT', 'VOLUME', 'USER', 'WORKDIR', 'ARG', 'ONBUILD', 'STOPSIGNAL', 'HEALTHCHECK', 'SHELL']);
@@ -74,6 +76,7 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
   const cache = new Map<string, LayerVM>();
   let lastKeys: { line: number; key: string; text: string; copyKey?: string }[] = [];
   const listeners = new Set<(v: EngineView) => void>();
+  const checkpoints = new Map<string, { images: Map<string, ImageVM & { created: string }>; tags: Map<string, string>; containers: typeof containers }>();
 
   if (options.fixtures !== false) {
     for (const img of fixtureImages) {
@@ -356,6 +359,20 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
       row.finishedAt = null;
       emit();
     },
+    async pause(c) {
+      const row = containers.get(c);
+      if (!row) throw new Error(`No such container: ${c}`);
+      if (row.state !== 'running') throw new Error(`Container ${row.id} is not running`);
+      row.state = 'paused';
+      emit();
+    },
+    async unpause(c) {
+      const row = containers.get(c);
+      if (!row) throw new Error(`No such container: ${c}`);
+      if (row.state !== 'paused') throw new Error(`Container ${row.id} is not paused`);
+      row.state = 'running';
+      emit();
+    },
     async stop(c) {
       const row = containers.get(c);
       if (!row) throw new Error(`No such container: ${c}`);
@@ -498,5 +515,32 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
       return () => listeners.delete(listener);
     },
     actions,
+    lessons: options.lessons
+      ? {
+          // The fixtures have no real files to check: every check reports that, so the player's states show.
+          async evaluate(step) {
+            const checks = step.checks.map(() => ({ pass: false, message: 'Checks need the real engine (the fixtures backend only shows them).' }));
+            return { complete: false, checks, hints: [] };
+          },
+          async reset() {
+            containers.clear();
+            for (const tag of [...tags.keys()]) if (!tag.startsWith('busybox:')) tags.delete(tag);
+            for (const id of images.keys()) if (![...tags.values()].includes(id)) images.delete(id);
+            emit();
+          },
+          async checkpoint(key) {
+            checkpoints.set(key, { images: new Map(images), tags: new Map(tags), containers: new Map(containers) });
+          },
+          async rewind(key) {
+            const saved = checkpoints.get(key);
+            if (!saved) throw new Error('this step has no checkpoint to go back to');
+            for (const [live, kept] of [[images, saved.images], [tags, saved.tags], [containers, saved.containers]] as [Map<string, unknown>, Map<string, unknown>][]) {
+              live.clear();
+              for (const [k, v] of kept) live.set(k, v);
+            }
+            emit();
+          },
+        }
+      : undefined,
   };
 }

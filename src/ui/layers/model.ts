@@ -2,9 +2,12 @@
  * View-model of the layer view. The engine's OCI model (layers, diffs, whiteouts) is mapped onto these
  * plain types by the code that wires the engine in; the components only ever see these.
  */
+import type { ContainerState, LayerChangeKind, WritableChangeKind } from '../../engine/api.ts';
+
+export type { ContainerState };
 
 /** A = added in this layer, M = modified (replaces a file from a lower layer), D = deleted by a whiteout. */
-export type ChangeMark = 'A' | 'M' | 'D';
+export type ChangeMark = LayerChangeKind;
 
 export interface FileNodeVM {
   /** Last path component. */
@@ -44,12 +47,10 @@ export interface LayerVM {
   base?: boolean;
 }
 
-export type ContainerState = 'created' | 'running' | 'paused' | 'exited' | 'dead';
-
 export interface WritableEntryVM {
   path: string;
   /** As `docker diff`: A added, C changed (copied up), D deleted (whiteout). */
-  kind: 'A' | 'C' | 'D';
+  kind: WritableChangeKind;
   size: number;
 }
 

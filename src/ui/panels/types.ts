@@ -1,5 +1,5 @@
 /** Data shown by the Build log, Images and Containers panels, and the actions their buttons call. */
-import type { ContainerState } from '../layers/model.ts';
+import type { ContainerState } from '../../engine/api.ts';
 import type { TransferVM } from './pulls.ts';
 
 export type { TransferVM };
@@ -76,6 +76,9 @@ export interface Actions {
   run(image: string, options?: { name?: string; detach?: boolean; command?: string[] }): Promise<void>;
   start(container: string): Promise<void>;
   stop(container: string): Promise<void>;
+  /** `docker pause` / `docker unpause`. Absent: the backend cannot freeze containers. */
+  pause?(container: string): Promise<void>;
+  unpause?(container: string): Promise<void>;
   rm(container: string, options?: { force?: boolean }): Promise<void>;
   commit(container: string, options?: { tag?: string; message?: string }): Promise<void>;
   rmi(image: string, options?: { force?: boolean }): Promise<void>;
@@ -90,5 +93,5 @@ export interface Actions {
 /** A container's STATUS as `docker ps` prints it at `now` (Docker's formatter, so the UI and CLI agree). */
 export function statusAt(row: ContainerRowVM, now: number): string {
   if (row.startedAt === undefined) return row.status;
-  return containerStatus({ state: row.state === 'running' ? 'running' : row.state === 'created' ? 'created' : 'exited', exitCode: row.exitCode ?? null, startedAt: row.startedAt, finishedAt: row.finishedAt ?? null, now });
+  return containerStatus({ state: row.state === 'running' || row.state === 'paused' || row.state === 'created' ? row.state : 'exited', exitCode: row.exitCode ?? null, startedAt: row.startedAt, finishedAt: row.finishedAt ?? null, now });
 }

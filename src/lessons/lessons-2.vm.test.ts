@@ -1,0 +1,3 @@
+import { defineLessonSuite } from './lesson-suite.ts';
+
+await defineLessonSuite(1);

@@ -1,0 +1,141 @@
+/**
+ * Debian's docker.io dockerd for the differential suite: its own data root, exec root and socket under
+ * /tmp, no iptables and no bridge (builds run with `--network=none`), so it never touches the host's
+ * Docker or network. Builds use BuildKit (DOCKER_BUILDKIT=1), the builder Layerlab's history and progress
+ * output follow.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { readTar } from '../../src/engine/archive/tar.ts';
+
+const run = promisify(execFile);
+
+/** Debian's client (20.10, BuildKit built in); a newer client without buildx could not build with BuildKit. */
+export const DOCKER_CLI = '/usr/bin/docker';
+export const DOCKERD = '/usr/sbin/dockerd';
+const QEMU_I386 = '/usr/bin/qemu-i386-static';
+const BINFMT_DIR = '/proc/sys/fs/binfmt_misc';
+
+export interface DockerResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class Dockerd {
+  readonly socket: string;
+  #process: ChildProcess;
+  #root: string;
+
+  private constructor(root: string, child: ChildProcess) {
+    this.#root = root;
+    this.socket = path.join(root, 'docker.sock');
+    this.#process = child;
+  }
+
+  /** Starts dockerd and waits until its API answers (the daemon's log is kept in `<root>/dockerd.log`). */
+  static async start(): Promise<Dockerd> {
+    if (process.getuid?.() !== 0) throw new Error('the differential suite runs dockerd, which needs root');
+    const root = await mkdtemp(path.join(tmpdir(), 'layerlab-dockerd-'));
+    const log = path.join(root, 'dockerd.log');
+    await writeFile(log, '');
+    const { openSync } = await import('node:fs');
+    const fd = openSync(log, 'a');
+    const child = spawn(
+      DOCKERD,
+      [
+        '--data-root', path.join(root, 'data'),
+        '--exec-root', path.join(root, 'exec'),
+        '--pidfile', path.join(root, 'dockerd.pid'),
+        '-H', `unix://${path.join(root, 'docker.sock')}`,
+        '--iptables=false', '--ip6tables=false', '--bridge=none', '--ip-masq=false',
+        '--storage-driver=overlay2',
+      ],
+      { stdio: ['ignore', fd, fd] },
+    );
+    const daemon = new Dockerd(root, child);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`dockerd exited (${child.exitCode}):\n${await readFile(log, 'utf8')}`);
+      const version = await daemon.docker(['version', '--format', '{{.Server.Version}}']);
+      if (version.code === 0) break;
+      if (Date.now() > deadline) throw new Error(`dockerd did not answer within 60 s:\n${await readFile(log, 'utf8')}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    return daemon;
+  }
+
+  async docker(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<DockerResult> {
+    try {
+      const { stdout, stderr } = await run(DOCKER_CLI, args, {
+        env: { ...process.env, DOCKER_HOST: `unix://${this.socket}`, DOCKER_CONFIG: path.join(this.#root, 'client'), ...options.env },
+        cwd: options.cwd,
+        maxBuffer: 256 * 1024 * 1024,
+        encoding: 'utf8',
+      });
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const e = error as { code?: number | string; stdout?: string; stderr?: string; message: string };
+      if (typeof e.code !== 'number') throw error;
+      return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? e.message };
+    }
+  }
+
+  /** `docker <args>`, failing with its output when it fails. */
+  async ok(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<string> {
+    const result = await this.docker(args, options);
+    if (result.code !== 0) throw new Error(`docker ${args.join(' ')} failed (${result.code}):\n${result.stderr}${result.stdout}`);
+    return result.stdout;
+  }
+
+  async close(): Promise<void> {
+    if (this.#process.exitCode === null) {
+      const exited = new Promise((r) => this.#process.once('exit', r));
+      this.#process.kill('SIGTERM');
+      const timer = setTimeout(() => this.#process.kill('SIGKILL'), 20_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await rm(this.#root, { recursive: true, force: true, maxRetries: 3 }).catch(() => undefined);
+  }
+}
+
+/**
+ * The bundled base images are i386. RUN steps execute them on the host, which works natively when the
+ * kernel has IA32 emulation. The check is empirical: run the base image's own static i386 busybox. When
+ * the kernel refuses it (ENOEXEC), register Debian's qemu-user-static for i386 ELF binaries through
+ * binfmt_misc (flag F: the interpreter is opened now, so it works inside containers' mount namespaces).
+ * Returns how i386 binaries run here.
+ */
+export async function ensureI386(busyboxRootfsTar: string): Promise<'native' | 'qemu-user-static (registered)' | 'qemu-user-static (already registered)'> {
+  const work = await mkdtemp(path.join(tmpdir(), 'layerlab-i386-'));
+  try {
+    const items = await readTar(new Uint8Array(await readFile(busyboxRootfsTar)));
+    const busybox = items.find((item) => item.name.replace(/^\.\//, '') === 'bin/busybox');
+    if (!busybox?.data) throw new Error(`${busyboxRootfsTar} has no bin/busybox`);
+    const binary = path.join(work, 'busybox');
+    await writeFile(binary, busybox.data, { mode: 0o755 });
+    const runs = async () => (await run(binary, ['true']).then(() => true, () => false));
+    if (await runs()) {
+      return (await access(path.join(BINFMT_DIR, 'qemu-i386')).then(() => true, () => false)) ? 'qemu-user-static (already registered)' : 'native';
+    }
+    await access(QEMU_I386).catch(() => {
+      throw new Error(`this kernel cannot run i386 binaries and ${QEMU_I386} is missing: apt-get install qemu-user-static`);
+    });
+    await access(path.join(BINFMT_DIR, 'register')).catch(async () => {
+      await mkdir(BINFMT_DIR, { recursive: true }).catch(() => undefined);
+      await run('mount', ['-t', 'binfmt_misc', 'binfmt_misc', BINFMT_DIR]);
+    });
+    // The i386 ELF magic and mask, as Debian's qemu-user-static registers them.
+    const magic = '\\x7fELF\\x01\\x01\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x02\\x00\\x03\\x00';
+    const mask = '\\xff\\xff\\xff\\xff\\xff\\xfe\\xfe\\x00\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xfe\\xff\\xff\\xff';
+    await writeFile(path.join(BINFMT_DIR, 'register'), `:qemu-i386:M::${magic}:${mask}:${QEMU_I386}:F`);
+    if (!(await runs())) throw new Error('qemu-i386-static is registered with binfmt_misc but i386 binaries still do not run');
+    return 'qemu-user-static (registered)';
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}

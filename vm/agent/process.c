@@ -1,0 +1,308 @@
+/* Layerlab guest agent: Child processes (crun): run, spawn, signal, delete. Contracts in agent.h. */
+#include "agent.h"
+
+/* Child processes: run / spawn / signal / delete                       */
+/* ------------------------------------------------------------------ */
+
+proc *g_procs;
+int g_sigpipe[2] = {-1, -1};
+
+long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void on_sigchld(int sig)
+{
+	(void)sig;
+	int e = errno;
+	char c = 0;
+	if (write(g_sigpipe[1], &c, 1) < 0) {
+		/* pipe full: a wakeup is already pending */
+	}
+	errno = e;
+}
+
+static const char *crun_path(void)
+{
+	const char *c = getenv("LAYERLAB_CRUN"); /* host tests point this at a stub */
+	return c && *c ? c : "/usr/bin/crun";
+}
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s ? s : "");
+	if (!d)
+		die("out of memory");
+	return d;
+}
+
+/* Starts argv with stdout/stderr piped back (and stdin from `in` when has_in,
+ * else /dev/null). Takes ownership of `in`. Returns NULL with g_err set. */
+static proc *proc_start(char *const argv[], char *const envp[], const char *cwd, unsigned char *in,
+			size_t inlen, int has_in, int kind, const char *id, const char *op, const char *name)
+{
+	int po[2] = {-1, -1}, pe[2] = {-1, -1}, pi[2] = {-1, -1};
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	proc *p = NULL;
+	if (pipe2(po, O_CLOEXEC) || pipe2(pe, O_CLOEXEC) || (has_in && pipe2(pi, O_CLOEXEC))) {
+		fail_errno("%s: pipe", argv[0]);
+		goto err;
+	}
+	posix_spawn_file_actions_init(&fa);
+	if (has_in)
+		posix_spawn_file_actions_adddup2(&fa, pi[0], 0);
+	else
+		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, po[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
+	if (cwd)
+		posix_spawn_file_actions_addchdir_np(&fa, cwd);
+	posix_spawnattr_init(&at);
+	sigset_t none, all;
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &all);
+	posix_spawnattr_setpgroup(&at, 0);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+	pid_t pid;
+	int e = strchr(argv[0], '/') ? posix_spawn(&pid, argv[0], &fa, &at, argv, envp)
+				     : posix_spawnp(&pid, argv[0], &fa, &at, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (e) {
+		errno = e;
+		fail_errno("%s: exec%s%s", argv[0], cwd ? " in " : "", cwd ? cwd : "");
+		goto err;
+	}
+	close(po[1]), close(pe[1]);
+	if (has_in)
+		close(pi[0]);
+	p = calloc(1, sizeof *p);
+	if (!p)
+		die("out of memory");
+	p->pid = pid, p->kind = kind;
+	p->id = xstrdup(id), p->op = xstrdup(op), p->name = xstrdup(name);
+	p->fd_out = po[0], p->fd_err = pe[0], p->fd_in = has_in ? pi[1] : -1;
+	fcntl(p->fd_out, F_SETFL, O_NONBLOCK);
+	fcntl(p->fd_err, F_SETFL, O_NONBLOCK);
+	if (p->fd_in >= 0) {
+		fcntl(p->fd_in, F_SETFL, O_NONBLOCK);
+		p->in = in, p->inlen = inlen;
+		if (!inlen) {
+			close(p->fd_in);
+			p->fd_in = -1;
+		}
+	} else {
+		free(in);
+	}
+	p->next = g_procs;
+	g_procs = p;
+	return p;
+err:
+	for (int i = 0; i < 2; i++) {
+		if (po[i] >= 0) close(po[i]);
+		if (pe[i] >= 0) close(pe[i]);
+		if (pi[i] >= 0) close(pi[i]);
+	}
+	free(in);
+	return NULL;
+}
+
+static void proc_stream(proc *p, const char *stream, const unsigned char *d, size_t n)
+{
+	if (p->kind == P_COLLECT) {
+		if (p->collected.n < 4096)
+			sb_add(&p->collected, d, n);
+		return;
+	}
+	sbuf b = {0};
+	if (p->kind == P_ATTACHED)
+		sb_printf(&b, "{\"id\":%s,\"stream\":\"%s\",\"data\":\"", p->id, stream);
+	else {
+		sb_puts(&b, "{\"event\":\"output\",\"name\":");
+		sb_jstr(&b, p->name);
+		sb_printf(&b, ",\"stream\":\"%s\",\"data\":\"", stream);
+	}
+	sb_b64(&b, d, n);
+	sb_puts(&b, "\"}");
+	send_msg(&b);
+	sb_free(&b);
+}
+
+void proc_drain(proc *p, int *fdp, const char *stream)
+{
+	static unsigned char buf[48 * 1024];
+	ssize_t k = read(*fdp, buf, sizeof buf);
+	if (k > 0) {
+		proc_stream(p, stream, buf, (size_t)k);
+	} else if (k == 0 || (errno != EAGAIN && errno != EINTR)) {
+		close(*fdp);
+		*fdp = -1;
+	}
+}
+
+void proc_feed(proc *p)
+{
+	ssize_t k = write(p->fd_in, p->in + p->inoff, p->inlen - p->inoff);
+	if (k > 0)
+		p->inoff += (size_t)k;
+	if ((k < 0 && errno != EAGAIN && errno != EINTR) || p->inoff == p->inlen) {
+		close(p->fd_in); /* EOF for the child (or it stopped reading: EPIPE) */
+		p->fd_in = -1;
+	}
+}
+
+int exit_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 255;
+}
+
+static void proc_finish(proc *p)
+{
+	int code = exit_code(p->status);
+	sbuf b = {0};
+	if (p->kind == P_ATTACHED) {
+		sb_printf(&b, ",\"exit\":%d", code);
+		reply_ok(p->id, &b);
+	} else if (p->kind == P_DETACHED) {
+		sb_puts(&b, "{\"event\":\"exit\",\"name\":");
+		sb_jstr(&b, p->name);
+		sb_printf(&b, ",\"code\":%d}", code);
+		send_msg(&b);
+	} else if (code == 0) {
+		reply_ok(p->id, NULL);
+	} else {
+		while (p->collected.n && (p->collected.p[p->collected.n - 1] == '\n'))
+			sb_trunc(&p->collected, p->collected.n - 1);
+		sb_printf(&b, "%s: crun exited with %d: %s", p->name, code, p->collected.p ? p->collected.p : "");
+		reply_err(p->id, p->op, b.p);
+	}
+	sb_free(&b);
+	if (p->fd_out >= 0) close(p->fd_out);
+	if (p->fd_err >= 0) close(p->fd_err);
+	if (p->fd_in >= 0) close(p->fd_in);
+	free(p->in), free(p->id), free(p->op), free(p->name);
+	sb_free(&p->collected);
+	free(p);
+}
+
+void reap_children(void)
+{
+	int st;
+	pid_t pid;
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		for (proc *p = g_procs; p; p = p->next)
+			if (p->pid == pid && !p->exited) {
+				p->exited = 1, p->status = st, p->exit_ms = now_ms();
+				break;
+			}
+	}
+}
+
+void finish_done(void)
+{
+	long long now = now_ms();
+	for (proc **pp = &g_procs; *pp;) {
+		proc *p = *pp;
+		if (p->exited && ((p->fd_out < 0 && p->fd_err < 0) || now - p->exit_ms >= EXIT_GRACE_MS)) {
+			*pp = p->next;
+			proc_finish(p);
+		} else {
+			pp = &p->next;
+		}
+	}
+}
+
+int op_spawn(const jnode *req, const char *id)
+{
+	char **argv, **env;
+	const char *cwd;
+	unsigned char *in;
+	size_t inlen;
+	int has_in;
+	if (p_strv(req, "argv", 1, &argv) || p_strv(req, "env", 0, &env) || p_str(req, "cwd", 0, &cwd))
+		return -1;
+	if (!argv[0] || !argv[0][0])
+		return fail("\"argv\" must not be empty");
+	if (p_b64(req, "stdin", &in, &inlen, &has_in))
+		return -1;
+	return proc_start(argv, env ? env : environ, cwd, in, inlen, has_in, P_ATTACHED, id, "spawn", argv[0])
+		       ? 1 : -1;
+}
+
+static int check_name(const char *name)
+{
+	if (!*name || name[0] == '-' || strchr(name, '/'))
+		return fail("invalid container name \"%s\"", name);
+	return 0;
+}
+
+int op_run(const jnode *req, const char *id, sbuf *res)
+{
+	const char *name, *bundle;
+	if (p_str(req, "name", 1, &name) || check_name(name) || p_path(req, "bundle", &bundle))
+		return -1;
+	jnode *cfg = jget(req, "config"), *det = jget(req, "detach");
+	if (!cfg || cfg->t != J_OBJ)
+		return fail("parameter \"config\" must be an object");
+	if (det && det->t != J_BOOL && det->t != J_NULL)
+		return fail("parameter \"detach\" must be a boolean");
+	int detach = det && det->t == J_BOOL && det->b;
+	unsigned char *in;
+	size_t inlen;
+	int has_in;
+	if (p_b64(req, "stdin", &in, &inlen, &has_in))
+		return -1;
+	/* config.json gets the request's exact bytes */
+	sbuf path = {0};
+	sb_printf(&path, "%s/config.json", bundle);
+	if (mkdir_p(bundle, 0755) || write_file(path.p, cfg->raw, cfg->rawlen, 0644, 0)) {
+		sb_free(&path);
+		free(in);
+		return -1;
+	}
+	sb_free(&path);
+	char *argv[] = {(char *)crun_path(), "run", "--bundle", (char *)bundle, (char *)name, NULL};
+	proc *p = proc_start(argv, environ, NULL, in, inlen, has_in, detach ? P_DETACHED : P_ATTACHED, id, "run",
+			     name);
+	if (!p)
+		return -1;
+	if (!detach)
+		return 1;
+	sb_printf(res, ",\"pid\":%d", (int)p->pid);
+	return 0;
+}
+
+int op_signal(const jnode *req, const char *id)
+{
+	const char *name;
+	long long sig;
+	if (p_str(req, "name", 1, &name) || check_name(name) || p_int(req, "signal", 1, &sig, 0))
+		return -1;
+	if (sig < 1 || sig > 64)
+		return fail("signal %lld out of range", sig);
+	char num[16];
+	snprintf(num, sizeof num, "%lld", sig);
+	char *argv[] = {(char *)crun_path(), "kill", (char *)name, num, NULL};
+	return proc_start(argv, environ, NULL, NULL, 0, 0, P_COLLECT, id, "signal", name) ? 1 : -1;
+}
+
+int op_delete(const jnode *req, const char *id)
+{
+	const char *name;
+	if (p_str(req, "name", 1, &name) || check_name(name))
+		return -1;
+	char *argv[] = {(char *)crun_path(), "delete", "-f", (char *)name, NULL};
+	return proc_start(argv, environ, NULL, NULL, 0, 0, P_COLLECT, id, "delete", name) ? 1 : -1;
+}
+
+/* ------------------------------------------------------------------ */
