@@ -85,10 +85,24 @@ test('going back to the start of a step restores the VM and the images as they w
   await expect(page.getByTestId('rewind-step')).toBeEnabled({ timeout: 30_000 });
   await terminal(page, 'docker build -t app . && touch /tmp/made-after-$((40+2))');
   await stepCompletes(page);
+  // An edit after the step began: the editor keeps it, and the restored VM must see the same file.
+  await page.locator('.monaco-editor .view-lines').click();
+  await page.keyboard.press('Control+Home');
+  await page.keyboard.type('# edited-after-start\n');
+  await page.keyboard.press('Control+s');
+  await expect(page.locator('.monaco-editor .view-lines')).toContainText('# edited-after-start');
+  await expect(page.getByTestId('save-state')).toHaveText('Saved');
   await page.getByTestId('rewind-step').click();
   await expect(page.getByText(/Back at the start of this step/)).toBeVisible({ timeout: 60_000 });
-  await terminal(page, 'docker image inspect app >/dev/null 2>&1 || echo image-gone-$((40+2)); ls /tmp/made-after-42 2>/dev/null || echo file-gone-$((40+2))');
   const rows = page.getByTestId('terminal').locator('.xterm-rows');
+  await expect(page.locator('.monaco-editor .view-lines')).toContainText('# edited-after-start');
+  // The shell shows a prompt without a keystroke from the learner.
+  await page.getByRole('tab', { name: 'Terminal' }).click();
+  await expect
+    .poll(async () => (await rows.locator(':scope > div').allInnerTexts()).map((l) => l.trimEnd()).filter(Boolean).pop(), { timeout: 30_000 })
+    .toMatch(/# ?$/);
+  await terminal(page, 'docker image inspect app >/dev/null 2>&1 || echo image-gone-$((40+2)); ls /tmp/made-after-42 2>/dev/null || echo file-gone-$((40+2)); grep -q edited-after-start Dockerfile && echo same-file-$((40+2))');
   await expect(rows).toContainText('image-gone-42', { timeout: 30_000 });
   await expect(rows).toContainText('file-gone-42');
+  await expect(rows).toContainText('same-file-42');
 });

@@ -45,6 +45,12 @@ test('a build typed in the terminal shows in the Build log tab and as notes in t
   await page.keyboard.press('Control+s');
   await terminal(page, 'cd /workspace && docker build -t fromterm . && echo built-$((40+2))', 'built-42', 150_000);
   await page.getByRole('tab', { name: 'Build log' }).click();
+  // The whole build, to its end: every step, the export, the outcome.
   await expect(log).toContainText('RUN echo from-terminal');
-
+  await expect(log).toContainText(/\[1\/2\] FROM busybox/);
+  await expect(log).toContainText(/writing image sha256:[0-9a-f]{12}/);
+  await expect(log).toContainText(/Built in/);
+  // And the editor's per-line notes for the same text.
+  await expect(page.locator('.monaco-editor .ll-after').first()).toBeVisible({ timeout: 10_000 });
+  await expect(page.locator('.monaco-editor .ll-after-rebuilt').first()).toBeVisible();
 });

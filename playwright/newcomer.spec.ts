@@ -74,3 +74,93 @@ test('a lesson begun after free play offers one click to remove the containers i
   await expect(notice).toHaveCount(0);
   await expect(page.getByRole('tab', { name: /Containers/ }).locator('.count')).toHaveCount(0);
 });
+
+test('keyboard: the layer stack\'s cursor looks unlike its selection; Tab leaves the file tree for the editor', async ({ page }) => {
+  await open(page);
+  // Tab from the last control of the file tree goes on to the editor, not to the page's <body>.
+  await page.getByRole('button', { name: /^Delete hello\.sh$/ }).focus();
+  await page.keyboard.press('Tab');
+  const focused = await page.evaluate(() => {
+    const el = document.activeElement;
+    return el && el !== document.body ? (el.closest('.monaco-editor') ? 'editor' : el.tagName + '.' + el.className) : 'body';
+  });
+  expect(focused).toBe('editor');
+  // A new file named with Enter, and a rename left with Escape: the keyboard stays in the tree.
+  const active = () => page.evaluate(() => (document.activeElement === document.body ? 'body' : document.activeElement?.getAttribute('data-path') ?? document.activeElement?.tagName));
+  await page.getByTestId('new-file').click();
+  await page.keyboard.type('notes.txt');
+  await page.keyboard.press('Enter');
+  expect(await active()).toBe('notes.txt');
+  await page.keyboard.press('F2');
+  await page.keyboard.press('Escape');
+  expect(await active()).toBe('notes.txt');
+  await page.keyboard.press('Tab');
+  expect(await active()).not.toBe('body');
+
+  // The stack: the cursor moves with the arrows, the selection stays where Enter put it; they differ to the eye.
+  const stack = page.getByTestId('layer-stack');
+  await stack.focus();
+  await page.keyboard.press('ArrowDown');
+  const cursor = stack.locator('.item.focus');
+  const selected = stack.locator('.item.selected');
+  await expect(cursor).toHaveCount(1);
+  await expect(selected).toHaveCount(1);
+  expect(await cursor.getAttribute('id')).not.toBe(await selected.getAttribute('id'));
+  const look = (item: typeof cursor) =>
+    item.evaluate((g) => {
+      const shapes = [...g.querySelectorAll('rect')].map((r) => getComputedStyle(r));
+      return shapes.map((s) => `${s.stroke}|${s.strokeWidth}|${s.strokeDasharray}`).join(';');
+    });
+  const [cursorLook, selectedLook] = [await look(cursor), await look(selected)];
+  // The cursor has a dashed ring of its own; the selection has none.
+  expect(cursorLook).toMatch(/\dpx, \d/);
+  expect(selectedLook.split(';').filter((s) => /\dpx, \d/.test(s))).toEqual([]);
+  await page.screenshot({ path: 'docs/screenshots/layer-cursor-1280x800.png', clip: (await stack.boundingBox())! });
+});
+
+test('first load: the image picker and the layer picture agree while the layers are read', async ({ page }) => {
+  // The fixtures answer slowly, and the first answer is "not found", as a starting engine's can be.
+  await page.goto('/?backend=fake&slowImages=1500');
+  const picker = page.getByTestId('image-select');
+  await expect(picker).toBeVisible({ timeout: 30_000 });
+  const chosen = await picker.evaluate((s: HTMLSelectElement) => s.selectedOptions[0]?.textContent);
+  expect(chosen).toBeTruthy();
+  // Never "No image yet" next to a picker that names one: it says it is reading that image...
+  await expect(page.getByText('No image yet')).toHaveCount(0);
+  await expect(page.getByTestId('image-loading')).toContainText(chosen!);
+  await page.screenshot({ path: 'docs/screenshots/image-loading-1280x800.png' });
+  // ...and then shows it, though the first read found nothing.
+  await expect(page.getByTestId('layer').first()).toBeVisible({ timeout: 15_000 });
+  await expect(page.getByText('No image yet')).toHaveCount(0);
+});
+
+test('the embed page: no sandbox the browser says can be escaped, and cross-origin frames keep theirs', async ({ page }) => {
+  const warnings: string[] = [];
+  page.on('console', (m) => {
+    if (/escape its sandboxing/i.test(m.text())) warnings.push(m.text());
+  });
+  await page.goto('/docs/embed.html');
+  await expect(page.locator('layerlab-sandbox').first()).toBeAttached({ timeout: 20_000 });
+  await page.evaluate(async () => {
+    await customElements.whenDefined('layerlab-sandbox');
+    for (const el of document.querySelectorAll('layerlab-sandbox')) (el as HTMLElement & { start(): void }).start();
+  });
+  const frames = page.locator('layerlab-sandbox iframe');
+  await expect(frames.first()).toBeAttached();
+  await expect(page.frameLocator('layerlab-sandbox iframe >> nth=0').locator('body')).toBeAttached({ timeout: 20_000 });
+  await page.waitForTimeout(1000);
+  expect(warnings).toEqual([]);
+  // Same origin as the page: no sandbox attribute that could not hold.
+  expect(await frames.first().getAttribute('sandbox')).toBeNull();
+  // From another origin (127.0.0.1 vs localhost): the sandbox is set.
+  const other = page.url().replace('://localhost:', '://127.0.0.1:').replace(/\/docs\/.*$/, '/embed.html');
+  const sandbox = await page.evaluate((src) => {
+    const el = document.createElement('layerlab-sandbox') as HTMLElement & { start(): void };
+    el.setAttribute('src', src);
+    el.setAttribute('backend', 'fake');
+    document.body.append(el);
+    el.start();
+    return el.shadowRoot?.querySelector('iframe')?.getAttribute('sandbox') ?? el.querySelector('iframe')?.getAttribute('sandbox') ?? null;
+  }, other);
+  expect(sandbox).toContain('allow-scripts');
+});

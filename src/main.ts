@@ -14,6 +14,7 @@ async function createBackend(): Promise<Backend> {
       fixtures: params.get('fixtures') !== '0',
       stepMs: Number(params.get('stepMs') ?? 250),
       lessons: params.get('lessons') === '1',
+      slowImages: Number(params.get('slowImages') ?? 0),
     });
   }
   const { createBrowserBackend } = await import('./host/browser-backend.ts');

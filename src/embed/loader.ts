@@ -114,8 +114,12 @@ class LayerlabSandbox extends HTMLElement {
     this.#origin = new URL(frame.src).origin;
     frame.title = this.getAttribute('label') || 'Layerlab Docker sandbox';
     frame.allow = 'clipboard-read; clipboard-write';
-    // No top navigation, no forms posting out; same-origin is needed for its own IndexedDB and workers.
-    frame.setAttribute('sandbox', 'allow-scripts allow-same-origin allow-modals allow-downloads allow-popups allow-popups-to-escape-sandbox');
+    // Across origins the sandbox attribute holds: no top navigation, no forms posting out (allow-same-origin
+    // keeps the frame's own origin, for its IndexedDB and workers). On the page's own origin it could not
+    // hold (a same-origin frame with scripts can lift it), so none is claimed; see docs/embed.md.
+    if (this.#origin !== location.origin) {
+      frame.setAttribute('sandbox', 'allow-scripts allow-same-origin allow-modals allow-downloads allow-popups allow-popups-to-escape-sandbox');
+    }
     window.addEventListener('message', this.#onMessage);
     this.#frame = frame;
     this.#root.innerHTML = `<style>${STYLE}</style>`;

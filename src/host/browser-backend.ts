@@ -99,12 +99,14 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
 
   /** Builds the app started (their events come back through build()); other builds are the terminal's. */
   let appBuilds = 0;
+  let workspaceDockerfile = '';
   let terminalBuild: BuildLog | null = null;
   const terminalBuildListeners = new Set<(update: { log: BuildLogVM; decorations: BuildDecoration[]; finished: boolean; imageId?: string }) => void>();
 
   function onTerminalBuildEvent(event: BuildEvent): void {
     if (appBuilds > 0 && !terminalBuild) return;
-    if (event.type === 'start') terminalBuild = new BuildLog();
+    // The workspace's Dockerfile gives the log its `[1/N] FROM` line, when the build is of that file.
+    if (event.type === 'start') terminalBuild = new BuildLog(sameDockerfile(workspaceDockerfile, event.steps) ? workspaceDockerfile : undefined);
     if (!terminalBuild) return;
     terminalBuild.apply(event);
     const finished = event.type === 'done' || event.type === 'error';
@@ -161,6 +163,8 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
 
     /** Resolves when these files (and every earlier sync) are in the guest. */
     syncWorkspace(files: WorkspaceFile[]): Promise<void> {
+      const dockerfile = files.find((f) => f.path === 'Dockerfile')?.content;
+      workspaceDockerfile = typeof dockerfile === 'string' ? dockerfile : '';
       if (!booted) return syncing;
       const payload = files.map((f) => ({ path: f.path, data: toBytes(f.content) }));
       syncing = syncing.then(() => daemon.syncWorkspace(payload)).catch(() => {});
@@ -356,6 +360,21 @@ function fileTree(changes: ImageLayersView['layers'][number]['changes']): FileNo
     byPath.set(change.path, leaf);
   }
   return root.children!;
+}
+
+/**
+ * A build's steps came from this Dockerfile text: each step's instruction is on its line. (A build typed in
+ * the terminal may be of another folder's Dockerfile; then its log shows no FROM line rather than a wrong one.)
+ */
+export function sameDockerfile(text: string, steps: { line: number; endLine: number; instruction: string }[]): boolean {
+  if (!text || !steps.length) return false;
+  const lines = text.split('\n');
+  const words = (s: string) => s.replace(/\\\s*$/gm, ' ').split(/\s+/).filter(Boolean).join(' ').toLowerCase();
+  return steps.every((step) => {
+    const source = words(lines.slice(step.line - 1, step.endLine).join('\n'));
+    const instruction = words(step.instruction);
+    return source.length > 0 && (source.startsWith(instruction) || instruction.startsWith(source));
+  });
 }
 
 /** Output lines kept per build step; earlier ones are counted and dropped. */

@@ -236,7 +236,9 @@ export class AppState {
         if (event.kind === 'restarted') this.terminal.write('\r\n[Layerlab: the VM was restarted from its snapshot]\r\n');
       });
       this.#backend.onTerminalBuild?.((update) => {
-        if (this.building) return;
+        // The button's own build owns the log while it runs (`building` would also be true for the terminal's
+        // build once its first update is shown, and would drop all the rest).
+        if (this.#buildAbort) return;
         this.buildLog = update.log;
         if (update.finished) {
           const dockerfile = this.workspace.dockerfile;
@@ -277,12 +279,19 @@ export class AppState {
     }
   }
 
-  async selectImage(id: string, options: { refresh?: boolean } = {}): Promise<void> {
+  async selectImage(id: string, options: { refresh?: boolean } = {}, attempt = 0): Promise<void> {
     if (this.selectedImageId !== id) this.selection = null;
     this.selectedImageId = id;
     try {
       const image = this.imageDetails[id] && !options.refresh ? this.imageDetails[id] : await this.#backend.getImage(id);
       if (image) this.imageDetails = { ...this.imageDetails, [id]: image };
+      else if (this.selectedImageId === id && this.images.some((i) => i.id === id) && attempt < 5) {
+        // Listed but not readable yet (the engine is still starting): ask again shortly, so the picker
+        // and the picture never disagree for long.
+        setTimeout(() => {
+          if (this.selectedImageId === id && !this.imageDetails[id]) void this.selectImage(id, {}, attempt + 1);
+        }, 800);
+      }
       // Start with the topmost filesystem layer selected, so its files are on screen.
       if (image && this.selection === null && this.selectedImageId === id) {
         const top = [...image.layers].reverse().find((l) => !l.emptyLayer);

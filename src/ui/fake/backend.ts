@@ -24,6 +24,8 @@ export interface FakeOptions {
   stepMs?: number;
   /** Start with the fixture images and containers (default true). */
   fixtures?: boolean;
+  /** getImage answers after this many milliseconds, and the first answer is "not found" (a VM still starting). */
+  slowImages?: number;
   /** Offer the lesson column (its checks are not evaluated here: they need the real engine). */
   lessons?: boolean;
 }
@@ -76,6 +78,7 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
   const cache = new Map<string, LayerVM>();
   let lastKeys: { line: number; key: string; text: string; copyKey?: string }[] = [];
   const listeners = new Set<(v: EngineView) => void>();
+  const answeredImage = new Set<string>();
   const checkpoints = new Map<string, { images: Map<string, ImageVM & { created: string }>; tags: Map<string, string>; containers: typeof containers }>();
 
   if (options.fixtures !== false) {
@@ -506,6 +509,13 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
     },
 
     async getImage(id) {
+      if (options.slowImages) {
+        await sleep(options.slowImages);
+        if (!answeredImage.has(id)) {
+          answeredImage.add(id);
+          return null;
+        }
+      }
       const img = images.get(id);
       return img ? { id: img.id, tags: [...tags].filter(([, i]) => i === id).map(([t]) => t), layers: img.layers } : null;
     },
