@@ -37,7 +37,14 @@ export interface BaseImage {
   tags: string[];
   architecture: string;
   os: string;
-  layers: { file: string; digest: string; size: number; created_by: string }[];
+  layers: {
+    file: string;
+    digest: string;
+    size: number;
+    created_by: string;
+    /** The same layer as a read-only filesystem image the guest mounts instead of unpacking the tar. */
+    image?: { file: string; type: 'squashfs'; size: number };
+  }[];
   config: Record<string, unknown>;
 }
 
@@ -111,16 +118,33 @@ export class Engine implements EngineApi {
       emit: (event) => engine.#emit(event),
       checkpoint: options.checkpoint,
     });
-    if (options.baseImages) await engine.#registerBaseImages(options.baseImages, options.baseLayerUrl ?? ((file) => file));
+    if (options.baseImages) await engine.#registerBaseImages(options.baseImages, options.baseLayerUrl ?? ((file) => file), options.fetch ?? fetch);
     return engine;
   }
 
   /** Base images: manifests and configs are made here; layer bytes stay where the VM build put them. */
-  async #registerBaseImages(images: BaseImage[], url: (file: string) => string): Promise<void> {
+  async #registerBaseImages(images: BaseImage[], url: (file: string) => string, fetchFn: typeof fetch): Promise<void> {
+    const fetched = new Map<string, Promise<Uint8Array>>();
     for (const base of images) {
       const layers = [];
       for (const layer of base.layers) {
         const digest = layer.digest as Digest;
+        const image = layer.image;
+        if (image) {
+          const read = () => {
+            let bytes = fetched.get(image.file);
+            if (!bytes) {
+              bytes = fetchFn(url(image.file)).then(async (response) => {
+                if (!response.ok) throw new Error(`could not download ${url(image.file)}: HTTP ${response.status}`);
+                return new Uint8Array(await response.arrayBuffer());
+              });
+              bytes.catch(() => fetched.delete(image.file));
+              fetched.set(image.file, bytes);
+            }
+            return bytes;
+          };
+          this.guestLayers.addImage(digest, { type: image.type, read });
+        }
         const record = await this.store.getLayer({ diffID: digest }).catch(() => undefined);
         // Uncompressed tars: blob digest = diffID, so the snapshot's unpacked dirs match by name.
         layers.push(
@@ -144,6 +168,15 @@ export class Engine implements EngineApi {
       }
       if (missing.length) await this.store.putImage({ image, tags: missing });
     }
+  }
+
+  /**
+   * What the first container would otherwise do while the learner waits, done while they read: the
+   * default bridge network brought up, base layer images downloaded into the VM's share.
+   */
+  async warmUp(): Promise<void> {
+    await this.#containers.warmUp().catch((error) => console.warn(`layerlab: ${(error as Error).message}`));
+    await this.guestLayers.prefetchImages().catch(() => {});
   }
 
   subscribe(listener: (event: ChangeEvent) => void): () => void {

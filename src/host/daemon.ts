@@ -24,6 +24,9 @@ import type { Step } from '../lessons/schema.ts';
 /** Where the learner's workspace appears in the guest: `docker build .` there sees the editor's files. */
 export const GUEST_WORKSPACE = '/workspace';
 
+/** How long after the VM is up before the warm-up starts (the page finishes loading first). */
+const WARM_UP_DELAY_MS = 500;
+
 export type EngineMethod = Exclude<keyof EngineApi, 'subscribe' | 'build'>;
 
 export class Daemon {
@@ -111,6 +114,10 @@ export class Daemon {
     for (const listener of this.#serialListeners) this.#attachSerial(listener);
     for (const listener of this.#changeListeners) this.#engine.subscribe(listener);
     this.#startWatchdog();
+    // Once the shell is usable: the bridge network up and python's layer image in the VM's share, before
+    // the learner's first `docker run` needs them.
+    const engine = this.#engine;
+    setTimeout(() => void engine.warmUp(), WARM_UP_DELAY_MS);
   }
 
   /**

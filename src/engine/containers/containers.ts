@@ -758,6 +758,14 @@ export class Containers {
     }));
   }
 
+  /**
+   * Idle-time work after the VM is up: the default bridge and its NAT rules, which the first container on it
+   * would otherwise set up while the learner waits (two guest programs, seconds under emulation).
+   */
+  async warmUp(): Promise<void> {
+    if (await this.#networks.ensureBridge(this.#networks.find('bridge'))) await this.#networks.applyRules(this.#members());
+  }
+
   /** Before a start: bridges up, host ports chosen, /etc/hosts, /etc/hostname and /etc/resolv.conf written. */
   async #prepareNetwork(record: ContainerRecord): Promise<void> {
     let newBridge = false;

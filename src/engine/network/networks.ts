@@ -55,6 +55,7 @@ export class Networks {
   #records = new Map<string, NetworkRecord>();
   /** Bridges brought up in this VM session. */
   #bridgesUp = new Set<string>();
+  #bridgesComing = new Map<string, Promise<void>>();
 
   private constructor(backend: BlobBackend, guest: Guest) {
     this.#backend = backend;
@@ -164,8 +165,13 @@ export class Networks {
   /** Brings the network's bridge up in the guest (once per VM session); true when it was not up yet. */
   async ensureBridge(network: NetworkRecord): Promise<boolean> {
     if (network.driver !== 'bridge' || this.#bridgesUp.has(network.id)) return false;
+    // A container starting while the idle-time warm-up brings the bridge up waits for that one.
+    const pending = this.#bridgesComing.get(network.id);
+    if (pending) return pending.then(() => false);
     const cidr = parseCidr(network.subnet!)!;
-    await this.#net(['bridge', network.device!, `${network.gateway}/${cidr.prefix}`]);
+    const coming = this.#net(['bridge', network.device!, `${network.gateway}/${cidr.prefix}`]).finally(() => this.#bridgesComing.delete(network.id));
+    this.#bridgesComing.set(network.id, coming);
+    await coming;
     this.#bridgesUp.add(network.id);
     return true;
   }

@@ -17,6 +17,16 @@ export interface MountedRootfs {
 }
 
 /**
+ * A layer shipped as a read-only filesystem image (vm/build.sh makes python's): the guest loop-mounts it
+ * as the layer's lower dir, which takes a fraction of a second where unpacking its tar takes tens.
+ */
+export interface LayerImage {
+  type: 'squashfs';
+  /** The image's bytes (fetched once; later calls may return the same promise). */
+  read: () => Promise<Uint8Array>;
+}
+
+/**
  * The image layers unpacked in the guest (overlay lower dirs, one per diffID) and the overlay mounts
  * built from them. Layers are unpacked on demand from the store; base layers are already unpacked in
  * the VM snapshot.
@@ -26,10 +36,53 @@ export class GuestLayers {
   #guest: Guest;
   #readLayerTar: (diffID: string) => Promise<Uint8Array>;
   #transferCount = 0;
+  #images = new Map<string, LayerImage>();
+  /** Images already written to the 9p share, by diffID hex (the share lives in the VM state, as the mounts do). */
+  #staged = new Map<string, Promise<string>>();
 
   constructor(options: { guest: Guest; readLayerTar: (diffID: string) => Promise<Uint8Array> }) {
     this.#guest = options.guest;
     this.#readLayerTar = options.readLayerTar;
+  }
+
+  /** Mount `diffID` from this filesystem image instead of unpacking its tar. */
+  addImage(diffID: string, image: LayerImage): void {
+    this.#images.set(digestHex(diffID), image);
+  }
+
+  /** Writes the layer's image into the 9p share (host-side only: no guest work), once. */
+  #stage(hex: string, image: LayerImage): Promise<string> {
+    let staged = this.#staged.get(hex);
+    if (!staged) {
+      const file = `layer-${hex}.${image.type}`;
+      staged = image.read().then(async (bytes) => {
+        await this.#guest.putFile(file, bytes);
+        return file;
+      });
+      staged.catch(() => this.#staged.delete(hex)); // a failed fetch is retried on use
+      this.#staged.set(hex, staged);
+    }
+    return staged;
+  }
+
+  /**
+   * Fetches the layer images not yet mounted into the share ahead of use (while the learner reads), so the
+   * first container of such an image only pays for the mount.
+   */
+  async prefetchImages(): Promise<void> {
+    const present = await this.#presentLayers();
+    for (const [hex, image] of this.#images) if (!present.has(hex)) await this.#stage(hex, image).catch(() => {});
+  }
+
+  async #mountImage(hex: string, image: LayerImage, diffID: string): Promise<void> {
+    const file = await this.#stage(hex, image);
+    let stderr = '';
+    const { exit } = await this.#guest.request<{ exit: number }>(
+      'spawn',
+      { argv: ['/bin/sh', '-c', 'mkdir -p "$2" && mount -t "$3" -o loop,ro "$1" "$2"', 'sh', `${GUEST_PATHS.share}/${file}`, GuestLayers.layerDir(diffID), image.type] },
+      { onStream: (stream, data) => { if (stream === 'stderr' && stderr.length < 2000) stderr += new TextDecoder().decode(data); } },
+    );
+    if (exit !== 0) throw new Error(`could not mount layer ${diffID} in the VM: ${stderr.trim() || `exit ${exit}`}`);
   }
 
   static layerDir(diffID: string): string {
@@ -52,6 +105,7 @@ export class GuestLayers {
   /** Forget what is unpacked (after the VM was restarted from its snapshot). */
   reset(): void {
     this.#present = null;
+    this.#staged.clear(); // a VM restored from its snapshot has an empty share
   }
 
   /** Makes sure every layer is unpacked in the guest; unpacks the missing ones from the store. */
@@ -61,6 +115,12 @@ export class GuestLayers {
       const hex = digestHex(diffID);
       if (present.has(hex)) continue;
       signal?.throwIfAborted();
+      const image = this.#images.get(hex);
+      if (image) {
+        await this.#mountImage(hex, image, diffID);
+        present.add(hex);
+        continue;
+      }
       const transfer = `xfer-${Date.now().toString(36)}-${this.#transferCount++}.tar`;
       await this.#guest.putFile(transfer, await this.#readLayerTar(diffID));
       try {
