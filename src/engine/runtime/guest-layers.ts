@@ -77,7 +77,7 @@ export class GuestLayers {
   async #mountImage(hex: string, image: LayerImage, diffID: string): Promise<void> {
     const file = await this.#stage(hex, image);
     let stderr = '';
-    const { exit } = await this.#guest.request<{ exit: number }>(
+    const { exit } = await this.#guest.request(
       'spawn',
       { argv: ['/bin/sh', '-c', 'mkdir -p "$2" && mount -t "$3" -o loop,ro "$1" "$2"', 'sh', `${GUEST_PATHS.share}/${file}`, GuestLayers.layerDir(diffID), image.type] },
       { onStream: (stream, data) => { if (stream === 'stderr' && stderr.length < 2000) stderr += new TextDecoder().decode(data); } },
