@@ -436,7 +436,7 @@ export class Engine implements EngineApi {
     const abort = () => void this.#containers.kill(record.id, 'KILL').catch(() => {});
     options.signal?.addEventListener('abort', abort, { once: true });
     try {
-      await this.#containers.wait(record.id);
+      await this.#containers.wait(record);
     } finally {
       options.signal?.removeEventListener('abort', abort);
     }

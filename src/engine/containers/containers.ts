@@ -98,6 +98,8 @@ export class Containers {
   #networks: Networks;
   #emit: (event: ChangeEvent) => void;
   #records = new Map<string, ContainerRecord>();
+  /** IDs removed in this session: a late save of one of them must not bring it back. */
+  readonly #removed = new Set<string>();
   #logs = new Map<string, LogChunk[]>();
   /** Containers whose overlay is mounted in the guest in this VM session. */
   #mounted = new Set<string>();
@@ -402,9 +404,12 @@ export class Containers {
     return record;
   }
 
-  /** Resolves with the exit code once the container's process has ended. */
-  wait(ref: string): Promise<number> {
-    const record = this.find(ref);
+  /**
+   * Resolves with the exit code once the container's process has ended. Given the record itself, it also
+   * works for a `--rm` container that has already exited and been removed (a process that ends at once).
+   */
+  wait(ref: string | ContainerRecord): Promise<number> {
+    const record = typeof ref === 'string' ? this.find(ref) : ref;
     if (record.state !== 'running') return Promise.resolve(record.exitCode ?? 0);
     return new Promise((resolve) => {
       const waiters = this.#exitWaiters.get(record.id) ?? [];
@@ -481,6 +486,7 @@ export class Containers {
     await this.#layers.remove(record.id).catch(() => {});
     this.#mounted.delete(record.id);
     this.#records.delete(record.id);
+    this.#removed.add(record.id);
     this.#logs.delete(record.id);
     this.#lastWritable.delete(record.id);
     await this.#backend.commit({ delete: [`container/${record.id}`, `logs/${record.id}`] });
@@ -959,6 +965,8 @@ export class Containers {
   }
 
   async #save(record: ContainerRecord): Promise<void> {
+    // A container that exited and was auto-removed while its start was still finishing stays removed.
+    if (this.#removed.has(record.id)) return;
     await this.#backend.commit({ put: { [`container/${record.id}`]: record } });
   }
 }
