@@ -38,7 +38,7 @@ test.afterAll(async () => {
 });
 
 async function terminal(page: Page, command: string, expected: string | RegExp, timeout = 60_000) {
-  await page.getByRole('tab', { name: 'Terminal' }).click();
+  await page.getByRole('region', { name: 'Terminal and panels' }).getByRole('tab', { name: 'Terminal' }).click();
   await page.getByTestId('terminal').click();
   await page.keyboard.type(command + '\n');
   await expect(page.getByTestId('terminal').locator('.xterm-rows')).toContainText(expected, { timeout });
@@ -65,6 +65,7 @@ test('pulls a multi-platform image through the proxy with a progress bar, then r
   await page.waitForTimeout(600); // let the layout settle after the resize
   await page.screenshot({ path: `${SHOTS}/registry-pull-narrow.png` });
   await page.setViewportSize({ width: 1280, height: 800 });
+  await expect(page.getByTestId('pane-panels')).toBeHidden(); // the wide layout is back: no pane tabs
 
   // The pulled image runs in the VM: the linux/386 variant was picked.
   await terminal(page, `docker run --rm ${ref} | sed 's/^/arch=/'`, 'arch=386', 90_000);
