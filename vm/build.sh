@@ -379,8 +379,6 @@ build_image_busybox() { # prints the path of the built binary
 	echo "$dir/busybox"
 }
 
-# ---------------------------------------------------------------------------------------------
-log "7. base image layers"
 BB=$(build_image_busybox) || exit 1
 i386_run "$BB" true || die "cannot run the i386 busybox under $QEMU"
 
@@ -476,15 +474,16 @@ gzip) gzip -9n -c "$WORK/initrd.cpio" >"$STAGE/initrd.img" ;;
 esac
 log "initramfs: $(du -sh --apparent-size "$IR" | cut -f1) unpacked, $(stat -c %s "$STAGE/initrd.img") bytes $INITRD_COMPRESS"
 
+# ---------------------------------------------------------------------------------------------
+log "7. base image layers"
 # busybox: /bin/busybox + an applet symlink per command in /bin (as in Docker's busybox image)
-BB_IMG=$BB
 BB_SRC_VERSION=$(busybox_source_version)
 BB_UPSTREAM=${BB_SRC_VERSION#*:}
 BB_UPSTREAM=${BB_UPSTREAM%%-*} # 1:1.35.0-4+deb12u1 -> 1.35.0
 L1="$WORK/layer-busybox"
 mkdir -p "$L1"/{bin,etc,proc,sys,dev,tmp,root,home,var,usr/bin,run}
-cp "$BB_IMG" "$L1/bin/busybox"
-BB_APPLETS=$(i386_run "$BB_IMG" --list) || die "busybox --list failed"
+cp "$BB" "$L1/bin/busybox"
+BB_APPLETS=$(i386_run "$BB" --list) || die "busybox --list failed"
 for a in adduser addgroup deluser; do grep -qx "$a" <<<"$BB_APPLETS" || die "the image's busybox lacks the $a applet"; done
 for a in $BB_APPLETS; do
 	[ "$a" = busybox ] || ln -s busybox "$L1/bin/$a"
