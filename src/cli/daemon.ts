@@ -19,6 +19,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CliEngine, CliIO } from '../engine/cli/commands.ts';
+import type { runDockerCommand } from './main.ts';
 
 export const SOCKET_NAME = 'daemon.sock';
 export const LOG_NAME = 'daemon.log';
@@ -302,15 +303,7 @@ export async function runThroughDaemon(storeDir: string, command: DaemonCommand,
   }
 }
 
-type RunDockerCommand = (options: {
-  engine: CliEngine;
-  argv: string[];
-  io: CliIO;
-  cwd: string;
-  json: boolean;
-  readStdin?: () => Promise<Uint8Array>;
-  signal?: AbortSignal;
-}) => Promise<number>;
+type RunDockerCommand = typeof runDockerCommand;
 
 /** `layerlab daemon status|stop|run`. */
 export async function daemonCommand(options: {

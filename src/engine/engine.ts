@@ -23,7 +23,7 @@ import { TcpRelay, type PortConnection } from './network/tcp.ts';
 import { httpExchange } from './network/http.ts';
 import type { BuildEvent } from './build/events.ts';
 import type { CacheInputs } from './dockerfile/index.ts';
-import { RegistryClient, type RegistryClientOptions } from './registry/client.ts';
+import { NO_REGISTRY_ACCESS, RegistryClient, type RegistryClientOptions } from './registry/client.ts';
 import { normalizeRegistry, registryApiHost, isLocalRegistry, locate } from './registry/location.ts';
 import { parseReference } from './oci/reference.ts';
 import { pullImage } from './registry/pull.ts';
@@ -87,7 +87,7 @@ export class Engine implements EngineApi {
     this.sandboxRegistry = sandboxRegistry;
     this.registry = new RegistryClient({
       ...options.registry,
-      fetch: sandboxRegistry.route(options.registry?.fetch, options.registry?.unavailableReason ?? 'this Layerlab has no way to reach registries'),
+      fetch: sandboxRegistry.route(options.registry?.fetch, options.registry?.unavailableReason ?? NO_REGISTRY_ACCESS),
     });
     this.#backend = options.backend;
     this.#guest = options.guest;

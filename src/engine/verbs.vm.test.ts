@@ -4,34 +4,24 @@
  * attach, export/import and system df, through the engine and through the docker CLI verbs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
-import { pathToFileURL, fileURLToPath } from 'node:url';
-import { readFile } from 'node:fs/promises';
-import { Engine } from './engine.ts';
-import { MemoryBackend } from './store/backend.ts';
-import { startNodeMachine, DEFAULT_ASSETS_DIR } from '../vm/node.ts';
+import type { Engine } from './engine.ts';
 import type { Machine } from '../vm/machine.ts';
-import { readBaseImages } from '../../vm/base-images.ts';
+import { openNodeEngine } from '../host/node.ts';
 import { runDocker } from './cli/commands.ts';
 import { readTar } from './archive/tar.ts';
 import { containerDir } from './containers/containers.ts';
 import { fromBase64 } from './util/base64.ts';
 
+let opened: Awaited<ReturnType<typeof openNodeEngine>>;
 let machine: Machine;
 let engine: Engine;
 
 beforeAll(async () => {
-  machine = await startNodeMachine();
-  engine = await Engine.open({
-    backend: new MemoryBackend(),
-    guest: machine,
-    baseImages: await readBaseImages(DEFAULT_ASSETS_DIR),
-    baseLayerUrl: (name) => pathToFileURL(join(DEFAULT_ASSETS_DIR, 'base', name)).href,
-    fetch: (async (url: string) => new Response(await readFile(fileURLToPath(url)))) as unknown as typeof fetch,
-  });
+  opened = await openNodeEngine({ relay: null });
+  ({ machine, engine } = opened);
 }, 300_000);
 
-afterAll(() => machine?.destroy());
+afterAll(() => opened?.close());
 
 const files = new Map<string, Uint8Array>();
 

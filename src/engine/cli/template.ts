@@ -5,6 +5,7 @@
  * Values print the way Go prints them (`[sh -c echo]`, `map[a:b]`, `<no value>`), JSON the way Go's
  * encoder writes it (`<`, `>`, `&` escaped).
  */
+import { formatTable } from '../format.ts';
 
 export class TemplateError extends Error {}
 
@@ -141,8 +142,6 @@ export function formatRows(format: string, rows: Record<string, unknown>[], head
   if (table && !template) return undefined;
   const lines = rows.map((row) => renderTemplate(template, row));
   if (!table) return lines.map((line) => `${line}\n`).join('');
-  const cells = [renderTemplate(template, headers), ...lines].map((line) => line.split('\t'));
-  const columns = Math.max(...cells.map((line) => line.length));
-  const widths = [...Array(columns)].map((_, i) => Math.max(10, ...cells.map((line) => (i < line.length - 1 ? [...line[i]].length + 3 : 0))));
-  return cells.map((line) => `${line.map((cell, i) => (i === line.length - 1 ? cell : cell.padEnd(widths[i] - [...cell].length + cell.length))).join('')}\n`).join('');
+  const head = renderTemplate(template, headers).split('\t');
+  return formatTable({ columns: head.map((header, i) => ({ header, value: (cells: string[]) => cells[i] ?? '' })), rows: lines.map((line) => line.split('\t')) });
 }

@@ -39,6 +39,9 @@ export const MANIFEST_MEDIA_TYPES = [MediaType.index, MediaType.manifest, MediaT
 /** Largest manifest or index accepted (they are small JSON; a bigger answer is not a manifest). */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
+/** Why a pull cannot reach a registry, when the host gave no other reason. */
+export const NO_REGISTRY_ACCESS = 'this Layerlab has no way to reach registries';
+
 export interface RegistryClientOptions {
   fetch?: RegistryFetch;
   credentials?: CredentialStore;
@@ -107,7 +110,7 @@ export class RegistryClient {
     this.#fetch = options.fetch;
     this.createHasher = options.createHasher ?? jsSha256;
     this.credentials = options.credentials ?? new CredentialStore();
-    this.#unavailable = options.unavailableReason ?? 'this Layerlab has no way to reach registries';
+    this.#unavailable = options.unavailableReason ?? NO_REGISTRY_ACCESS;
   }
 
   get available(): boolean {

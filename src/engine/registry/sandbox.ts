@@ -11,16 +11,13 @@
 import { isDigest, sha256, type Digest } from '../oci/digest.ts';
 import { MediaType } from '../oci/types.ts';
 import type { BlobBackend } from '../store/backend.ts';
-import type { RegistryFetch } from './client.ts';
+import { MAX_MANIFEST_BYTES, type RegistryFetch } from './client.ts';
 import { RegistryUnavailableError } from './errors.ts';
-import type { HasherFactory } from './hash.ts';
-import { jsSha256 } from './hash.ts';
+import { jsSha256, type HasherFactory } from './hash.ts';
 
 /** The sandbox registry's name, as in `docker push registry.lab/me/app:1`. */
 export const SANDBOX_REGISTRY = 'registry.lab';
 
-/** The biggest manifest accepted (as the client's limit). */
-const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 /** Upload sessions kept open at once (each is only a name until its PUT). */
 const MAX_UPLOADS = 64;
 
