@@ -272,7 +272,7 @@ export class Engine implements EngineApi {
       history,
       totalBytes: analysis.totalBytes,
       wastedBytes: analysis.wastedBytes,
-      wasted: analysis.wasted.map((w) => ({ path: w.path, bytes: w.wastedBytes, layers: [] })),
+      wasted: analysis.wasted.map((w) => ({ path: w.path, bytes: w.wastedBytes, layers: w.layers })),
     };
   }
 
