@@ -39,6 +39,8 @@ export interface RunInstruction extends Base {
   kind: 'RUN';
   command: CommandForm;
   heredocs: Heredoc[];
+  /** `--mount=` values as written (mounts.ts parses them once build args are substituted). */
+  mounts: string[];
 }
 
 export interface CopyInstruction extends Base {
