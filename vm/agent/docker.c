@@ -133,7 +133,24 @@ static void cli_line(cli *c, const char *line, size_t n)
 		sb_printf(&b, ",\"tty\":%s", tty && tty->t == J_BOOL && tty->b ? "true" : "false");
 		int ncols = cols && cols->t == J_NUM && cols->num >= 1 && cols->num <= 10000 ? (int)cols->num : 80;
 		int nrows = rows && rows->t == J_NUM && rows->num >= 1 && rows->num <= 10000 ? (int)rows->num : 24;
-		sb_printf(&b, ",\"cols\":%d,\"rows\":%d}", ncols, nrows);
+		sb_printf(&b, ",\"cols\":%d,\"rows\":%d", ncols, nrows);
+		/* `build --secret …,env=VAR`: the client's variables it names (strings only, at most 32). */
+		jnode *env = jget(m, "env");
+		if (env && env->t == J_OBJ) {
+			int n = 0;
+			sb_puts(&b, ",\"env\":{");
+			for (jnode *e = env->kid; e && n < 32; e = e->next) {
+				if (e->t != J_STR || !e->key)
+					continue;
+				if (n++)
+					sb_putc(&b, ',');
+				sb_jstr_n(&b, e->key, e->klen);
+				sb_putc(&b, ':');
+				sb_jstr_n(&b, e->s, e->len);
+			}
+			sb_putc(&b, '}');
+		}
+		sb_putc(&b, '}');
 	} else if ((v = jget(m, "stdin")) && v->t == J_STR) {
 		sb_printf(&b, "{\"event\":\"cli-stdin\",\"cid\":%d,\"data\":", c->cid);
 		sb_add(&b, v->raw, v->rawlen);
@@ -283,6 +300,62 @@ static int docker_exec(const jnode *argvn)
 	return pid < 0 ? 127 : exit_code(st);
 }
 
+/* The variable a `--secret` spec reads: env=NAME, type=env's src=NAME, or (neither src nor env) the id. */
+static int secret_env_name(const char *spec, char *name, size_t size)
+{
+	char id[256] = "", env[256] = "", src[256] = "";
+	int is_env = 0;
+	const char *p = spec;
+	while (*p) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		const char *eq = memchr(p, '=', n);
+		if (eq) {
+			size_t klen = (size_t)(eq - p), vlen = n - klen - 1;
+			char *dst = NULL;
+			if (klen == 2 && !strncmp(p, "id", 2))
+				dst = id;
+			else if (klen == 3 && !strncmp(p, "env", 3))
+				dst = env;
+			else if ((klen == 3 && !strncmp(p, "src", 3)) || (klen == 6 && !strncmp(p, "source", 6)))
+				dst = src;
+			else if (klen == 4 && !strncmp(p, "type", 4))
+				is_env = vlen == 3 && !strncmp(eq + 1, "env", 3);
+			if (dst && vlen < 256) {
+				memcpy(dst, eq + 1, vlen);
+				dst[vlen] = 0;
+			}
+		}
+		p += n + (end ? 1 : 0);
+	}
+	const char *pick = env[0] ? env : is_env && src[0] ? src : !src[0] ? id : "";
+	if (!pick[0] || strlen(pick) >= size)
+		return 0;
+	strcpy(name, pick);
+	return 1;
+}
+
+/* Adds `"env":{…}` with the values of the variables `build --secret` names (the host sees no others). */
+static void add_secret_env(sbuf *b, int argc, char **argv)
+{
+	int n = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *spec = !strcmp(argv[i], "--secret") && i + 1 < argc ? argv[i + 1]
+				   : !strncmp(argv[i], "--secret=", 9)	? argv[i] + 9
+									: NULL;
+		char name[256];
+		const char *value;
+		if (!spec || !secret_env_name(spec, name, sizeof name) || !(value = getenv(name)))
+			continue;
+		sb_puts(b, n++ ? "," : ",\"env\":{");
+		sb_jstr(b, name);
+		sb_putc(b, ':');
+		sb_jstr(b, value);
+	}
+	if (n)
+		sb_putc(b, '}');
+}
+
 int docker_main(int argc, char **argv)
 {
 	const char *path = docker_sock_path(0);
@@ -313,8 +386,10 @@ int docker_main(int argc, char **argv)
 	struct winsize ws = {0};
 	if (tty)
 		ioctl(1, TIOCGWINSZ, &ws);
-	sb_printf(&b, ",\"tty\":%s,\"cols\":%d,\"rows\":%d}\n", tty ? "true" : "false", ws.ws_col ? ws.ws_col : 80,
+	sb_printf(&b, ",\"tty\":%s,\"cols\":%d,\"rows\":%d", tty ? "true" : "false", ws.ws_col ? ws.ws_col : 80,
 		  ws.ws_row ? ws.ws_row : 24);
+	add_secret_env(&b, argc, argv);
+	sb_puts(&b, "}\n");
 	fd_write_all(s, b.p, b.n);
 
 	sbuf in = {0};

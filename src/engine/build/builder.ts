@@ -81,6 +81,15 @@ export interface BuildResult {
   steps: Extract<BuildEvent, { type: 'step-done' }>[];
 }
 
+/** A `RUN --mount=type=cache` directory, as `docker system df -v` lists build cache records. */
+export interface BuildCacheMount {
+  /** Its record id (the directory's name). */
+  id: string;
+  /** The mount's `id=` (the target by default). */
+  cacheId: string;
+  size: number;
+}
+
 interface CacheRecord {
   /** The layer the step made; null for a config-only step. */
   diffID: Digest | null;
@@ -147,6 +156,27 @@ export class Builder {
     this.#guest = options.guest;
     this.#guestLayers = options.guestLayers;
     this.#files = options.layerFiles;
+  }
+
+  /** The `RUN --mount=type=cache` directories in the guest: their ids and sizes (`docker system df`). */
+  async cacheMounts(): Promise<BuildCacheMount[]> {
+    const script = 'cd "$1" 2>/dev/null || exit 0; for d in */; do d=${d%/}; [ -d "$d" ] || continue; printf "%s\\t%s\\t%s\\n" "$d" "$(du -sk "$d" | cut -f1)" "$(cat "$d.id" 2>/dev/null)"; done';
+    let listing = '';
+    await this.#guest.request('spawn', { argv: ['/bin/sh', '-c', script, 'sh', BUILD_CACHE_DIR] }, { onStream: (stream, data) => { if (stream === 'stdout') listing += new TextDecoder().decode(data); } });
+    return listing
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const [dir, kib, id] = line.split('\t');
+        return { id: dir!, cacheId: id || dir!, size: Number(kib) * 1024 };
+      });
+  }
+
+  /** `docker builder prune`: empties every cache mount (the layer cache lives in the images and goes with them). */
+  async pruneCacheMounts(): Promise<{ deleted: string[]; reclaimed: number }> {
+    const mounts = await this.cacheMounts();
+    if (mounts.length) await this.#guest.request('rm', { path: BUILD_CACHE_DIR });
+    return { deleted: mounts.map((m) => m.id), reclaimed: mounts.reduce((sum, m) => sum + m.size, 0) };
   }
 
   async build(options: BuildOptions): Promise<BuildResult> {
@@ -450,8 +480,8 @@ export class Builder {
         if (mount.from !== undefined) seed = await this.#mountSource(`${id}-m${n}`, mount, from, cleanups);
         await this.#sh(
           `could not prepare cache ${mount.id}`,
-          '[ -d "$1" ] && exit 0; mkdir -p "$1" && chown "$2:$3" "$1" && chmod "$4" "$1" && if [ -n "$5" ]; then cp -a "$5/." "$1/"; fi',
-          cacheDir, String(mount.uid ?? 0), String(mount.gid ?? 0), (mount.mode ?? 0o755).toString(8), seed,
+          '[ -d "$1" ] && exit 0; mkdir -p "$1" && chown "$2:$3" "$1" && chmod "$4" "$1" && printf %s "$6" > "$1.id" && if [ -n "$5" ]; then cp -a "$5/." "$1/"; fi',
+          cacheDir, String(mount.uid ?? 0), String(mount.gid ?? 0), (mount.mode ?? 0o755).toString(8), seed, mount.id!,
         );
         result.push({ source: cacheDir, destination: mount.target, readonly: mount.readonly });
         continue;
