@@ -429,7 +429,8 @@ const imagePrune: Verb = {
 
 export function pruneText(what: string, lines: string[], reclaimed: number): string {
   const head = lines.length ? `Deleted ${what}:\n${lines.map((l) => `${l}\n`).join('')}\n` : '';
-  return `${head}Total reclaimed space: ${humanSize(reclaimed)}\n`;
+  // go-units HumanSize (4 significant digits), as the docker CLI prints it.
+  return `${head}Total reclaimed space: ${humanSize(reclaimed, 4)}\n`;
 }
 
 export const imageVerbs = {
