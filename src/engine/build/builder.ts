@@ -475,7 +475,9 @@ export class Builder {
       }
       if (mount.type === 'cache') {
         // One directory per id; `sharing` (shared/private/locked) is moot here: this engine runs one RUN at a time.
-        const cacheDir = `${BUILD_CACHE_DIR}/${(await sha256(new TextEncoder().encode(mount.id!))).slice(7, 39)}`;
+        // As in BuildKit, an owner, mode or seed (`from`) makes the cache a different one from the plain id's.
+        const base = [mount.uid, mount.gid, mount.mode, mount.from, mount.source].some((v) => v !== undefined) ? `\0${JSON.stringify([mount.uid, mount.gid, mount.mode, mount.from, mount.source])}` : '';
+        const cacheDir = `${BUILD_CACHE_DIR}/${(await sha256(new TextEncoder().encode(mount.id! + base))).slice(7, 32)}`;
         let seed = '';
         if (mount.from !== undefined) seed = await this.#mountSource(`${id}-m${n}`, mount, from, cleanups);
         await this.#sh(

@@ -64,9 +64,11 @@ describe('RUN --mount', () => {
     const top = layers.at(-1)!;
     expect(top.get('count')).toBe('1\n');
     expect([...top.keys()].filter((p) => p.startsWith('var/cache'))).toEqual([]);
-    // A cache id is shared by name, whatever the target.
-    const byId = await build('FROM busybox\nRUN --mount=type=cache,id=/var/cache/app,target=/c,uid=1000 cat /c/log && ls -ld /c | cut -c1-10\n', { tag: 'cache:3', noCache: true });
+    // A cache id is shared by name, whatever the target; with an owner it is another cache (as in BuildKit).
+    const byId = await build('FROM busybox\nRUN --mount=type=cache,id=/var/cache/app,target=/c cat /c/log && ls -ld /c | cut -c1-10\n', { tag: 'cache:3', noCache: true });
     expect(byId.output).toBe('one\ntwo\ndrwxr-xr-x\n');
+    const owned = await build('FROM busybox\nRUN --mount=type=cache,id=/var/cache/app,target=/c,uid=1000,mode=0700 ls /c | wc -l && ls -lnd /c | cut -c1-20 | tr -s " "\n', { tag: 'cache:5', noCache: true });
+    expect(owned.output).toBe('0\ndrwx------ 2 1000 0\n');
     await engine.pruneBuildCache();
     const pruned = await build('FROM busybox\nRUN --mount=type=cache,target=/var/cache/app ls /var/cache/app | wc -l\n', { tag: 'cache:4', noCache: true });
     expect(pruned.output.trim()).toBe('0');
