@@ -31,13 +31,16 @@ async function waitForSerial(pattern: RegExp, ms: number): Promise<void> {
   }
 }
 
+/** Prints the container's terminal size once it has one (the client sizes the pty as soon as it exists). */
+const SIZE = `sh -c 'i=0; while ! stty size >/dev/null 2>&1 && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; stty size'`;
+
 /** A container command that prints its terminal's size, then waits (at most a minute) for it to change. */
-const WATCH_SIZE = `sh -c 's=$(stty size); echo "start $s"; i=0; while [ "$(stty size)" = "$s" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; echo "now $(stty size)"'`;
+const WATCH_SIZE = `sh -c 'i=0; while ! stty size >/dev/null 2>&1 && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; s=$(stty size); echo "start $s"; i=0; while [ "$(stty size)" = "$s" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; echo "now $(stty size)"'`;
 
 describe('terminal size in -it sessions', () => {
   it('docker run -it: the terminal size at start, and after a resize', async () => {
     await resizeTerminal(100, 30);
-    expect((await runner.shell('docker run --rm -it busybox stty size')).output).toContain('30 100');
+    expect((await runner.shell(`docker run --rm -it busybox ${SIZE}`)).output).toContain('30 100');
     serial = '';
     const session = runner.shell(`docker run --rm -it busybox ${WATCH_SIZE}`);
     await waitForSerial(/start 30 100/, 120_000);
@@ -48,7 +51,7 @@ describe('terminal size in -it sessions', () => {
   it('docker exec -it: the same', async () => {
     await resizeTerminal(90, 25);
     expect((await runner.shell('docker run -d --name sizer busybox sleep 600')).exit).toBe(0);
-    expect((await runner.shell('docker exec -it sizer stty size')).output).toContain('25 90');
+    expect((await runner.shell(`docker exec -it sizer ${SIZE}`)).output).toContain('25 90');
     serial = '';
     const session = runner.shell(`docker exec -it sizer ${WATCH_SIZE}`);
     await waitForSerial(/start 25 90/, 120_000);

@@ -266,6 +266,83 @@ static int is_interactive_flag(const char *a)
 	return strchr(a + 1, 'i') != NULL;
 }
 
+static volatile sig_atomic_t g_winch;
+
+static void on_winch(int sig)
+{
+	(void)sig;
+	g_winch = 1;
+}
+
+/* Whether `pid` is `ancestor` or descends from it (ppid chain in /proc). */
+static int descends_from(pid_t pid, pid_t ancestor)
+{
+	for (int depth = 0; pid > 1 && depth < 16; depth++) {
+		if (pid == ancestor)
+			return 1;
+		char path[64], buf[512];
+		snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return 0;
+		ssize_t n = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (n <= 0)
+			return 0;
+		buf[n] = 0;
+		char *end = strrchr(buf, ')'); /* comm may hold spaces and parens */
+		int ppid = 0;
+		if (!end || sscanf(end + 1, " %*c %d", &ppid) != 1)
+			return 0;
+		pid = ppid;
+	}
+	return 0;
+}
+
+/*
+ * `run -it`/`exec -it`: crun gives the container its own pty but does not pass our terminal's size on.
+ * Copy it (TIOCGWINSZ on our tty) to every pty that a process under `child` has as stdin, reached through
+ * /proc/PID/fd/0 (the same pty, opened from outside the container). Called at start and on SIGWINCH, so
+ * `stty size` in the container follows the learner's terminal. Returns how many ptys it sized.
+ */
+static int copy_winsize(pid_t child)
+{
+	struct winsize ws;
+	if (ioctl(1, TIOCGWINSZ, &ws) || !ws.ws_row || !ws.ws_col)
+		return 0;
+	char self[PATH_MAX] = "";
+	ssize_t sl = readlink("/proc/self/fd/1", self, sizeof self - 1);
+	self[sl > 0 ? sl : 0] = 0;
+	DIR *d = opendir("/proc");
+	if (!d)
+		return 0;
+	int sized = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		pid_t pid = (pid_t)atoi(e->d_name);
+		if (pid <= 0 || pid == child || !descends_from(pid, child))
+			continue;
+		char path[64], target[PATH_MAX];
+		snprintf(path, sizeof path, "/proc/%d/fd/0", (int)pid);
+		ssize_t tl = readlink(path, target, sizeof target - 1);
+		if (tl <= 0)
+			continue;
+		target[tl] = 0;
+		if (strncmp(target, "/dev/pts/", 9) || !strcmp(target, self))
+			continue;
+		int fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0)
+			continue;
+		struct winsize cur;
+		if (!ioctl(fd, TIOCGWINSZ, &cur) && (cur.ws_row != ws.ws_row || cur.ws_col != ws.ws_col))
+			ioctl(fd, TIOCSWINSZ, &ws);
+		sized++;
+		close(fd);
+	}
+	closedir(d);
+	return sized;
+}
+
 /* Runs the host's cli-exec argv attached to our terminal; returns its exit code. */
 static int docker_exec(const jnode *argvn)
 {
@@ -292,9 +369,27 @@ static int docker_exec(const jnode *argvn)
 		fprintf(stderr, "docker: exec %s: %s\n", av[0], strerror(errno));
 		_exit(127);
 	}
-	int st = 0;
-	while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+	/* The container's pty gets our size once it exists (polled for up to 5 s), then on every SIGWINCH. */
+	struct sigaction winch = {.sa_handler = on_winch}, owinch;
+	sigaction(SIGWINCH, &winch, &owinch);
+	int st = 0, sized = 0;
+	for (int polls = 0; pid > 0;) {
+		pid_t r = waitpid(pid, &st, sized || polls >= 500 ? 0 : WNOHANG);
+		if (r == pid || (r < 0 && errno != EINTR))
+			break;
+		if (g_winch) {
+			g_winch = 0;
+			copy_winsize(pid);
+		} else if (!sized && polls < 500) {
+			polls++;
+			sized = copy_winsize(pid) > 0;
+			if (!sized) {
+				struct timespec ten_ms = {0, 10 * 1000 * 1000};
+				nanosleep(&ten_ms, NULL);
+			}
+		}
 	}
+	sigaction(SIGWINCH, &owinch, NULL);
 	sigaction(SIGINT, &oint, NULL);
 	sigaction(SIGQUIT, &oquit, NULL);
 	return pid < 0 ? 127 : exit_code(st);
