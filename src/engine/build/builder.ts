@@ -575,7 +575,8 @@ export class Builder {
             hostname: id.slice(-12),
             // RUN steps reach the network (apk add, pip install, wget) through the VM's own interface,
             // with the VM's resolver and hosts (host.docker.internal), as Docker's builder gives its own.
-            hostNetwork: true,
+            // `RUN --network=none`: a network namespace of its own, with nothing in it.
+            hostNetwork: run.network !== 'none',
             mounts: [...RUN_NETWORK_FILES.map((path) => ({ source: path, destination: path, readonly: true })), ...runMounts],
           }),
           ...(run.stdin !== undefined ? { stdin: toBase64(new TextEncoder().encode(run.stdin)) } : {}),

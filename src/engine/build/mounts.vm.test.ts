@@ -119,4 +119,10 @@ describe('RUN --mount', () => {
     expect([changed.output, changedAgain.output]).toEqual(['one\n', 'two\n']);
     await expect(build('FROM busybox\nRUN --mount=source=nope,target=/x true\n', { context, tag: 'bind:3' })).rejects.toThrow('"/nope" not found: not found');
   });
+
+  it('RUN --network=none: a network namespace with only the loopback interface', async () => {
+    const built = await build('FROM busybox\nRUN --network=none ls /sys/class/net\nRUN ls /sys/class/net | grep -vc "^lo$"\n', { tag: 'net:1' });
+    expect(built.output.split('\n')[0]).toBe('lo');
+    expect(Number(built.output.split('\n')[1])).toBeGreaterThan(0);
+  });
 });

@@ -56,6 +56,8 @@ export interface RunSpec {
   workdir: string;
   /** `--mount=` specs, substituted, with `from` resolved. */
   mounts: PlannedRunMount[];
+  /** `--network=none`: no network at all (absent: the builder's network). */
+  network?: 'none' | 'host';
 }
 
 /** A RUN mount with its `from` resolved: bind/cache sources come from the context, a stage or an image. */
@@ -696,7 +698,7 @@ class StagePlanner {
     }
     const { argv, stdin } = this.runArgv(instruction);
     const workdir = this.config.WorkingDir || '/';
-    return { argv, env, stdin, historyArgs, user: this.config.User, workdir, mounts: this.runMounts(instruction, workdir) };
+    return { argv, env, stdin, historyArgs, user: this.config.User, workdir, mounts: this.runMounts(instruction, workdir), ...(instruction.network ? { network: instruction.network } : {}) };
   }
 
   private runMounts(instruction: Ast.RunInstruction, workdir: string): PlannedRunMount[] {
