@@ -32,7 +32,7 @@ beforeAll(async () => {
     baseLayerUrl: (name) => pathToFileURL(join(DEFAULT_ASSETS_DIR, 'base', name)).href,
     fetch: (async (url: string) => new Response(await readFile(fileURLToPath(url)))) as unknown as typeof fetch,
   });
-});
+}, 600_000);
 
 afterAll(() => machine?.destroy());
 
@@ -55,7 +55,7 @@ async function layerFiles(ref: string): Promise<Map<string, string>[]> {
 }
 
 describe('RUN --mount', () => {
-  it('type=cache: a later build sees what an earlier one left; the layer keeps no cache file; builder prune empties it', async () => {
+  it('type=cache: a later build sees what an earlier one left; the layer keeps no cache file; builder prune empties it', { timeout: 600_000 }, async () => {
     const first = await build('FROM busybox\nRUN --mount=type=cache,target=/var/cache/app echo one >> /var/cache/app/log && wc -l < /var/cache/app/log > /count\n', { tag: 'cache:1' });
     expect(first.output).toBe('');
     const again = await build('FROM busybox\nRUN --mount=type=cache,target=/var/cache/app echo two >> /var/cache/app/log && cat /var/cache/app/log\n', { tag: 'cache:2' });
@@ -74,7 +74,7 @@ describe('RUN --mount', () => {
     expect(pruned.output.trim()).toBe('0');
   });
 
-  it('type=secret: the RUN reads it; no layer, history entry or config has it; a required one that is missing fails', async () => {
+  it('type=secret: the RUN reads it; no layer, history entry or config has it; a required one that is missing fails', { timeout: 600_000 }, async () => {
     const secret = 'hunter2-s3cret';
     const dockerfile = 'FROM busybox\nRUN --mount=type=secret,id=token,env=TOKEN wc -c < /run/secrets/token > /len && stat -c %a /run/secrets/token && [ "$TOKEN" = "$(cat /run/secrets/token)" ]\n';
     const built = await build(dockerfile, { tag: 'secret:1', secrets: { token: text(secret) } });
@@ -93,7 +93,7 @@ describe('RUN --mount', () => {
     await expect(build('FROM busybox\nRUN --mount=type=secret,id=absent,required cat /run/secrets/absent\n', { tag: 'secret:3' })).rejects.toThrow('secret absent not found: not found');
   });
 
-  it('type=bind: the context (read-only unless rw, writes discarded), a file, and a stage', async () => {
+  it('type=bind: the context (read-only unless rw, writes discarded), a file, and a stage', { timeout: 600_000 }, async () => {
     const context = [file('Dockerfile', ''), file('src/a.txt', 'from the context\n'), file('top.txt', 'top\n')];
     const built = await build(
       [
@@ -120,7 +120,7 @@ describe('RUN --mount', () => {
     await expect(build('FROM busybox\nRUN --mount=source=nope,target=/x true\n', { context, tag: 'bind:3' })).rejects.toThrow('"/nope" not found: not found');
   });
 
-  it('RUN --network=none: a network namespace with only the loopback interface', async () => {
+  it('RUN --network=none: a network namespace with only the loopback interface', { timeout: 600_000 }, async () => {
     const built = await build('FROM busybox\nRUN --network=none ls /sys/class/net\nRUN ls /sys/class/net | grep -vc "^lo$"\n', { tag: 'net:1' });
     expect(built.output.split('\n')[0]).toBe('lo');
     expect(Number(built.output.split('\n')[1])).toBeGreaterThan(0);
