@@ -399,6 +399,14 @@ export class Engine implements EngineApi {
     return { registry, wasLoggedIn: this.registry.credentials.delete(registry) };
   }
 
+  async buildCache() {
+    return this.#builder.cacheMounts();
+  }
+
+  async pruneBuildCache() {
+    return this.#builder.pruneCacheMounts();
+  }
+
   async pruneImages(options: { all?: boolean } = {}) {
     const result = await this.store.prune(options);
     return { deleted: result.imagesDeleted, reclaimed: result.bytesReclaimed };

@@ -62,7 +62,7 @@ export type GuestEvent =
   | { event: 'exit'; name: string; code: number }
   | { event: 'tcp-data'; conn: number; data: Base64 }
   | { event: 'tcp-end'; conn: number; error?: string }
-  | { event: 'cli'; cid: number; argv: string[]; cwd: string; tty: boolean; cols: number; rows: number }
+  | { event: 'cli'; cid: number; argv: string[]; cwd: string; tty: boolean; cols: number; rows: number; env?: Record<string, string> }
   | { event: 'cli-exec-exit'; cid: number; ref: string; code: number }
   | { event: 'cli-closed'; cid: number }
   | { event: 'cli-stdin'; cid: number; data?: Base64; eof?: boolean };
