@@ -4,7 +4,7 @@
  * the docker CLI). The page talks to it through `DaemonApi` (Comlink).
  */
 import * as Comlink from 'comlink';
-import { restoreBrowserMachine, startBrowserMachine } from '../vm/browser.ts';
+import { prefetchBrowserMachine, restoreBrowserMachine, startBrowserMachine } from '../vm/browser.ts';
 import type { Machine } from '../vm/machine.ts';
 import { Engine, type BaseImage } from '../engine/engine.ts';
 import { IdbBackend } from '../engine/store/idb.ts';
@@ -45,6 +45,11 @@ export class Daemon {
   #watchdog: ReturnType<typeof setTimeout> | null = null;
   #restarting = false;
   #checkpoints = new Map<string, { state: ArrayBuffer; meta: [string, unknown][] }>();
+
+  /** Starts looking up the VM snapshot while the page sets up; `boot` with the same URL picks it up. */
+  prefetch(assetsUrl: string): void {
+    prefetchBrowserMachine(assetsUrl);
+  }
 
   // Callbacks are separate arguments: Comlink proxies top-level arguments only.
   /**

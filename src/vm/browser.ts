@@ -68,9 +68,9 @@ export function pageRelay(): Promise<MachineNetwork | undefined> {
 }
 
 /** The snapshot's identity (vm/build.sh writes it with each snapshot), revalidated on each load; null: unknown. */
-async function snapshotId(base: URL, signal?: AbortSignal): Promise<string | null> {
+async function snapshotId(base: URL): Promise<string | null> {
   try {
-    const response = await fetch(new URL('state-inputs.sha256', base), { cache: 'no-cache', signal });
+    const response = await fetch(new URL('state-inputs.sha256', base), { cache: 'no-cache' });
     return response.ok ? parseSnapshotId(await response.text()) : null;
   } catch {
     return null;
@@ -98,6 +98,28 @@ function fillStateCache(key: string, zst: ArrayBuffer): Promise<boolean> {
   });
 }
 
+/** A snapshot lookup started before `startBrowserMachine` is called (see `prefetchBrowserMachine`). */
+let prefetched: { base: string; id: Promise<string | null>; cached: Promise<ArrayBuffer | null> } | null = null;
+
+function lookUpCachedState(base: URL): { id: Promise<string | null>; cached: Promise<ArrayBuffer | null> } {
+  if (prefetched?.base === base.href) {
+    const found = prefetched;
+    prefetched = null;
+    return found;
+  }
+  const id = snapshotId(base);
+  return { id, cached: id.then((found) => (found ? readCachedState(stateCacheKey(base, found)) : null)) };
+}
+
+/**
+ * Starts looking up the snapshot (its identity, this browser's decompressed copy) while the page is still
+ * setting up, so `startBrowserMachine` finds it ready.
+ */
+export function prefetchBrowserMachine(assetsUrl: string): void {
+  const base = new URL(assetsUrl, globalThis.location?.href);
+  prefetched = { base: base.href, ...lookUpCachedState(base) };
+}
+
 /**
  * Downloads the BIOS and the saved VM state, then restores it. The state comes decompressed from this
  * browser's cache when it holds this snapshot (src/vm/state-cache.ts); otherwise it is downloaded, and
@@ -109,9 +131,10 @@ export async function startBrowserMachine(options: BrowserMachineOptions = {}): 
   }
   const base = new URL(options.assetsUrl ?? 'vm/', globalThis.location?.href);
   const progress = options.onProgress ?? (() => {});
-  const id = await snapshotId(base, options.signal);
+  const lookup = lookUpCachedState(base);
+  const id = await lookup.id;
   const key = id ? stateCacheKey(base, id) : null;
-  const cached = key ? await readCachedState(key) : null;
+  const cached = await lookup.cached;
   const names = cached ? (['bios.bin', 'vgabios.bin'] as const) : (['bios.bin', 'vgabios.bin', 'state.bin.zst'] as const);
   const loaded = new Map<string, number>();
   const totals = new Map<string, number>();
