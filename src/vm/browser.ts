@@ -140,10 +140,13 @@ export async function startBrowserMachine(options: BrowserMachineOptions = {}): 
   const totals = new Map<string, number>();
   const report = () => {
     const done = [...loaded.values()].reduce((a, b) => a + b, 0);
-    const total = [...totals.values()].reduce((a, b) => a + b, 0);
+    // A server that compresses on the fly sends no length: then there is no total to show, and the bar
+    // creeps towards 70 % as bytes arrive instead of standing still.
+    const known = names.every((name) => (totals.get(name) ?? 0) > 0);
+    const total = known ? [...totals.values()].reduce((a, b) => a + b, 0) : 0;
     progress({
       step: `Downloading the VM (${(done / 1e6).toFixed(1)}${total ? ` / ${(total / 1e6).toFixed(1)}` : ''} MB)`,
-      value: total ? (0.7 * done) / total : 0,
+      value: total ? (0.7 * done) / total : (0.7 * done) / (done + 8e6),
     });
   };
   if (cached) progress({ step: 'Restoring the VM saved in this browser', value: 0.6 });
