@@ -8,7 +8,7 @@
  * editor-adapters.ts (the editor's builds, a lesson's reset).
  */
 import * as Comlink from 'comlink';
-import { restoreBrowserMachine, startBrowserMachine } from '../vm/browser.ts';
+import { prefetchBrowserMachine, restoreBrowserMachine, startBrowserMachine } from '../vm/browser.ts';
 import type { Machine } from '../vm/machine.ts';
 import { Engine, type BaseImage } from '../engine/engine.ts';
 import type { BlobBackend } from '../engine/store/backend.ts';
@@ -50,6 +50,11 @@ export class Daemon {
   #watchdog = new Watchdog();
   #restarting = false;
   #checkpoints = new Checkpoints();
+
+  /** Starts looking up the VM snapshot while the page sets up; `boot` with the same URL picks it up. */
+  prefetch(assetsUrl: string): void {
+    prefetchBrowserMachine(assetsUrl);
+  }
 
   // Callbacks are separate arguments: Comlink proxies top-level arguments only.
   /**
