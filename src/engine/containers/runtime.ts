@@ -1,0 +1,152 @@
+/**
+ * crun in the guest, for one container: its OCI runtime config, the argv of `crun exec`, pause/resume,
+ * its state, and what `docker top` and `docker stats` read from its cgroup.
+ */
+import type { Guest } from '../guest.ts';
+import { runtimeSpec } from '../runtime/spec.ts';
+import { EngineError } from '../oci/errors.ts';
+import { resolveUser } from '../build/users.ts';
+import { fromBase64 } from '../util/base64.ts';
+import type { ContainerStatsSample } from '../api.ts';
+import { parseProcesses, parseStats, type GuestProcess } from './procfs.ts';
+import { containerDir, NETWORK_FILES, sleep, volumeDir, type ContainerRecord } from './record.ts';
+import type { ContainerNetworking } from './networking.ts';
+
+export interface ExecOptions {
+  env?: string[];
+  workdir?: string;
+  user?: string;
+}
+
+export class ContainerRuntime {
+  #guest: Guest;
+  #networking: ContainerNetworking;
+
+  constructor(options: { guest: Guest; networking: ContainerNetworking }) {
+    this.#guest = options.guest;
+    this.#networking = options.networking;
+  }
+
+  async crun(command: 'pause' | 'resume', id: string): Promise<void> {
+    let stderr = '';
+    const { exit } = await this.#guest.request('spawn', { argv: ['/usr/bin/crun', command, id] }, {
+      onStream: (_stream, data) => (stderr += new TextDecoder().decode(data)),
+    });
+    if (exit !== 0) throw new EngineError(`Cannot ${command === 'resume' ? 'unpause' : 'pause'} container ${id}: ${stderr.trim() || `crun ${command} failed (exit ${exit})`}`);
+  }
+
+  /**
+   * A detached `crun run` answers before crun has written its state; exec and kill need that state.
+   * Waits for it while `running()` holds, 30 s at most.
+   */
+  async untilCreated(id: string, running: () => boolean): Promise<void> {
+    // crun writes it after the createRuntime hooks (the network wiring), which take a while under emulation.
+    // Each look is an agent request that takes guest CPU from the starting container: look soon, then less often.
+    let pause = 20;
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
+      const found = await this.#guest.request('read', { path: `/run/crun/${id}/status` }).then(() => true, () => false);
+      if (found || !running()) return;
+      await sleep(pause);
+      pause = Math.min(pause * 2, 250);
+    }
+  }
+
+  /**
+   * `crun delete -f`, only when crun holds state for the container: a foreground `crun run` removes its own
+   * when the process ends, and starting crun costs up to seconds under emulation.
+   */
+  async crunDelete(id: string): Promise<void> {
+    const held = await this.#guest.request('readdir', { path: '/run/crun' }).then(
+      (listing) => listing.names.includes(id),
+      (error: Error) => !/No such file/.test(error.message), // no /run/crun yet: nothing ever ran
+    );
+    if (held) await this.#guest.request('delete', { name: id }).catch(() => {});
+  }
+
+  /** The uid/gid a USER names, looked up in the container's own /etc/passwd and /etc/group. */
+  async #ids(record: ContainerRecord, user: string) {
+    if (!user || user === 'root' || /^\d+(:\d+)?$/.test(user)) return resolveUser(user, {});
+    const read = async (path: string) => {
+      try {
+        const { data } = await this.#guest.request('read', { path: `${containerDir(record.id)}/rootfs${path}` });
+        return new TextDecoder().decode(fromBase64(data));
+      } catch {
+        return undefined;
+      }
+    };
+    return resolveUser(user, { passwd: await read('/etc/passwd'), group: await read('/etc/group') });
+  }
+
+  async execArgv(record: ContainerRecord, command: string[], options: ExecOptions, tty: boolean): Promise<string[]> {
+    const ids = await this.#ids(record, options.user ?? record.user);
+    return [
+      '/usr/bin/crun',
+      'exec',
+      ...(tty ? ['--tty'] : []),
+      ...(options.env ?? []).flatMap((e) => ['--env', e]),
+      '--cwd',
+      options.workdir ?? (record.workdir || '/'),
+      '--user',
+      `${ids.uid}:${ids.gid}`,
+      record.id,
+      ...command,
+    ];
+  }
+
+  async runtimeConfig(record: ContainerRecord, options: { terminal: boolean }) {
+    const ids = await this.#ids(record, record.user);
+    const dir = containerDir(record.id);
+    const networkFiles = NETWORK_FILES.map((f) => ({ source: `${dir}/${f}`, destination: `/etc/${f}` }));
+    return runtimeSpec({
+      process: { args: record.args, env: record.env, cwd: record.workdir || '/', ...ids, terminal: options.terminal },
+      rootfs: `${dir}/rootfs`,
+      hostname: record.hostname,
+      mounts: [...networkFiles, ...record.volumes.map((v) => ({ source: volumeDir(v.name), destination: v.destination }))],
+      memoryBytes: record.memoryBytes,
+      pidsLimit: record.pidsLimit,
+      hostNetwork: record.network === 'host',
+      createRuntimeHooks: Object.values(record.endpoints ?? {}).map((endpoint, index) => this.#networking.attachHook(endpoint, index)),
+    });
+  }
+
+  /** The processes of a running container: pid, ppid, uid and the /proc fields `docker top` shows. */
+  async processes(record: ContainerRecord): Promise<GuestProcess[]> {
+    const script = [
+      `for p in $(cat /sys/fs/cgroup/${record.id}/cgroup.procs); do`,
+      '  s=$(cat /proc/$p/stat 2>/dev/null) || continue',
+      '  u=$(awk \'/^Uid:/ {print $2}\' /proc/$p/status 2>/dev/null)',
+      '  c=$(tr \'\\0\' \' \' < /proc/$p/cmdline 2>/dev/null)',
+      '  printf \'P %s\\t%s\\t%s\\n\' "$u" "$c" "$s"',
+      'done',
+      `awk '/^btime/ {print "B " $2}' /proc/stat`,
+      `awk '{print "U " $1}' /proc/uptime`,
+    ].join('\n');
+    const out = await this.#spawnText(['/bin/sh', '-c', script]);
+    return parseProcesses(out);
+  }
+
+  /** One sample of a running container's cgroup v2 counters and network bytes, for `docker stats`. */
+  async statsSample(record: ContainerRecord, read: string): Promise<ContainerStatsSample> {
+    const cg = `/sys/fs/cgroup/${record.id}`;
+    const script = [
+      `echo '## cpu'; cat ${cg}/cpu.stat`,
+      `echo '## memcur'; cat ${cg}/memory.current`,
+      `echo '## memmax'; cat ${cg}/memory.max`,
+      `echo '## memstat'; cat ${cg}/memory.stat`,
+      `echo '## io'; cat ${cg}/io.stat`,
+      `echo '## pids'; cat ${cg}/pids.current`,
+      `echo '## proc'; head -1 /proc/stat; grep -c '^processor' /proc/cpuinfo; awk '/^MemTotal/ {print $2}' /proc/meminfo`,
+      `echo '## net'; p=$(head -1 ${cg}/cgroup.procs); [ -n "$p" ] && cat /proc/$p/net/dev`,
+      'true',
+    ].join('\n');
+    const out = await this.#spawnText(['/bin/sh', '-c', script]);
+    return { id: record.id, name: record.name, read, running: true, ...parseStats(out, record.network === 'host') };
+  }
+
+  async #spawnText(argv: string[]): Promise<string> {
+    let out = '';
+    const decoder = new TextDecoder();
+    await this.#guest.request('spawn', { argv }, { onStream: (stream, data) => (stream === 'stdout' ? (out += decoder.decode(data, { stream: true })) : undefined) });
+    return out;
+  }
+}
