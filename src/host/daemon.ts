@@ -98,8 +98,6 @@ export class Daemon {
     serveGuestDocker({ engine: this.#engine, guest: this.#machine });
     this.#lessons = createEngineContext({ engine: this.#engine, guest: this.#machine });
     this.#workspace.clear();
-    // The guest clock is the snapshot's: set it, so file times and `date` are right.
-    await this.#machine.request('spawn', { argv: ['/bin/date', '-s', `@${Math.floor(Date.now() / 1000)}`] }).catch(() => {});
     for (const listener of this.#serialListeners) this.#attachSerial(listener);
     for (const listener of this.#changeListeners) this.#engine.subscribe(listener);
     this.#watchdog.watch(this.#machine, {
