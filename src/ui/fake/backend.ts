@@ -5,13 +5,15 @@
  * containers with writable layers. Nothing here is shipped as the product's behaviour.
  */
 import type { PortHttpRequest, PortHttpResponse } from '../../engine/api.ts';
+import type { BuildEvent, BuildStepInfo } from '../../engine/build/events.ts';
 import type { Backend, BuildRequest, BuildResult, EngineView } from '../backend.ts';
 import { BootError } from '../boot/boot.ts';
-import type { BuildDecoration, LintMarker } from '../editor/types.ts';
+import type { LintMarker } from '../editor/types.ts';
 import { baseLayer, fakeDigest, fixtureImages, fixtureWritableLayers } from '../layers/fixtures.ts';
 import type { ImageVM, LayerVM, WritableLayerVM } from '../layers/model.ts';
 import { countChanges, flatten, mergeLayers, normalize, toTree, treeSize, type FlatEntry } from '../layers/tree.ts';
-import type { Actions, BuildLogVM, BuildStepVM, ContainerRowVM, ImageRowVM } from '../panels/types.ts';
+import { BuildLog } from '../panels/build-log.ts';
+import type { Actions, ContainerRowVM, ImageRowVM } from '../panels/types.ts';
 import type { TerminalBridge } from '../terminal/port.ts';
 import { fileSize, type WorkspaceFile } from '../workspace/files.ts';
 
@@ -193,56 +195,72 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
     return lints;
   }
 
+  /** Instructions that change only the image config: the engine lists them in no log step. */
+  const CONFIG_ONLY = new Set(['CMD', 'LABEL', 'MAINTAINER', 'EXPOSE', 'ENV', 'ENTRYPOINT', 'VOLUME', 'USER', 'ARG', 'ONBUILD', 'STOPSIGNAL', 'HEALTHCHECK', 'SHELL']);
+
+  /** The build's steps as the engine describes them: every instruction but FROM, counted per stage. */
+  function stepInfos(instrs: Instr[]): Map<Instr, BuildStepInfo> {
+    const stages: Instr[][] = [];
+    for (const ins of instrs) {
+      if (ins.keyword === 'FROM' || stages.length === 0) stages.push([]);
+      if (ins.keyword !== 'FROM') stages.at(-1)!.push(ins);
+    }
+    const infos = new Map<Instr, BuildStepInfo>();
+    const total = stages.reduce((n, stage) => n + stage.length, 0);
+    for (const [index, stage] of stages.entries()) {
+      const name = stages.length > 1 ? String(index) : '';
+      for (const [i, ins] of stage.entries()) {
+        infos.set(ins, { n: infos.size + 1, total, stage: name, stageStep: i + 2, stageSteps: stage.length + 1, line: ins.line, endLine: ins.line, instruction: ins.text, configOnly: CONFIG_ONLY.has(ins.keyword) });
+      }
+    }
+    return infos;
+  }
+
+  /** Plays the build as the engine's BuildEvents; the shared reducer (BuildLog) makes the log and decorations. */
   async function build(req: BuildRequest): Promise<BuildResult> {
     const df = req.files.find((f) => f.path === req.dockerfile);
     const text = typeof df?.content === 'string' ? df.content : '';
     const instrs = readDockerfile(text);
     const started = performance.now();
-    const total = instrs.length;
-    const steps: BuildStepVM[] = [
-      { id: 1, name: '[internal] load build definition from Dockerfile', line: 0, status: 'done', seconds: 0.0, output: [] },
-      { id: 2, name: '[internal] load .dockerignore', line: 0, status: 'done', seconds: 0.0, output: [] },
-      ...instrs.map((ins, i) => ({ id: i + 3, name: `[${i + 1}/${total}] ${ins.text}`, line: ins.line, status: 'waiting' as const, output: [] })),
-    ];
-    const log = (): BuildLogVM => ({
-      state: 'running',
-      steps: steps.map((s) => ({ ...s })),
-      progress: steps.filter((s) => s.status === 'done' || s.status === 'cached').length / steps.length,
-    });
-    const fail = (line: number, message: string, step?: BuildStepVM): BuildResult => {
-      if (step) {
-        step.status = 'error';
-        step.error = message;
-      }
-      req.onLog({ ...log(), state: 'failed', error: message });
-      return { ok: false, decorations: line ? [{ line, status: 'failed', why: message }] : [], lints: line ? [{ line, severity: 'error', message, source: 'build' }] : [], error: message };
+    const log = new BuildLog(text);
+    const emitEvent = (event: BuildEvent) => {
+      log.apply(event);
+      req.onLog(log.snapshot());
     };
-    req.onLog(log());
+    const fail = (line: number, message: string, step?: BuildStepInfo): BuildResult => {
+      if (step) emitEvent({ type: 'step-error', step, message });
+      emitEvent({ type: 'error', message, ...(line ? { line } : {}) });
+      return { ok: false, decorations: log.decorations(), lints: line ? [{ line, severity: 'error', message, source: 'build' }] : [], error: message };
+    };
+    req.onLog(log.snapshot());
     if (instrs.length === 0) return fail(0, 'the Dockerfile cannot be empty');
     if (instrs[0].keyword !== 'FROM' && instrs[0].keyword !== 'ARG') return fail(instrs[0].line, 'no build stage in current context: the first instruction must be FROM');
+    const unknown = instrs.find((ins) => !KNOWN.has(ins.keyword));
+    if (unknown) return fail(unknown.line, `dockerfile parse error on line ${unknown.line}: unknown instruction: ${unknown.keyword}`);
+    const infos = stepInfos(instrs);
+    emitEvent({ type: 'start', steps: [...infos.values()], warnings: [] });
 
     const ignored = ignoreMatcher(req.files);
     const context = req.files.filter((f) => !ignored(f.path) && f.path !== '.dockerignore');
     const layers: LayerVM[] = [];
-    const decorations: BuildDecoration[] = [];
     const keys: typeof lastKeys = [];
     let parentKey = '';
     let workdir = '/';
     let busted: string | null = null;
+    let cachedSteps = 0;
 
     for (let i = 0; i < instrs.length; i++) {
       const ins = instrs[i];
-      const step = steps[i + 2];
-      if (!KNOWN.has(ins.keyword)) return fail(ins.line, `dockerfile parse error on line ${ins.line}: unknown instruction: ${ins.keyword}`, step);
-      step.status = 'running';
-      req.onLog(log());
+      const step = infos.get(ins);
+      if (step) emitEvent({ type: 'step-start', step });
+      const stepStarted = performance.now();
       let copyKey: string | undefined;
       let tree: FlatEntry[] = [];
       if (ins.keyword === 'FROM') {
         const ref = ins.args.split(/\s+/)[0];
         if (!/^busybox(:latest)?$/.test(ref) && !tags.has(ref.includes(':') ? ref : `${ref}:latest`)) {
           await sleep(stepMs, req.signal);
-          return fail(ins.line, `${ref}: not found. Bundled base images: busybox (and images you built).`, step);
+          return fail(ins.line, `${ref}: not found. Bundled base images: busybox (and images you built).`);
         }
       } else if (ins.keyword === 'WORKDIR') {
         workdir = normalize(ins.args.startsWith('/') ? ins.args : `${workdir}/${ins.args}`);
@@ -286,8 +304,6 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
       }
       if (ins.keyword === 'FROM') {
         layers.push({ ...baseLayer(), line: ins.line, instruction: ins.text });
-        step.status = 'done';
-        step.seconds = 0.1;
       } else {
         const t = toTree(tree);
         const layer: LayerVM = cachedLayer
@@ -305,21 +321,24 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
             };
         if (!cachedLayer) {
           await sleep(ins.keyword === 'RUN' ? stepMs * 2 : stepMs / 2, req.signal);
-          if (ins.keyword === 'RUN') step.output.push(`#${step.id} 0.${Math.floor(Math.random() * 90) + 10} (fake) ran: ${ins.args}`);
+          if (ins.keyword === 'RUN' && step) emitEvent({ type: 'step-output', step, stream: 'stdout', text: `(fake) ran: ${ins.args}\n`, elapsedMs: performance.now() - stepStarted });
         } else await sleep(15, req.signal);
         cache.set(key, layer);
         layers.push(layer);
-        step.status = cachedLayer ? 'cached' : 'done';
-        step.seconds = cachedLayer ? undefined : ins.keyword === 'RUN' ? (stepMs * 2) / 1000 : stepMs / 2000;
-        decorations.push({
-          line: ins.line,
-          status: layer.emptyLayer ? 'config' : cachedLayer ? 'cached' : 'rebuilt',
-          size: layer.emptyLayer ? undefined : layer.size,
-          why: layer.emptyLayer ? 'No layer: this instruction only changes the image config.' + (why && !cachedLayer ? ` ${why}` : '') : cachedLayer ? 'Cached: same parent layers and same instruction' + (copyKey ? ' and same copied files.' : '.') : why,
-        });
+        if (cachedLayer) cachedSteps++;
+        if (step) {
+          emitEvent({
+            type: 'step-done',
+            // A WORKDIR of an existing directory changes only the config, as the engine reports it.
+            step: { ...step, configOnly: layer.emptyLayer },
+            cached: !!cachedLayer,
+            ms: performance.now() - stepStarted,
+            ...(layer.emptyLayer ? {} : { layer: { diffID: layer.digest, size: layer.size, files: layer.changedFiles } }),
+            missReasons: why ? [why] : [],
+          });
+        }
       }
       keys.push({ line: ins.line, key, text: ins.text, copyKey });
-      req.onLog(log());
     }
     lastKeys = keys;
     const id = fakeDigest('image' + parentKey);
@@ -331,11 +350,9 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
       const o = images.get(old);
       if (o) o.tags = o.tags.filter((t) => t !== tag);
     }
-    const seconds = (performance.now() - started) / 1000;
-    steps.push({ id: steps.length + 1, name: 'exporting to image', line: 0, status: 'done', seconds: 0.1, output: [`#${steps.length + 1} naming to docker.io/library/${tag} done`] });
-    req.onLog({ ...log(), state: 'succeeded', progress: 1, imageId: id, seconds });
+    emitEvent({ type: 'done', imageId: id, tags: [tag], ms: performance.now() - started, cachedSteps, totalSteps: infos.size });
     emit();
-    return { ok: true, imageId: id, decorations, lints: lintsFor(instrs, layers) };
+    return { ok: true, imageId: id, decorations: log.decorations(), lints: lintsFor(instrs, layers) };
   }
 
   const actions: Actions = {

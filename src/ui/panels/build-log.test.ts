@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BuildLog, STEP_OUTPUT_LINES, sameDockerfile } from './browser-backend.ts';
-import type { BuildEvent } from '../engine/build/events.ts';
+import { BuildLog, STEP_OUTPUT_LINES, sameDockerfile } from './build-log.ts';
+import type { BuildEvent } from '../../engine/build/events.ts';
 
 describe('BuildLog', () => {
   it('keeps the tail of a step that prints 3 million lines, and says how many it dropped', () => {
