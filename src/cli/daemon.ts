@@ -31,6 +31,8 @@ export interface DaemonCommand {
   json: boolean;
   /** The client's stdin (base64), sent for commands that read it (`import -`). */
   stdin?: string;
+  /** The client's environment variables that `build --secret` names (only those). */
+  env?: Record<string, string>;
 }
 
 /** Flags of run/exec that take a value (so the word after them is not the image or container). */
@@ -359,6 +361,7 @@ export async function daemonCommand(options: {
             io: commandIo,
             cwd: command.cwd,
             json: command.json,
+            env: command.env ?? {},
             signal,
             // Only what the client sent: the daemon's own stdin is not the learner's.
             readStdin: async () => new Uint8Array(Buffer.from(command.stdin ?? '', 'base64')),

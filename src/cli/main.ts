@@ -11,6 +11,7 @@ import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, writeFi
 import { execFileSync } from 'node:child_process';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { CliError, runDocker, type CliEngine, type CliIO } from '../engine/cli/commands.ts';
+import { secretEnvNames } from '../engine/cli/secrets.ts';
 import type { ContextEntry } from '../engine/dockerfile/index.ts';
 
 export interface OpenedEngine {
@@ -141,7 +142,8 @@ export async function main(options: MainOptions): Promise<number> {
   const help = ['--help', '-h', 'help', '--version', '-v'].includes(first) || args.includes('--help');
   if (options.daemon && !help) {
     const { runThroughDaemon } = await import('./daemon.ts');
-    return runThroughDaemon(globals.storeDir, { argv: globals.rest, cwd, json: globals.json }, io, readProcessStdin);
+    const env = Object.fromEntries(secretEnvNames(globals.rest).flatMap((name) => (process.env[name] !== undefined ? [[name, process.env[name]!]] : [])));
+    return runThroughDaemon(globals.storeDir, { argv: globals.rest, cwd, json: globals.json, env }, io, readProcessStdin);
   }
 
   const engine = lazyEngine(async () => {
@@ -168,6 +170,8 @@ export function runDockerCommand(options: {
   json: boolean;
   /** The command's stdin (`docker import -`): this process's, or what a daemon client sent. */
   readStdin?: () => Promise<Uint8Array>;
+  /** Environment variables for `build --secret …,env=`: this process's, or what a daemon client sent. */
+  env?: Record<string, string | undefined>;
   signal?: AbortSignal;
 }): Promise<number> {
   const { cwd, io } = options;
@@ -181,6 +185,7 @@ export function runDockerCommand(options: {
       readStdin: options.readStdin ?? readProcessStdin,
       ...(options.signal ? { signal: options.signal } : {}),
       readContext: (dir) => readContextDir(resolve(cwd, dir)),
+      env: options.env ?? process.env,
       readFile: async (path) => new Uint8Array(await readFile(resolve(cwd, path))),
       writeFile: (path, data) => writeFile(resolve(cwd, path), data),
       packPath: async (path) => hostTar(['-cf', '-', '-C', dirname(resolve(cwd, path)), basename(resolve(cwd, path))]),

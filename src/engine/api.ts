@@ -4,7 +4,7 @@
  * is plain JSON-able data, so it crosses the worker boundary and the guest channel unchanged.
  */
 import type { BuildEvent } from './build/events.ts';
-import type { BuildOptions } from './build/builder.ts';
+import type { BuildCacheMount, BuildOptions } from './build/builder.ts';
 import type { DockerImageInspect } from './oci/image.ts';
 import type { HistoryEntry } from './oci/types.ts';
 import type { TransferEvent } from './registry/progress.ts';
@@ -225,6 +225,10 @@ export interface EngineApi {
   save(options: { refs: string[]; format?: 'oci' | 'docker' }): Promise<Uint8Array>;
   load(options: { data: Uint8Array }): Promise<{ images: { id: string; tags: string[] }[]; warnings: string[] }>;
   pruneImages(options?: { all?: boolean }): Promise<{ deleted: string[]; reclaimed: number }>;
+  /** The build cache that is not in images: `RUN --mount=type=cache` directories (`docker system df`). */
+  buildCache(): Promise<BuildCacheMount[]>;
+  /** `docker builder prune`: removes the `RUN --mount=type=cache` directories. */
+  pruneBuildCache(): Promise<{ deleted: string[]; reclaimed: number }>;
   /** `docker pull`: only linux/386 images (`platform` other than that is refused). */
   /**
    * `docker import`: a filesystem tar (plain or gzip) as a one-layer image; `changes` are `--change`

@@ -41,6 +41,10 @@ export type GuestOps = {
   'tcp-connect': { params: { ip: string; port: number; timeoutMs?: number }; result: { conn: number } };
   'tcp-send': { params: { conn: number; data: Base64 }; result: Done };
   'tcp-close': { params: { conn: number; how?: 'write' | 'both' }; result: Done };
+  /** Sets the guest's wall clock (ms since the epoch). */
+  clock: { params: { ms: number }; result: Done };
+  /** Takes a network interface up or down. */
+  link: { params: { name: string; up: boolean }; result: Done };
 };
 
 export type GuestOp = keyof GuestOps;
@@ -62,7 +66,7 @@ export type GuestEvent =
   | { event: 'exit'; name: string; code: number }
   | { event: 'tcp-data'; conn: number; data: Base64 }
   | { event: 'tcp-end'; conn: number; error?: string }
-  | { event: 'cli'; cid: number; argv: string[]; cwd: string; tty: boolean; cols: number; rows: number }
+  | { event: 'cli'; cid: number; argv: string[]; cwd: string; tty: boolean; cols: number; rows: number; env?: Record<string, string> }
   | { event: 'cli-exec-exit'; cid: number; ref: string; code: number }
   | { event: 'cli-closed'; cid: number }
   | { event: 'cli-stdin'; cid: number; data?: Base64; eof?: boolean };

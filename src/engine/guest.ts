@@ -39,6 +39,8 @@ export const GUEST_PATHS = {
   layers: '/var/lib/layerlab/layers',
   containers: '/var/lib/layerlab/containers',
   volumes: '/var/lib/layerlab/volumes',
+  /** `RUN --mount=type=cache` directories, one per cache id, kept across builds. */
+  buildCache: '/var/lib/layerlab/build-cache',
   share: '/mnt/host',
 } as const;
 

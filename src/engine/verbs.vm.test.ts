@@ -167,6 +167,18 @@ describe('export and import', () => {
     expect(names).toContain('bin/busybox');
     expect(names).not.toContain('bin/vi');
     expect(names.some((n) => n.includes('.wh.'))).toBe(false);
+    // As Docker's: the init layer's empty 0755 files are in the export (not in `docker diff`).
+    const init = entries.filter((e) => ['.dockerenv', 'etc/hosts', 'etc/hostname', 'etc/resolv.conf'].includes(e.name.replace(/^\.\//, '')));
+    expect(init.map((e) => [e.name.replace(/^\.\//, ''), (e.mode & 0o7777).toString(8), e.data?.length ?? 0]).sort()).toEqual([
+      ['.dockerenv', '755', 0],
+      ['etc/hostname', '755', 0],
+      ['etc/hosts', '755', 0],
+      ['etc/resolv.conf', '755', 0],
+    ]);
+    expect((await engine.diff({ container: 'maker' })).map((e) => e.path)).not.toContain('/.dockerenv');
+    let seen = '';
+    await engine.run({ image: 'busybox', autoRemove: true, command: ['ls', '-l', '/.dockerenv'], onOutput: (_s, text) => (seen += text) });
+    expect(seen).toMatch(/^-rwxr-xr-x .* \/\.dockerenv\n$/);
 
     const imported = await docker(['import', '-c', 'CMD ["cat", "/made.txt"]', '-m', 'flat copy', 'fs.tar', 'flat:1']);
     expect(imported.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);

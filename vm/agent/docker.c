@@ -133,7 +133,24 @@ static void cli_line(cli *c, const char *line, size_t n)
 		sb_printf(&b, ",\"tty\":%s", tty && tty->t == J_BOOL && tty->b ? "true" : "false");
 		int ncols = cols && cols->t == J_NUM && cols->num >= 1 && cols->num <= 10000 ? (int)cols->num : 80;
 		int nrows = rows && rows->t == J_NUM && rows->num >= 1 && rows->num <= 10000 ? (int)rows->num : 24;
-		sb_printf(&b, ",\"cols\":%d,\"rows\":%d}", ncols, nrows);
+		sb_printf(&b, ",\"cols\":%d,\"rows\":%d", ncols, nrows);
+		/* `build --secret …,env=VAR`: the client's variables it names (strings only, at most 32). */
+		jnode *env = jget(m, "env");
+		if (env && env->t == J_OBJ) {
+			int n = 0;
+			sb_puts(&b, ",\"env\":{");
+			for (jnode *e = env->kid; e && n < 32; e = e->next) {
+				if (e->t != J_STR || !e->key)
+					continue;
+				if (n++)
+					sb_putc(&b, ',');
+				sb_jstr_n(&b, e->key, e->klen);
+				sb_putc(&b, ':');
+				sb_jstr_n(&b, e->s, e->len);
+			}
+			sb_putc(&b, '}');
+		}
+		sb_putc(&b, '}');
 	} else if ((v = jget(m, "stdin")) && v->t == J_STR) {
 		sb_printf(&b, "{\"event\":\"cli-stdin\",\"cid\":%d,\"data\":", c->cid);
 		sb_add(&b, v->raw, v->rawlen);
@@ -249,6 +266,83 @@ static int is_interactive_flag(const char *a)
 	return strchr(a + 1, 'i') != NULL;
 }
 
+static volatile sig_atomic_t g_winch;
+
+static void on_winch(int sig)
+{
+	(void)sig;
+	g_winch = 1;
+}
+
+/* Whether `pid` is `ancestor` or descends from it (ppid chain in /proc). */
+static int descends_from(pid_t pid, pid_t ancestor)
+{
+	for (int depth = 0; pid > 1 && depth < 16; depth++) {
+		if (pid == ancestor)
+			return 1;
+		char path[64], buf[512];
+		snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return 0;
+		ssize_t n = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (n <= 0)
+			return 0;
+		buf[n] = 0;
+		char *end = strrchr(buf, ')'); /* comm may hold spaces and parens */
+		int ppid = 0;
+		if (!end || sscanf(end + 1, " %*c %d", &ppid) != 1)
+			return 0;
+		pid = ppid;
+	}
+	return 0;
+}
+
+/*
+ * `run -it`/`exec -it`: crun gives the container its own pty but does not pass our terminal's size on.
+ * Copy it (TIOCGWINSZ on our tty) to every pty that a process under `child` has as stdin, reached through
+ * /proc/PID/fd/0 (the same pty, opened from outside the container). Called at start and on SIGWINCH, so
+ * `stty size` in the container follows the learner's terminal. Returns how many ptys it sized.
+ */
+static int copy_winsize(pid_t child)
+{
+	struct winsize ws;
+	if (ioctl(1, TIOCGWINSZ, &ws) || !ws.ws_row || !ws.ws_col)
+		return 0;
+	char self[PATH_MAX] = "";
+	ssize_t sl = readlink("/proc/self/fd/1", self, sizeof self - 1);
+	self[sl > 0 ? sl : 0] = 0;
+	DIR *d = opendir("/proc");
+	if (!d)
+		return 0;
+	int sized = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		pid_t pid = (pid_t)atoi(e->d_name);
+		if (pid <= 0 || pid == child || !descends_from(pid, child))
+			continue;
+		char path[64], target[PATH_MAX];
+		snprintf(path, sizeof path, "/proc/%d/fd/0", (int)pid);
+		ssize_t tl = readlink(path, target, sizeof target - 1);
+		if (tl <= 0)
+			continue;
+		target[tl] = 0;
+		if (strncmp(target, "/dev/pts/", 9) || !strcmp(target, self))
+			continue;
+		int fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0)
+			continue;
+		struct winsize cur;
+		if (!ioctl(fd, TIOCGWINSZ, &cur) && (cur.ws_row != ws.ws_row || cur.ws_col != ws.ws_col))
+			ioctl(fd, TIOCSWINSZ, &ws);
+		sized++;
+		close(fd);
+	}
+	closedir(d);
+	return sized;
+}
+
 /* Runs the host's cli-exec argv attached to our terminal; returns its exit code. */
 static int docker_exec(const jnode *argvn)
 {
@@ -275,12 +369,86 @@ static int docker_exec(const jnode *argvn)
 		fprintf(stderr, "docker: exec %s: %s\n", av[0], strerror(errno));
 		_exit(127);
 	}
-	int st = 0;
-	while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+	/* The container's pty gets our size once it exists (polled for up to 5 s), then on every SIGWINCH. */
+	struct sigaction winch = {.sa_handler = on_winch}, owinch;
+	sigaction(SIGWINCH, &winch, &owinch);
+	int st = 0, sized = 0;
+	for (int polls = 0; pid > 0;) {
+		pid_t r = waitpid(pid, &st, sized || polls >= 500 ? 0 : WNOHANG);
+		if (r == pid || (r < 0 && errno != EINTR))
+			break;
+		if (g_winch) {
+			g_winch = 0;
+			copy_winsize(pid);
+		} else if (!sized && polls < 500) {
+			polls++;
+			sized = copy_winsize(pid) > 0;
+			if (!sized) {
+				struct timespec ten_ms = {0, 10 * 1000 * 1000};
+				nanosleep(&ten_ms, NULL);
+			}
+		}
 	}
+	sigaction(SIGWINCH, &owinch, NULL);
 	sigaction(SIGINT, &oint, NULL);
 	sigaction(SIGQUIT, &oquit, NULL);
 	return pid < 0 ? 127 : exit_code(st);
+}
+
+/* The variable a `--secret` spec reads: env=NAME, type=env's src=NAME, or (neither src nor env) the id. */
+static int secret_env_name(const char *spec, char *name, size_t size)
+{
+	char id[256] = "", env[256] = "", src[256] = "";
+	int is_env = 0;
+	const char *p = spec;
+	while (*p) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		const char *eq = memchr(p, '=', n);
+		if (eq) {
+			size_t klen = (size_t)(eq - p), vlen = n - klen - 1;
+			char *dst = NULL;
+			if (klen == 2 && !strncmp(p, "id", 2))
+				dst = id;
+			else if (klen == 3 && !strncmp(p, "env", 3))
+				dst = env;
+			else if ((klen == 3 && !strncmp(p, "src", 3)) || (klen == 6 && !strncmp(p, "source", 6)))
+				dst = src;
+			else if (klen == 4 && !strncmp(p, "type", 4))
+				is_env = vlen == 3 && !strncmp(eq + 1, "env", 3);
+			if (dst && vlen < 256) {
+				memcpy(dst, eq + 1, vlen);
+				dst[vlen] = 0;
+			}
+		}
+		p += n + (end ? 1 : 0);
+	}
+	const char *pick = env[0] ? env : is_env && src[0] ? src : !src[0] ? id : "";
+	if (!pick[0] || strlen(pick) >= size)
+		return 0;
+	strcpy(name, pick);
+	return 1;
+}
+
+/* Adds `"env":{…}` with the values of the variables `build --secret` names (the host sees no others). */
+static void add_secret_env(sbuf *b, int argc, char **argv)
+{
+	int n = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *spec = !strcmp(argv[i], "--secret") && i + 1 < argc ? argv[i + 1]
+				   : !strncmp(argv[i], "--secret=", 9)	? argv[i] + 9
+									: NULL;
+		char name[256];
+		const char *value;
+		if (!spec || !secret_env_name(spec, name, sizeof name) || !(value = getenv(name)))
+			continue;
+		sb_puts(b, n++ ? "," : ",\"env\":{");
+		sb_jstr(b, name);
+		sb_putc(b, ':');
+		sb_jstr(b, value);
+	}
+	if (n)
+		sb_putc(b, '}');
 }
 
 int docker_main(int argc, char **argv)
@@ -313,8 +481,10 @@ int docker_main(int argc, char **argv)
 	struct winsize ws = {0};
 	if (tty)
 		ioctl(1, TIOCGWINSZ, &ws);
-	sb_printf(&b, ",\"tty\":%s,\"cols\":%d,\"rows\":%d}\n", tty ? "true" : "false", ws.ws_col ? ws.ws_col : 80,
+	sb_printf(&b, ",\"tty\":%s,\"cols\":%d,\"rows\":%d", tty ? "true" : "false", ws.ws_col ? ws.ws_col : 80,
 		  ws.ws_row ? ws.ws_row : 24);
+	add_secret_env(&b, argc, argv);
+	sb_puts(&b, "}\n");
 	fd_write_all(s, b.p, b.n);
 
 	sbuf in = {0};

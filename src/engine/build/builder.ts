@@ -11,9 +11,9 @@
 import type { TransferEvent } from '../registry/progress.ts';
 import type { BlobBackend } from '../store/backend.ts';
 import type { ImageStore, LayerRecord } from '../store/image-store.ts';
-import type { Guest } from '../guest.ts';
+import { GUEST_PATHS, type Guest } from '../guest.ts';
 import { GuestLayers } from '../runtime/guest-layers.ts';
-import { runtimeSpec } from '../runtime/spec.ts';
+import { runtimeSpec, type RuntimeMount } from '../runtime/spec.ts';
 import { buildImage } from '../oci/image.ts';
 import type { ContainerConfig, HistoryEntry } from '../oci/types.ts';
 import { sha256, type Digest } from '../oci/digest.ts';
@@ -39,6 +39,7 @@ import {
   type ContextEntry,
   type ImageConfig as PlanConfig,
   type PlannedStage,
+  type PlannedRunMount,
   type Step,
 } from '../dockerfile/index.ts';
 import { LayerFiles } from './layer-files.ts';
@@ -64,6 +65,11 @@ export interface BuildOptions {
    * Also taken from `--build-arg SOURCE_DATE_EPOCH=…`.
    */
   sourceDateEpoch?: number;
+  /**
+   * `--secret id=…` values, by id: what `RUN --mount=type=secret` mounts (read-only, on a tmpfs beside
+   * the step's layer); never in a layer, the history, the config or the cache key.
+   */
+  secrets?: Record<string, Uint8Array>;
   signal?: AbortSignal;
   onEvent?: (event: BuildEvent) => void;
 }
@@ -73,6 +79,15 @@ export interface BuildResult {
   tags: string[];
   /** The step events in order, for the UI's line decorations. */
   steps: Extract<BuildEvent, { type: 'step-done' }>[];
+}
+
+/** A `RUN --mount=type=cache` directory, as `docker system df -v` lists build cache records. */
+export interface BuildCacheMount {
+  /** Its record id (the directory's name). */
+  id: string;
+  /** The mount's `id=` (the target by default). */
+  cacheId: string;
+  size: number;
 }
 
 interface CacheRecord {
@@ -98,6 +113,15 @@ export const BUILD_LAYER_LIMIT = 48 * 1024 * 1024;
 
 /** The VM's name resolution files, bind-mounted read-only into RUN steps. */
 const RUN_NETWORK_FILES = ['/etc/resolv.conf', '/etc/hosts'];
+
+/** Where `RUN --mount=type=cache` directories live in the guest, one per cache id, across builds. */
+export const BUILD_CACHE_DIR = GUEST_PATHS.buildCache;
+
+/** BuildKit refuses secrets over 500 KiB. */
+const MAX_SECRET_BYTES = 500 * 1024;
+
+/** A `RUN --mount=type=tmpfs` is as big as the step's writable layer may be. */
+const RUN_TMPFS_BYTES = BUILD_LAYER_LIMIT;
 
 let buildCounter = 0;
 
@@ -132,6 +156,27 @@ export class Builder {
     this.#guest = options.guest;
     this.#guestLayers = options.guestLayers;
     this.#files = options.layerFiles;
+  }
+
+  /** The `RUN --mount=type=cache` directories in the guest: their ids and sizes (`docker system df`). */
+  async cacheMounts(): Promise<BuildCacheMount[]> {
+    const script = 'cd "$1" 2>/dev/null || exit 0; for d in */; do d=${d%/}; [ -d "$d" ] || continue; printf "%s\\t%s\\t%s\\n" "$d" "$(du -sk "$d" | cut -f1)" "$(cat "$d.id" 2>/dev/null)"; done';
+    let listing = '';
+    await this.#guest.request('spawn', { argv: ['/bin/sh', '-c', script, 'sh', BUILD_CACHE_DIR] }, { onStream: (stream, data) => { if (stream === 'stdout') listing += new TextDecoder().decode(data); } });
+    return listing
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const [dir, kib, id] = line.split('\t');
+        return { id: dir!, cacheId: id || dir!, size: Number(kib) * 1024 };
+      });
+  }
+
+  /** `docker builder prune`: empties every cache mount (the layer cache lives in the images and goes with them). */
+  async pruneCacheMounts(): Promise<{ deleted: string[]; reclaimed: number }> {
+    const mounts = await this.cacheMounts();
+    if (mounts.length) await this.#guest.request('rm', { path: BUILD_CACHE_DIR });
+    return { deleted: mounts.map((m) => m.id), reclaimed: mounts.reduce((sum, m) => sum + m.size, 0) };
   }
 
   async build(options: BuildOptions): Promise<BuildResult> {
@@ -302,6 +347,12 @@ export class Builder {
       copyItems = await resolveCopySources({ context: source, copy: { ...step.copy, origin: { kind: 'context' } }, line: step.lines.start });
     }
     const files = copyItems ? await fingerprintItems(copyItems.items) : [];
+    // A RUN reads what it bind-mounts: the context files under the source, or the stage or image it names.
+    for (const mount of step.run?.mounts ?? []) {
+      if (mount.type !== 'bind') continue;
+      if (mount.origin.kind === 'context') files.push(...(await fingerprintItems(contextUnder(args.context, mount.source).map((entry) => ({ entry, source: entry.path, target: `${mount.target}:${entry.path}` })))));
+      else fromStage = `${fromStage ?? ''}${fromStage ? '+' : ''}${mount.origin.kind === 'stage' ? args.stageResults.get(mount.origin.index)?.chain : mount.origin.ref}`;
+    }
     const key = await computeCacheKey({ step, parent: state.chain, files, fromStage });
     args.inputsOut.push(key.inputs);
     const previousInputs = args.previous?.find((inputs) => inputs.lines.start === step.lines.start) ?? args.previous?.[args.inputsOut.length - 1];
@@ -319,7 +370,7 @@ export class Builder {
     let tar: Uint8Array | null = null;
     const createdBy = step.createdBy;
     if (step.run) {
-      tar = await this.#run(step, state, args.info, args.emit, options);
+      tar = await this.#run(step, state, args.info, args.emit, options, { context: args.context, stageResults: args.stageResults });
     } else if (step.copy && copyItems) {
       tar = await this.#copyLayer(step, copyItems, diffIDs(), fileTimes(options.sourceDateEpoch));
     } else if (step.workdir) {
@@ -356,15 +407,145 @@ export class Builder {
 
   /**
    * The runtime creates empty files in the upper dir to bind-mount RUN_NETWORK_FILES over when the image
-   * has none; those belong to the build's network, not to the layer (Docker leaves them out too).
+   * has none; those belong to the build's network, not to the layer (Docker leaves them out too). So do the
+   * files and directories it creates for `--mount` targets (`stubs`, deepest first), which BuildKit (since
+   * v0.10) removes too: an empty stub goes, one the RUN put something in stays.
    */
-  async #dropMountpointStubs(upper: string): Promise<void> {
-    const script = 'for f in "$@"; do [ -f "$f" ] && [ ! -s "$f" ] && rm -f "$f"; done; exit 0';
-    await this.#guest.request('spawn', { argv: ['/bin/sh', '-c', script, 'sh', ...RUN_NETWORK_FILES.map((path) => `${upper}${path}`)] });
+  async #dropMountpointStubs(upper: string, stubs: string[]): Promise<void> {
+    const script = [
+      'u=$1; shift; n=$1; shift',
+      'while [ "$n" -gt 0 ]; do f=$u$1; shift; n=$((n-1)); [ -f "$f" ] && [ ! -s "$f" ] && rm -f "$f"; done',
+      'for p in "$@"; do f=$u$p; if [ -d "$f" ] && [ ! -L "$f" ]; then rmdir "$f" 2>/dev/null; elif [ -f "$f" ] && [ ! -s "$f" ]; then rm -f "$f"; fi; done',
+      'exit 0',
+    ].join('\n');
+    await this.#guest.request('spawn', { argv: ['/bin/sh', '-c', script, 'sh', upper, String(RUN_NETWORK_FILES.length), ...RUN_NETWORK_FILES, ...stubs] });
+  }
+
+  /** The mount targets (and their parents) that do not exist in `rootfs`: the runtime will create them. */
+  async #missingPaths(rootfs: string, targets: string[]): Promise<string[]> {
+    if (!targets.length) return [];
+    const script = 'r=$1; shift; for t in "$@"; do p=$t; while [ "$p" != / ] && [ ! -e "$r$p" ] && [ ! -L "$r$p" ]; do echo "$p"; p=$(dirname "$p"); done; done';
+    let listing = '';
+    await this.#guest.request('spawn', { argv: ['/bin/sh', '-c', script, 'sh', rootfs, ...targets] }, { onStream: (stream, data) => { if (stream === 'stdout') listing += new TextDecoder().decode(data); } });
+    // Deepest first, so a directory is empty by the time it is looked at.
+    return [...new Set(listing.split('\n').filter(Boolean))].sort((a, b) => b.split('/').length - a.split('/').length || (a < b ? 1 : -1));
+  }
+
+  /** `sh -c script` in the guest; fails with its stderr. */
+  async #sh(what: string, script: string, ...args: string[]): Promise<void> {
+    let stderr = '';
+    const { exit } = await this.#guest.request('spawn', { argv: ['/bin/sh', '-c', script, 'sh', ...args] }, { onStream: (stream, data) => { if (stream === 'stderr' && stderr.length < 2000) stderr += new TextDecoder().decode(data); } });
+    if (exit !== 0) throw new Error(`${what}: ${stderr.trim() || `exit ${exit}`}`);
+  }
+
+  /**
+   * The runtime mounts for a RUN's `--mount` flags, prepared in the guest: cache directories (kept across
+   * builds under BUILD_CACHE_DIR), secrets and context files (in the step's own folder, removed with it),
+   * stages and images (an overlay of their layers with a throwaway writable layer: `rw` writes vanish).
+   */
+  async #prepareMounts(
+    id: string,
+    dir: string,
+    mounts: PlannedRunMount[],
+    env: string[],
+    from: { context: ContextEntry[]; stageResults: Map<number, StageState>; secrets: Record<string, Uint8Array>; line: number; signal?: AbortSignal },
+    cleanups: (() => Promise<void>)[],
+  ): Promise<RuntimeMount[]> {
+    const result: RuntimeMount[] = [];
+    let n = 0;
+    for (const mount of mounts) {
+      n++;
+      if (mount.type === 'tmpfs') {
+        result.push({ type: 'tmpfs', destination: mount.target, options: ['nosuid', 'nodev', `size=${RUN_TMPFS_BYTES}`, 'mode=1777'] });
+        continue;
+      }
+      if (mount.type === 'secret') {
+        const data = from.secrets[mount.id!];
+        if (!data) {
+          if (mount.required) throw new BuildError(`secret ${mount.id} not found: not found`, from.line, `Pass it with docker build --secret id=${mount.id},src=<file>`);
+          continue; // an optional secret that was not given: no file (as BuildKit)
+        }
+        if (data.length > MAX_SECRET_BYTES) throw new BuildError(`secret ${mount.id} is larger than 500 KiB`, from.line);
+        const file = `${dir}/secrets/${n}`;
+        await this.#guest.request('write', { path: file, data: toBase64(data), mode: mount.mode ?? 0o400 });
+        await this.#sh(`could not prepare secret ${mount.id}`, 'chown "$2:$3" "$1" && chmod "$4" "$1"', file, String(mount.uid ?? 0), String(mount.gid ?? 0), (mount.mode ?? 0o400).toString(8));
+        result.push({ source: file, destination: mount.target, readonly: true });
+        if (mount.env) env.push(`${mount.env}=${new TextDecoder().decode(data)}`);
+        continue;
+      }
+      if (mount.type === 'cache') {
+        // One directory per id; `sharing` (shared/private/locked) is moot here: this engine runs one RUN at a time.
+        // As in BuildKit, an owner, mode or seed (`from`) makes the cache a different one from the plain id's.
+        const base = [mount.uid, mount.gid, mount.mode, mount.from, mount.source].some((v) => v !== undefined) ? `\0${JSON.stringify([mount.uid, mount.gid, mount.mode, mount.from, mount.source])}` : '';
+        const cacheDir = `${BUILD_CACHE_DIR}/${(await sha256(new TextEncoder().encode(mount.id! + base))).slice(7, 32)}`;
+        let seed = '';
+        if (mount.from !== undefined) seed = await this.#mountSource(`${id}-m${n}`, mount, from, cleanups);
+        await this.#sh(
+          `could not prepare cache ${mount.id}`,
+          '[ -d "$1" ] && exit 0; mkdir -p "$1" && chown "$2:$3" "$1" && chmod "$4" "$1" && printf %s "$6" > "$1.id" && if [ -n "$5" ]; then cp -a "$5/." "$1/"; fi',
+          cacheDir, String(mount.uid ?? 0), String(mount.gid ?? 0), (mount.mode ?? 0o755).toString(8), seed, mount.id!,
+        );
+        result.push({ source: cacheDir, destination: mount.target, readonly: mount.readonly });
+        continue;
+      }
+      // bind
+      if (mount.origin.kind === 'context') {
+        const entries = contextUnder(from.context, mount.source);
+        if (!entries.length && mount.source && mount.source.replace(/^\/+|\/+$/g, '') !== '' && mount.source !== '.') {
+          throw new BuildError(`"/${mount.source.replace(/^\/+/, '')}" not found: not found`, from.line);
+        }
+        const copyDir = `${dir}/bind-${n}`;
+        const prefix = contextPrefix(mount.source);
+        const single = entries.length === 1 && entries[0]!.path.replace(/^\.?\//, '') === prefix.replace(/\/$/, '') && (entries[0]!.mode & 0o170000) !== 0o040000;
+        const tarEntries: TarWriteEntry[] = entries.map((entry) => {
+          const rel = single ? 'file' : entry.path.replace(/^\.?\//, '').slice(prefix.length);
+          const type: 'directory' | 'symlink' | 'file' = (entry.mode & 0o170000) === 0o040000 ? 'directory' : (entry.mode & 0o170000) === 0o120000 ? 'symlink' : 'file';
+          return { name: rel, type, mode: entry.mode & 0o7777, uid: 0, gid: 0, mtime: entry.mtime ?? 0, ...(type === 'symlink' ? { linkname: new TextDecoder().decode(entry.data) } : type === 'file' ? { data: entry.data } : {}) };
+        }).filter((entry) => entry.name !== '');
+        const transfer = `bind-${id}-${n}.tar`;
+        await this.#guest.putFile(transfer, await writeTar(tarEntries));
+        try {
+          await this.#guest.request('unpack', { tar: `${GUEST_PATHS.share}/${transfer}`, dest: copyDir }, { timeoutMs: 300_000, signal: from.signal });
+        } finally {
+          await this.#guest.request('rm', { path: `${GUEST_PATHS.share}/${transfer}` }).catch(() => {});
+        }
+        result.push({ source: single ? `${copyDir}/file` : copyDir, destination: mount.target, readonly: mount.readonly });
+        continue;
+      }
+      result.push({ source: await this.#mountSource(`${id}-m${n}`, mount, from, cleanups), destination: mount.target, readonly: mount.readonly });
+    }
+    return result;
+  }
+
+  /** A stage's or image's files as a guest path (its `source` inside an overlay of its layers). */
+  async #mountSource(
+    id: string,
+    mount: PlannedRunMount,
+    from: { stageResults: Map<number, StageState>; line: number; signal?: AbortSignal },
+    cleanups: (() => Promise<void>)[],
+  ): Promise<string> {
+    const origin = mount.origin;
+    if (origin.kind === 'context') throw new BuildError('a cache mount seeds only from a stage or an image (from=)', from.line);
+    const stack =
+      origin.kind === 'stage' ? from.stageResults.get(origin.index)! : await this.#startStage({ base: { kind: 'image', ref: origin.ref }, lines: { start: from.line, end: from.line } } as PlannedStage, from.stageResults, from.signal);
+    const mounted = await this.#guestLayers.mount(id, stack.layers.map((l) => l.diffID), from.signal);
+    cleanups.push(() => this.#guestLayers.remove(id));
+    const source = `/${(mount.source ?? '').replace(/^\/+/, '')}`.replace(/\/+$/, '');
+    const path = `${mounted.rootfs}${source}`;
+    const { exit } = await this.#guest.request('spawn', { argv: ['/bin/sh', '-c', '[ -e "$1" ]', 'sh', path] });
+    if (exit !== 0) throw new BuildError(`"${source || '/'}" not found: not found`, from.line);
+    return path;
   }
 
   /** RUN: a temporary container over the parent layers (on its own tmpfs); its upperdir becomes the layer. */
-  async #run(step: Step, state: StageState, info: BuildStepInfo, emit: (event: BuildEvent) => void, options: BuildOptions): Promise<Uint8Array> {
+  async #run(
+    step: Step,
+    state: StageState,
+    info: BuildStepInfo,
+    emit: (event: BuildEvent) => void,
+    options: BuildOptions,
+    sources: { context: ContextEntry[]; stageResults: Map<number, StageState> },
+  ): Promise<Uint8Array> {
     const { signal, sourceDateEpoch } = options;
     const run = step.run!;
     const id = `build-${Date.now().toString(36)}-${buildCounter++}`;
@@ -374,8 +555,12 @@ export class Builder {
     const mounted = await this.#guestLayers.mount(id, state.layers.map((l) => l.diffID), signal);
     const started = performance.now();
     this.#guest.takeNetworkNotes?.(); // only this step's refusals are its business
+    const cleanups: (() => Promise<void>)[] = [];
     try {
       const ids = await this.#user(run.user, mounted.rootfs);
+      const env = [...run.env];
+      const runMounts = await this.#prepareMounts(id, mounted.dir, run.mounts, env, { ...sources, secrets: options.secrets ?? {}, line: step.lines.start, signal }, cleanups);
+      const stubs = await this.#missingPaths(mounted.rootfs, runMounts.map((m) => m.destination));
       const decoder = { stdout: new TextDecoder(), stderr: new TextDecoder() };
       // The output's tail, for a hint when the RUN fails (bounded whatever the RUN prints).
       let tail = '';
@@ -385,13 +570,14 @@ export class Builder {
           name: id,
           bundle: mounted.dir,
           config: runtimeSpec({
-            process: { args: run.argv, env: run.env, cwd: run.workdir || '/', ...ids },
+            process: { args: run.argv, env, cwd: run.workdir || '/', ...ids },
             rootfs: mounted.rootfs,
             hostname: id.slice(-12),
             // RUN steps reach the network (apk add, pip install, wget) through the VM's own interface,
             // with the VM's resolver and hosts (host.docker.internal), as Docker's builder gives its own.
-            hostNetwork: true,
-            mounts: RUN_NETWORK_FILES.map((path) => ({ source: path, destination: path, readonly: true })),
+            // `RUN --network=none`: a network namespace of its own, with nothing in it.
+            hostNetwork: run.network !== 'none',
+            mounts: [...RUN_NETWORK_FILES.map((path) => ({ source: path, destination: path, readonly: true })), ...runMounts],
           }),
           ...(run.stdin !== undefined ? { stdin: toBase64(new TextEncoder().encode(run.stdin)) } : {}),
         },
@@ -413,7 +599,7 @@ export class Builder {
         throw new BuildError(`process ${shown} did not complete successfully: exit code: ${exit}${offline}${hint ? `\nLayerlab: ${hint}` : ''}`, step.lines.start, hint);
       }
       await this.#guest.request('umount', { target: mounted.rootfs });
-      await this.#dropMountpointStubs(mounted.upper);
+      await this.#dropMountpointStubs(mounted.upper, stubs);
       const packed = await this.#guestLayers.pack(mounted.upper);
       const tar = sourceDateEpoch !== undefined ? await clampTarTimes(packed, sourceDateEpoch) : packed;
       // The upperdir is on the step's own tmpfs: unpack the layer into the layer store for later steps.
@@ -421,6 +607,7 @@ export class Builder {
       return tar;
     } finally {
       await this.#guestLayers.remove(id).catch(() => {});
+      for (const cleanup of cleanups) await cleanup().catch(() => {});
     }
   }
 
@@ -558,6 +745,22 @@ async function localArchiveMembers(data: Uint8Array, source: string, line: numbe
       return { ...member, name, linkname: target };
     }
     return { ...member, name };
+  });
+}
+
+/** `source=` of a context bind mount as a path prefix inside the context ('' for its root). */
+function contextPrefix(source: string | undefined): string {
+  const clean = (source ?? '').replace(/^[./]+(?=\/|$)/, '').replace(/^\/+|\/+$/g, '');
+  return clean === '' || clean === '.' ? '' : `${clean}/`;
+}
+
+/** The context entries a bind mount of `source` shows (the source itself, when a file, included). */
+function contextUnder(context: ContextEntry[], source: string | undefined): ContextEntry[] {
+  const prefix = contextPrefix(source);
+  if (!prefix) return context;
+  return context.filter((entry) => {
+    const path = entry.path.replace(/^\.?\//, '');
+    return path === prefix.slice(0, -1) || path.startsWith(prefix);
   });
 }
 

@@ -8,6 +8,7 @@ import { renderBuildProgress } from '../build/progress.ts';
 import { ConflictError, NotFoundError } from '../oci/errors.ts';
 import { GROUPS, runDocker, VERBS, type CliIO } from './commands.ts';
 import { UNIMPLEMENTED_VERBS } from './unimplemented.ts';
+import { secretEnvNames } from './secrets.ts';
 import { renderTemplate } from './template.ts';
 
 const NOW = Date.parse('2024-05-01T12:00:00Z');
@@ -141,6 +142,16 @@ class FakeEngine implements EngineApi {
   }
   async pruneImages() {
     return { deleted: [APP], reclaimed: 68 };
+  }
+  buildCacheMounts = [{ id: '3f2a9c1e0b7d4a6f8e5c2b1a0', cacheId: '/root/.cache/pip', size: 2048 }];
+  async buildCache() {
+    return this.buildCacheMounts;
+  }
+  async pruneBuildCache() {
+    const deleted = this.buildCacheMounts.map((m) => m.id);
+    const reclaimed = this.buildCacheMounts.reduce((s, m) => s + m.size, 0);
+    this.buildCacheMounts = [];
+    return { deleted, reclaimed };
   }
   async create(options: RunOptions) {
     this.#record('create', options);
@@ -349,8 +360,10 @@ async function docker(line: string | string[], extra: { engine?: FakeEngine; jso
     writeFile: async (path, data) => {
       written[path] = data;
     },
+    env: { API_TOKEN: 'from-env' },
     readFile: async (path) => {
       if (path.endsWith('app.tar')) return new Uint8Array([1]);
+      if (path === 'token.txt') return new TextEncoder().encode('from-file');
       throw new Error('ENOENT');
     },
     packPath: async (path) => {
@@ -686,7 +699,7 @@ describe('containers', () => {
       "Deleted Containers:
       9e8d7c6b5a4f9e8d7c6b5a4f9e8d7c6b5a4f9e8d7c6b5a4f9e8d7c6b5a4f3e2d
 
-      Total reclaimed space: 1.23kB
+      Total reclaimed space: 1.234kB
       "
     `);
   });
@@ -820,9 +833,31 @@ describe('volumes and system', () => {
       Images          2         2         4.261MB   0B (0%)
       Containers      2         1         1.234kB   1.234kB (100%)
       Local Volumes   2         1         0B        0B
-      Build Cache     0         0         0B        0B
+      Build Cache     1         0         2.048kB   2.048kB
       "
     `);
+  });
+
+  it('system df -v: the four sections, as Docker lays them out', async () => {
+    const text = (await docker('system df -v')).stdout;
+    expect(text.split('\n').filter((line) => line.endsWith(':') || line.startsWith('Build cache usage'))).toEqual([
+      'Images space usage:',
+      'Containers space usage:',
+      'Local Volumes space usage:',
+      'Build cache usage: 2.048kB',
+    ]);
+    expect(text).toContain('REPOSITORY   TAG       IMAGE ID       CREATED');
+    expect(text).toContain('SHARED SIZE   UNIQUE SIZE   CONTAINERS');
+    expect(text).toContain('CONTAINER ID   IMAGE');
+    expect(text).toContain('VOLUME NAME   LINKS     SIZE');
+    expect(text).toMatch(/3f2a9c1e0b7d   exec\.cachemount   2\.048kB   false     cached mount \/root\/\.cache\/pip\n/);
+  });
+
+  it('builder prune removes the cache mounts, and asks first', async () => {
+    const engine = new FakeEngine();
+    expect(await docker('builder prune -f', { engine })).toMatchObject({ code: 0, stdout: 'Deleted build cache objects:\n3f2a9c1e0b7d4a6f8e5c2b1a0\n\nTotal reclaimed space: 2.048kB\n' });
+    expect((await docker('builder prune -f', { engine })).stdout).toBe('Total reclaimed space: 0B\n');
+    expect((await docker('builder prune')).stderr + (await docker('builder prune')).stdout).toContain('This will remove all dangling build cache.');
   });
 });
 
@@ -1038,6 +1073,18 @@ describe('build progress (BuildKit plain)', () => {
     expect(await docker('build missing')).toMatchObject({ code: 1, stderr: 'ERROR: unable to prepare context: path "missing" not found\n' });
     expect(await docker('build -f Other.dockerfile .')).toMatchObject({ code: 1, stderr: 'ERROR: failed to solve: failed to read dockerfile: open Other.dockerfile: no such file or directory\n' });
     expect((await docker('build')).stderr.split('\n')[0]).toBe('"docker build" requires exactly 1 argument.');
+  });
+
+  it('docker build --secret: from a file (relative to the caller), a variable, or the variable named like the id', async () => {
+    const engine = new FakeEngine();
+    const r = await docker(['build', '--secret', 'id=tok,src=token.txt', '--secret', 'id=api,env=API_TOKEN', '--secret', 'id=API_TOKEN', '--secret', 'id=unset,env=NOPE', '.'], { engine });
+    expect(r.code).toBe(0);
+    const secrets = (engine.calls[0].options as { secrets: Record<string, Uint8Array> }).secrets;
+    expect(Object.fromEntries(Object.entries(secrets).map(([id, data]) => [id, new TextDecoder().decode(data)]))).toEqual({ tok: 'from-file', api: 'from-env', API_TOKEN: 'from-env' });
+    expect(await docker('build --secret src=token.txt .')).toMatchObject({ code: 1, stderr: 'could not parse secrets: [src=token.txt]: secret missing ID\n' });
+    expect(await docker('build --secret id=x,src=/nope .')).toMatchObject({ code: 1, stderr: 'could not parse secrets: [id=x,src=/nope]: failed to stat /nope: stat /nope: no such file or directory\n' });
+    expect((await docker('build --secret id=x,foo=bar .')).stderr).toBe("could not parse secrets: [id=x,foo=bar]: unexpected key 'foo' in 'foo=bar'\n");
+    expect(secretEnvNames(['build', '--secret', 'id=a,env=B', '--secret=id=C', '--secret', 'id=d,src=f', '.'])).toEqual(['B', 'C']);
   });
 });
 

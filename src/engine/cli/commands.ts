@@ -89,6 +89,7 @@ export const GROUPS: Record<string, { summary: string; verbs: Record<string, Ver
     },
   },
   system: { summary: 'Manage Docker', verbs: { df: s.df, info: s.info } },
+  builder: { summary: 'Manage builds', verbs: { build: i.build, prune: s.builderPrune } },
   manifest: { summary: 'Manage Docker image manifests and manifest lists', verbs: { inspect: r.manifestInspect } },
 };
 

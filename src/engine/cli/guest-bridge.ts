@@ -73,6 +73,8 @@ export function serveGuestDocker(options: { engine: EngineApi; guest: Guest }): 
       argv: (event.argv as string[]) ?? [],
       cwd,
       tty: Boolean(event.tty),
+      // The client sends only the variables its `build --secret` specs name.
+      env: typeof event.env === 'object' && event.env !== null ? (event.env as Record<string, string>) : {},
       signal: aborter.signal,
       ...(!event.tty && clientForwardsStdin((event.argv as string[]) ?? []) ? { readStdin } : {}),
       io: {

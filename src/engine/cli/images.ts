@@ -5,6 +5,7 @@ import { formatHistory, formatImages, formatTable, historyRows, humanSize, timeA
 import { NotFoundError } from '../oci/errors.ts';
 import type { ContextEntry } from '../dockerfile/index.ts';
 import { renderTemplate, goJson, formatRows, goTime } from './template.ts';
+import { loadSecrets } from './secrets.ts';
 import { bool, CliError, confirm, daemonMessage, list, resolvePath, str, type Ctx, type Verb } from './shared.ts';
 
 const ALL = { name: 'all', short: 'a', kind: 'bool' } as const;
@@ -55,11 +56,13 @@ const build: Verb = {
     { name: 'file', short: 'f', kind: 'string', description: 'Name of the Dockerfile (default: "PATH/Dockerfile")' },
     { name: 'build-arg', kind: 'list', description: 'Set build-time variables' },
     { name: 'target', kind: 'string', description: 'Set the target build stage to build' },
+    { name: 'secret', kind: 'list', description: 'Secret to expose to the build (format: "id=mysecret[,src=/local/secret]")' },
     { name: 'no-cache', kind: 'bool', description: 'Do not use cache when building the image' },
     { name: 'quiet', short: 'q', kind: 'bool', description: 'Suppress the build output and print image ID on success' },
     { name: 'progress', kind: 'string', description: 'Set type of progress output ("auto", "plain", "tty", "quiet"). Layerlab prints "plain"' },
   ],
   async run(ctx, flags, [dir]) {
+    const secrets = await loadSecrets(list(flags, 'secret'), { readFile: ctx.options.readFile, env: ctx.options.env });
     const files = await loadContext(ctx, dir);
     const dockerfile = await readDockerfile(ctx, files, dir, str(flags, 'file'));
     const buildArgs: Record<string, string> = {};
@@ -81,6 +84,7 @@ const build: Verb = {
         tags: list(flags, 'tag'),
         buildArgs,
         target: str(flags, 'target'),
+        secrets,
         noCache: bool(flags, 'no-cache'),
         onEvent: quiet ? undefined : (event) => progress.onEvent(event),
       });
@@ -425,7 +429,8 @@ const imagePrune: Verb = {
 
 export function pruneText(what: string, lines: string[], reclaimed: number): string {
   const head = lines.length ? `Deleted ${what}:\n${lines.map((l) => `${l}\n`).join('')}\n` : '';
-  return `${head}Total reclaimed space: ${humanSize(reclaimed)}\n`;
+  // go-units HumanSize (4 significant digits), as the docker CLI prints it.
+  return `${head}Total reclaimed space: ${humanSize(reclaimed, 4)}\n`;
 }
 
 export const imageVerbs = {

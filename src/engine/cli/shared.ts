@@ -35,7 +35,9 @@ export interface RunDockerOptions {
   cwd?: string;
   /** A directory as a build context (all files, with modes; symlinks with their target as data). */
   readContext?: (dir: string) => Promise<ContextEntry[]>;
-  /** Reads a file (`load -i`, `build -f` outside the context). */
+  /** The client's environment variables (`build --secret id=…,env=VAR`); the guest client sends only those. */
+  env?: Record<string, string | undefined>;
+  /** Reads a file (`load -i`, `build -f` outside the context, `build --secret src=`). */
   readFile?: (path: string) => Promise<Uint8Array>;
   /** Writes a file (`save -o`). */
   writeFile?: (path: string, data: Uint8Array) => Promise<void>;

@@ -1,5 +1,6 @@
 /** Volume verbs and `system df`, `version`, `info`. */
-import { formatTable, humanSize } from '../format.ts';
+import { containerStatus, ellipsis, formatTable, humanSize, timeAgo } from '../format.ts';
+import { commandLine } from './containers.ts';
 import { pruneText } from './images.ts';
 import { goJson } from './template.ts';
 import { bool, confirm, eachTarget, type Verb } from './shared.ts';
@@ -102,18 +103,27 @@ const df: Verb = {
   usage: 'system df [OPTIONS]',
   summary: 'Show docker disk usage',
   args: { max: 0 },
-  flags: [],
-  async run(ctx) {
-    const [images, containers, volumes] = await Promise.all([ctx.engine.images({ all: true }), ctx.engine.ps({ all: true }), ctx.engine.volumes({ size: true })]);
+  flags: [{ name: 'verbose', short: 'v', kind: 'bool', description: 'Show detailed information on space usage' }],
+  async run(ctx, flags) {
+    const [images, containers, volumes, buildCache] = await Promise.all([
+      ctx.engine.images({ all: true }),
+      ctx.engine.ps({ all: true }),
+      ctx.engine.volumes({ size: true }),
+      ctx.engine.buildCache(),
+    ]);
     // Layers shared between images count once, as in Docker.
     const layerSize = new Map<string, number>();
+    const layerUsers = new Map<string, number>();
+    const imageLayers = new Map<string, string[]>();
     const unusedLayers = new Set<string>();
     const usedImages = new Set(containers.map((c) => c.imageId));
     const usedLayers = new Set<string>();
     for (const image of images) {
       const { layers } = await ctx.engine.imageLayers({ ref: image.id });
+      imageLayers.set(image.id, layers.map((l) => l.diffID));
       for (const l of layers) {
         layerSize.set(l.diffID, l.size);
+        layerUsers.set(l.diffID, (layerUsers.get(l.diffID) ?? 0) + 1);
         (usedImages.has(image.id) ? usedLayers : unusedLayers).add(l.diffID);
       }
     }
@@ -129,12 +139,79 @@ const df: Verb = {
     const size = (bytes: number) => humanSize(bytes, 4);
     const volumesSize = volumes.reduce((s, v) => s + (v.size ?? 0), 0);
     const volumesReclaimable = volumes.filter((v) => !usedVolumes.has(v.name)).reduce((s, v) => s + (v.size ?? 0), 0);
+    // The build cache outside images: RUN --mount=type=cache directories, none in use between builds.
+    const buildCacheSize = buildCache.reduce((s, c) => s + c.size, 0);
     const reclaim = (part: number, total: number) => (total > 0 ? `${size(part)} (${Math.floor((100 * part) / total)}%)` : size(part));
+    if (bool(flags, 'verbose')) {
+      const sharedSize = (id: string) => (imageLayers.get(id) ?? []).filter((l) => (layerUsers.get(l) ?? 0) > 1).reduce((s, l) => s + (layerSize.get(l) ?? 0), 0);
+      const imageRows = images.flatMap((image) => {
+        const tags = image.repoTags.length ? image.repoTags : ['<none>:<none>'];
+        return tags.map((repoTag) => {
+          const colon = repoTag.lastIndexOf(':');
+          const shared = sharedSize(image.id);
+          return { repository: repoTag.slice(0, colon), tag: repoTag.slice(colon + 1), id: image.id, created: image.created, size: image.size, shared, unique: image.size - shared, containers: containers.filter((c) => c.imageId === image.id).length };
+        });
+      });
+      const verbose = { images: imageRows, containers, volumes, buildCache };
+      ctx.print(verbose, () =>
+        [
+          'Images space usage:\n\n',
+          formatTable({
+            columns: [
+              { header: 'REPOSITORY', value: (r: (typeof imageRows)[number]) => r.repository },
+              { header: 'TAG', value: (r) => r.tag },
+              { header: 'IMAGE ID', value: (r) => r.id.replace(/^sha256:/, '').slice(0, 12) },
+              { header: 'CREATED', value: (r) => timeAgo({ time: r.created, now: ctx.now }) },
+              { header: 'SIZE', value: (r) => size(r.size) },
+              { header: 'SHARED SIZE', value: (r) => size(r.shared) },
+              { header: 'UNIQUE SIZE', value: (r) => size(r.unique) },
+              { header: 'CONTAINERS', value: (r) => String(r.containers) },
+            ],
+            rows: imageRows,
+          }),
+          '\nContainers space usage:\n\n',
+          formatTable({
+            columns: [
+              { header: 'CONTAINER ID', value: (c: (typeof containers)[number]) => c.id.slice(0, 12) },
+              { header: 'IMAGE', value: (c) => c.image },
+              { header: 'COMMAND', value: (c) => JSON.stringify(ellipsis(commandLine(c.command), 20)) },
+              { header: 'LOCAL VOLUMES', value: (c) => String(c.mounts.filter((m) => m.type === 'volume').length) },
+              { header: 'SIZE', value: (c) => size(c.sizeRw) },
+              { header: 'CREATED', value: (c) => timeAgo({ time: c.created, now: ctx.now }) },
+              { header: 'STATUS', value: (c) => containerStatus({ ...c, now: ctx.now }) },
+              { header: 'NAMES', value: (c) => c.name },
+            ],
+            rows: containers,
+          }),
+          '\nLocal Volumes space usage:\n\n',
+          formatTable({
+            columns: [
+              { header: 'VOLUME NAME', value: (v: (typeof volumes)[number]) => v.name },
+              { header: 'LINKS', value: (v) => String(containers.filter((c) => c.mounts.some((m) => m.name === v.name)).length) },
+              { header: 'SIZE', value: (v) => size(v.size ?? 0) },
+            ],
+            rows: volumes,
+          }),
+          `\nBuild cache usage: ${size(buildCacheSize)}\n\n`,
+          formatTable({
+            columns: [
+              { header: 'CACHE ID', value: (c: (typeof buildCache)[number]) => c.id.slice(0, 12) },
+              { header: 'CACHE TYPE', value: () => 'exec.cachemount' },
+              { header: 'SIZE', value: (c) => size(c.size) },
+              { header: 'SHARED', value: () => 'false' },
+              { header: 'DESCRIPTION', value: (c) => `cached mount ${c.cacheId}` },
+            ],
+            rows: buildCache,
+          }),
+        ].join(''),
+      );
+      return 0;
+    }
     const rows = [
       { type: 'Images', total: images.length, active: images.filter((i) => usedImages.has(i.id)).length, size: imagesSize, reclaimable: reclaim(imagesReclaimable, imagesSize) },
       { type: 'Containers', total: containers.length, active: containers.filter(active).length, size: containersSize, reclaimable: reclaim(containersReclaimable, containersSize) },
       { type: 'Local Volumes', total: volumes.length, active: volumes.filter((v) => usedVolumes.has(v.name)).length, size: volumesSize, reclaimable: reclaim(volumesReclaimable, volumesSize) },
-      { type: 'Build Cache', total: 0, active: 0, size: 0, reclaimable: '0B' },
+      { type: 'Build Cache', total: buildCache.length, active: 0, size: buildCacheSize, reclaimable: size(buildCacheSize) },
     ];
     ctx.print(rows, () =>
       formatTable({
@@ -148,6 +225,27 @@ const df: Verb = {
         rows,
       }),
     );
+    return 0;
+  },
+};
+
+// ---- builder prune
+
+const builderPrune: Verb = {
+  usage: 'builder prune',
+  summary: 'Remove build cache',
+  args: { max: 0 },
+  flags: [
+    { name: 'all', short: 'a', kind: 'bool', description: 'Remove all unused build cache, not just dangling ones' },
+    { name: 'force', short: 'f', kind: 'bool', description: 'Do not prompt for confirmation' },
+  ],
+  async run(ctx, flags) {
+    const warning = bool(flags, 'all') ? 'This will remove all build cache.' : 'This will remove all dangling build cache.';
+    if (!confirm(ctx, warning, bool(flags, 'force') || ctx.json)) return 1;
+    // The layer cache lives in the images (`docker image prune` removes it with them); what is left is the
+    // RUN --mount=type=cache directories, which no image refers to: both forms remove them.
+    const result = await ctx.engine.pruneBuildCache();
+    ctx.print(result, () => pruneText('build cache objects', result.deleted, result.reclaimed));
     return 0;
   },
 };
@@ -251,4 +349,4 @@ const info: Verb = {
   },
 };
 
-export const systemVerbs = { volumeCreate, volumeLs, volumeRm, volumeInspect, volumePrune, df, version, info };
+export const systemVerbs = { volumeCreate, volumeLs, volumeRm, volumeInspect, volumePrune, df, builderPrune, version, info };

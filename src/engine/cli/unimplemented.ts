@@ -14,7 +14,6 @@ export const UNIMPLEMENTED_VERBS: Record<string, string> = {
   events: "'docker ps -a' and 'docker images' show what changed.",
   compose: "run each container with 'docker run'.",
   buildx: "'docker build' here is BuildKit-style already.",
-  builder: "'docker build' keeps its cache in the images themselves here; 'docker image prune' removes dangling ones.",
   context: 'there is one engine here, in your browser.',
   swarm: 'there is one engine here, in your browser: no cluster.',
   service: 'there is one engine here, in your browser: no cluster.',

@@ -73,9 +73,10 @@ export class ContainerFilesystems {
       }
     }
     // Docker's init layer: the files the network setup bind-mounts over exist below the writable layer,
-    // so they never show in `docker diff` or a commit.
+    // so they never show in `docker diff` or a commit; so does /.dockerenv, the empty file by which
+    // programs tell they run in a Docker container. `docker export` has them all, empty, 0755, as Docker's.
     const init = `${containerDir(record.id)}/init`;
-    for (const file of NETWORK_FILES) await this.#guest.request('write', { path: `${init}/etc/${file}`, data: '' });
+    for (const path of [...NETWORK_FILES.map((file) => `/etc/${file}`), '/.dockerenv']) await this.#guest.request('write', { path: `${init}${path}`, data: '', mode: 0o755 });
     await this.#layers.mount(record.id, record.diffIDs, signal, init);
     this.#mounted.add(record.id);
   }

@@ -39,6 +39,10 @@ export interface RunInstruction extends Base {
   kind: 'RUN';
   command: CommandForm;
   heredocs: Heredoc[];
+  /** `--mount=` values as written (mounts.ts parses them once build args are substituted). */
+  mounts: string[];
+  /** `--network=none|host` (absent: default, the builder's own network). */
+  network?: 'none' | 'host';
 }
 
 export interface CopyInstruction extends Base {

@@ -12,6 +12,7 @@ export { parseDockerfile, type ParseOptions, type ParseResult } from './parse.ts
 export * from './substitute.ts';
 export * from './config.ts';
 export * from './plan.ts';
+export * from './mounts.ts';
 export * from './context.ts';
 export * from './cache.ts';
 export * from './lint.ts';

@@ -38,12 +38,30 @@ describe('parseDockerfile: instruction forms', () => {
     expect(only('FROM x\n' + text, 'RUN').command).toEqual(command);
   });
 
-  it('ignores RUN --mount with a warning', () => {
-    const result = parseDockerfile({ text: 'FROM x\nRUN --mount=type=cache,target=/root/.cache pip install x' });
+  it('keeps RUN --mount values for the planner, without a warning', () => {
+    const result = parseDockerfile({ text: 'FROM x\nRUN --mount=type=cache,target=/root/.cache --mount=type=secret,id=tok pip install x' });
     const run = result.instructions[1] as Extract<Instruction, { kind: 'RUN' }>;
     expect(run.command).toEqual({ form: 'shell', command: 'pip install x' });
-    expect(run.ignoredFlags).toEqual(['mount']);
-    expect(result.warnings).toEqual([{ line: 2, message: expect.stringContaining('--mount') }]);
+    expect(run.mounts).toEqual(['type=cache,target=/root/.cache', 'type=secret,id=tok']);
+    expect(run.ignoredFlags).toEqual([]);
+    expect(result.warnings).toEqual([]);
+  });
+
+  it('RUN --network and --security: none/host kept, bad values and insecure refused', () => {
+    const ok = parseDockerfile({ text: 'FROM x\nRUN --network=none true\nRUN --network=default --security=sandbox true' });
+    expect(ok.errors).toEqual([]);
+    expect((ok.instructions[1] as Extract<Instruction, { kind: 'RUN' }>).network).toBe('none');
+    expect((ok.instructions[2] as Extract<Instruction, { kind: 'RUN' }>).network).toBeUndefined();
+    const bad = parseDockerfile({ text: 'FROM x\nRUN --network=bridge true\nRUN --security=insecure true' });
+    expect(bad.errors.map((e) => [e.line, e.message])).toEqual([
+      [2, 'unsupported network mode "bridge"'],
+      [3, 'RUN --security=insecure is not supported by Layerlab: build steps never run privileged here'],
+    ]);
+  });
+
+  it('refuses a bad RUN --mount with BuildKit\'s message and the line', () => {
+    const result = parseDockerfile({ text: 'FROM x\nRUN echo\nRUN --mount=type=foo,target=/x true' });
+    expect(result.errors.map((e) => [e.line, e.message])).toEqual([[3, 'unsupported mount type "foo"']]);
   });
 
   it('COPY/ADD with flags, JSON form and multiple sources', () => {

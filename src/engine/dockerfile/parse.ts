@@ -12,6 +12,7 @@ import type * as Ast from './ast.ts';
 import { INSTRUCTION_KEYWORDS } from './ast.ts';
 import { DockerfileError, type DockerfileWarning } from './errors.ts';
 import { closestMatch } from './suggest.ts';
+import { runMountSyntaxError } from './mounts.ts';
 import {
   extractBuilderFlags,
   findHeredocMarkers,
@@ -44,7 +45,7 @@ const KNOWN_FLAGS: Partial<Record<Ast.InstructionKind, readonly string[]>> = {
   ADD: ['chown', 'chmod', 'link', 'checksum', 'keep-git-dir', 'exclude', 'unpack'],
   HEALTHCHECK: ['interval', 'timeout', 'start-period', 'start-interval', 'retries'],
 };
-const IGNORED_FLAGS = new Set(['mount', 'network', 'security', 'parents', 'exclude', 'checksum', 'keep-git-dir', 'unpack']);
+const IGNORED_FLAGS = new Set(['parents', 'exclude', 'checksum', 'keep-git-dir', 'unpack']);
 
 /** Parses a Dockerfile. Never throws for bad input: problems come back in `errors`. */
 export function parseDockerfile(options: ParseOptions): ParseResult {
@@ -212,7 +213,18 @@ function parseInstruction(ctx: InstructionContext): Ast.Instruction | null {
         ctx.fail('RUN requires at least one argument', 'Write the command to run, e.g. RUN echo hello');
         return null;
       }
-      return { ...base, kind: 'RUN', command, heredocs: ctx.heredocs };
+      const mounts = flags.filter((f) => f.name === 'mount').map((f) => f.value ?? '');
+      for (const mount of mounts) {
+        const problem = runMountSyntaxError(mount);
+        if (problem) ctx.fail(problem, 'See https://docs.docker.com/reference/dockerfile/#run---mount for the mount types and their options');
+      }
+      // BuildKit's RUN --network and --security values.
+      const network = flag('network')?.value ?? undefined;
+      if (network !== undefined && !['default', 'none', 'host'].includes(network)) ctx.fail(`unsupported network mode "${network}"`, 'RUN --network takes default, none or host');
+      const security = flag('security')?.value ?? undefined;
+      if (security === 'insecure') ctx.fail('RUN --security=insecure is not supported by Layerlab: build steps never run privileged here', 'Leave --security out (sandbox is the default)');
+      else if (security !== undefined && security !== 'sandbox') ctx.fail(`unsupported security mode "${security}"`, 'RUN --security takes sandbox or insecure');
+      return { ...base, kind: 'RUN', command, heredocs: ctx.heredocs, mounts, ...(network && network !== 'default' ? { network: network as 'none' | 'host' } : {}) };
     }
     case 'COPY':
     case 'ADD':

@@ -59,7 +59,7 @@ describe('planBuild: steps, layers and history', () => {
   it('resolves paths and carries the config', () => {
     expect(steps[1]!.workdir).toBe('/app');
     expect(steps[2]!.copy).toMatchObject({ origin: { kind: 'context' }, sources: ['app.py'], dest: '/app', destIsDir: false });
-    expect(steps[3]!.run).toEqual({ argv: ['/bin/sh', '-c', 'echo hi > /x'], env: ['PATH=/usr/bin:/bin', 'APP=/app'], historyArgs: [], user: '', workdir: '/app' });
+    expect(steps[3]!.run).toEqual({ argv: ['/bin/sh', '-c', 'echo hi > /x'], env: ['PATH=/usr/bin:/bin', 'APP=/app'], historyArgs: [], user: '', workdir: '/app', mounts: [] });
     expect(p.stages[0]!.config).toMatchObject({
       Env: ['PATH=/usr/bin:/bin', 'APP=/app'],
       WorkingDir: '/app',

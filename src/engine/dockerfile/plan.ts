@@ -32,6 +32,7 @@ import {
 } from './substitute.ts';
 import { closestMatch } from './suggest.ts';
 import { heredocWordName } from './syntax.ts';
+import { mountFromField, parseRunMount, RunMountError, type RunMount } from './mounts.ts';
 
 export type StageBase = { kind: 'image'; ref: string } | { kind: 'stage'; index: number } | { kind: 'scratch' };
 
@@ -53,6 +54,15 @@ export interface RunSpec {
   user: string;
   /** Absolute working directory ('/' when unset). */
   workdir: string;
+  /** `--mount=` specs, substituted, with `from` resolved. */
+  mounts: PlannedRunMount[];
+  /** `--network=none`: no network at all (absent: the builder's network). */
+  network?: 'none' | 'host';
+}
+
+/** A RUN mount with its `from` resolved: bind/cache sources come from the context, a stage or an image. */
+export interface PlannedRunMount extends RunMount {
+  origin: CopyOrigin;
 }
 
 export interface InlineFile {
@@ -277,6 +287,15 @@ class Planner {
     const deps: StageDependency[] = [];
     if (base?.kind === 'stage') deps.push({ stage: base.index, line: stage.from.lines.start });
     for (const instruction of stage.instructions) {
+      if (instruction.kind === 'RUN') {
+        for (const value of instruction.mounts) {
+          const from = mountFromField(value);
+          if (from === undefined) continue;
+          const origin = this.resolveFrom(from, instruction.lines.start, 'RUN --mount from');
+          if (origin.kind === 'stage') deps.push({ stage: origin.index, line: instruction.lines.start });
+        }
+        continue;
+      }
       if (instruction.kind !== 'COPY' && instruction.kind !== 'ADD') continue;
       if (instruction.from === undefined) continue;
       const origin = this.resolveCopyFrom(instruction, stage);
@@ -292,12 +311,18 @@ class Planner {
       this.fail(line, 'ADD does not support --from', 'Use COPY --from=<stage> instead');
       return { kind: 'context' };
     }
+    void stage;
+    return this.resolveFrom(value, line, 'COPY --from');
+  }
+
+  /** A `--from` value (COPY, RUN --mount): a stage by name or index, else an image. */
+  resolveFrom(value: string, line: number, label: string): CopyOrigin {
     const byName = this.stages.findIndex((s) => s.name === value.toLowerCase());
     if (byName >= 0) return { kind: 'stage', index: byName };
     if (/^\d+$/.test(value)) {
       const index = Number(value);
       if (index >= this.stages.length) {
-        this.fail(line, `COPY --from=${value}: there is no stage ${value}`, `Stages are numbered from 0; this Dockerfile has ${this.stages.length}`);
+        this.fail(line, `${label}=${value}: there is no stage ${value}`, `Stages are numbered from 0; this Dockerfile has ${this.stages.length}`);
         return { kind: 'context' };
       }
       return { kind: 'stage', index };
@@ -307,12 +332,11 @@ class Planner {
       const suggestion = closestMatch(value.toLowerCase(), names);
       this.fail(
         line,
-        `COPY --from=${value}: no stage or image is named "${value}"`,
+        `${label}=${value}: no stage or image is named "${value}"`,
         suggestion ? `Did you mean --from=${suggestion}?` : names.length > 0 ? `Stages here are: ${names.join(', ')}` : 'Name a stage with FROM <image> AS <name>',
       );
       return { kind: 'context' };
     }
-    void stage;
     return { kind: 'image', ref: value };
   }
 
@@ -673,7 +697,28 @@ class StagePlanner {
       if (!envMap.has(name) && !this.args.has(name)) env.push(`${name}=${value}`);
     }
     const { argv, stdin } = this.runArgv(instruction);
-    return { argv, env, stdin, historyArgs, user: this.config.User, workdir: this.config.WorkingDir || '/' };
+    const workdir = this.config.WorkingDir || '/';
+    return { argv, env, stdin, historyArgs, user: this.config.User, workdir, mounts: this.runMounts(instruction, workdir), ...(instruction.network ? { network: instruction.network } : {}) };
+  }
+
+  private runMounts(instruction: Ast.RunInstruction, workdir: string): PlannedRunMount[] {
+    const line = instruction.lines.start;
+    const variables = this.variables();
+    const mounts: PlannedRunMount[] = [];
+    for (const value of instruction.mounts) {
+      try {
+        const mount = parseRunMount(value, { expand: (word) => this.sub(word, line, variables), workdir });
+        const origin: CopyOrigin = mount.from === undefined ? { kind: 'context' } : this.planner.resolveFrom(mount.from, line, 'RUN --mount from');
+        if (origin.kind === 'stage' && origin.index === this.raw.index) {
+          this.planner.report(line, `Circular dependency detected on stage: ${this.raw.name ?? this.raw.index}`, 'A RUN cannot mount its own stage');
+        }
+        mounts.push({ ...mount, origin });
+      } catch (error) {
+        if (!(error instanceof RunMountError)) throw error;
+        this.planner.report(line, error.message, 'See https://docs.docker.com/reference/dockerfile/#run---mount for the mount types and their options');
+      }
+    }
+    return mounts;
   }
 
   private runArgv(instruction: Ast.RunInstruction): { argv: string[]; stdin?: string } {

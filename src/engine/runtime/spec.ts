@@ -17,13 +17,16 @@ export interface ProcessSpec {
   terminal?: boolean;
 }
 
+/** A bind mount (guest source dir or file → container path), or a fresh tmpfs (RUN --mount=type=tmpfs). */
+export type RuntimeMount = { type?: 'bind'; source: string; destination: string; readonly?: boolean } | { type: 'tmpfs'; destination: string; options: string[] };
+
 export interface RuntimeSpecOptions {
   process: ProcessSpec;
   /** Guest path of the container's merged overlay mount. */
   rootfs: string;
   hostname: string;
   /** Bind mounts (volumes): guest source dir → container path. */
-  mounts?: { source: string; destination: string; readonly?: boolean }[];
+  mounts?: RuntimeMount[];
   /** Memory limit in bytes. Default 64 MiB: a memory hog is OOM-killed, not the VM. */
   memoryBytes?: number;
   /** Process limit. Default 128: a fork bomb hits it, the VM keeps answering. */
@@ -126,12 +129,11 @@ export function runtimeSpec(options: RuntimeSpecOptions): Record<string, unknown
       { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
       { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
       { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
-      ...(options.mounts ?? []).map((mount) => ({
-        destination: mount.destination,
-        type: 'bind',
-        source: mount.source,
-        options: ['rbind', mount.readonly ? 'ro' : 'rw'],
-      })),
+      ...(options.mounts ?? []).map((mount) =>
+        mount.type === 'tmpfs'
+          ? { destination: mount.destination, type: 'tmpfs', source: 'tmpfs', options: mount.options }
+          : { destination: mount.destination, type: 'bind', source: mount.source, options: ['rbind', mount.readonly ? 'ro' : 'rw'] },
+      ),
     ],
     linux: {
       namespaces: namespaces.map((type) => ({ type })),
