@@ -26,6 +26,9 @@ function daemonCommand(argv) {
   const rest = argv.slice(i);
   const own = ['daemon', 'lesson', 'help', '--help', '-h', '--version', '-v'];
   if (rest.length === 0 || own.includes(rest[0]) || rest.includes('--help')) return null;
+  // A command that may read its stdin (`import -`, `run -i`, `exec -i`; exactly: readsStdin in
+  // src/cli/daemon.ts) goes through main.ts, which sends the stdin along; this path sends none.
+  if (rest.some((arg) => arg === '-' || arg === '--interactive' || /^-[a-zA-Z]*i[a-zA-Z]*$/.test(arg))) return null;
   return { storeDir, json, rest };
 }
 

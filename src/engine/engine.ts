@@ -177,20 +177,21 @@ export class Engine implements EngineApi {
 
   /**
    * What the first container would otherwise do while the learner waits, done while they read: the
-   * default bridge network brought up, base layer images downloaded into the VM's share.
+   * default bridge network brought up, one hidden busybox container run, base layer images downloaded
+   * into the VM's share.
    */
   async warmUp(): Promise<void> {
     const warn = (error: unknown) => console.warn(`layerlab: ${(error as Error).message}`);
     await this.#containers.warmUp().catch(warn);
     await this.#warmContainer('busybox', ['true']).catch(warn);
+    // A python warm-up container as well measured no faster first python run (and costs seconds of guest CPU).
     await this.guestLayers.prefetchImages().catch(() => {});
-    await this.#warmContainer('python', ['python3', '-c', 'pass']).catch(warn);
   }
 
   /**
    * A hidden container of a base image (no record, no events, removed at once). After a restore, v86 has
-   * compiled none of the guest's code yet and python's layer image is not mounted: the first container the
-   * learner starts would pay for both (seconds under emulation). This one pays while the learner reads.
+   * compiled none of the guest's code yet: the first container the learner starts would pay for compiling
+   * crun's and the kernel's container paths (seconds under emulation). This one pays while the learner reads.
    */
   async #warmContainer(imageName: string, args: string[]): Promise<void> {
     const base = this.#baseImages.get(imageName);

@@ -353,3 +353,15 @@ describe('docker rename', () => {
     await engine.rm({ container: 'taken' });
   });
 });
+
+describe('warm-up', () => {
+  it('runs its hidden container without leaving a container record, a crun state or a container folder', async () => {
+    const before = (await engine.ps({ all: true })).map((c) => c.id);
+    await engine.warmUp();
+    expect((await engine.ps({ all: true })).map((c) => c.id)).toEqual(before);
+    const folders = await machine.request<{ names: string[] }>('readdir', { path: '/var/lib/layerlab/containers' });
+    expect(folders.names.filter((name) => name.startsWith('warm-up-'))).toEqual([]);
+    const crunState = await machine.request<{ names: string[] }>('readdir', { path: '/run/crun' }).catch(() => ({ names: [] as string[] }));
+    expect(crunState.names.filter((name) => name.startsWith('warm-up-'))).toEqual([]);
+  });
+});
