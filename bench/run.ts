@@ -5,6 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { benchVm } from './vm';
 import { benchEngine } from './engine';
 import { benchApp, benchTerminal } from './app';
@@ -14,6 +15,7 @@ import { benchReliability } from './reliability';
 import { benchRegistry } from './registry';
 import { benchNet } from './net';
 import { benchCli } from './cli';
+import { round } from './stats';
 
 type Section = () => Promise<Record<string, number | null | string>>;
 const sections: Record<string, Section> = { vm: benchVm, engine: benchEngine, app: benchApp, terminal: benchTerminal, native: benchNative, embed: benchEmbed, reliability: benchReliability, registry: benchRegistry, net: benchNet, cli: benchCli };
@@ -23,6 +25,8 @@ const results: Record<string, number | null | string> = {};
 for (const [name, run] of Object.entries(sections)) {
   if (only.length && !only.includes(name)) continue;
   console.error(`bench: ${name}…`);
+  // The machine may be shared: each section's figures come with the 1-minute load average at its start.
+  results[`${name}.loadavg`] = round(loadavg()[0], 2);
   Object.assign(results, await run());
 }
 

@@ -157,6 +157,18 @@ test('boot shows named steps', async ({ page }) => {
   await page.screenshot({ path: `${SHOTS}/boot.png` });
 });
 
+test('Monaco waits for the VM, unless the learner clicks the file text to edit now', async ({ page }) => {
+  await page.goto('/?backend=fake&boot=slow');
+  await expect(page.getByText('The editor loads once the VM is up')).toBeVisible();
+  await page.waitForTimeout(1000);
+  await expect(page.locator('.monaco-editor')).toHaveCount(0);
+  await page.locator('pre', { hasText: 'WORKDIR /app' }).click();
+  // Loading starts on the click (without it, only when the VM is up or after 8 s).
+  await expect(page.getByText('Loading editor')).toBeVisible({ timeout: 3_000 });
+  await expect(page.getByTestId('status')).not.toHaveText('Ready');
+  await expect(page.locator('.monaco-editor .view-lines')).toBeVisible({ timeout: 30_000 });
+});
+
 test('boot failure says what failed and keeps the page usable', async ({ page }) => {
   await open(page, '?boot=fail');
   await expect(page.getByTestId('boot-overlay')).toContainText('The VM could not be downloaded', { timeout: 15_000 });

@@ -7,6 +7,7 @@ import type { BlobBackend } from './store/backend.ts';
 import { ImageStore } from './store/image-store.ts';
 import { GUEST_PATHS, type Guest } from './guest.ts';
 import { GuestLayers } from './runtime/guest-layers.ts';
+import { runtimeSpec } from './runtime/spec.ts';
 import { LayerFiles } from './build/layer-files.ts';
 import { Builder } from './build/builder.ts';
 import { Containers, volumeDir } from './containers/containers.ts';
@@ -74,6 +75,8 @@ export class Engine implements EngineApi {
   readonly layerFiles: LayerFiles;
   #backend: BlobBackend;
   #guest: Guest;
+  /** The base images' layers and environment, by name (for the hidden warm-up containers). */
+  #baseImages = new Map<string, { diffIDs: string[]; env: string[] }>();
   #builder: Builder;
   #containers!: Containers;
   #networks!: Networks;
@@ -126,6 +129,8 @@ export class Engine implements EngineApi {
   async #registerBaseImages(images: BaseImage[], url: (file: string) => string, fetchFn: typeof fetch): Promise<void> {
     const fetched = new Map<string, Promise<Uint8Array>>();
     for (const base of images) {
+      const env = (base.config as { Env?: string[] }).Env ?? ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'];
+      this.#baseImages.set(base.name, { diffIDs: base.layers.map((layer) => layer.digest), env });
       const layers = [];
       for (const layer of base.layers) {
         const digest = layer.digest as Digest;
@@ -172,11 +177,40 @@ export class Engine implements EngineApi {
 
   /**
    * What the first container would otherwise do while the learner waits, done while they read: the
-   * default bridge network brought up, base layer images downloaded into the VM's share.
+   * default bridge network brought up, one hidden busybox container run, base layer images downloaded
+   * into the VM's share.
    */
   async warmUp(): Promise<void> {
-    await this.#containers.warmUp().catch((error) => console.warn(`layerlab: ${(error as Error).message}`));
+    const warn = (error: unknown) => console.warn(`layerlab: ${(error as Error).message}`);
+    await this.#containers.warmUp().catch(warn);
+    await this.#warmContainer('busybox', ['true']).catch(warn);
+    // A python warm-up container as well measured no faster first python run (and costs seconds of guest CPU).
     await this.guestLayers.prefetchImages().catch(() => {});
+  }
+
+  /**
+   * A hidden container of a base image (no record, no events, removed at once). After a restore, v86 has
+   * compiled none of the guest's code yet: the first container the learner starts would pay for compiling
+   * crun's and the kernel's container paths (seconds under emulation). This one pays while the learner reads.
+   */
+  async #warmContainer(imageName: string, args: string[]): Promise<void> {
+    const base = this.#baseImages.get(imageName);
+    if (!base) return;
+    const id = `warm-up-${imageName}-${crypto.randomUUID().slice(0, 8)}`;
+    try {
+      const mounted = await this.guestLayers.mount(id, base.diffIDs);
+      await this.#guest.request('run', {
+        name: id,
+        bundle: mounted.dir,
+        config: runtimeSpec({
+          process: { args, env: base.env, cwd: '/', uid: 0, gid: 0 },
+          rootfs: mounted.rootfs,
+          hostname: id.slice(0, 12),
+        }),
+      }, { timeoutMs: 300_000 });
+    } finally {
+      await this.guestLayers.remove(id).catch(() => {});
+    }
   }
 
   subscribe(listener: (event: ChangeEvent) => void): () => void {
@@ -272,7 +306,7 @@ export class Engine implements EngineApi {
       history,
       totalBytes: analysis.totalBytes,
       wastedBytes: analysis.wastedBytes,
-      wasted: analysis.wasted.map((w) => ({ path: w.path, bytes: w.wastedBytes, layers: [] })),
+      wasted: analysis.wasted.map((w) => ({ path: w.path, bytes: w.wastedBytes, layers: w.layers })),
     };
   }
 

@@ -3,15 +3,10 @@
  * .dockerignore, heredocs) and containers (run, diff, commit, volumes, limits).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { Engine } from './engine.ts';
+import type { Engine } from './engine.ts';
+import { openEngineOn, openNodeEngine } from '../host/node.ts';
 import { MemoryBackend } from './store/backend.ts';
-import { startNodeMachine, DEFAULT_ASSETS_DIR } from '../vm/node.ts';
 import type { Machine } from '../vm/machine.ts';
-import { readBaseImages } from '../../vm/base-images.ts';
 import type { BuildEvent } from './build/events.ts';
 import type { ContextEntry } from './dockerfile/index.ts';
 import { readTar, writeTar } from './archive/tar.ts';
@@ -21,18 +16,14 @@ let engine: Engine;
 
 const file = (path: string, text: string, mode = 0o100644): ContextEntry => ({ path, mode, data: new TextEncoder().encode(text) });
 
+let opened: Awaited<ReturnType<typeof openNodeEngine>>;
+
 beforeAll(async () => {
-  machine = await startNodeMachine();
-  engine = await Engine.open({
-    backend: new MemoryBackend(),
-    guest: machine,
-    baseImages: await readBaseImages(DEFAULT_ASSETS_DIR),
-    baseLayerUrl: (name) => pathToFileURL(join(DEFAULT_ASSETS_DIR, 'base', name)).href,
-    fetch: (async (url: string) => new Response(await readFile(fileURLToPath(url)))) as unknown as typeof fetch,
-  });
+  opened = await openNodeEngine({ relay: null });
+  ({ machine, engine } = opened);
 });
 
-afterAll(() => machine?.destroy());
+afterAll(() => opened?.close());
 
 async function build(dockerfile: string, context: ContextEntry[] = [], tag = 'app') {
   const events: BuildEvent[] = [];
@@ -302,13 +293,7 @@ describe('fidelity to Docker: clock, mtimes, reproducible builds, history', () =
     const context = [dated('new.txt', 'new', 2_000_000_000)];
     const ids: string[] = [];
     for (let i = 0; i < 2; i++) {
-      const fresh = await Engine.open({
-        backend: new MemoryBackend(),
-        guest: machine,
-        baseImages: await readBaseImages(DEFAULT_ASSETS_DIR),
-        baseLayerUrl: (name) => pathToFileURL(join(DEFAULT_ASSETS_DIR, 'base', name)).href,
-        fetch: (async (url: string) => new Response(await readFile(fileURLToPath(url)))) as unknown as typeof fetch,
-      });
+      const fresh = await openEngineOn(machine, new MemoryBackend());
       ids.push((await fresh.build({ dockerfile, context, tags: ['repro'], buildArgs: { SOURCE_DATE_EPOCH: '1700000000' } })).imageId);
       if (i === 0) {
         const inspect = await fresh.inspectImage({ ref: 'repro' });
@@ -366,5 +351,17 @@ describe('docker rename', () => {
     await expect(engine.rename({ container: 'after', name: 'taken' })).rejects.toThrow(/already in use/);
     await engine.rm({ container: 'after' });
     await engine.rm({ container: 'taken' });
+  });
+});
+
+describe('warm-up', () => {
+  it('runs its hidden container without leaving a container record, a crun state or a container folder', async () => {
+    const before = (await engine.ps({ all: true })).map((c) => c.id);
+    await engine.warmUp();
+    expect((await engine.ps({ all: true })).map((c) => c.id)).toEqual(before);
+    const folders = await machine.request<{ names: string[] }>('readdir', { path: '/var/lib/layerlab/containers' });
+    expect(folders.names.filter((name) => name.startsWith('warm-up-'))).toEqual([]);
+    const crunState = await machine.request<{ names: string[] }>('readdir', { path: '/run/crun' }).catch(() => ({ names: [] as string[] }));
+    expect(crunState.names.filter((name) => name.startsWith('warm-up-'))).toEqual([]);
   });
 });

@@ -41,6 +41,10 @@ export type GuestOps = {
   'tcp-connect': { params: { ip: string; port: number; timeoutMs?: number }; result: { conn: number } };
   'tcp-send': { params: { conn: number; data: Base64 }; result: Done };
   'tcp-close': { params: { conn: number; how?: 'write' | 'both' }; result: Done };
+  /** Sets the guest's wall clock (ms since the epoch). */
+  clock: { params: { ms: number }; result: Done };
+  /** Takes a network interface up or down. */
+  link: { params: { name: string; up: boolean }; result: Done };
 };
 
 export type GuestOp = keyof GuestOps;

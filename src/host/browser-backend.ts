@@ -37,6 +37,9 @@ export interface BrowserBackendOptions {
 export function createBrowserBackend(options: BrowserBackendOptions = {}): Backend & { syncWorkspace(files: WorkspaceFile[]): Promise<void> } {
   const worker = new Worker(new URL('./daemon.ts', import.meta.url), { type: 'module', name: 'layerlab-daemon' });
   const daemon = Comlink.wrap<Daemon>(worker);
+  const assetsUrl = new URL(options.assetsUrl ?? 'vm/', location.href).href;
+  // The snapshot lookup (and this browser's decompressed copy) starts while the page mounts.
+  void daemon.prefetch(assetsUrl);
   const call: Call = (method, opts) => daemon.call(method, opts) as never;
   const listeners = new Set<(view: EngineView) => void>();
   const writable = new Map<string, WritableEntry[]>();
@@ -130,7 +133,7 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
     async boot({ onProgress }: { onProgress(p: { step: string; value: number }): void; signal: AbortSignal }) {
       if (typeof WebAssembly !== 'object') throw new BootError('unsupported-browser', 'This browser has no WebAssembly, which the Linux VM needs.', 'WebAssembly');
       try {
-        const { storageWarning } = await daemon.boot(new URL(options.assetsUrl ?? 'vm/', location.href).href, Comlink.proxy(onProgress), {
+        const { storageWarning } = await daemon.boot(assetsUrl, Comlink.proxy(onProgress), {
           storageNamespace: options.storageNamespace,
           ephemeral: options.ephemeral,
         }, { registry: options.registry !== false });

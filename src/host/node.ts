@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import type { HasherFactory } from '../engine/registry/hash.ts';
 import type { Digest } from '../engine/oci/digest.ts';
 import { NodeDirBackend } from '../engine/store/node-dir.ts';
-import { MemoryBackend } from '../engine/store/backend.ts';
+import { MemoryBackend, type BlobBackend } from '../engine/store/backend.ts';
 import { startNodeMachine, DEFAULT_ASSETS_DIR } from '../vm/node.ts';
 import type { Machine } from '../vm/machine.ts';
 import { readBaseImages } from '../../vm/base-images.ts';
@@ -72,15 +72,7 @@ export async function openNodeEngine(options: NodeEngineOptions = {}): Promise<{
     throw error;
   });
   machineRef = machine;
-  const engine = await Engine.open({
-    backend,
-    guest: machine,
-    baseImages: await readBaseImages(assetsDir),
-    baseLayerUrl: (file) => pathToFileURL(join(assetsDir, 'base', file)).href,
-    fetch: nodeFetch,
-    // Node talks to registries directly (no CORS, no proxy).
-    registry: { fetch: (url, init) => fetch(url, init), createHasher: nodeSha256 },
-  });
+  const engine = await openEngineOn(machine, backend, assetsDir);
   const stopServing = serveGuestDocker({ engine, guest: machine });
   return {
     engine,
@@ -92,4 +84,17 @@ export async function openNodeEngine(options: NodeEngineOptions = {}): Promise<{
       await backend.close();
     },
   };
+}
+
+/** An engine on a running VM and a store, with the base images of `assetsDir` (another store on the same VM, in tests). */
+export async function openEngineOn(machine: Machine, backend: BlobBackend, assetsDir = DEFAULT_ASSETS_DIR): Promise<Engine> {
+  return Engine.open({
+    backend,
+    guest: machine,
+    baseImages: await readBaseImages(assetsDir),
+    baseLayerUrl: (file) => pathToFileURL(join(assetsDir, 'base', file)).href,
+    fetch: nodeFetch,
+    // Node talks to registries directly (no CORS, no proxy).
+    registry: { fetch: (url, init) => fetch(url, init), createHasher: nodeSha256 },
+  });
 }

@@ -7,7 +7,7 @@
  * started by `docker build` typed in the guest terminal counts as much as one started by the app.
  */
 import type { ChangeEvent, EngineApi } from '../engine/api.ts';
-import type { GuestParams, GuestResult } from '../engine/guest-protocol.ts';
+import { spawnInGuest, type SpawnGuest } from '../engine/guest-spawn.ts';
 import type { BuildEvent } from '../engine/build/events.ts';
 import type {
   BuildStepView,
@@ -22,13 +22,7 @@ import type {
 } from './context.ts';
 
 /** The part of the VM the context needs: the agent's `spawn` op. `Machine` (and any engine `Guest`) fits. */
-export interface SpawnGuest {
-  request(
-    op: 'spawn',
-    params: GuestParams<'spawn'>,
-    options?: { timeoutMs?: number; onStream?: (stream: 'stdout' | 'stderr', data: Uint8Array) => void },
-  ): Promise<GuestResult<'spawn'>>;
-}
+export type { SpawnGuest };
 
 export interface EngineContextOptions {
   engine: EngineApi;
@@ -121,22 +115,11 @@ export function createEngineContext(options: EngineContextOptions): EngineLesson
   }
 
   async function run(argv: string[]): Promise<ExecResult> {
-    let stdout = '';
-    let stderr = '';
-    const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
     try {
-      const { exit } = await guest.request('spawn', { argv }, {
-        timeoutMs: execTimeoutMs,
-        onStream: (stream, data) => {
-          const text = decoders[stream].decode(data, { stream: true });
-          if (stream === 'stdout') stdout += text;
-          else stderr += text;
-        },
-      });
-      return { exit: Number(exit), stdout: stdout + decoders.stdout.decode(), stderr: stderr + decoders.stderr.decode() };
+      return await spawnInGuest(guest, argv, { timeoutMs: execTimeoutMs });
     } catch (error) {
       // A program that cannot be executed: report it like a shell would.
-      return { exit: 127, stdout, stderr: stderr + ((error as Error)?.message ?? String(error)) };
+      return { exit: 127, stdout: '', stderr: (error as Error)?.message ?? String(error) };
     }
   }
 

@@ -40,6 +40,10 @@ export class AppState {
     done: false,
   });
 
+  #settleVm: () => void = () => {};
+  /** Resolves once the VM's first start has ended, ready or failed: what the shell does not need (Monaco) loads after it. */
+  readonly vmSettled = new Promise<void>((resolve) => (this.#settleVm = resolve));
+
   buildLog = $state.raw<BuildLogVM>({ state: 'idle', steps: [], progress: 0 });
   images = $state.raw<ImageRowVM[]>([]);
   /** Recent pulls and pushes with their progress (terminal or Images panel). */
@@ -222,6 +226,7 @@ export class AppState {
     const missing = missingBrowserFeature();
     if (missing && missing.kind === 'unsupported-browser') {
       this.boot = { ...this.boot, error: missing };
+      this.#settleVm();
       return;
     }
     this.boot = { progress: { step: 'Starting', value: 0 }, error: null, done: false };
@@ -255,6 +260,8 @@ export class AppState {
     } catch (e) {
       const error = e instanceof BootError ? e : new BootError('crashed', (e as Error)?.message ?? String(e));
       this.boot = { ...this.boot, error };
+    } finally {
+      this.#settleVm();
     }
   }
 

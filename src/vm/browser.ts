@@ -1,6 +1,7 @@
-import { Machine, MachineError, type MachineAssets, type MachineNetwork } from './machine';
+import { Machine, MachineError, type MachineNetwork } from './machine';
 import wasmUrl from 'v86/build/v86.wasm?url';
 import { concatBytes } from '../engine/util/bytes';
+import { dropCachedState, parseSnapshotId, readCachedState, stateCacheKey } from './state-cache';
 
 export interface BrowserMachineOptions {
   /** Base URL of the VM assets (the built public/vm/ folder). Default `/vm/` next to the page. */
@@ -66,45 +67,125 @@ export function pageRelay(): Promise<MachineNetwork | undefined> {
   return relayProbe;
 }
 
-/** Downloads the BIOS and the saved VM state, then restores it. */
+/** The snapshot's identity (vm/build.sh writes it with each snapshot), revalidated on each load; null: unknown. */
+async function snapshotId(base: URL): Promise<string | null> {
+  try {
+    const response = await fetch(new URL('state-inputs.sha256', base), { cache: 'no-cache' });
+    return response.ok ? parseSnapshotId(await response.text()) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Decompresses the downloaded snapshot into this browser's cache, in a worker of its own, so the next load
+ * restores without decompressing. Best effort: nothing happens where workers or storage are unavailable.
+ */
+function fillStateCache(key: string, zst: ArrayBuffer): Promise<boolean> {
+  return new Promise((resolve) => {
+    try {
+      const worker = new Worker(new URL('./state-cache-worker.ts', import.meta.url), { type: 'module', name: 'layerlab-state-cache' });
+      worker.onmessage = (event: MessageEvent<{ stored: boolean }>) => resolve(event.data.stored);
+      worker.onerror = () => {
+        worker.terminate();
+        resolve(false);
+      };
+      const copy = zst.slice(0);
+      worker.postMessage({ key, zst: copy }, [copy]);
+    } catch {
+      resolve(false);
+    }
+  });
+}
+
+/** A snapshot lookup started before `startBrowserMachine` is called (see `prefetchBrowserMachine`). */
+let prefetched: { base: string; id: Promise<string | null>; cached: Promise<ArrayBuffer | null> } | null = null;
+
+function lookUpCachedState(base: URL): { id: Promise<string | null>; cached: Promise<ArrayBuffer | null> } {
+  if (prefetched?.base === base.href) {
+    const found = prefetched;
+    prefetched = null;
+    return found;
+  }
+  const id = snapshotId(base);
+  return { id, cached: id.then((found) => (found ? readCachedState(stateCacheKey(base, found)) : null)) };
+}
+
+/**
+ * Starts looking up the snapshot (its identity, this browser's decompressed copy) while the page is still
+ * setting up, so `startBrowserMachine` finds it ready.
+ */
+export function prefetchBrowserMachine(assetsUrl: string): void {
+  const base = new URL(assetsUrl, globalThis.location?.href);
+  prefetched = { base: base.href, ...lookUpCachedState(base) };
+}
+
+/**
+ * Downloads the BIOS and the saved VM state, then restores it. The state comes decompressed from this
+ * browser's cache when it holds this snapshot (src/vm/state-cache.ts); otherwise it is downloaded, and
+ * the cache is filled in the background once the VM runs.
+ */
 export async function startBrowserMachine(options: BrowserMachineOptions = {}): Promise<Machine> {
   if (typeof WebAssembly !== 'object') {
     throw new MachineError('this browser has no WebAssembly, which the VM needs: use a current Chrome, Firefox or Safari');
   }
   const base = new URL(options.assetsUrl ?? 'vm/', globalThis.location?.href);
   const progress = options.onProgress ?? (() => {});
-  const names = ['bios.bin', 'vgabios.bin', 'state.bin.zst'] as const;
+  const lookup = lookUpCachedState(base);
+  const id = await lookup.id;
+  const key = id ? stateCacheKey(base, id) : null;
+  const cached = await lookup.cached;
+  const names = cached ? (['bios.bin', 'vgabios.bin'] as const) : (['bios.bin', 'vgabios.bin', 'state.bin.zst'] as const);
   const loaded = new Map<string, number>();
   const totals = new Map<string, number>();
   const report = () => {
     const done = [...loaded.values()].reduce((a, b) => a + b, 0);
-    const total = [...totals.values()].reduce((a, b) => a + b, 0);
+    // A server that compresses on the fly sends no length: then there is no total to show, and the bar
+    // creeps towards 70 % as bytes arrive instead of standing still.
+    const known = names.every((name) => (totals.get(name) ?? 0) > 0);
+    const total = known ? [...totals.values()].reduce((a, b) => a + b, 0) : 0;
     progress({
       step: `Downloading the VM (${(done / 1e6).toFixed(1)}${total ? ` / ${(total / 1e6).toFixed(1)}` : ''} MB)`,
-      value: total ? (0.7 * done) / total : 0,
+      value: total ? (0.7 * done) / total : (0.7 * done) / (done + 8e6),
     });
   };
-  const [bios, vgaBios, state] = await Promise.all(
+  if (cached) progress({ step: 'Restoring the VM saved in this browser', value: 0.6 });
+  const [bios, vgaBios, downloaded] = await Promise.all(
     names.map((name) =>
       fetchAsset(
         new URL(name, base).href,
         (bytes, total) => {
           loaded.set(name, bytes);
           totals.set(name, total);
-          report();
+          if (!cached) report();
         },
         options.signal,
       ),
     ),
   );
   firmware = { bios, vgaBios };
-  const assets: MachineAssets = { bios, vgaBios, state };
-  return Machine.start({
-    assets,
-    wasmPath: wasmUrl,
-    network: await pageRelay(),
-    onProgress: (p) => progress({ step: p.step, value: 0.7 + 0.3 * p.value }),
-  });
+  const start = (state: ArrayBuffer) =>
+    pageRelay().then((network) =>
+      Machine.start({
+        assets: { bios, vgaBios, state },
+        wasmPath: wasmUrl,
+        network,
+        onProgress: (p) => progress({ step: p.step, value: 0.7 + 0.3 * p.value }),
+      }),
+    );
+  if (cached && key) {
+    try {
+      return await start(cached);
+    } catch {
+      // A stored state that does not restore (damaged storage): forget it and download.
+      await dropCachedState(key);
+      return startBrowserMachine(options);
+    }
+  }
+  const zst = downloaded!;
+  const machine = await start(zst.slice(0));
+  if (key) void fillStateCache(key, zst);
+  return machine;
 }
 
 /** The BIOS images of the first start, kept for restoring checkpoints without downloading again. */

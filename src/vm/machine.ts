@@ -67,6 +67,11 @@ interface VirtioConsoleDevice {
   Send(queue: number, chain: VirtioRxChain, data: Uint8Array): void;
 }
 
+/** An agent older than the op (a saved state from an earlier build) answers `unknown op`. */
+function isUnknownOp(error: Error): boolean {
+  return /unknown op/.test(error.message);
+}
+
 export class MachineError extends Error {
   constructor(message: string) {
     super(message);
@@ -223,7 +228,10 @@ export class Machine implements Guest {
     if (options.network) {
       answerGuestDns(emulator, options.network.resolve, GUEST_GATEWAY);
     } else if (assets.state) {
-      await machine.request('spawn', { argv: ['ip', 'link', 'set', 'eth0', 'down'] }).catch(() => {});
+      await machine.agent
+        .request('link', { name: 'eth0', up: false })
+        .catch((error: Error) => (isUnknownOp(error) ? machine.request('spawn', { argv: ['ip', 'link', 'set', 'eth0', 'down'] }) : undefined))
+        .catch(() => {});
     }
     machine.offlineReason = options.network ? null : (options.offlineReason ?? OFFLINE_IN_BROWSER);
     progress({ step: 'Ready', value: 1 });
@@ -231,17 +239,26 @@ export class Machine implements Guest {
   }
 
   /**
-   * Sets the guest's clock to the host's (busybox `date -s @<seconds>`, rounded to the nearest second).
-   * Called after a restore and again before a request when the last sync is older than
-   * CLOCK_RESYNC_MS: a hidden browser tab or a suspended laptop slows or stops the emulator, and the
-   * guest's clock falls behind by as much.
+   * Sets the guest's clock to the host's (the agent's `clock` op: no program start; an agent from an older
+   * saved state falls back to busybox `date -s @<seconds>`). Called after a restore and again before a
+   * request when the last sync is older than CLOCK_RESYNC_MS: a hidden browser tab or a suspended laptop
+   * slows or stops the emulator, and the guest's clock falls behind by as much.
    */
   syncClock(): Promise<void> {
     this.#clockSync ??= (async () => {
       try {
-        const seconds = Math.round(Date.now() / 1000);
-        const { exit } = await this.agent.request<{ exit: number }>('spawn', { argv: ['/bin/date', '-u', '-s', `@${seconds}`] }, { timeoutMs: 10_000 });
-        if (exit !== 0) throw new MachineError(`setting the guest clock failed (date exited ${exit})`);
+        const set = await this.agent.request('clock', { ms: Date.now() }, { timeoutMs: 10_000 }).then(
+          () => true,
+          (error: Error) => {
+            if (isUnknownOp(error)) return false;
+            throw new MachineError(`setting the guest clock failed (${error.message})`);
+          },
+        );
+        if (!set) {
+          const seconds = Math.round(Date.now() / 1000);
+          const { exit } = await this.agent.request<{ exit: number }>('spawn', { argv: ['/bin/date', '-u', '-s', `@${seconds}`] }, { timeoutMs: 10_000 });
+          if (exit !== 0) throw new MachineError(`setting the guest clock failed (date exited ${exit})`);
+        }
         this.#clockSyncedAt = Date.now();
       } finally {
         this.#clockSync = null;

@@ -157,6 +157,27 @@ describe('the guest VM', () => {
     expect(Math.abs(Number(stdout.trim()) - Date.now() / 1000)).toBeLessThanOrEqual(2);
   });
 
+  it('sets the guest clock and takes a link up or down through the agent (no program started)', async () => {
+    const guestSeconds = async () => {
+      let out = '';
+      await machine.request('spawn', { argv: ['date', '+%s'] }, { onStream: (_stream, chunk) => void (out += decoder.decode(chunk)) });
+      return Number(out.trim());
+    };
+    await machine.request('clock', { ms: Date.now() - 3_600_000 });
+    expect(Math.abs((await guestSeconds()) - (Date.now() / 1000 - 3600))).toBeLessThanOrEqual(2);
+    await machine.syncClock();
+    expect(Math.abs((await guestSeconds()) - Date.now() / 1000)).toBeLessThanOrEqual(2);
+
+    const up = async () => Number.parseInt(atob((await machine.request<{ data: string }>('read', { path: '/sys/class/net/eth0/flags' })).data).trim(), 16) & 1;
+    expect(await up()).toBe(0); // restored without a relay: eth0 is down
+    await machine.request('link', { name: 'eth0', up: true });
+    expect(await up()).toBe(1);
+    await machine.request('link', { name: 'eth0', up: false });
+    expect(await up()).toBe(0);
+    await expect(machine.request('link', { name: 'nosuch0', up: true })).rejects.toThrow(/nosuch0/);
+    await expect(machine.request('clock', {})).rejects.toThrow(/ms/);
+  });
+
   it('answers a bad request with an error naming it, and keeps serving', async () => {
     await expect(machine.request('unpack', { tar: '/mnt/host/missing.tar', dest: '/tmp/x' })).rejects.toThrow(/missing\.tar/);
     await expect(machine.request('frobnicate')).rejects.toThrow(/frobnicate/);

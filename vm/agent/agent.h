@@ -300,5 +300,9 @@ void tcp_ready(const struct pollfd *pfds, size_t from, size_t to);
 /* net.c: Container network attach (netlink) */
 
 int net_attach_main(int argc, char **argv);
+/* After a restore, without starting a program (each costs a fraction of a second under emulation):
+ * `clock` sets the wall clock, `link` takes a network interface up or down. */
+int op_clock(const jnode *req, sbuf *res);
+int op_link(const jnode *req, sbuf *res);
 
 #endif

@@ -74,6 +74,8 @@ static void handle_line(const char *line, size_t n)
 	else if (!strcmp(op, "tcp-connect")) r = op_tcp_connect(req, &res);
 	else if (!strcmp(op, "tcp-send")) r = op_tcp_send(req, id);
 	else if (!strcmp(op, "tcp-close")) r = op_tcp_close(req, &res);
+	else if (!strcmp(op, "clock")) r = op_clock(req, &res);
+	else if (!strcmp(op, "link")) r = op_link(req, &res);
 	else {
 		r = fail("unknown op");
 	}

@@ -180,3 +180,55 @@ int net_attach_main(int argc, char **argv)
 	}
 	return 0;
 }
+
+/* ------------------------------------------------------------------ */
+/* clock, link: settings after a restore, without a program start       */
+/* ------------------------------------------------------------------ */
+
+int op_clock(const jnode *req, sbuf *res)
+{
+	(void)res;
+	long long ms;
+	if (p_int(req, "ms", 1, &ms, 0))
+		return -1;
+	if (ms < 0)
+		return fail("parameter \"ms\" must not be negative");
+	struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L};
+	if (clock_settime(CLOCK_REALTIME, &ts))
+		return fail_errno("clock_settime");
+	return 0;
+}
+
+int op_link(const jnode *req, sbuf *res)
+{
+	(void)res;
+	const char *name;
+	if (p_str(req, "name", 1, &name))
+		return -1;
+	const jnode *up = jget(req, "up");
+	if (!up || up->t != J_BOOL)
+		return fail("parameter \"up\" must be a boolean");
+	if (!*name || strlen(name) >= IFNAMSIZ)
+		return fail("%s: not an interface name", name);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return fail_errno("socket");
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof ifr);
+	strcpy(ifr.ifr_name, name);
+	int r = ioctl(fd, SIOCGIFFLAGS, &ifr);
+	if (r == 0) {
+		if (up->b)
+			ifr.ifr_flags |= IFF_UP;
+		else
+			ifr.ifr_flags &= ~IFF_UP;
+		r = ioctl(fd, SIOCSIFFLAGS, &ifr);
+	}
+	int e = errno;
+	close(fd);
+	if (r) {
+		errno = e;
+		return fail_errno("%s: set link %s", name, up->b ? "up" : "down");
+	}
+	return 0;
+}

@@ -2,7 +2,8 @@
  * Build progress in BuildKit's `--progress=plain` style, from BuildEvents: numbered vertices (`#3 [2/4] RUN
  * echo hi`), output lines with their time offset (`#3 0.312 hi`), `#3 CACHED` / `#3 DONE 0.4s`, the export
  * vertex, and on failure the Dockerfile excerpt with the failing line marked `>>>` followed by
- * `ERROR: failed to solve: …`. The docker CLI verb and the UI's build log both use it.
+ * `ERROR: failed to solve: …`. The `docker build` verb (engine/cli/images.ts) prints it; the app's build
+ * panel reduces the same events to its own view (BuildLog in src/host/browser-backend.ts).
  */
 import { layerLine } from '../registry/progress.ts';
 import type { BuildEvent, BuildStepInfo } from './events.ts';

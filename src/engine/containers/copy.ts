@@ -8,6 +8,7 @@
  */
 import { GUEST_PATHS, GuestError, type Guest } from '../guest.ts';
 import { EngineError } from '../oci/errors.ts';
+import { spawnInGuest } from '../guest-spawn.ts';
 
 const EXTRACT = [
   'set -e',
@@ -21,8 +22,7 @@ const EXTRACT = [
 let transfers = 0;
 
 async function spawn(guest: Guest, argv: string[]): Promise<string> {
-  let stderr = '';
-  const { exit } = await guest.request('spawn', { argv }, { onStream: (s, d) => s === 'stderr' && (stderr += new TextDecoder().decode(d)) });
+  const { exit, stderr } = await spawnInGuest(guest, argv);
   if (exit !== 0) throw new EngineError(stderr.trim().split('\n').pop() || `${argv[0]} failed`);
   return stderr;
 }

@@ -5,6 +5,7 @@
 import type { Guest } from '../guest.ts';
 import { runtimeSpec } from '../runtime/spec.ts';
 import { EngineError } from '../oci/errors.ts';
+import { spawnInGuest } from '../guest-spawn.ts';
 import { resolveUser } from '../build/users.ts';
 import { fromBase64 } from '../util/base64.ts';
 import type { ContainerStatsSample } from '../api.ts';
@@ -28,11 +29,8 @@ export class ContainerRuntime {
   }
 
   async crun(command: 'pause' | 'resume', id: string): Promise<void> {
-    let stderr = '';
-    const { exit } = await this.#guest.request('spawn', { argv: ['/usr/bin/crun', command, id] }, {
-      onStream: (_stream, data) => (stderr += new TextDecoder().decode(data)),
-    });
-    if (exit !== 0) throw new EngineError(`Cannot ${command === 'resume' ? 'unpause' : 'pause'} container ${id}: ${stderr.trim() || `crun ${command} failed (exit ${exit})`}`);
+    const { exit, stdout, stderr } = await spawnInGuest(this.#guest, ['/usr/bin/crun', command, id]);
+    if (exit !== 0) throw new EngineError(`Cannot ${command === 'resume' ? 'unpause' : 'pause'} container ${id}: ${(stderr + stdout).trim() || `crun ${command} failed (exit ${exit})`}`);
   }
 
   /**
@@ -121,8 +119,8 @@ export class ContainerRuntime {
       `awk '/^btime/ {print "B " $2}' /proc/stat`,
       `awk '{print "U " $1}' /proc/uptime`,
     ].join('\n');
-    const out = await this.#spawnText(['/bin/sh', '-c', script]);
-    return parseProcesses(out);
+    const { stdout } = await spawnInGuest(this.#guest, ['/bin/sh', '-c', script]);
+    return parseProcesses(stdout);
   }
 
   /** One sample of a running container's cgroup v2 counters and network bytes, for `docker stats`. */
@@ -139,14 +137,7 @@ export class ContainerRuntime {
       `echo '## net'; p=$(head -1 ${cg}/cgroup.procs); [ -n "$p" ] && cat /proc/$p/net/dev`,
       'true',
     ].join('\n');
-    const out = await this.#spawnText(['/bin/sh', '-c', script]);
-    return { id: record.id, name: record.name, read, running: true, ...parseStats(out, record.network === 'host') };
-  }
-
-  async #spawnText(argv: string[]): Promise<string> {
-    let out = '';
-    const decoder = new TextDecoder();
-    await this.#guest.request('spawn', { argv }, { onStream: (stream, data) => (stream === 'stdout' ? (out += decoder.decode(data, { stream: true })) : undefined) });
-    return out;
+    const { stdout } = await spawnInGuest(this.#guest, ['/bin/sh', '-c', script]);
+    return { id: record.id, name: record.name, read, running: true, ...parseStats(stdout, record.network === 'host') };
   }
 }

@@ -85,6 +85,8 @@ export interface WastedFile {
   path: string;
   /** How many layers wrote or removed this path. */
   count: number;
+  /** Those layers' indexes, bottom first: the one that first wrote it, then each that overwrote or removed it. */
+  layers: number[];
   /** Bytes of lower copies made dead by later layers. */
   wastedBytes: number;
 }
@@ -110,9 +112,12 @@ export function analyzeImage(options: {
   const layers: LayerAnalysis[] = [];
   const wasted = new Map<string, WastedFile>();
   let totalBytes = 0;
-  const waste = (path: string, bytes: number) => {
-    const w = wasted.get(path) ?? { path, count: 1, wastedBytes: 0 };
+  /** The last layer that wrote each path. */
+  const writers = new Map<string, number>();
+  const waste = (path: string, bytes: number, index: number) => {
+    const w = wasted.get(path) ?? { path, count: 1, wastedBytes: 0, layers: writers.has(path) ? [writers.get(path)!] : [] };
     w.count++;
+    w.layers.push(index);
     w.wastedBytes += bytes;
     wasted.set(path, w);
   };
@@ -125,12 +130,13 @@ export function analyzeImage(options: {
       if (c.diff === DiffType.Removed) {
         for (const p of [c.path, ...descendants(merged, c.path)]) {
           const n = merged.get(p);
-          if (n && n.size > 0) waste(p, n.size);
+          if (n && n.size > 0) waste(p, n.size, index);
         }
       } else if (c.diff === DiffType.Modified) {
         const before = merged.get(c.path);
-        if (before && before.size > 0) waste(c.path, before.size);
+        if (before && before.size > 0) waste(c.path, before.size, index);
       }
+      if (c.diff === DiffType.Added || c.diff === DiffType.Modified) writers.set(c.path, index);
     }
     merged = applyLayer(merged, layer);
     layers.push({ index, changes, size });

@@ -134,9 +134,9 @@ describe("diffLayer and analyzeImage", () => {
     expect(a.totalBytes).toBe(1160);
     expect(a.wastedBytes).toBe(1060);
     expect(a.efficiency).toBeCloseTo(100 / 1160);
-    expect(a.wasted.map((w) => [w.path, w.count, w.wastedBytes])).toEqual([
-      ["/app/big", 3, 1010],
-      ["/tmp", 2, 50],
+    expect(a.wasted.map((w) => [w.path, w.count, w.wastedBytes, w.layers])).toEqual([
+      ["/app/big", 3, 1010, [0, 1, 2]],
+      ["/tmp", 2, 50, [2, 3]],
     ]);
     expect([...a.merged.keys()].sort()).toEqual(["/app", "/app/keep"]);
     expect(analyzeImage({ layers: [] }).efficiency).toBe(1);

@@ -4,32 +4,23 @@
  * inside the VM (localhost), network connect/disconnect.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
-import { pathToFileURL, fileURLToPath } from 'node:url';
-import { readFile } from 'node:fs/promises';
-import { Engine } from '../engine.ts';
-import { MemoryBackend } from '../store/backend.ts';
-import { startNodeMachine, DEFAULT_ASSETS_DIR } from '../../vm/node.ts';
+import type { Engine } from '../engine.ts';
+import { openNodeEngine } from '../../host/node.ts';
 import type { Machine } from '../../vm/machine.ts';
-import { readBaseImages } from '../../../vm/base-images.ts';
 import { runDocker } from '../cli/commands.ts';
 import { PublishedPorts } from '../../host/published-ports.ts';
 
 let machine: Machine;
 let engine: Engine;
 
+let opened: Awaited<ReturnType<typeof openNodeEngine>>;
+
 beforeAll(async () => {
-  machine = await startNodeMachine();
-  engine = await Engine.open({
-    backend: new MemoryBackend(),
-    guest: machine,
-    baseImages: await readBaseImages(DEFAULT_ASSETS_DIR),
-    baseLayerUrl: (name) => pathToFileURL(join(DEFAULT_ASSETS_DIR, 'base', name)).href,
-    fetch: (async (url: string) => new Response(await readFile(fileURLToPath(url)))) as unknown as typeof fetch,
-  });
+  opened = await openNodeEngine({ relay: null });
+  ({ machine, engine } = opened);
 }, 300_000);
 
-afterAll(() => machine?.destroy());
+afterAll(() => opened?.close());
 
 async function docker(...argv: string[]) {
   let stdout = '';

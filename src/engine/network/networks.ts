@@ -6,6 +6,7 @@
  */
 import type { BlobBackend } from '../store/backend.ts';
 import type { Guest } from '../guest.ts';
+import { spawnInGuest } from '../guest-spawn.ts';
 import { ConflictError, EngineError, NotFoundError } from '../oci/errors.ts';
 import { randomId } from '../containers/names.ts';
 import type { PortBinding } from '../api.ts';
@@ -227,11 +228,8 @@ export class Networks {
   }
 
   async #net(args: string[]): Promise<void> {
-    let stderr = '';
-    const { exit } = await this.#guest.request('spawn', { argv: [NET_TOOL, ...args] }, {
-      onStream: (_stream, data) => (stderr += new TextDecoder().decode(data)),
-    });
-    if (exit !== 0) throw new EngineError(`network setup failed: ${stderr.trim() || `${NET_TOOL} ${args[0]} exited with ${exit}`}`);
+    const { exit, stdout, stderr } = await spawnInGuest(this.#guest, [NET_TOOL, ...args]);
+    if (exit !== 0) throw new EngineError(`network setup failed: ${(stderr + stdout).trim() || `${NET_TOOL} ${args[0]} exited with ${exit}`}`);
   }
 
   #freeSubnet(): string {

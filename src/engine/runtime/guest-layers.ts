@@ -1,4 +1,5 @@
 import { GUEST_PATHS, type Guest } from '../guest';
+import { spawnInGuest } from '../guest-spawn.ts';
 
 /** `sha256:abc…` → `abc…`: layer dirs in the guest are named by the diffID's hex. */
 export function digestHex(digest: string): string {
@@ -76,12 +77,8 @@ export class GuestLayers {
 
   async #mountImage(hex: string, image: LayerImage, diffID: string): Promise<void> {
     const file = await this.#stage(hex, image);
-    let stderr = '';
-    const { exit } = await this.#guest.request(
-      'spawn',
-      { argv: ['/bin/sh', '-c', 'mkdir -p "$2" && mount -t "$3" -o loop,ro "$1" "$2"', 'sh', `${GUEST_PATHS.share}/${file}`, GuestLayers.layerDir(diffID), image.type] },
-      { onStream: (stream, data) => { if (stream === 'stderr' && stderr.length < 2000) stderr += new TextDecoder().decode(data); } },
-    );
+    const mount = ['/bin/sh', '-c', 'mkdir -p "$2" && mount -t "$3" -o loop,ro "$1" "$2"', 'sh', `${GUEST_PATHS.share}/${file}`, GuestLayers.layerDir(diffID), image.type];
+    const { exit, stderr } = await spawnInGuest(this.#guest, mount, { maxChars: 2000 });
     if (exit !== 0) throw new Error(`could not mount layer ${diffID} in the VM: ${stderr.trim() || `exit ${exit}`}`);
   }
 

@@ -1,0 +1,87 @@
+import { expect, test, type BrowserContext, type Page } from '@playwright/test';
+
+// The decompressed VM snapshot kept in the browser (src/vm/state-cache.ts): a reload restores from it, a
+// new snapshot replaces it, and a browser that will not store it still runs the VM.
+
+test.setTimeout(300_000);
+
+const CACHE = 'layerlab-vm-state';
+
+/** URLs of the VM snapshot download (made by the daemon worker), as the context sees them. */
+function snapshotDownloads(context: BrowserContext): string[] {
+  const seen: string[] = [];
+  context.on('request', (request) => {
+    if (request.url().endsWith('/vm/state.bin.zst')) seen.push(request.url());
+  });
+  return seen;
+}
+
+async function untilReady(page: Page) {
+  await expect(page.getByTestId('status')).toHaveText('Ready', { timeout: 120_000 });
+}
+
+/** The entries of the snapshot cache, by URL. */
+function cachedSnapshots(page: Page): Promise<string[]> {
+  return page.evaluate(async (name) => (await (await caches.open(name)).keys()).map((request) => request.url), CACHE);
+}
+
+async function untilCached(page: Page, match: RegExp) {
+  await expect.poll(() => cachedSnapshots(page), { timeout: 90_000, intervals: [500] }).toEqual([expect.stringMatching(match)]);
+}
+
+async function shellAnswers(page: Page) {
+  await page.getByTestId('terminal').click();
+  await page.keyboard.type('echo cache-$((20 + 22))\n');
+  await expect(page.getByTestId('terminal').locator('.xterm-rows')).toContainText('cache-42', { timeout: 60_000 });
+}
+
+test('a reload restores the VM from the snapshot kept in this browser, without downloading it', async ({ page, context }) => {
+  const downloads = snapshotDownloads(context);
+  await page.goto('/');
+  await untilReady(page);
+  expect(downloads).toHaveLength(1);
+  await untilCached(page, /\/vm\/vm-state-cache\/[0-9a-f]{64}$/);
+
+  await page.reload();
+  await untilReady(page);
+  expect(downloads).toHaveLength(1);
+  await shellAnswers(page);
+});
+
+test('a new snapshot (another identity) is downloaded, restored, and replaces the kept one', async ({ page, context }) => {
+  const downloads = snapshotDownloads(context);
+  await page.goto('/');
+  await untilReady(page);
+  await untilCached(page, /\/vm-state-cache\/[0-9a-f]{64}$/);
+  const [kept] = await cachedSnapshots(page);
+
+  // The same VM files under a new identity, as after `npm run build:vm` made a new snapshot.
+  const next = 'ab'.repeat(32);
+  await context.route('**/vm/state-inputs.sha256', (route) => route.fulfill({ body: `${next}\n`, contentType: 'text/plain' }));
+  await page.reload();
+  await untilReady(page);
+  expect(downloads).toHaveLength(2);
+  await shellAnswers(page);
+  await untilCached(page, new RegExp(`/vm-state-cache/${next}$`));
+  expect(await cachedSnapshots(page)).not.toContain(kept);
+});
+
+test('a browser with too little storage for the snapshot still boots, and again after a reload', async ({ page, context }) => {
+  const downloads = snapshotDownloads(context);
+  const cdp = await context.newCDPSession(page);
+  await page.goto('/');
+  // 40 MB for the whole origin: the image store fits, the ~50 MB snapshot does not.
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(page.url()).origin, quotaSize: 40 * 1024 * 1024 });
+  await page.reload();
+  await untilReady(page);
+  await shellAnswers(page);
+  // Long enough for the background decompression to have tried and given up.
+  await page.waitForTimeout(15_000);
+  expect(await cachedSnapshots(page)).toEqual([]);
+
+  const before = downloads.length;
+  await page.reload();
+  await untilReady(page);
+  await shellAnswers(page);
+  expect(downloads).toHaveLength(before + 1);
+});
