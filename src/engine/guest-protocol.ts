@@ -25,6 +25,7 @@ export type GuestOps = {
   /** `lowers` topmost first. */
   mount: { params: { lowers: string[]; upper: string; work: string; target: string }; result: Done };
   umount: { params: { target: string }; result: Done };
+  tmpfs: { params: { target: string; bytes: number }; result: Done };
   /** Attached: `{exit}` after the stream events; detached: `{pid}` at once (no `exit`), the `exit` event later. */
   run: {
     params: { name: string; bundle: string; config: object; detach?: boolean; stdin?: Base64 };

@@ -143,6 +143,7 @@ int op_cpin(const jnode *req, sbuf *res);
 int op_list(const jnode *req, sbuf *res);
 int op_mount(const jnode *req, sbuf *res);
 int op_umount(const jnode *req, sbuf *res);
+int op_tmpfs(const jnode *req, sbuf *res);
 int op_rm(const jnode *req, sbuf *res);
 int op_readdir(const jnode *req, sbuf *res);
 /* rename: move a finished upperdir into place as a layer dir (same tmpfs, so it is instant) */

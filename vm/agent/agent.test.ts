@@ -703,6 +703,25 @@ describe.skipIf(!!skipReason)('guest agent (native build, --stdio)', () => {
     await agent.ok('umount', { target: `${e}/merged` });
   });
 
+  it('mounts a size-limited tmpfs once: a second call on the mountpoint leaves it as it is', async (ctx) => {
+    const target = path.join(tmp, 'limited', 'c1');
+    const first = await agent.req('tmpfs', { target, bytes: 1 << 20 });
+    if (!first.reply.ok && /not permitted/.test(first.reply.error)) ctx.skip(); // not root here
+    expect(first.reply).toMatchObject({ ok: true });
+    try {
+      fs.writeFileSync(path.join(target, 'kept'), 'kept');
+      await agent.ok('tmpfs', { target, bytes: 1 << 20 });
+      expect(fs.readFileSync(path.join(target, 'kept'), 'utf8')).toBe('kept');
+      // the size is the limit: 2 MiB do not fit into 1 MiB
+      const fill = await agent.req('spawn', { argv: ['dd', 'if=/dev/zero', `of=${target}/big`, 'bs=1024', 'count=2048'] });
+      expect(fill.reply.exit).not.toBe(0);
+    } finally {
+      await agent.ok('umount', { target });
+    }
+    expect(fs.readdirSync(target)).toEqual([]);
+    expect((await agent.req('tmpfs', { target, bytes: 0 })).reply.error).toMatch(/bytes.*positive/);
+  });
+
   describe('run / signal / delete (stub crun)', () => {
     let stubAgent: Agent;
     let crunLog: string;

@@ -533,6 +533,36 @@ int op_mount(const jnode *req, sbuf *res)
 	return r;
 }
 
+/* A size-limited tmpfs at target (made if missing); a target that is already a mountpoint is left as it is. */
+int op_tmpfs(const jnode *req, sbuf *res)
+{
+	(void)res;
+	const char *target;
+	long long bytes;
+	if (p_path(req, "target", &target) || p_int(req, "bytes", 1, &bytes, 0))
+		return -1;
+	if (bytes <= 0)
+		return fail("parameter \"bytes\" must be positive");
+	if (mkdir_p(target, 0755))
+		return -1;
+	char *parent = path_trim(target);
+	char *sl = strrchr(parent, '/');
+	if (sl)
+		*(sl == parent ? sl + 1 : sl) = 0;
+	struct stat here, above;
+	int r = 0;
+	if (stat(target, &here) || stat(parent, &above))
+		r = fail_errno("%s: stat", target);
+	else if (here.st_dev == above.st_dev) {
+		char opt[64];
+		snprintf(opt, sizeof opt, "size=%lld,mode=0755", bytes);
+		if (mount("tmpfs", target, "tmpfs", 0, opt))
+			r = fail_errno("%s: mount tmpfs", target);
+	}
+	free(parent);
+	return r;
+}
+
 int op_umount(const jnode *req, sbuf *res)
 {
 	(void)res;

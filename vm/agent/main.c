@@ -62,6 +62,7 @@ static void handle_line(const char *line, size_t n)
 	else if (!strcmp(op, "list")) r = op_list(req, &res);
 	else if (!strcmp(op, "mount")) r = op_mount(req, &res);
 	else if (!strcmp(op, "umount")) r = op_umount(req, &res);
+	else if (!strcmp(op, "tmpfs")) r = op_tmpfs(req, &res);
 	else if (!strcmp(op, "run")) r = op_run(req, id, &res);
 	else if (!strcmp(op, "signal")) r = op_signal(req, id);
 	else if (!strcmp(op, "delete")) r = op_delete(req, id);

@@ -190,10 +190,16 @@ export class GuestLayers {
    */
   async limitSize(id: string, bytes: number): Promise<void> {
     const dir = `${GUEST_PATHS.containers}/${id}`;
-    const { exit } = await this.#guest.request('spawn', {
-      argv: ['/bin/sh', '-c', 'mkdir -p "$1" && mountpoint -q "$1" || mount -t tmpfs -o "size=$2,mode=0755" tmpfs "$1"', 'sh', dir, String(bytes)],
-    });
-    if (exit !== 0) throw new Error(`could not limit the size of container ${id}'s writable layer`);
+    try {
+      await this.#guest.request('tmpfs', { target: dir, bytes });
+    } catch (error) {
+      // An agent older than the op (a saved state from an earlier build): the same with three programs.
+      if (!/unknown op/.test((error as Error).message)) throw error;
+      const { exit } = await this.#guest.request('spawn', {
+        argv: ['/bin/sh', '-c', 'mkdir -p "$1" && mountpoint -q "$1" || mount -t tmpfs -o "size=$2,mode=0755" tmpfs "$1"', 'sh', dir, String(bytes)],
+      });
+      if (exit !== 0) throw new Error(`could not limit the size of container ${id}'s writable layer`);
+    }
   }
 
   /** Packs a writable layer into an OCI layer tar and reads it back to the host. */

@@ -185,6 +185,10 @@ export class MemoryGuest implements Guest {
       case 'umount':
         this.mounts.delete(normal(params.target));
         return {};
+      case 'tmpfs':
+        // The tmpfs a writable layer gets (GuestLayers.limitSize): its folder.
+        this.#mkdirs(normal(params.target));
+        return {};
       case 'run':
         return this.#run(params, options);
       case 'signal': {
@@ -236,8 +240,6 @@ export class MemoryGuest implements Guest {
       if (script) this.#applyWrites(rootfs, script);
     } else {
       script = this.#processes({ kind: 'spawn', argv, stdin });
-      // The tmpfs a writable layer gets (GuestLayers.limitSize): its folder.
-      if (!script && argv[0] === '/bin/sh' && argv[2]?.startsWith('mkdir -p "$1"') && argv[4]) this.#mkdirs(normal(argv[4]));
     }
     this.#stream(script ?? {}, options);
     return { exit: script?.exit ?? 0 };
