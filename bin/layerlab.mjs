@@ -29,6 +29,8 @@ function daemonCommand(argv) {
   // A command that may read its stdin (`import -`, `run -i`, `exec -i`; exactly: readsStdin in
   // src/cli/daemon.ts) goes through main.ts, which sends the stdin along; this path sends none.
   if (rest.some((arg) => arg === '-' || arg === '--interactive' || /^-[a-zA-Z]*i[a-zA-Z]*$/.test(arg))) return null;
+  // `build --secret …` may read this process's environment (env=VAR): main.ts sends the variables it names.
+  if (rest.some((arg) => arg === '--secret' || arg.startsWith('--secret='))) return null;
   return { storeDir, json, rest };
 }
 

@@ -35,11 +35,11 @@ async function waitForSerial(pattern: RegExp, ms: number): Promise<void> {
 const SIZE = `sh -c 'i=0; while ! stty size >/dev/null 2>&1 && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; stty size'`;
 
 /**
- * A container command that prints its terminal's size, then waits (at most a minute) until it is `rows cols`
+ * A container command that prints its terminal's size, then waits (150 looks) until it is `rows cols`
  * (stty sets rows and columns one at a time: two SIGWINCHs) and prints it again.
  */
 const watchSize = (rows: number, cols: number) =>
-  `sh -c 'i=0; while ! stty size >/dev/null 2>&1 && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; echo "start $(stty size)"; i=0; while [ "$(stty size)" != "${rows} ${cols}" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; echo "now $(stty size)"'`;
+  `sh -c 'i=0; while ! stty size >/dev/null 2>&1 && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; echo "start $(stty size)"; i=0; while [ "$(stty size)" != "${rows} ${cols}" ] && [ $i -lt 150 ]; do sleep 0.1; i=$((i+1)); done; echo "now $(stty size)"'`;
 
 describe('terminal size in -it sessions', () => {
   it('docker run -it: the terminal size at start, and after a resize', async () => {

@@ -369,25 +369,29 @@ static int docker_exec(const jnode *argvn)
 		fprintf(stderr, "docker: exec %s: %s\n", av[0], strerror(errno));
 		_exit(127);
 	}
-	/* The container's pty gets our size once it exists (polled for up to 5 s), then on every SIGWINCH. */
+	/*
+	 * The container's pty gets our size once it exists (looked for every 10 ms for up to 5 s), then after
+	 * every SIGWINCH. The wait polls (10 ms, then 100 ms) rather than blocking in waitpid, so a SIGWINCH
+	 * that lands just before the wait (stty sets rows, then columns: two in a row) is never lost.
+	 */
 	struct sigaction winch = {.sa_handler = on_winch}, owinch;
 	sigaction(SIGWINCH, &winch, &owinch);
 	int st = 0, sized = 0;
 	for (int polls = 0; pid > 0;) {
-		pid_t r = waitpid(pid, &st, sized || polls >= 500 ? 0 : WNOHANG);
+		pid_t r = waitpid(pid, &st, WNOHANG);
 		if (r == pid || (r < 0 && errno != EINTR))
 			break;
 		if (g_winch) {
 			g_winch = 0;
 			copy_winsize(pid);
-		} else if (!sized && polls < 500) {
+		}
+		if (!sized && polls < 500) {
 			polls++;
 			sized = copy_winsize(pid) > 0;
-			if (!sized) {
-				struct timespec ten_ms = {0, 10 * 1000 * 1000};
-				nanosleep(&ten_ms, NULL);
-			}
 		}
+		struct timespec pause = {0, (sized || polls >= 500 ? 100 : 10) * 1000 * 1000};
+		if (!g_winch)
+			nanosleep(&pause, NULL);
 	}
 	sigaction(SIGWINCH, &owinch, NULL);
 	sigaction(SIGINT, &oint, NULL);
