@@ -44,6 +44,11 @@ export const GUEST_PATHS = {
   share: '/mnt/host',
 } as const;
 
+/** An agent older than the op (a saved state from an earlier build) answers `unknown op`. */
+export function isUnknownOp(error: Error): boolean {
+  return /unknown op/.test(error.message);
+}
+
 export class GuestError extends Error {
   constructor(
     readonly op: string,

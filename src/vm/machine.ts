@@ -1,5 +1,5 @@
 import { V86 } from 'v86';
-import type { Guest, RequestOptions } from '../engine/guest';
+import { isUnknownOp, type Guest, type RequestOptions } from '../engine/guest';
 import { AgentClient, type AgentEvent } from './agent-client';
 import { answerGuestDns } from './guest-dns';
 
@@ -65,11 +65,6 @@ interface VirtioRxChain {
 interface VirtioConsoleDevice {
   virtio: { queues: { has_request(): boolean; pop_request(): VirtioRxChain }[] };
   Send(queue: number, chain: VirtioRxChain, data: Uint8Array): void;
-}
-
-/** An agent older than the op (a saved state from an earlier build) answers `unknown op`. */
-function isUnknownOp(error: Error): boolean {
-  return /unknown op/.test(error.message);
 }
 
 export class MachineError extends Error {

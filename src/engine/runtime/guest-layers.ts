@@ -1,4 +1,4 @@
-import { GUEST_PATHS, type Guest } from '../guest';
+import { GUEST_PATHS, isUnknownOp, type Guest } from '../guest';
 import { spawnInGuest } from '../guest-spawn.ts';
 
 /** `sha256:abc…` → `abc…`: layer dirs in the guest are named by the diffID's hex. */
@@ -194,7 +194,7 @@ export class GuestLayers {
       await this.#guest.request('tmpfs', { target: dir, bytes });
     } catch (error) {
       // An agent older than the op (a saved state from an earlier build): the same with three programs.
-      if (!/unknown op/.test((error as Error).message)) throw error;
+      if (!isUnknownOp(error as Error)) throw error;
       const { exit } = await this.#guest.request('spawn', {
         argv: ['/bin/sh', '-c', 'mkdir -p "$1" && mountpoint -q "$1" || mount -t tmpfs -o "size=$2,mode=0755" tmpfs "$1"', 'sh', dir, String(bytes)],
       });
