@@ -11,6 +11,7 @@ import { runtimeSpec } from './runtime/spec.ts';
 import { LayerFiles } from './build/layer-files.ts';
 import { Builder } from './build/builder.ts';
 import { Containers, volumeDir } from './containers/containers.ts';
+import { withDefaultPath } from './containers/config.ts';
 import { analyzeImage, DiffType } from './layers/index.ts';
 import { saveImages, loadImages } from './archive/index.ts';
 import { ConflictError, EngineError, NotFoundError } from './oci/errors.ts';
@@ -129,7 +130,7 @@ export class Engine implements EngineApi {
   async #registerBaseImages(images: BaseImage[], url: (file: string) => string, fetchFn: typeof fetch): Promise<void> {
     const fetched = new Map<string, Promise<Uint8Array>>();
     for (const base of images) {
-      const env = (base.config as { Env?: string[] }).Env ?? ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'];
+      const env = withDefaultPath((base.config as { Env?: string[] }).Env ?? []);
       this.#baseImages.set(base.name, { diffIDs: base.layers.map((layer) => layer.digest), env });
       const layers = [];
       for (const layer of base.layers) {
