@@ -6,7 +6,7 @@
  */
 import '../../engine/dockerfile/buffer-shim.ts';
 import * as monaco from 'monaco-editor/editor/editor.api';
-import 'monaco-editor/features/register.all';
+import './monaco-features.ts';
 import 'monaco-editor/languages/definitions/dockerfile/register';
 import 'monaco-editor/languages/definitions/shell/register';
 import 'monaco-editor/languages/definitions/python/register';
