@@ -6,7 +6,7 @@
 import type { BlobBackend } from './store/backend.ts';
 import { ImageStore } from './store/image-store.ts';
 import { GUEST_PATHS, type Guest } from './guest.ts';
-import { GuestLayers } from './runtime/guest-layers.ts';
+import { fetchLayerImage, GuestLayers } from './runtime/guest-layers.ts';
 import { runtimeSpec } from './runtime/spec.ts';
 import { LayerFiles } from './build/layer-files.ts';
 import { Builder } from './build/builder.ts';
@@ -44,7 +44,10 @@ export interface BaseImage {
     digest: string;
     size: number;
     created_by: string;
-    /** The same layer as a read-only filesystem image the guest mounts instead of unpacking the tar. */
+    /**
+     * The same layer as a read-only filesystem image the guest mounts instead of unpacking the tar; `file`
+     * may be zstd-compressed, `size` is the image's size uncompressed.
+     */
     image?: { file: string; type: 'squashfs'; size: number };
   }[];
   config: Record<string, unknown>;
@@ -140,10 +143,7 @@ export class Engine implements EngineApi {
           const read = () => {
             let bytes = fetched.get(image.file);
             if (!bytes) {
-              bytes = fetchFn(url(image.file)).then(async (response) => {
-                if (!response.ok) throw new Error(`could not download ${url(image.file)}: HTTP ${response.status}`);
-                return new Uint8Array(await response.arrayBuffer());
-              });
+              bytes = fetchLayerImage(fetchFn, url(image.file), image.size);
               bytes.catch(() => fetched.delete(image.file));
               fetched.set(image.file, bytes);
             }
@@ -179,7 +179,7 @@ export class Engine implements EngineApi {
   /**
    * What the first container would otherwise do while the learner waits, done while they read: the
    * default bridge network brought up, one hidden busybox container run, base layer images downloaded
-   * into the VM's share.
+   * into the VM's share and mounted.
    */
   async warmUp(): Promise<void> {
     const warn = (error: unknown) => console.warn(`layerlab: ${(error as Error).message}`);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Guest } from '../guest.ts';
-import { GuestLayers } from './guest-layers.ts';
+import { execFileSync } from 'node:child_process';
+import { fetchLayerImage, GuestLayers } from './guest-layers.ts';
 
 const BASE = 'sha256:' + 'b'.repeat(64);
 const PYTHON = 'sha256:' + 'p'.repeat(64);
@@ -49,7 +50,7 @@ describe('GuestLayers with layer images', () => {
     expect(reads).toBe(1);
   });
 
-  it('prefetches an image into the share once, and the first use only mounts it', async () => {
+  it('prefetches and mounts an image once, and the first use does neither again', async () => {
     const { guest, requests, files } = recordingGuest();
     const layers = new GuestLayers({ guest, readLayerTar: async () => new Uint8Array() });
     let reads = 0;
@@ -58,12 +59,30 @@ describe('GuestLayers with layer images', () => {
     await layers.prefetchImages();
     await layers.prefetchImages();
     expect(files).toHaveLength(1);
-    expect(requests.some((r) => r.op === 'spawn')).toBe(false);
+    expect(requests.filter((r) => r.op === 'spawn')).toHaveLength(1);
+    expect(await layers.has(PYTHON)).toBe(true);
 
     await layers.ensure([PYTHON]);
     expect(reads).toBe(1);
     expect(files).toHaveLength(1);
     expect(requests.filter((r) => r.op === 'spawn')).toHaveLength(1);
+  });
+
+  it('mounts once when a container asks for the image while the prefetch is mounting it', async () => {
+    const { guest, requests } = recordingGuest();
+    const layers = new GuestLayers({ guest, readLayerTar: async () => new Uint8Array() });
+    layers.addImage(PYTHON, { type: 'squashfs', read: async () => new Uint8Array([1]) });
+    await Promise.all([layers.prefetchImages(), layers.mount('c1', [BASE, PYTHON])]);
+    expect(requests.filter((r) => r.op === 'spawn')).toHaveLength(1);
+  });
+
+  it('a prefetch whose mount fails leaves the layer to its first use, which says why', async () => {
+    const { guest } = recordingGuest(255);
+    const layers = new GuestLayers({ guest, readLayerTar: async () => new Uint8Array() });
+    layers.addImage(PYTHON, { type: 'squashfs', read: async () => new Uint8Array([1]) });
+    await layers.prefetchImages();
+    expect(await layers.has(PYTHON)).toBe(false);
+    await expect(layers.ensure([PYTHON])).rejects.toThrow(/could not mount layer/);
   });
 
   it('says which layer could not be mounted and why', async () => {
@@ -72,5 +91,26 @@ describe('GuestLayers with layer images', () => {
     layers.addImage(PYTHON, { type: 'squashfs', read: async () => new Uint8Array([1]) });
     await expect(layers.ensure([PYTHON])).rejects.toThrow(`could not mount layer ${PYTHON} in the VM: mount: unknown filesystem type`);
     expect(await layers.has(PYTHON)).toBe(false);
+  });
+});
+
+describe('fetchLayerImage', () => {
+  const image = new Uint8Array(30_000).map((_, i) => (i * 7) % 251);
+  const serving = (body: Uint8Array<ArrayBuffer>, status = 200) => (async () => new Response(body, { status })) as unknown as typeof fetch;
+
+  it('decompresses a zstd-compressed image (as vm/build.sh ships it) to the bytes the guest mounts', async () => {
+    const compressed: Uint8Array<ArrayBuffer> = new Uint8Array(execFileSync('zstd', ['-19', '-c', '-q'], { input: image }));
+    expect(compressed.length).toBeLessThan(image.length / 10);
+    expect(await fetchLayerImage(serving(compressed), 'python-3.11.sqfs.zst', image.length)).toEqual(image);
+  });
+
+  it('passes an uncompressed image through', async () => {
+    expect(await fetchLayerImage(serving(image), 'python-3.11.sqfs', image.length)).toEqual(image);
+  });
+
+  it('refuses an image larger than its recorded size, and names a failed download', async () => {
+    const compressed: Uint8Array<ArrayBuffer> = new Uint8Array(execFileSync('zstd', ['-c', '-q'], { input: image }));
+    await expect(fetchLayerImage(serving(compressed), 'x.sqfs.zst', 1000)).rejects.toThrow(/larger than 1000 bytes/);
+    await expect(fetchLayerImage(serving(new Uint8Array(), 404), 'missing.sqfs.zst', 10)).rejects.toThrow(/could not download missing\.sqfs\.zst: HTTP 404/);
   });
 });

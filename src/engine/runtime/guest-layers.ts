@@ -1,5 +1,6 @@
 import { GUEST_PATHS, isUnknownOp, type Guest } from '../guest';
 import { spawnInGuest } from '../guest-spawn.ts';
+import { decompress } from '../util/decompress.ts';
 
 /** `sha256:abc…` → `abc…`: layer dirs in the guest are named by the diffID's hex. */
 export function digestHex(digest: string): string {
@@ -28,6 +29,18 @@ export interface LayerImage {
 }
 
 /**
+ * Downloads a layer's filesystem image: `size` bytes once decompressed. vm/build.sh ships it
+ * zstd-compressed (the guest reads it uncompressed: decompressing in the guest costs far more under
+ * emulation than on the host); a plain image passes through.
+ */
+export async function fetchLayerImage(fetchFn: typeof fetch, url: string, size: number): Promise<Uint8Array> {
+  const response = await fetchFn(url);
+  if (!response.ok || !response.body) throw new Error(`could not download ${url}: HTTP ${response.status}`);
+  const plain = decompress(response.body, { maxBytes: size, what: `the layer image ${url}` });
+  return new Uint8Array(await new Response(plain).arrayBuffer());
+}
+
+/**
  * The image layers unpacked in the guest (overlay lower dirs, one per diffID) and the overlay mounts
  * built from them. Layers are unpacked on demand from the store; base layers are already unpacked in
  * the VM snapshot.
@@ -40,6 +53,8 @@ export class GuestLayers {
   #images = new Map<string, LayerImage>();
   /** Images already written to the 9p share, by diffID hex (the share lives in the VM state, as the mounts do). */
   #staged = new Map<string, Promise<string>>();
+  /** Image mounts started, by diffID hex. */
+  #mounting = new Map<string, Promise<void>>();
 
   constructor(options: { guest: Guest; readLayerTar: (diffID: string) => Promise<Uint8Array> }) {
     this.#guest = options.guest;
@@ -67,19 +82,34 @@ export class GuestLayers {
   }
 
   /**
-   * Fetches the layer images not yet mounted into the share ahead of use (while the learner reads), so the
-   * first container of such an image only pays for the mount.
+   * Fetches the layer images not yet mounted into the share and mounts them ahead of use (while the learner
+   * reads), so the first container of such an image pays for neither. A mount costs the guest next to
+   * nothing until files are read.
    */
   async prefetchImages(): Promise<void> {
     const present = await this.#presentLayers();
-    for (const [hex, image] of this.#images) if (!present.has(hex)) await this.#stage(hex, image).catch(() => {});
+    for (const [hex, image] of this.#images) {
+      if (present.has(hex)) continue;
+      await this.#mountImage(hex, image)
+        .then(() => present.add(hex))
+        .catch(() => {}); // retried on first use, which reports the error
+    }
   }
 
-  async #mountImage(hex: string, image: LayerImage, diffID: string): Promise<void> {
-    const file = await this.#stage(hex, image);
-    const mount = ['/bin/sh', '-c', 'mkdir -p "$2" && mount -t "$3" -o loop,ro "$1" "$2"', 'sh', `${GUEST_PATHS.share}/${file}`, GuestLayers.layerDir(diffID), image.type];
-    const { exit, stderr } = await spawnInGuest(this.#guest, mount, { maxChars: 2000 });
-    if (exit !== 0) throw new Error(`could not mount layer ${diffID} in the VM: ${stderr.trim() || `exit ${exit}`}`);
+  /** Mounts a layer image once, even when a container asks for it while the prefetch is mounting it. */
+  #mountImage(hex: string, image: LayerImage): Promise<void> {
+    let mounting = this.#mounting.get(hex);
+    if (!mounting) {
+      mounting = (async () => {
+        const file = await this.#stage(hex, image);
+        const mount = ['/bin/sh', '-c', 'mkdir -p "$2" && mount -t "$3" -o loop,ro "$1" "$2"', 'sh', `${GUEST_PATHS.share}/${file}`, GuestLayers.layerDir(hex), image.type];
+        const { exit, stderr } = await spawnInGuest(this.#guest, mount, { maxChars: 2000 });
+        if (exit !== 0) throw new Error(`could not mount layer sha256:${hex} in the VM: ${stderr.trim() || `exit ${exit}`}`);
+      })();
+      mounting.catch(() => this.#mounting.delete(hex));
+      this.#mounting.set(hex, mounting);
+    }
+    return mounting;
   }
 
   static layerDir(diffID: string): string {
@@ -103,6 +133,7 @@ export class GuestLayers {
   reset(): void {
     this.#present = null;
     this.#staged.clear(); // a VM restored from its snapshot has an empty share
+    this.#mounting.clear();
   }
 
   /** Makes sure every layer is unpacked in the guest; unpacks the missing ones from the store. */
@@ -114,7 +145,7 @@ export class GuestLayers {
       signal?.throwIfAborted();
       const image = this.#images.get(hex);
       if (image) {
-        await this.#mountImage(hex, image, diffID);
+        await this.#mountImage(hex, image);
         present.add(hex);
         continue;
       }
