@@ -12,12 +12,11 @@
  * - LAYERLAB_DAEMON=off runs each command in its own process with its own VM, as before.
  */
 import { PublishedPorts, type PortSource } from '../host/published-ports.ts';
-import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { RunningServer } from '../process/server.ts';
 import type { CliEngine, CliIO } from '../engine/cli/commands.ts';
 import type { runDockerCommand } from './main.ts';
 
@@ -138,29 +137,17 @@ export async function daemonStatus(storeDir: string): Promise<DaemonStatus | nul
 export async function ensureDaemon(storeDir: string, timeoutMs = 120_000): Promise<void> {
   if (await daemonStatus(storeDir)) return;
   await mkdir(storeDir, { recursive: true });
-  const log = openSync(join(storeDir, LOG_NAME), 'a');
   const launcher = fileURLToPath(new URL('../../bin/layerlab.mjs', import.meta.url));
-  const child = spawn(process.execPath, [launcher, '--store', storeDir, 'daemon', 'run'], {
+  await RunningServer.start(process.execPath, [launcher, '--store', storeDir, 'daemon', 'run'], {
+    name: 'the layerlab daemon',
     detached: true,
-    stdio: ['ignore', log, log],
-    env: process.env,
+    outlive: true,
+    output: { file: join(storeDir, LOG_NAME) },
+    // Another client's daemon may win the race for the socket: it answers just as well.
+    ready: async () => (await daemonStatus(storeDir)) !== null,
+    timeoutMs,
+    pollMs: 50,
   });
-  closeSync(log);
-  let exited: number | null = null;
-  child.on('exit', (code) => (exited = code ?? 1));
-  child.unref();
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await daemonStatus(storeDir)) return;
-    if (exited !== null && !(await daemonStatus(storeDir))) {
-      // Another client's daemon may have won the race for the socket; otherwise the start failed.
-      if (await daemonStatus(storeDir)) return;
-      const tail = (await readFile(join(storeDir, LOG_NAME), 'utf8').catch(() => '')).trim().split('\n').slice(-5).join('\n');
-      throw new Error(`the layerlab daemon could not start (exit ${exited}):\n${tail}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`the layerlab daemon did not answer within ${timeoutMs / 1000} s (its log: ${join(storeDir, LOG_NAME)})`);
 }
 
 export interface ServeOptions {

@@ -8,11 +8,11 @@
  * the `docker` command in the guest (src/engine/cli/commands.ts).
  */
 import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, writeFile } from 'node:fs/promises';
-import { execFileSync } from 'node:child_process';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { CliError, runDocker, type CliEngine, type CliIO } from '../engine/cli/commands.ts';
 import { secretEnvNames } from '../engine/cli/secrets.ts';
 import type { ContextEntry } from '../engine/dockerfile/index.ts';
+import { runProgramBytes } from '../process/run.ts';
 
 export interface OpenedEngine {
   engine: CliEngine;
@@ -247,19 +247,19 @@ export async function runMain(argv: string[]): Promise<void> {
 if (process.argv[1] && resolve(process.argv[1]).endsWith(join('src', 'cli', 'main.ts'))) void runMain(process.argv.slice(2));
 
 /** `docker cp` on the host side of the Node CLI, with the system's tar. */
-function hostTar(args: string[], input?: Uint8Array): Uint8Array {
-  return new Uint8Array(execFileSync('tar', args, { input, maxBuffer: 1 << 30 }));
+async function hostTar(args: string[], input?: Uint8Array): Promise<Uint8Array> {
+  return (await runProgramBytes('tar', args, { input, maxBytes: 1 << 30 })).stdout;
 }
 
 async function unpackOnHost(dest: string, tar: Uint8Array): Promise<void> {
   const into = await lstat(dest).then((s) => s.isDirectory(), () => false);
   if (into) {
-    hostTar(['-xf', '-', '-C', dest, '--no-same-owner'], tar);
+    await hostTar(['-xf', '-', '-C', dest, '--no-same-owner'], tar);
     return;
   }
   const tmp = await mkdtemp(join(dirname(dest), '.layerlab-cp-'));
   try {
-    hostTar(['-xf', '-', '-C', tmp, '--no-same-owner'], tar);
+    await hostTar(['-xf', '-', '-C', tmp, '--no-same-owner'], tar);
     const [name] = await readdir(tmp);
     await rename(join(tmp, name), dest);
   } finally {
