@@ -18,7 +18,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CliEngine, CliIO } from '../engine/cli/commands.ts';
+import type { CliEngine, CliIO } from '../client/commands.ts';
 import type { runDockerCommand } from './main.ts';
 
 export const SOCKET_NAME = 'daemon.sock';

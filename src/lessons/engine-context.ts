@@ -8,7 +8,7 @@
  */
 import type { ChangeEvent, EngineApi } from '../engine/api.ts';
 import { spawnInGuest, type SpawnGuest } from '../engine/guest-spawn.ts';
-import type { BuildEvent } from '../engine/build/events.ts';
+import type { BuildEvent } from '../engine/index.ts';
 import type {
   BuildStepView,
   BuildSummary,
