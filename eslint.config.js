@@ -67,8 +67,8 @@ function boundaries() {
 /**
  * Which top-level folders of src/ each folder may import, bottom up. The engine stands alone; the docker
  * client, the UI and the pages' helpers see only the engine's public module (index.ts, api.ts, util/); the
- * VM driver and the lessons also see the guest contract. The composition roots (host, cli, embed and the
- * page's main.ts) wire the pieces. Tests compose freely.
+ * VM driver and the lessons also see the guest contract; src/process (host programs, Node only) stands
+ * alone. The composition roots (host, cli, embed and the page's main.ts) wire the pieces. Tests compose freely.
  */
 function layering() {
   const PUBLIC_ENGINE = ['./index.ts', './api.ts', './util'];
@@ -76,6 +76,8 @@ function layering() {
   /** folder → [folders it may import, and how much of the engine it sees ('all' or the files it may import)] */
   const table = {
     engine: { uses: [], engine: 'all' },
+    // Running host programs (Node only): for the CLI, and outside src/ for the benchmark, tests and build scripts.
+    process: { uses: [], engine: [] },
     client: { uses: [], engine: PUBLIC_ENGINE },
     vm: { uses: [], engine: GUEST_CONTRACT },
     lessons: { uses: ['client'], engine: GUEST_CONTRACT },
@@ -84,7 +86,7 @@ function layering() {
     server: { uses: ['ui', 'preview'], engine: PUBLIC_ENGINE },
     embed: { uses: ['ui', 'preview', 'lessons', 'client', 'host'], engine: PUBLIC_ENGINE },
     host: { uses: ['client', 'vm', 'lessons', 'ui', 'server', 'preview'], engine: 'all' },
-    cli: { uses: ['client', 'vm', 'lessons', 'host', 'server', 'preview'], engine: 'all' },
+    cli: { uses: ['client', 'vm', 'lessons', 'host', 'server', 'preview', 'process'], engine: 'all' },
   };
   const folders = Object.keys(table);
   const zones = [];
