@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { RunningServer } from '../process/server.ts';
 import type { CliEngine, CliIO } from '../client/commands.ts';
 import { fromBase64, toBase64 } from '../engine/util/base64.ts';
-import type { runDockerCommand } from './main.ts';
+import { runDockerCommand } from './host-docker.ts';
 
 export const SOCKET_NAME = 'daemon.sock';
 export const LOG_NAME = 'daemon.log';
@@ -293,8 +293,6 @@ export async function runThroughDaemon(storeDir: string, command: DaemonCommand,
   }
 }
 
-type RunDockerCommand = typeof runDockerCommand;
-
 /** `layerlab daemon status|stop|run`. */
 export async function daemonCommand(options: {
   args: string[];
@@ -302,7 +300,6 @@ export async function daemonCommand(options: {
   json: boolean;
   io: CliIO;
   openEngine: (options: { storeDir: string }) => Promise<{ engine: CliEngine; close(): Promise<void> }>;
-  runDockerCommand: RunDockerCommand;
 }): Promise<number> {
   const { args, storeDir, io } = options;
   switch (args[0]) {
@@ -343,7 +340,7 @@ export async function daemonCommand(options: {
       await serveDaemon({
         storeDir,
         run: (command, commandIo, signal) =>
-          options.runDockerCommand({
+          runDockerCommand({
             engine: opened.engine,
             argv: command.argv,
             io: commandIo,
