@@ -1,8 +1,6 @@
 /** Registry verbs: pull, push, login, logout, manifest inspect. */
-import { createTransferRenderer } from '../registry/progress.ts';
-import { RegistryError, RegistryUnavailableError, PlatformError } from '../registry/errors.ts';
-import { isLocalRegistry, locate } from '../registry/location.ts';
-import { parseReference } from '../oci/reference.ts';
+import { createTransferRenderer } from './transfer-progress.ts';
+import { RegistryError, RegistryUnavailableError, PlatformError, isLocalRegistry, locate, parseReference } from '../engine/index.ts';
 import { bool, CliError, daemonMessage, str, type Ctx, type Verb } from './shared.ts';
 
 function transferError(error: unknown): never {

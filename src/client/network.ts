@@ -1,8 +1,8 @@
 /** Network verbs: network create/ls/inspect/rm/connect/disconnect, and `docker port`. */
-import { formatTable } from '../format.ts';
-import { formatPortLines } from '../network/ports.ts';
+import { formatTable } from './format.ts';
+import { formatPortLines } from './ports.ts';
 import { goJson } from './template.ts';
-import { NotFoundError } from '../oci/errors.ts';
+import { NotFoundError } from '../engine/index.ts';
 import { bool, CliError, eachTarget, list, str, type Verb } from './shared.ts';
 
 const networkCreate: Verb = {
