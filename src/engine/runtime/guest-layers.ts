@@ -1,6 +1,7 @@
 import { GUEST_PATHS, isUnknownOp, type Guest } from '../guest';
 import { spawnInGuest } from '../guest-spawn.ts';
 import { decompress } from '../util/decompress.ts';
+import { readStreamBytes } from '../util/bytes.ts';
 
 /** `sha256:abc…` → `abc…`: layer dirs in the guest are named by the diffID's hex. */
 export function digestHex(digest: string): string {
@@ -37,7 +38,7 @@ export async function fetchLayerImage(fetchFn: typeof fetch, url: string, size: 
   const response = await fetchFn(url);
   if (!response.ok || !response.body) throw new Error(`could not download ${url}: HTTP ${response.status}`);
   const plain = decompress(response.body, { maxBytes: size, what: `the layer image ${url}` });
-  return new Uint8Array(await new Response(plain).arrayBuffer());
+  return readStreamBytes(plain);
 }
 
 /**
