@@ -576,13 +576,9 @@ done
 layer_tar "$L2" "$STAGE/base/python-3.11.tar"
 # The same tree as a squashfs image: the guest mounts it as the layer's overlay lower dir on first use
 # (a loop mount of a file in the 9p share) instead of unpacking 45 MB of tar under emulation. Owners and
-# times as layer_tar writes them. Uncompressed inside (zstd blocks cost python's first start ~3x the
-# guest instructions under emulation) and zstd-compressed whole for the download (11 MB where the
-# zstd squashfs was 13); the host decompresses it before it goes into the share.
-mksquashfs "$L2" "$STAGE/base/python-3.11.sqfs" -noI -noD -noF -noX -all-root -all-time 0 -mkfs-time 0 \
+# times as layer_tar writes them; zstd keeps it about the size of the gzipped tar.
+mksquashfs "$L2" "$STAGE/base/python-3.11.sqfs" -comp zstd -Xcompression-level 19 -all-root -all-time 0 -mkfs-time 0 \
 	-noappend -no-xattrs -quiet -no-progress >/dev/null || die "mksquashfs of the python layer failed"
-PY_SQFS_SIZE=$(stat -c %s "$STAGE/base/python-3.11.sqfs")
-zstd -19 -q -f --rm "$STAGE/base/python-3.11.sqfs" -o "$STAGE/base/python-3.11.sqfs.zst" || die "compressing the python layer's image failed"
 PY_VERSION=$(lock_entries | sed -n 's/^python3\.11-minimal:[^=]*=\([0-9.]*\).*/\1/p')
 PIP_DEB_VERSION=$(lock_entries | sed -n 's/^python3-pip:[^=]*=\(.*\)/\1/p')
 
@@ -617,7 +613,7 @@ cat >"$STAGE/base/images.json" <<EOF
       {"file": "busybox-rootfs.tar", "digest": "sha256:$(sha "$B")", "size": $(sz "$B"),
        "created_by": "ADD busybox-rootfs.tar / # $BB_LAYER_NOTE"},
       {"file": "python-3.11.tar", "digest": "sha256:$(sha "$P")", "size": $(sz "$P"),
-       "image": {"file": "python-3.11.sqfs.zst", "type": "squashfs", "size": $PY_SQFS_SIZE},
+       "image": {"file": "python-3.11.sqfs", "type": "squashfs", "size": $(sz "$STAGE/base/python-3.11.sqfs")},
        "created_by": "ADD python-3.11.tar / # Debian libc6 + python3.11-minimal + libpython3.11-stdlib $PY_VERSION + python3-pip $PIP_DEB_VERSION"}
     ],
     "config": {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8", "PYTHON_VERSION=$PY_VERSION"], "Cmd": ["python3"]}

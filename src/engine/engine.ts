@@ -46,7 +46,7 @@ export interface BaseImage {
     created_by: string;
     /**
      * The same layer as a read-only filesystem image the guest mounts instead of unpacking the tar; `file`
-     * may be zstd-compressed, `size` is the image's size uncompressed.
+     * may itself be zstd-compressed, `size` is the image's size as mounted.
      */
     image?: { file: string; type: 'squashfs'; size: number };
   }[];

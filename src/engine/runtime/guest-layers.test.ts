@@ -98,13 +98,13 @@ describe('fetchLayerImage', () => {
   const image = new Uint8Array(30_000).map((_, i) => (i * 7) % 251);
   const serving = (body: Uint8Array<ArrayBuffer>, status = 200) => (async () => new Response(body, { status })) as unknown as typeof fetch;
 
-  it('decompresses a zstd-compressed image (as vm/build.sh ships it) to the bytes the guest mounts', async () => {
+  it('decompresses a zstd-compressed image file to the bytes the guest mounts', async () => {
     const compressed: Uint8Array<ArrayBuffer> = new Uint8Array(execFileSync('zstd', ['-19', '-c', '-q'], { input: image }));
     expect(compressed.length).toBeLessThan(image.length / 10);
     expect(await fetchLayerImage(serving(compressed), 'python-3.11.sqfs.zst', image.length)).toEqual(image);
   });
 
-  it('passes an uncompressed image through', async () => {
+  it('passes an image file as it is when it is not compressed (compression inside, as vm/build.sh makes it)', async () => {
     expect(await fetchLayerImage(serving(image), 'python-3.11.sqfs', image.length)).toEqual(image);
   });
 

@@ -30,9 +30,8 @@ export interface LayerImage {
 }
 
 /**
- * Downloads a layer's filesystem image: `size` bytes once decompressed. vm/build.sh ships it
- * zstd-compressed (the guest reads it uncompressed: decompressing in the guest costs far more under
- * emulation than on the host); a plain image passes through.
+ * Downloads a layer's filesystem image of `size` bytes. A file that is itself zstd- or gzip-compressed
+ * (an image without compression inside) is decompressed on the host; one larger than `size` is refused.
  */
 export async function fetchLayerImage(fetchFn: typeof fetch, url: string, size: number): Promise<Uint8Array> {
   const response = await fetchFn(url);
