@@ -325,14 +325,7 @@ export class Engine implements EngineApi {
     if (!Number.isInteger(options.layer) || options.layer < 0 || options.layer >= diffIDs.length)
       throw new EngineError(`image ${options.ref} has no layer ${options.layer} (it has ${diffIDs.length})`);
     const trees = await Promise.all(diffIDs.slice(0, options.layer + 1).map((diffID) => this.layerFiles.tree(diffID)));
-    return mergedUpTo({ layers: trees, upTo: options.layer }).map(({ node, layer, diff }) => ({
-      path: node.path,
-      type: node.type,
-      size: node.size,
-      ...(node.type === 'symlink' && node.linkTarget !== undefined ? { linkTarget: node.linkTarget } : {}),
-      layer,
-      kind: diff === DiffType.Added ? 'A' : 'M',
-    }));
+    return mergedUpTo({ layers: trees, upTo: options.layer });
   }
 
   async tag(options: { source: string; target: string }) {

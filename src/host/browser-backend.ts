@@ -7,13 +7,14 @@ import type { Backend, BuildRequest, BuildResult, EngineView } from '../ui/backe
 import { applyTransfer, newTransfer, type TransferVM } from '../ui/panels/pulls.ts';
 import { BootError } from '../ui/boot/boot.ts';
 import type { BuildDecoration, LintMarker } from '../ui/editor/types.ts';
-import type { FileNodeVM, ImageVM, LayerVM, WritableLayerVM } from '../ui/layers/model.ts';
+import type { ImageVM, MergedNodeVM, WritableLayerVM } from '../ui/layers/model.ts';
+import { engineLayerUpTo, filesystemLayers, imageVM, mergedNodes } from '../ui/layers/from-engine.ts';
 import type { BuildLogVM, ContainerRowVM, ImageRowVM } from '../ui/panels/types.ts';
 import { BuildLog, sameDockerfile } from '../ui/panels/build-log.ts';
 import type { TerminalBridge } from '../ui/terminal/port.ts';
 import type { WorkspaceFile } from '../ui/workspace/files.ts';
 import type { Daemon, EngineMethod } from './daemon.ts';
-import type { ChangeEvent, ContainerView, EngineApi, ImageLayersView, PortHttpRequest, WritableEntry } from '../engine/api.ts';
+import type { ChangeEvent, ContainerView, EngineApi, PortHttpRequest, WritableEntry } from '../engine/api.ts';
 import type { BuildEvent } from '../engine/build/events.ts';
 import { containerStatus } from '../engine/format.ts';
 import type { Step } from '../lessons/schema.ts';
@@ -211,6 +212,12 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
       return call('fetchPort', request);
     },
 
+    async getImageFiles({ image, layer }: { image: ImageVM; layer: number }): Promise<MergedNodeVM[]> {
+      const upTo = engineLayerUpTo(image, layer);
+      if (upTo < 0) return [];
+      return mergedNodes(await call('imageFiles', { ref: image.id, layer: upTo }), filesystemLayers(image).map((l) => l.index));
+    },
+
     async getImage(id: string): Promise<ImageVM | null> {
       try {
         return imageVM(await call('imageLayers', { ref: id }));
@@ -305,62 +312,4 @@ function containerRow(c: ContainerView): ContainerRowVM {
     exitCode: c.exitCode ?? undefined,
     ports: (c.ports ?? []).map((p) => ({ hostIp: p.hostIp, hostPort: p.hostPort, containerPort: p.containerPort })),
   };
-}
-
-/** Engine layers (with config-only history entries between them) → the layer view's model. */
-function imageVM(layers: ImageLayersView): ImageVM {
-  const result: LayerVM[] = [];
-  let index = 0;
-  const builtHere = layers.history.some((h) => h.line);
-  for (const entry of layers.history) {
-    const layer = entry.layerIndex === null ? undefined : layers.layers[entry.layerIndex];
-    result.push({
-      index: index++,
-      digest: layer?.diffID ?? '',
-      instruction: entry.instruction ?? instructionOf(entry.createdBy),
-      line: entry.line ?? 0,
-      size: layer?.size ?? 0,
-      changedFiles: layer?.changes.length ?? 0,
-      emptyLayer: !layer,
-      tree: layer ? fileTree(layer.changes) : [],
-      base: builtHere ? !entry.line : false,
-    });
-  }
-  return { id: layers.id, tags: layers.repoTags, layers: result };
-}
-
-/** `/bin/sh -c #(nop)  ENV a=b` → `ENV a=b`; `/bin/sh -c echo hi` → `RUN echo hi`. */
-function instructionOf(createdBy: string): string {
-  const nop = /^\/bin\/sh -c #\(nop\)\s+(.*)$/s.exec(createdBy);
-  if (nop) return nop[1].trim();
-  if (/^(RUN|COPY|ADD|WORKDIR|ENV|CMD|ENTRYPOINT|LABEL|EXPOSE|USER|VOLUME|ARG|SHELL|STOPSIGNAL|HEALTHCHECK)\b/.test(createdBy)) return createdBy;
-  const run = /^(?:\|\d+ (?:\S+=\S* )*)?\/bin\/sh -c (.*)$/s.exec(createdBy);
-  return run ? `RUN ${run[1]}` : createdBy;
-}
-
-function fileTree(changes: ImageLayersView['layers'][number]['changes']): FileNodeVM[] {
-  const root: FileNodeVM = { name: '', path: '/', type: 'dir', size: 0, children: [] };
-  const byPath = new Map<string, FileNodeVM>([['/', root]]);
-  const ensureDir = (path: string): FileNodeVM => {
-    const existing = byPath.get(path);
-    if (existing) return existing;
-    const parentPath = path.slice(0, path.lastIndexOf('/')) || '/';
-    const node: FileNodeVM = { name: path.slice(path.lastIndexOf('/') + 1), path, type: 'dir', size: 0, children: [] };
-    ensureDir(parentPath).children!.push(node);
-    byPath.set(path, node);
-    return node;
-  };
-  for (const change of [...changes].sort((a, b) => a.path.localeCompare(b.path))) {
-    const isDir = change.type === 'dir';
-    const node = isDir ? ensureDir(change.path) : undefined;
-    if (node) {
-      node.mark = change.kind;
-      continue;
-    }
-    const parent = ensureDir(change.path.slice(0, change.path.lastIndexOf('/')) || '/');
-    const leaf: FileNodeVM = { name: change.path.slice(change.path.lastIndexOf('/') + 1), path: change.path, type: change.type === 'symlink' ? 'symlink' : 'file', size: change.size, mark: change.kind };
-    parent.children!.push(leaf);
-    byPath.set(change.path, leaf);
-  }
-  return root.children!;
 }

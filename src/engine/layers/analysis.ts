@@ -12,6 +12,7 @@ import {
   type LayerTree,
   type MergedTree,
 } from "./tree.ts";
+import type { ImageFileView } from "../api.ts";
 
 export const DiffType = {
   Added: "added",
@@ -185,11 +186,6 @@ export function analyzeImage(options: {
   };
 }
 
-/** One path of the filesystem a container sees with a stack of layers, and the layer it comes from. */
-export interface MergedFile extends PathOrigin {
-  node: FileNode;
-}
-
 /**
  * The merged view "up to here": the filesystem of layers 0..upTo (bottom first), in walk order, each path
  * with the layer its visible version comes from and whether that layer added or modified it.
@@ -197,10 +193,17 @@ export interface MergedFile extends PathOrigin {
 export function mergedUpTo(options: {
   layers: readonly LayerTree[];
   upTo: number;
-}): MergedFile[] {
+}): ImageFileView[] {
   const { merged, origins } = analyzeImage({ layers: options.layers.slice(0, options.upTo + 1) });
-  return sortedEntries(merged).map(([path, node]) => ({
-    node,
-    ...(origins.get(path) ?? { layer: 0, diff: DiffType.Added }),
-  }));
+  return sortedEntries(merged).map(([path, node]) => {
+    const origin = origins.get(path) ?? { layer: 0, diff: DiffType.Added };
+    return {
+      path,
+      type: node.type,
+      size: node.size,
+      ...(node.type === "symlink" && node.linkTarget !== undefined ? { linkTarget: node.linkTarget } : {}),
+      layer: origin.layer,
+      kind: origin.diff === DiffType.Added ? "A" : "M",
+    };
+  });
 }

@@ -175,29 +175,29 @@ describe("mergedUpTo", () => {
   it("shows the filesystem up to a layer, each path with the layer its version comes from", async () => {
     const layers = await stack();
     const view = (upTo: number) =>
-      mergedUpTo({ layers, upTo }).map((f) => [f.node.path, f.layer, f.diff, f.node.linkTarget]);
+      mergedUpTo({ layers, upTo }).map((f) => [f.path, f.layer, f.kind, f.linkTarget]);
     expect(view(0)).toEqual([
-      ["/bin", 0, "added", undefined],
-      ["/bin/ls", 0, "added", "sh"],
-      ["/bin/sh", 0, "added", undefined],
-      ["/opt", 0, "added", undefined],
-      ["/opt/old", 0, "added", undefined],
-      ["/tmp", 0, "added", undefined],
-      ["/tmp/x", 0, "added", undefined],
+      ["/bin", 0, "A", undefined],
+      ["/bin/ls", 0, "A", "sh"],
+      ["/bin/sh", 0, "A", undefined],
+      ["/opt", 0, "A", undefined],
+      ["/opt/old", 0, "A", undefined],
+      ["/tmp", 0, "A", undefined],
+      ["/tmp/x", 0, "A", undefined],
     ]);
     // The opaque /opt hides /opt/old and is itself a change of layer 1; the whiteout removes /tmp.
     expect(view(1)).toEqual([
-      ["/bin", 0, "added", undefined],
-      ["/bin/ls", 0, "added", "sh"],
-      ["/bin/sh", 0, "added", undefined],
-      ["/opt", 1, "modified", undefined],
-      ["/opt/new", 1, "added", undefined],
+      ["/bin", 0, "A", undefined],
+      ["/bin/ls", 0, "A", "sh"],
+      ["/bin/sh", 0, "A", undefined],
+      ["/opt", 1, "M", undefined],
+      ["/opt/new", 1, "A", undefined],
     ]);
     // An unchanged directory keeps the layer that made it; the replaced file comes from layer 2.
     expect(view(2).filter(([path]) => String(path).startsWith("/bin"))).toEqual([
-      ["/bin", 0, "added", undefined],
-      ["/bin/ls", 0, "added", "sh"],
-      ["/bin/sh", 2, "modified", undefined],
+      ["/bin", 0, "A", undefined],
+      ["/bin/ls", 0, "A", "sh"],
+      ["/bin/sh", 2, "M", undefined],
     ]);
   });
 });

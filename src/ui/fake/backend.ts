@@ -11,7 +11,9 @@ import { BootError } from '../boot/boot.ts';
 import type { LintMarker } from '../editor/types.ts';
 import { baseLayer, fakeDigest, fixtureImages, fixtureWritableLayers } from '../layers/fixtures.ts';
 import type { ImageVM, LayerVM, WritableLayerVM } from '../layers/model.ts';
-import { countChanges, flatten, mergeLayers, normalize, toTree, treeSize, type FlatEntry } from '../layers/tree.ts';
+import { countChanges, flatten, normalize, toTree, treeSize, type FlatEntry } from '../layers/tree.ts';
+import { entryType } from '../layers/from-engine.ts';
+import { analyzedLayers, imageFiles, visibleFiles } from './layer-model.ts';
 import { BuildLog } from '../panels/build-log.ts';
 import type { Actions, ContainerRowVM, ImageRowVM } from '../panels/types.ts';
 import type { TerminalBridge } from '../terminal/port.ts';
@@ -138,7 +140,7 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
   };
 
   function runLayer(instr: Instr, workdir: string, below: LayerVM[]): FlatEntry[] {
-    const visible = new Map(flattenMerged(below).map((e) => [e.path, e]));
+    const visible = visibleFiles(below);
     const out: FlatEntry[] = [];
     const abs = (p: string) => normalize(p.startsWith('/') ? p : `${workdir}/${p}`);
     const body = instr.args.replace(/^\[.*\]$/, '');
@@ -157,7 +159,7 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
       } else if (words[0] === 'chmod' || words[0] === 'chown') {
         for (const w of words.slice(2)) {
           const v = visible.get(abs(w));
-          if (v) out.push({ path: abs(w), type: v.type, size: v.size, mark: 'M' });
+          if (v) out.push({ path: abs(w), type: entryType(v.type), size: v.size, mark: 'M' });
         }
       } else if (words[0] === 'wget' || words[0] === 'dd') {
         const o = /(?:-O|of=)\s*(\S+)/.exec(seg);
@@ -165,11 +167,6 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
       }
     }
     return out;
-  }
-
-  function flattenMerged(layers: LayerVM[]): FlatEntry[] {
-    if (layers.length === 0) return [];
-    return flatten(mergeLayers(layers, layers[layers.length - 1].index));
   }
 
   function lintsFor(instrs: Instr[], layers: LayerVM[]): LintMarker[] {
@@ -264,8 +261,7 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
         }
       } else if (ins.keyword === 'WORKDIR') {
         workdir = normalize(ins.args.startsWith('/') ? ins.args : `${workdir}/${ins.args}`);
-        const exists = flattenMerged(layers).some((e) => e.path === workdir);
-        if (!exists) tree = [{ path: workdir, type: 'dir', size: 0, mark: 'A' }];
+        if (!visibleFiles(layers).has(workdir)) tree = [{ path: workdir, type: 'dir', size: 0, mark: 'A' }];
       } else if (ins.keyword === 'COPY' || ins.keyword === 'ADD') {
         const parts = ins.args.split(/\s+/).filter((p) => !p.startsWith('--'));
         const dest = parts.pop() ?? '.';
@@ -278,7 +274,7 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
           picked.push(...matched);
         }
         const toDir = dest.endsWith('/') || dest === '.' || picked.length > 1 || parts.some((p) => p === '.');
-        const below = new Map(flattenMerged(layers).map((e) => [e.path, e]));
+        const below = visibleFiles(layers);
         tree = picked.map((f) => {
           const p = toDir ? `${destAbs}/${f.path}` : destAbs;
           return { path: p, type: 'file' as const, size: fileSize(f), mark: below.has(p) ? ('M' as const) : ('A' as const) };
@@ -318,6 +314,7 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
               emptyLayer: tree.length === 0 && ins.keyword !== 'RUN',
               tree: t,
               cached: false,
+              hidden: [],
             };
         if (!cachedLayer) {
           await sleep(ins.keyword === 'RUN' ? stepMs * 2 : stepMs / 2, req.signal);
@@ -415,7 +412,7 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
       const base = images.get(row.imageId);
       if (!base) throw new Error('image gone');
       const t = toTree(row.entries.map((e) => ({ path: e.path, type: 'file', size: e.size, mark: e.kind === 'C' ? 'M' : e.kind })));
-      const layer: LayerVM = { index: base.layers.length, digest: fakeDigest(c + Date.now()), instruction: `(docker commit ${c})`, line: 0, size: treeSize(t), changedFiles: countChanges(t), emptyLayer: false, tree: t };
+      const layer: LayerVM = { index: base.layers.length, digest: fakeDigest(c + Date.now()), instruction: `(docker commit ${c})`, line: 0, size: treeSize(t), changedFiles: countChanges(t), emptyLayer: false, tree: t, hidden: [] };
       const id = fakeDigest('commit' + c + Date.now());
       const tag = opts.tag ?? `${c}-snapshot:latest`;
       images.set(id, { id, tags: [tag], layers: [...base.layers, layer], created: new Date().toISOString() });
@@ -534,7 +531,10 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
         }
       }
       const img = images.get(id);
-      return img ? { id: img.id, tags: [...tags].filter(([, i]) => i === id).map(([t]) => t), layers: img.layers } : null;
+      return img ? { id: img.id, tags: [...tags].filter(([, i]) => i === id).map(([t]) => t), layers: analyzedLayers(img.layers) } : null;
+    },
+    async getImageFiles({ image, layer }) {
+      return imageFiles(image, layer);
     },
     subscribe(listener) {
       listeners.add(listener);

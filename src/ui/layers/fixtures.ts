@@ -45,6 +45,8 @@ function layer(index: number, instruction: string, line: number, tree: FileNodeV
     changedFiles: countChanges(tree),
     emptyLayer: empty,
     tree,
+    // What the layer hides below it is the engine's to say (the fake backend asks it).
+    hidden: [],
     ...extra,
   };
 }
