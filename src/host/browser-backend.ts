@@ -10,7 +10,7 @@ import type { BuildDecoration, LintMarker } from '../ui/editor/types.ts';
 import type { ImageVM, MergedNodeVM, WritableLayerVM } from '../ui/layers/model.ts';
 import { engineLayerUpTo, filesystemLayers, imageVM, mergedNodes } from '../ui/layers/from-engine.ts';
 import type { BuildLogVM, ContainerRowVM, ImageRowVM } from '../ui/panels/types.ts';
-import { BuildLog, sameDockerfile } from '../ui/panels/build-log.ts';
+import { BuildLog } from '../ui/panels/build-log.ts';
 import type { TerminalBridge } from '../ui/terminal/port.ts';
 import type { WorkspaceFile } from '../ui/workspace/files.ts';
 import type { Daemon, EngineMethod } from './daemon.ts';
@@ -103,14 +103,12 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
 
   /** Builds the app started (their events come back through build()); other builds are the terminal's. */
   let appBuilds = 0;
-  let workspaceDockerfile = '';
   let terminalBuild: BuildLog | null = null;
   const terminalBuildListeners = new Set<(update: { log: BuildLogVM; decorations: BuildDecoration[]; finished: boolean; imageId?: string }) => void>();
 
   function onTerminalBuildEvent(event: BuildEvent): void {
     if (appBuilds > 0 && !terminalBuild) return;
-    // The workspace's Dockerfile gives the log its `[1/N] FROM` line, when the build is of that file.
-    if (event.type === 'start') terminalBuild = new BuildLog(sameDockerfile(workspaceDockerfile, event.steps) ? workspaceDockerfile : undefined);
+    if (event.type === 'start') terminalBuild = new BuildLog();
     if (!terminalBuild) return;
     terminalBuild.apply(event);
     const finished = event.type === 'done' || event.type === 'error';
@@ -167,8 +165,6 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
 
     /** Resolves when these files (and every earlier sync) are in the guest. */
     syncWorkspace(files: WorkspaceFile[]): Promise<void> {
-      const dockerfile = files.find((f) => f.path === 'Dockerfile')?.content;
-      workspaceDockerfile = typeof dockerfile === 'string' ? dockerfile : '';
       if (!booted) return syncing;
       const payload = files.map((f) => ({ path: f.path, data: toBytes(f.content) }));
       syncing = syncing.then(() => daemon.syncWorkspace(payload)).catch(() => {});
@@ -179,8 +175,7 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
       const id = ++buildIds;
       appBuilds++;
       request.signal.addEventListener('abort', () => void daemon.cancelBuild(id), { once: true });
-      const dockerfileFile = request.files.find((f) => f.path === request.dockerfile);
-      const log = new BuildLog(typeof dockerfileFile?.content === 'string' ? dockerfileFile.content : undefined);
+      const log = new BuildLog();
       request.onLog(log.snapshot());
       // Each event gives the panel a new snapshot: a copy of the log, which stays small because each
       // step keeps only its last STEP_OUTPUT_LINES lines.

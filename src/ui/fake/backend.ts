@@ -198,16 +198,21 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
   /** The build's steps as the engine describes them: every instruction but FROM, counted per stage. */
   function stepInfos(instrs: Instr[]): Map<Instr, BuildStepInfo> {
     const stages: Instr[][] = [];
+    const froms: (BuildStepInfo['from'] | undefined)[] = [];
     for (const ins of instrs) {
-      if (ins.keyword === 'FROM' || stages.length === 0) stages.push([]);
+      if (ins.keyword === 'FROM' || stages.length === 0) {
+        stages.push([]);
+        froms.push(ins.keyword === 'FROM' ? { line: ins.line, image: ins.args.replace(/^--platform=\S+\s+/i, '').split(/\s+/)[0] } : undefined);
+      }
       if (ins.keyword !== 'FROM') stages.at(-1)!.push(ins);
     }
     const infos = new Map<Instr, BuildStepInfo>();
     const total = stages.reduce((n, stage) => n + stage.length, 0);
     for (const [index, stage] of stages.entries()) {
       const name = stages.length > 1 ? String(index) : '';
+      const from = froms[index];
       for (const [i, ins] of stage.entries()) {
-        infos.set(ins, { n: infos.size + 1, total, stage: name, stageStep: i + 2, stageSteps: stage.length + 1, line: ins.line, endLine: ins.line, instruction: ins.text, configOnly: CONFIG_ONLY.has(ins.keyword) });
+        infos.set(ins, { n: infos.size + 1, total, stage: name, stageStep: i + 2, stageSteps: stage.length + 1, line: ins.line, endLine: ins.line, instruction: ins.text, configOnly: CONFIG_ONLY.has(ins.keyword), ...(from ? { from } : {}) });
       }
     }
     return infos;
@@ -219,7 +224,7 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
     const text = typeof df?.content === 'string' ? df.content : '';
     const instrs = readDockerfile(text);
     const started = performance.now();
-    const log = new BuildLog(text);
+    const log = new BuildLog();
     const emitEvent = (event: BuildEvent) => {
       log.apply(event);
       req.onLog(log.snapshot());
