@@ -357,6 +357,20 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
     return { ok: true, imageId: id, decorations: log.decorations(), lints: lintsFor(instrs, layers) };
   }
 
+  function container(name: string) {
+    const row = containers.get(name);
+    if (!row) throw new Error(`No such container: ${name}`);
+    return row;
+  }
+
+  /** `docker pause` (frozen) and `docker unpause`. */
+  function setFrozen(name: string, frozen: boolean): void {
+    const row = container(name);
+    if (row.state !== (frozen ? 'running' : 'paused')) throw new Error(`Container ${row.id} is not ${frozen ? 'running' : 'paused'}`);
+    row.state = frozen ? 'paused' : 'running';
+    emit();
+  }
+
   const actions: Actions = {
     async run(image, opts = {}) {
       const id = tags.get(image.includes(':') ? image : `${image}:latest`) ?? (images.has(image) ? image : null);
@@ -373,8 +387,7 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
       emit();
     },
     async start(c) {
-      const row = containers.get(c);
-      if (!row) throw new Error(`No such container: ${c}`);
+      const row = container(c);
       row.state = 'running';
       row.status = 'Up 1 second';
       row.startedAt = new Date().toISOString();
@@ -382,22 +395,13 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
       emit();
     },
     async pause(c) {
-      const row = containers.get(c);
-      if (!row) throw new Error(`No such container: ${c}`);
-      if (row.state !== 'running') throw new Error(`Container ${row.id} is not running`);
-      row.state = 'paused';
-      emit();
+      setFrozen(c, true);
     },
     async unpause(c) {
-      const row = containers.get(c);
-      if (!row) throw new Error(`No such container: ${c}`);
-      if (row.state !== 'paused') throw new Error(`Container ${row.id} is not paused`);
-      row.state = 'running';
-      emit();
+      setFrozen(c, false);
     },
     async stop(c) {
-      const row = containers.get(c);
-      if (!row) throw new Error(`No such container: ${c}`);
+      const row = container(c);
       row.state = 'exited';
       row.status = 'Exited (137) 1 second ago';
       row.exitCode = 137;
@@ -405,15 +409,13 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
       emit();
     },
     async rm(c, opts = {}) {
-      const row = containers.get(c);
-      if (!row) throw new Error(`No such container: ${c}`);
+      const row = container(c);
       if (row.state === 'running' && !opts.force) throw new Error(`You cannot remove a running container ${row.id}. Stop the container before attempting removal or force remove`);
       containers.delete(c);
       emit();
     },
     async commit(c, opts = {}) {
-      const row = containers.get(c);
-      if (!row) throw new Error(`No such container: ${c}`);
+      const row = container(c);
       const base = images.get(row.imageId);
       if (!base) throw new Error('image gone');
       const t = toTree(row.entries.map((e) => ({ path: e.path, type: 'file', size: e.size, mark: e.kind === 'C' ? 'M' : e.kind })));

@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { appImage, wastefulImage } from '../layers/fixtures.ts';
-import type { ImageVM, MergedNodeVM } from '../layers/model.ts';
+import { appImage, wastefulImage, pathsWithLayers as paths } from '../layers/fixtures.ts';
+import type { ImageVM } from '../layers/model.ts';
 import { toTree, wastedUpTo } from '../layers/tree.ts';
 import { analyzedLayers, imageFiles, visibleFiles } from './layer-model.ts';
 
-function paths(nodes: MergedNodeVM[], out: string[] = []): string[] {
-  for (const n of nodes) {
-    out.push(n.path + (n.layer !== undefined ? `@${n.layer}` : ''));
-    if (n.children) paths(n.children, out);
-  }
-  return out;
-}
 
 describe("the fake's layers through the engine's model", () => {
   it('merges layers with later versions winning, numbered as the view numbers layers', () => {

@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { appImage } from './fixtures.ts';
-import { formatBytes, normalize, toTree, treeSize, wastedUpTo, writableTree, type MergedNodeVM } from './tree.ts';
+import { appImage, pathsWithLayers as paths } from './fixtures.ts';
+import { formatBytes, normalize, toTree, treeSize, wastedUpTo, writableTree } from './tree.ts';
 
-function paths(nodes: MergedNodeVM[], out: string[] = []): string[] {
-  for (const n of nodes) {
-    out.push(n.path + (n.layer !== undefined ? `@${n.layer}` : ''));
-    if (n.children) paths(n.children, out);
-  }
-  return out;
-}
 
 describe('layer tree', () => {
   it('nests flat paths and creates missing parents', () => {
