@@ -18,7 +18,8 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CliEngine, CliIO } from '../engine/cli/commands.ts';
+import type { CliEngine, CliIO } from '../client/commands.ts';
+import { fromBase64, toBase64 } from '../engine/util/base64.ts';
 import type { runDockerCommand } from './main.ts';
 
 export const SOCKET_NAME = 'daemon.sock';
@@ -295,7 +296,7 @@ async function listenReplacingStale(server: net.Server, path: string, storeDir: 
 /** A client command: through the store's daemon, started first when none answers. */
 export async function runThroughDaemon(storeDir: string, command: DaemonCommand, io: CliIO, readStdin?: () => Promise<Uint8Array>): Promise<number> {
   try {
-    if (readStdin && readsStdin(command.argv)) command = { ...command, stdin: Buffer.from(await readStdin()).toString('base64') };
+    if (readStdin && readsStdin(command.argv)) command = { ...command, stdin: toBase64(await readStdin()) };
     await ensureDaemon(storeDir);
     const { exit } = await requestDaemon(storeDir, command, io);
     return exit ?? 1;
@@ -364,7 +365,7 @@ export async function daemonCommand(options: {
             env: command.env ?? {},
             signal,
             // Only what the client sent: the daemon's own stdin is not the learner's.
-            readStdin: async () => new Uint8Array(Buffer.from(command.stdin ?? '', 'base64')),
+            readStdin: async () => fromBase64(command.stdin ?? ''),
           }),
         onStop: async () => {
           await ports?.close();

@@ -5,13 +5,13 @@
  *   layerlab lesson verify [path]                        play lessons' solutions in the VM (src/cli/lesson.ts)
  *
  * The store defaults to `.layerlab/` in the current directory. Docker verbs run through the same code as
- * the `docker` command in the guest (src/engine/cli/commands.ts).
+ * the `docker` command in the guest (src/client/commands.ts).
  */
 import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, writeFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { CliError, runDocker, type CliEngine, type CliIO } from '../engine/cli/commands.ts';
-import { secretEnvNames } from '../engine/cli/secrets.ts';
+import { CliError, runDocker, type CliEngine, type CliIO } from '../client/commands.ts';
+import { secretEnvNames } from '../client/secrets.ts';
 import type { ContextEntry } from '../engine/dockerfile/index.ts';
 
 export interface OpenedEngine {

@@ -16,7 +16,7 @@ import type { WorkspaceFile } from '../ui/workspace/files.ts';
 import type { Daemon, EngineMethod } from './daemon.ts';
 import type { ChangeEvent, ContainerView, EngineApi, PortHttpRequest, WritableEntry } from '../engine/api.ts';
 import type { BuildEvent } from '../engine/build/events.ts';
-import { containerStatus } from '../engine/format.ts';
+import { containerStatus } from '../client/format.ts';
 import type { Step } from '../lessons/schema.ts';
 
 type Call = <M extends EngineMethod>(method: M, options: Parameters<EngineApi[M]>[0]) => Promise<Awaited<ReturnType<EngineApi[M]>>>;

@@ -37,7 +37,7 @@ import {
   type BuildPlan,
   type CacheInputs,
   type ContextEntry,
-  type ImageConfig as PlanConfig,
+  type RunConfig as PlanConfig,
   type PlannedStage,
   type PlannedRunMount,
   type ParseResult,

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { readTar, writeTar, type TarWriteEntry } from "../archive/tar.ts";
 import { analyzeImage, diffLayer, DiffType, mergedUpTo } from "./analysis.ts";
-import { dockerDiff, formatDockerDiff } from "./docker-diff.ts";
+import { dockerDiff } from "./docker-diff.ts";
+import { formatDockerDiff } from "../../client/format.ts";
 import {
   layerTreeFromTar,
   layerTreeFromUpperdir,

@@ -4,7 +4,7 @@
  * help, folding and validator are wired into Monaco providers here; highlighting is Monaco's Monarch
  * grammar for Dockerfiles.
  */
-import '../../engine/dockerfile/buffer-shim.ts';
+import '../../engine/util/buffer-shim.ts';
 import * as monaco from 'monaco-editor/editor/editor.api';
 import 'monaco-editor/features/register.all';
 import 'monaco-editor/languages/definitions/dockerfile/register';

@@ -5,7 +5,7 @@
  * containers with writable layers. Nothing here is shipped as the product's behaviour.
  */
 import type { PortHttpRequest, PortHttpResponse } from '../../engine/api.ts';
-import type { BuildEvent, BuildStepInfo } from '../../engine/build/events.ts';
+import type { BuildEvent, BuildStepInfo } from '../../engine/index.ts';
 import type { Backend, BuildRequest, BuildResult, EngineView } from '../backend.ts';
 import { BootError } from '../boot/boot.ts';
 import type { LintMarker } from '../editor/types.ts';
@@ -440,7 +440,7 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
       const img = id ? images.get(id) : undefined;
       if (!id || !img) throw new Error(`reference does not exist: ${image}`);
       await sleep(stepMs);
-      const { writeTar } = await import('../../engine/archive/tar.ts');
+      const { writeTar } = await import('../../engine/index.ts');
       const enc = new TextEncoder();
       const fsLayers = img.layers.filter((l) => !l.emptyLayer);
       const layerTar = await writeTar([]);
@@ -454,7 +454,7 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
       ]);
     },
     async load(data) {
-      const { readTar } = await import('../../engine/archive/tar.ts');
+      const { readTar } = await import('../../engine/index.ts');
       const entries = await readTar(data).catch(() => {
         throw new Error('this file is not a tar archive');
       });

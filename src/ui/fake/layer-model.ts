@@ -3,7 +3,7 @@
  * merged view up to a layer and what is visible below a step come from the same code the real engine
  * runs, so the view shows the engine's answers on the fixtures too.
  */
-import { analyzeImage, emptyLayerTree, mergedUpTo, mergeLayers, type FileNode, type LayerTree } from '../../engine/layers/index.ts';
+import { analyzeImage, emptyLayerTree, mergedUpTo, mergeLayers, type FileNode, type LayerTree } from '../../engine/index.ts';
 import { engineLayerUpTo, filesystemLayers, hiddenVM, mergedNodes } from '../layers/from-engine.ts';
 import type { ImageVM, LayerVM, MergedNodeVM } from '../layers/model.ts';
 import { flatten, normalize } from '../layers/tree.ts';

@@ -3,7 +3,7 @@
  * The real backend (src/host/browser-backend.ts) and the fake one (src/ui/fake/backend.ts) both feed
  * events through this one reducer, so the UI tests exercise the log the app shows.
  */
-import type { BuildEvent } from '../../engine/build/events.ts';
+import type { BuildEvent } from '../../engine/index.ts';
 import { LineTail } from '../../engine/util/tail.ts';
 import type { BuildDecoration } from '../editor/types.ts';
 import { applyTransfer, newTransfer, type TransferVM } from './pulls.ts';

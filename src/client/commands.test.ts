@@ -1,11 +1,7 @@
-import { clientForwardsStdin } from './guest-bridge.ts';
-import { PlatformError, RegistryError } from '../registry/errors.ts';
+import { clientForwardsStdin } from '../host/guest-docker.ts';
+import { PlatformError, RegistryError, BuildError, ConflictError, NotFoundError, type ContainerView, type EngineApi, type RunOptions, type BuildEvent, type BuildStepInfo } from '../engine/index.ts';
 import { describe, expect, it } from 'vitest';
-import type { ContainerView, EngineApi, RunOptions } from '../api.ts';
-import type { BuildEvent, BuildStepInfo } from '../build/events.ts';
-import { BuildError } from '../build/events.ts';
-import { renderBuildProgress } from '../build/progress.ts';
-import { ConflictError, NotFoundError } from '../oci/errors.ts';
+import { renderBuildProgress } from './build-progress.ts';
 import { GROUPS, runDocker, VERBS, type CliIO } from './commands.ts';
 import { UNIMPLEMENTED_VERBS } from './unimplemented.ts';
 import { secretEnvNames } from './secrets.ts';

@@ -1,7 +1,7 @@
 /** Network verbs: network create/ls/inspect/rm/connect/disconnect, and `docker port`. */
-import { formatTable } from '../format.ts';
-import { formatPortLines } from '../network/ports.ts';
-import { NotFoundError } from '../oci/errors.ts';
+import { formatTable } from './format.ts';
+import { formatPortLines } from './ports.ts';
+import { NotFoundError } from '../engine/index.ts';
 import { bool, CliError, eachTarget, inspectEach, list, str, type Verb } from './shared.ts';
 
 const networkCreate: Verb = {

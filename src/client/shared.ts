@@ -2,8 +2,7 @@
  * What every docker verb handler gets (the context), the verb shape, and the errors handlers throw.
  * The dispatcher (commands.ts) turns errors into Docker's messages and exit codes.
  */
-import type { EngineApi } from '../api.ts';
-import type { ContextEntry } from '../dockerfile/index.ts';
+import type { EngineApi, ContextEntry } from '../engine/index.ts';
 import type { FlagSpec, ParsedFlags } from './flags.ts';
 import { goJson } from './template.ts';
 

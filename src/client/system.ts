@@ -1,5 +1,5 @@
 /** Volume verbs and `system df`, `version`, `info`. */
-import { containerStatus, ellipsis, formatTable, humanSize, timeAgo } from '../format.ts';
+import { containerStatus, ellipsis, formatTable, humanSize, timeAgo } from './format.ts';
 import { commandLine } from './containers.ts';
 import { pruneText } from './images.ts';
 import { bool, confirm, eachTarget, inspectEach, type Verb } from './shared.ts';

@@ -1,8 +1,6 @@
 /** Registry verbs: pull, push, login, logout, manifest inspect. */
-import { createTransferRenderer, type TransferEvent } from '../registry/progress.ts';
-import { RegistryError, RegistryUnavailableError, PlatformError } from '../registry/errors.ts';
-import { isLocalRegistry, locate } from '../registry/location.ts';
-import { parseReference } from '../oci/reference.ts';
+import { createTransferRenderer } from './transfer-progress.ts';
+import { RegistryError, RegistryUnavailableError, PlatformError, isLocalRegistry, locate, parseReference, type TransferEvent } from '../engine/index.ts';
 import { bool, CliError, daemonMessage, str, type Ctx, type Verb } from './shared.ts';
 import type { ParsedFlags } from './flags.ts';
 
