@@ -76,7 +76,11 @@ export class Engine implements EngineApi {
   readonly layerFiles: LayerFiles;
   #backend: BlobBackend;
   #guest: Guest;
-  /** The base images' layers and environment, by name (for the hidden warm-up containers). */
+  /**
+   * The bundled base images' layers and environment, by name (for the hidden warm-up containers). Kept
+   * apart from the store on purpose: the store's tags are the learner's to remove or point elsewhere
+   * (`docker tag app busybox`), while a warm-up must run the layers the VM snapshot has unpacked.
+   */
   #baseImages = new Map<string, { diffIDs: string[]; env: string[] }>();
   #builder: Builder;
   #containers!: Containers;

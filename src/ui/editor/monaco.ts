@@ -169,6 +169,20 @@ const SEVERITY: Record<LintSeverity, monaco.MarkerSeverity> = {
   info: monaco.MarkerSeverity.Info,
   hint: monaco.MarkerSeverity.Hint,
 };
+/** Editor markers of one owner (the language service's, or Layerlab's lints): severity, message, where. */
+function setMarkers<T extends { severity: LintSeverity; message: string; line: number }>(
+  model: monaco.editor.ITextModel,
+  owner: string,
+  items: T[],
+  extent: (item: T) => { source: string; endLineNumber: number; startColumn: number; endColumn: number },
+): void {
+  monaco.editor.setModelMarkers(
+    model,
+    owner,
+    items.map((item) => ({ severity: SEVERITY[item.severity], message: item.message, startLineNumber: item.line, ...extent(item) })),
+  );
+}
+
 const LSP_SEVERITY: Record<number, LintSeverity> = { 1: 'error', 2: 'warning', 3: 'info', 4: 'hint' };
 
 /** The language service's diagnostics for a Dockerfile, in the editor-neutral shape. */
@@ -378,33 +392,14 @@ export class EditorController {
       return;
     }
     const found = validateDockerfile(model.getValue());
-    monaco.editor.setModelMarkers(
-      model,
-      'dockerfile',
-      found.map((d) => ({
-        severity: SEVERITY[d.severity],
-        message: d.message,
-        source: 'Dockerfile',
-        startLineNumber: d.line,
-        endLineNumber: d.endLine,
-        startColumn: d.startColumn ?? 1,
-        endColumn: d.endColumn ?? model.getLineMaxColumn(d.endLine),
-      })),
-    );
+    setMarkers(model, 'dockerfile', found, (d) => ({ source: 'Dockerfile', endLineNumber: d.endLine, startColumn: d.startColumn ?? 1, endColumn: d.endColumn ?? model.getLineMaxColumn(d.endLine) }));
     const lints = this.#lints.filter((l) => l.line >= 1 && l.line <= model.getLineCount());
-    monaco.editor.setModelMarkers(
-      model,
-      'layerlab',
-      lints.map((l) => ({
-        severity: SEVERITY[l.severity],
-        message: l.message,
-        source: l.source ?? 'Layerlab',
-        startLineNumber: l.line,
-        endLineNumber: l.line,
-        startColumn: l.startColumn ?? model.getLineFirstNonWhitespaceColumn(l.line) ?? 1,
-        endColumn: l.endColumn ?? model.getLineMaxColumn(l.line),
-      })),
-    );
+    setMarkers(model, 'layerlab', lints, (l) => ({
+      source: l.source ?? 'Layerlab',
+      endLineNumber: l.line,
+      startColumn: l.startColumn ?? model.getLineFirstNonWhitespaceColumn(l.line) ?? 1,
+      endColumn: l.endColumn ?? model.getLineMaxColumn(l.line),
+    }));
     const all = [...found, ...lints];
     this.#events.diagnostics({
       errors: all.filter((d) => d.severity === 'error').length,
