@@ -114,9 +114,12 @@ class FakeEngine implements EngineApi {
   }
   async imageLayers(options: { ref: string }) {
     const image = this.#image(options.ref);
-    const layers = [{ index: 0, diffID: 'sha256:base', createdBy: '', size: 4_261_232, changes: [] }];
-    if (image.id === APP) layers.push({ index: 1, diffID: 'sha256:top', createdBy: '', size: 68, changes: [] });
+    const layers = [{ index: 0, diffID: 'sha256:base', createdBy: '', size: 4_261_232, changes: [], hidden: [] }];
+    if (image.id === APP) layers.push({ index: 1, diffID: 'sha256:top', createdBy: '', size: 68, changes: [], hidden: [] });
     return { id: image.id, repoTags: image.repoTags, layers, history: [], totalBytes: 0, wastedBytes: 0, wasted: [] };
+  }
+  async imageFiles(): Promise<never> {
+    throw new Error('not used by the CLI');
   }
   async tag(options: { source: string; target: string }) {
     this.#record('tag', options);
