@@ -1,6 +1,7 @@
 // Lint: TypeScript's recommended rules, plus the module boundaries the architecture depends on.
 import tseslint from 'typescript-eslint';
 import svelte from 'eslint-plugin-svelte';
+import importX from 'eslint-plugin-import-x';
 
 const only = (pkg, where) => ({
   group: [pkg, `${pkg}/*`],
@@ -24,6 +25,7 @@ export default tseslint.config(
   // Each heavy dependency is imported in one place; the engine also has no UI dependency. In flat config the
   // last block matching a file sets its rule, so the general blocks come first and the allowed places after.
   ...boundaries(),
+  layering(),
 );
 
 function boundaries() {
@@ -60,4 +62,51 @@ function boundaries() {
   blocks.push({ files: ['**/*.test.ts'], ignores: ['src/engine/**'], rules: rule(['modern-tar'], false) });
   blocks.push({ files: ['src/engine/**/*.test.ts'], rules: rule(['modern-tar'], true) });
   return blocks.filter((block) => block.files.length);
+}
+
+/**
+ * Which top-level folders of src/ each folder may import, bottom up. The engine stands alone; the docker
+ * client, the UI and the pages' helpers see only the engine's public module (index.ts, api.ts, util/); the
+ * VM driver and the lessons also see the guest contract; src/process (host programs, Node only) stands
+ * alone. The composition roots (host, cli, embed and the page's main.ts) wire the pieces. Tests compose freely.
+ */
+function layering() {
+  const PUBLIC_ENGINE = ['./index.ts', './api.ts', './util'];
+  const GUEST_CONTRACT = [...PUBLIC_ENGINE, './guest.ts', './guest-protocol.ts', './guest-spawn.ts'];
+  /** folder → [folders it may import, and how much of the engine it sees ('all' or the files it may import)] */
+  const table = {
+    engine: { uses: [], engine: 'all' },
+    // Running host programs (Node only): for the CLI, and outside src/ for the benchmark, tests and build scripts.
+    process: { uses: [], engine: [] },
+    client: { uses: [], engine: PUBLIC_ENGINE },
+    vm: { uses: [], engine: GUEST_CONTRACT },
+    lessons: { uses: ['client'], engine: GUEST_CONTRACT },
+    preview: { uses: [], engine: PUBLIC_ENGINE },
+    ui: { uses: ['client', 'lessons'], engine: PUBLIC_ENGINE },
+    server: { uses: ['ui', 'preview'], engine: PUBLIC_ENGINE },
+    embed: { uses: ['ui', 'preview', 'lessons', 'client', 'host'], engine: PUBLIC_ENGINE },
+    host: { uses: ['client', 'vm', 'lessons', 'ui', 'server', 'preview'], engine: 'all' },
+    cli: { uses: ['client', 'vm', 'lessons', 'host', 'server', 'preview', 'process'], engine: 'all' },
+  };
+  const folders = Object.keys(table);
+  const zones = [];
+  for (const [folder, { uses, engine }] of Object.entries(table)) {
+    const target = `./src/${folder}`;
+    for (const other of folders) {
+      if (other === folder || uses.includes(other)) continue;
+      if (other === 'engine') {
+        if (engine === 'all') continue;
+        zones.push({ target, from: './src/engine', except: engine, message: `src/${folder}/ sees only the engine's public module (${engine.join(', ')} under src/engine/).` });
+      } else {
+        zones.push({ target, from: `./src/${other}`, message: `src/${folder}/ does not import src/${other}/ (see layering() in eslint.config.js).` });
+      }
+    }
+  }
+  return {
+    files: ['src/**/*.ts', 'src/**/*.svelte'],
+    ignores: ['**/*.test.ts'],
+    plugins: { 'import-x': importX },
+    settings: { 'import-x/resolver': { node: { extensions: ['.ts', '.js', '.svelte'] } } },
+    rules: { 'import-x/no-restricted-paths': ['error', { zones }] },
+  };
 }

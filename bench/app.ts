@@ -17,9 +17,9 @@
  * Section `terminal`: what a learner waits for at the terminal, typed into it, from Enter to the output
  * on screen.
  */
-import { execFileSync, spawn } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { startPreview } from './preview';
 import { median, round } from './stats';
 
 const PORT = Number(process.env.LAYERLAB_BENCH_PORT ?? 4319);
@@ -53,23 +53,14 @@ const LONG_TASK_RECORDER = () => {
 
 /** Builds the app and serves it with `vite preview`; gives a browser, stops both after `work`. */
 async function withPreview(work: (browser: Browser) => Promise<Record<string, number | null | string>>) {
-  execFileSync('npx', ['vite', 'build', '--logLevel', 'error'], { stdio: 'inherit' });
-  const server = spawn('npx', ['vite', 'preview', '--port', String(PORT), '--strictPort'], { stdio: 'ignore', detached: true });
+  const server = await startPreview(PORT);
   let browser: Browser | undefined;
   try {
-    for (let i = 0; i < 100; i++) {
-      if (await fetch(URL_BASE).then((r) => r.ok, () => false)) break;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
     return await work(browser);
   } finally {
     await browser?.close();
-    try {
-      process.kill(-server.pid!);
-    } catch {
-      /* already gone */
-    }
+    await server.stop();
   }
 }
 

@@ -4,20 +4,18 @@
  * - cli.warm_command_ms: later `layerlab ps` commands, answered by the daemon (median of 10);
  * - cli.nodaemon_command_ms: one `layerlab ps` with LAYERLAB_DAEMON=off (its own VM), for comparison.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runProgram } from '../src/process/run.ts';
 import { median, round, time } from './stats';
 
 const LAUNCHER = join(import.meta.dirname, '..', 'bin', 'layerlab.mjs');
 
-function layerlab(store: string, env: Record<string, string>, ...argv: string[]): Promise<void> {
-  return new Promise((resolve, reject) =>
-    execFile(process.execPath, [LAUNCHER, '--store', store, ...argv], { env: { ...process.env, ...env }, timeout: 300_000 }, (error, _out, stderr) =>
-      error ? reject(new Error(`layerlab ${argv.join(' ')}: ${stderr || error.message}`)) : resolve(),
-    ),
-  );
+async function layerlab(store: string, env: Record<string, string>, ...argv: string[]): Promise<void> {
+  await runProgram(process.execPath, [LAUNCHER, '--store', store, ...argv], { env: { ...process.env, ...env }, timeoutMs: 300_000 }).catch((error: Error) => {
+    throw new Error(`layerlab ${argv.join(' ')}: ${error.message}`);
+  });
 }
 
 export async function benchCli(): Promise<Record<string, number | null | string>> {

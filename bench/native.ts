@@ -4,15 +4,14 @@
  * (no iptables, no bridge), and busybox is an amd64 image imported from Debian's busybox-static.
  * If dockerd cannot start here, the figures are reported as unavailable with the reason; the bench goes on.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, mkdir, rm, writeFile, cp, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { runProgram } from '../src/process/run.ts';
+import { RunningServer } from '../src/process/server.ts';
 import { median, round } from './stats';
 
-const run = promisify(execFile);
 const BUSYBOX = '/bin/busybox';
 const DOCKERFILE = ['FROM bench-busybox', 'RUN echo one > /one.txt', 'COPY app.sh /app/app.sh', 'RUN chmod +x /app/app.sh && /app/app.sh > /ran.txt', 'CMD ["/app/app.sh"]'].join('\n');
 
@@ -23,35 +22,28 @@ export async function benchNative(): Promise<Record<string, number | null | stri
   const root = await mkdtemp(join(tmpdir(), 'layerlab-native-'));
   const socket = join(root, 'docker.sock');
   const host = `unix://${socket}`;
-  let daemon: ChildProcess | undefined;
-  let log = '';
-  const docker = (...args: string[]) => run('docker', ['-H', host, ...args], { maxBuffer: 16 << 20 });
+  let daemon: RunningServer | undefined;
+  const docker = (...args: string[]) => runProgram('docker', ['-H', host, ...args], { maxBytes: 16 << 20 });
   try {
-    daemon = spawn(
-      '/usr/sbin/dockerd',
-      ['--data-root', join(root, 'data'), '--exec-root', join(root, 'exec'), '--pidfile', join(root, 'docker.pid'), '-H', host, '--iptables=false', '--ip6tables=false', '--bridge=none', '--storage-driver=overlay2'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    daemon.stdout!.on('data', (d) => (log = (log + d).slice(-4000)));
-    daemon.stderr!.on('data', (d) => (log = (log + d).slice(-4000)));
-    let exited: string | null = null;
-    daemon.on('exit', (code) => (exited = `dockerd exited with ${code}`));
-    const started = Date.now();
-    for (;;) {
-      if (exited) return unavailable(`${exited}: ${lastError(log)}`);
-      if (await docker('version').then(() => true, () => false)) break;
-      if (Date.now() - started > 60_000) return unavailable(`dockerd did not answer within 60 s: ${lastError(log)}`);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+    try {
+      daemon = await RunningServer.start(
+        '/usr/sbin/dockerd',
+        ['--data-root', join(root, 'data'), '--exec-root', join(root, 'exec'), '--pidfile', join(root, 'docker.pid'), '-H', host, '--iptables=false', '--ip6tables=false', '--bridge=none', '--storage-driver=overlay2'],
+        { ready: () => docker('version').then(() => true, () => false), timeoutMs: 60_000, pollMs: 300 },
+      );
+    } catch (error) {
+      const [why, ...log] = (error as Error).message.split('\n');
+      return unavailable(`${why}: ${lastError(log.join('\n'))}`);
     }
 
     // busybox as an image: the static binary and its applet links, imported as one layer.
     const rootfs = join(root, 'busybox-rootfs');
     await mkdir(join(rootfs, 'bin'), { recursive: true });
     await cp(BUSYBOX, join(rootfs, 'bin', 'busybox'));
-    const { stdout: applets } = await run(BUSYBOX, ['--list']);
+    const { stdout: applets } = await runProgram(BUSYBOX, ['--list']);
     for (const applet of applets.split('\n').filter((a) => a && a !== 'busybox')) await symlink('busybox', join(rootfs, 'bin', applet));
     for (const dir of ['tmp', 'etc', 'proc', 'sys', 'dev']) await mkdir(join(rootfs, dir), { recursive: true });
-    await run('tar', ['-C', rootfs, '-cf', join(root, 'busybox.tar'), '.']);
+    await runProgram('tar', ['-C', rootfs, '-cf', join(root, 'busybox.tar'), '.']);
     await docker('import', '--change', 'ENV PATH=/bin', '--change', 'CMD ["sh"]', join(root, 'busybox.tar'), 'bench-busybox');
 
     const timed = async (args: string[]) => {
@@ -77,22 +69,10 @@ export async function benchNative(): Promise<Record<string, number | null | stri
     }
     return { 'native.docker_run_ms': round(median(runs)), 'native.build_uncached_ms': round(median(builds)), 'native.reason': 'ok' };
   } catch (error) {
-    return unavailable(`native docker failed: ${(error as Error).message.slice(0, 600)} | dockerd: ${lastError(log)}`);
+    return unavailable(`native docker failed: ${(error as Error).message.slice(0, 600)} | dockerd: ${lastError((await daemon?.output()) ?? '')}`);
   } finally {
-    if (daemon && daemon.exitCode === null) {
-      daemon.kill('SIGTERM');
-      await new Promise((resolve) => {
-        const timer = setTimeout(() => {
-          daemon!.kill('SIGKILL');
-          resolve(null);
-        }, 15_000);
-        daemon!.on('exit', () => {
-          clearTimeout(timer);
-          resolve(null);
-        });
-      });
-    }
-    await run('umount', ['-R', join(root, 'data')]).catch(() => {});
+    await daemon?.stop();
+    await runProgram('umount', ['-R', join(root, 'data')]).catch(() => {});
     await rm(root, { recursive: true, force: true }).catch(() => {});
   }
 }

@@ -3,8 +3,8 @@
  * `-p 8080:8000`, reached through the preview Service Worker → page → daemon worker → agent TCP relay.
  * net.preview_request_ms: median of one small HTTP request; net.throughput_MBps: a 5 MB download.
  */
-import { execFileSync, spawn } from 'node:child_process';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { startPreview } from './preview';
 import { median, round } from './stats';
 
 const PORT = Number(process.env.LAYERLAB_BENCH_NET_PORT ?? 4329);
@@ -20,14 +20,9 @@ async function terminal(page: Page, command: string, expected: string): Promise<
 }
 
 export async function benchNet(): Promise<Record<string, number | null | string>> {
-  execFileSync('npx', ['vite', 'build', '--logLevel', 'error'], { stdio: 'inherit' });
-  const server = spawn('npx', ['vite', 'preview', '--port', String(PORT), '--strictPort'], { stdio: 'ignore', detached: true });
+  const server = await startPreview(PORT);
   let browser: Browser | undefined;
   try {
-    for (let i = 0; i < 100; i++) {
-      if (await fetch(URL_BASE).then((r) => r.ok, () => false)) break;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
     await page.goto(URL_BASE);
@@ -69,10 +64,6 @@ export async function benchNet(): Promise<Record<string, number | null | string>
     };
   } finally {
     await browser?.close();
-    try {
-      process.kill(-server.pid!);
-    } catch {
-      /* already gone */
-    }
+    await server.stop();
   }
 }

@@ -3,12 +3,11 @@
  * directory store and verified) from a local docker-registry; `registry.skopeo_MBps` is `skopeo copy` of
  * the same image to an OCI layout on the same machine in the same run. Their ratio is the figure to watch.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
+import { runProgram } from '../src/process/run.ts';
 import { ImageStore } from '../src/engine/store/image-store.ts';
 import { NodeDirBackend } from '../src/engine/store/node-dir.ts';
 import { RegistryClient } from '../src/engine/registry/client.ts';
@@ -16,7 +15,6 @@ import { pullImage } from '../src/engine/registry/pull.ts';
 import { nodeSha256 } from '../src/host/node.ts';
 import { startRegistry, writeOciLayout, skopeoPush } from '../test/registry/local-registry.ts';
 
-const run = promisify(execFile);
 const RUNS = 3;
 const LAYER_MB = 48;
 
@@ -50,7 +48,7 @@ export async function benchRegistry(): Promise<Record<string, number | null | st
     for (let i = 0; i < RUNS; i++) {
       const dir = path.join(work, `skopeo-${i}`);
       const started = performance.now();
-      await run('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${ref}`, `oci:${dir}:v1`]);
+      await runProgram('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${ref}`, `oci:${dir}:v1`]);
       skopeoTimes.push((performance.now() - started) / 1000);
       await rm(dir, { recursive: true, force: true });
     }

@@ -4,27 +4,26 @@
  * playwright.config.ts); a port not allowed is refused, so the build fails.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { answers, RunningServer } from '../src/process/server.ts';
 
 const HTTP_PORT = Number(process.env.LAYERLAB_E2E_PORT ?? 5199) + 2;
 let work: string;
-let server: ChildProcess;
+let server: RunningServer | undefined;
 
 test.beforeAll(async () => {
   work = await mkdtemp(path.join(tmpdir(), 'layerlab-e2e-net-'));
   await writeFile(path.join(work, 'hello.txt'), 'hello from the host\n');
-  server = spawn('python3', ['-m', 'http.server', String(HTTP_PORT), '--bind', '127.0.0.1', '--directory', work], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    if (await fetch(`http://127.0.0.1:${HTTP_PORT}/hello.txt`).then((r) => r.ok, () => false)) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  server = await RunningServer.start('python3', ['-m', 'http.server', String(HTTP_PORT), '--bind', '127.0.0.1', '--directory', work], {
+    ready: answers(`http://127.0.0.1:${HTTP_PORT}/hello.txt`),
+    timeoutMs: 20_000,
+  });
 });
 
 test.afterAll(async () => {
-  server?.kill();
+  await server?.stop();
   if (work) await rm(work, { recursive: true, force: true });
 });
 

@@ -7,6 +7,8 @@
 #   vm/build.sh --update   re-resolve packages.txt to the newest versions, rewrite the lock
 #   vm/build.sh --out DIR  write somewhere else (default: public/vm)
 #   vm/build.sh --no-snapshot  stop after the image files (no saved VM state; for tests)
+#   LAYERLAB_BUILD_TRACE=FILE vm/build.sh ...  a build that runs does so under `strace -f` (log in FILE) and
+#       keeps its scratch tree; FILE.done names both (for vm/build.test.ts, which checks the trace)
 #
 # Needs root on Debian (apt-get, dpkg --add-architecture, chroot). The host never executes an i386
 # program itself: the steps that must run guest binaries do so under qemu-i386-static, explicitly.
@@ -21,6 +23,7 @@ FORCE=0
 UPDATE=0
 SNAPSHOT=1
 INITRD_COMPRESS=${INITRD_COMPRESS:-xz} # xz | gzip | zstd (the kernel has RD_XZ, RD_GZIP, RD_ZSTD)
+ARGS=("$@")
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -28,7 +31,7 @@ while [ $# -gt 0 ]; do
 	--update) UPDATE=1 FORCE=1 ;;
 	--out) OUT=$(realpath -m "$2"); shift ;;
 	--no-snapshot) SNAPSHOT=0 ;;
-	-h | --help) sed -n '2,12p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,14p' "$0"; exit 0 ;;
 	*) echo "vm/build.sh: unknown argument: $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -95,6 +98,15 @@ if [ "$FORCE" = 0 ] && [ -f "$OUT/build-inputs.sha256" ] &&
 	ensure_snapshot
 	echo "vm: up to date ($OUT)"
 	exit 0
+fi
+
+# The build that runs now, traced: every program any process executes is in the log, and the scratch tree
+# stays so the checker can read the files the log names (vm/build-trace.ts has the same strace options).
+if [ -n "${LAYERLAB_BUILD_TRACE:-}" ] && [ -z "${LAYERLAB_BUILD_TRACING:-}" ]; then
+	command -v strace >/dev/null || die "LAYERLAB_BUILD_TRACE needs strace (apt-get install strace)"
+	rm -f "$LAYERLAB_BUILD_TRACE.done"
+	LAYERLAB_BUILD_TRACING=1 exec strace --seccomp-bpf -f -qq -s 256 -e trace=execve,chroot,clone,clone3,fork,vfork -e signal=none \
+		-o "$LAYERLAB_BUILD_TRACE" bash "$VM_DIR/build.sh" ${ARGS[@]+"${ARGS[@]}"}
 fi
 
 SUDO=""
@@ -625,6 +637,7 @@ for f in bios.bin vgabios.bin bzImage initrd.img cmdline.txt base; do
 	mv "$STAGE/$f" "$OUT/$f"
 done
 input_hash >"$OUT/build-inputs.sha256"
-rm -rf "$WORK"
+[ -n "${LAYERLAB_BUILD_TRACING:-}" ] || rm -rf "$WORK" # a traced build keeps it for the checker
 ensure_snapshot
+[ -z "${LAYERLAB_BUILD_TRACING:-}" ] || printf 'out=%s\nwork=%s\n' "$OUT" "$WORK" >"$LAYERLAB_BUILD_TRACE.done"
 log "done: $OUT ($(du -sh "$OUT" | cut -f1)); kernel $KVER"

@@ -12,14 +12,14 @@
  * - LAYERLAB_DAEMON=off runs each command in its own process with its own VM, as before.
  */
 import { PublishedPorts, type PortSource } from '../host/published-ports.ts';
-import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CliEngine, CliIO } from '../engine/cli/commands.ts';
-import type { runDockerCommand } from './main.ts';
+import { RunningServer } from '../process/server.ts';
+import type { CliEngine, CliIO } from '../client/commands.ts';
+import { fromBase64, toBase64 } from '../engine/util/base64.ts';
+import { runDockerCommand } from './host-docker.ts';
 
 export const SOCKET_NAME = 'daemon.sock';
 export const LOG_NAME = 'daemon.log';
@@ -138,29 +138,17 @@ export async function daemonStatus(storeDir: string): Promise<DaemonStatus | nul
 export async function ensureDaemon(storeDir: string, timeoutMs = 120_000): Promise<void> {
   if (await daemonStatus(storeDir)) return;
   await mkdir(storeDir, { recursive: true });
-  const log = openSync(join(storeDir, LOG_NAME), 'a');
   const launcher = fileURLToPath(new URL('../../bin/layerlab.mjs', import.meta.url));
-  const child = spawn(process.execPath, [launcher, '--store', storeDir, 'daemon', 'run'], {
+  await RunningServer.start(process.execPath, [launcher, '--store', storeDir, 'daemon', 'run'], {
+    name: 'the layerlab daemon',
     detached: true,
-    stdio: ['ignore', log, log],
-    env: process.env,
+    outlive: true,
+    output: { file: join(storeDir, LOG_NAME) },
+    // Another client's daemon may win the race for the socket: it answers just as well.
+    ready: async () => (await daemonStatus(storeDir)) !== null,
+    timeoutMs,
+    pollMs: 50,
   });
-  closeSync(log);
-  let exited: number | null = null;
-  child.on('exit', (code) => (exited = code ?? 1));
-  child.unref();
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await daemonStatus(storeDir)) return;
-    if (exited !== null && !(await daemonStatus(storeDir))) {
-      // Another client's daemon may have won the race for the socket; otherwise the start failed.
-      if (await daemonStatus(storeDir)) return;
-      const tail = (await readFile(join(storeDir, LOG_NAME), 'utf8').catch(() => '')).trim().split('\n').slice(-5).join('\n');
-      throw new Error(`the layerlab daemon could not start (exit ${exited}):\n${tail}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`the layerlab daemon did not answer within ${timeoutMs / 1000} s (its log: ${join(storeDir, LOG_NAME)})`);
 }
 
 export interface ServeOptions {
@@ -295,7 +283,7 @@ async function listenReplacingStale(server: net.Server, path: string, storeDir: 
 /** A client command: through the store's daemon, started first when none answers. */
 export async function runThroughDaemon(storeDir: string, command: DaemonCommand, io: CliIO, readStdin?: () => Promise<Uint8Array>): Promise<number> {
   try {
-    if (readStdin && readsStdin(command.argv)) command = { ...command, stdin: Buffer.from(await readStdin()).toString('base64') };
+    if (readStdin && readsStdin(command.argv)) command = { ...command, stdin: toBase64(await readStdin()) };
     await ensureDaemon(storeDir);
     const { exit } = await requestDaemon(storeDir, command, io);
     return exit ?? 1;
@@ -305,8 +293,6 @@ export async function runThroughDaemon(storeDir: string, command: DaemonCommand,
   }
 }
 
-type RunDockerCommand = typeof runDockerCommand;
-
 /** `layerlab daemon status|stop|run`. */
 export async function daemonCommand(options: {
   args: string[];
@@ -314,7 +300,6 @@ export async function daemonCommand(options: {
   json: boolean;
   io: CliIO;
   openEngine: (options: { storeDir: string }) => Promise<{ engine: CliEngine; close(): Promise<void> }>;
-  runDockerCommand: RunDockerCommand;
 }): Promise<number> {
   const { args, storeDir, io } = options;
   switch (args[0]) {
@@ -355,7 +340,7 @@ export async function daemonCommand(options: {
       await serveDaemon({
         storeDir,
         run: (command, commandIo, signal) =>
-          options.runDockerCommand({
+          runDockerCommand({
             engine: opened.engine,
             argv: command.argv,
             io: commandIo,
@@ -364,7 +349,7 @@ export async function daemonCommand(options: {
             env: command.env ?? {},
             signal,
             // Only what the client sent: the daemon's own stdin is not the learner's.
-            readStdin: async () => new Uint8Array(Buffer.from(command.stdin ?? '', 'base64')),
+            readStdin: async () => fromBase64(command.stdin ?? ''),
           }),
         onStop: async () => {
           await ports?.close();

@@ -4,24 +4,22 @@
  * sees that container, `daemon status` and `daemon stop` report and end it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runProgram } from '../process/run.ts';
 
 const LAUNCHER = fileURLToPath(new URL('../../bin/layerlab.mjs', import.meta.url));
 let work: string;
 let store: string;
 
 function layerlab(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [LAUNCHER, '--store', store, ...argv],
-      { cwd: work, env: { ...process.env, LAYERLAB_DAEMON: '', LAYERLAB_DAEMON_IDLE: '300' }, timeout: 280_000 },
-      (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
+  return runProgram(process.execPath, [LAUNCHER, '--store', store, ...argv], {
+    cwd: work,
+    env: { ...process.env, LAYERLAB_DAEMON: '', LAYERLAB_DAEMON_IDLE: '300' },
+    timeoutMs: 280_000,
+    allowFailure: true,
   });
 }
 

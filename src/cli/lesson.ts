@@ -9,7 +9,7 @@
  */
 import { access } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { CliIO } from '../engine/cli/commands.ts';
+import type { CliIO } from '../client/commands.ts';
 import type { VerifyReport } from '../lessons/verify.ts';
 
 const USAGE = `Usage:  layerlab lesson verify [-v] [PATH...]

@@ -2,7 +2,8 @@ import { mkdtemp, mkdir, symlink, writeFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main, readContextDir, type OpenEngine } from './main.ts';
+import { main, type OpenEngine } from './main.ts';
+import { readContextDir } from './host-docker.ts';
 
 function harness(engine: Record<string, unknown> = {}) {
   const out = { stdout: '', stderr: '', opened: 0, closed: 0, storeDir: '' };

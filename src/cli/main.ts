@@ -5,14 +5,13 @@
  *   layerlab lesson verify [path]                        play lessons' solutions in the VM (src/cli/lesson.ts)
  *
  * The store defaults to `.layerlab/` in the current directory. Docker verbs run through the same code as
- * the `docker` command in the guest (src/engine/cli/commands.ts).
+ * the `docker` command in the guest (src/client/commands.ts).
  */
-import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, writeFile } from 'node:fs/promises';
-import { execFileSync } from 'node:child_process';
-import { basename, dirname, join, relative, resolve } from 'node:path';
-import { CliError, runDocker, type CliEngine, type CliIO } from '../engine/cli/commands.ts';
-import { secretEnvNames } from '../engine/cli/secrets.ts';
-import type { ContextEntry } from '../engine/dockerfile/index.ts';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { CliError, type CliEngine, type CliIO } from '../client/commands.ts';
+import { secretEnvNames } from '../client/secrets.ts';
+import { readProcessStdin, runDockerCommand } from './host-docker.ts';
 
 export interface OpenedEngine {
   engine: CliEngine;
@@ -53,34 +52,6 @@ Layerlab commands:
   lesson      Lesson tools (lesson verify [path])
 `;
 
-/** Everything in `dir`, recursively, as a build context: files, directories and symlinks with their modes. */
-export async function readContextDir(dir: string): Promise<ContextEntry[]> {
-  const root = resolve(dir);
-  const rootStat = await lstat(root);
-  if (!rootStat.isDirectory()) throw new Error(`${dir}: not a directory`);
-  const entries: ContextEntry[] = [];
-  const walk = async (path: string): Promise<void> => {
-    const names = (await readdir(path)).sort();
-    for (const name of names) {
-      const full = join(path, name);
-      const stat = await lstat(full);
-      const rel = relative(root, full).split('\\').join('/');
-      const mtime = Math.floor(stat.mtimeMs / 1000);
-      if (stat.isDirectory()) {
-        entries.push({ path: rel, mode: stat.mode, data: new Uint8Array(), mtime });
-        await walk(full);
-      } else if (stat.isSymbolicLink()) {
-        entries.push({ path: rel, mode: stat.mode, data: new TextEncoder().encode(await readlink(full)), mtime });
-      } else if (stat.isFile()) {
-        entries.push({ path: rel, mode: stat.mode, data: new Uint8Array(await readFile(full)), mtime });
-      }
-      // sockets, fifos and devices are not sent, as with docker build
-    }
-  };
-  await walk(root);
-  return entries;
-}
-
 interface Globals {
   storeDir: string;
   json: boolean;
@@ -110,7 +81,7 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
   /** `daemon status|stop` (and `daemon run`, which the first command starts in the background). */
   async daemon({ args, globals, io }) {
     const { daemonCommand } = await import('./daemon.ts');
-    return daemonCommand({ args, storeDir: globals.storeDir, json: globals.json, io, openEngine: defaultOpenEngine, runDockerCommand });
+    return daemonCommand({ args, storeDir: globals.storeDir, json: globals.json, io, openEngine: defaultOpenEngine });
   },
   /** `lesson verify [path]`: src/cli/lesson.ts (loaded lazily: it boots VMs). */
   async lesson({ args, io, cwd }) {
@@ -161,46 +132,6 @@ export async function main(options: MainOptions): Promise<number> {
   }
 }
 
-/** One docker verb with the host's files: in this process, or in the daemon for a client. */
-export function runDockerCommand(options: {
-  engine: CliEngine;
-  argv: string[];
-  io: CliIO;
-  cwd: string;
-  json: boolean;
-  /** The command's stdin (`docker import -`): this process's, or what a daemon client sent. */
-  readStdin?: () => Promise<Uint8Array>;
-  /** Environment variables for `build --secret …,env=`: this process's, or what a daemon client sent. */
-  env?: Record<string, string | undefined>;
-  signal?: AbortSignal;
-}): Promise<number> {
-  const { cwd, io } = options;
-  return runDocker({
-      engine: options.engine,
-      argv: options.argv,
-      io,
-      cwd,
-      json: options.json,
-      tty: false,
-      readStdin: options.readStdin ?? readProcessStdin,
-      ...(options.signal ? { signal: options.signal } : {}),
-      readContext: (dir) => readContextDir(resolve(cwd, dir)),
-      env: options.env ?? process.env,
-      readFile: async (path) => new Uint8Array(await readFile(resolve(cwd, path))),
-      writeFile: (path, data) => writeFile(resolve(cwd, path), data),
-      packPath: async (path) => hostTar(['-cf', '-', '-C', dirname(resolve(cwd, path)), basename(resolve(cwd, path))]),
-      unpackTo: (path, tar) => unpackOnHost(resolve(cwd, path), tar),
-  });
-}
-
-/** All of this process's stdin (`docker import - < fs.tar`); empty when it is a terminal. */
-export async function readProcessStdin(): Promise<Uint8Array> {
-  if (process.stdin.isTTY) return new Uint8Array();
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return new Uint8Array(Buffer.concat(chunks));
-}
-
 /** An engine that is opened (VM booted, store read) on the first call, so `--help` and usage errors are instant. */
 function lazyEngine(open: () => Promise<OpenedEngine>): { proxy: CliEngine; close(): Promise<void> } {
   let opened: Promise<OpenedEngine> | undefined;
@@ -245,24 +176,3 @@ export async function runMain(argv: string[]): Promise<void> {
 }
 
 if (process.argv[1] && resolve(process.argv[1]).endsWith(join('src', 'cli', 'main.ts'))) void runMain(process.argv.slice(2));
-
-/** `docker cp` on the host side of the Node CLI, with the system's tar. */
-function hostTar(args: string[], input?: Uint8Array): Uint8Array {
-  return new Uint8Array(execFileSync('tar', args, { input, maxBuffer: 1 << 30 }));
-}
-
-async function unpackOnHost(dest: string, tar: Uint8Array): Promise<void> {
-  const into = await lstat(dest).then((s) => s.isDirectory(), () => false);
-  if (into) {
-    hostTar(['-xf', '-', '-C', dest, '--no-same-owner'], tar);
-    return;
-  }
-  const tmp = await mkdtemp(join(dirname(dest), '.layerlab-cp-'));
-  try {
-    hostTar(['-xf', '-', '-C', tmp, '--no-same-owner'], tar);
-    const [name] = await readdir(tmp);
-    await rename(join(tmp, name), dest);
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
-}

@@ -84,7 +84,40 @@ export interface LayerView {
   line?: number;
   size: number;
   /** This layer's changes against the layers below it. */
-  changes: { path: string; kind: LayerChangeKind; size: number; type: string }[];
+  changes: LayerChangeView[];
+  /** Bytes of lower layers this layer hides (deletes or overwrites), biggest first: wasted from here up. */
+  hidden: HiddenFileView[];
+}
+
+export interface LayerChangeView {
+  path: string;
+  kind: LayerChangeKind;
+  size: number;
+  type: string;
+  /** An opaque directory (`.wh..wh..opq`): the layer hides everything the layers below had in it. */
+  opaque?: boolean;
+  /** A symlink's target as written. */
+  linkTarget?: string;
+}
+
+/** A file a lower layer still ships although a later layer hides it. */
+export interface HiddenFileView {
+  path: string;
+  bytes: number;
+  /** Index (in `ImageLayersView.layers`) of the layer whose copy is hidden. */
+  layer: number;
+  reason: 'deleted' | 'overwritten';
+}
+
+/** One path of the merged filesystem of an image's layers up to one of them (the view "up to here"). */
+export interface ImageFileView {
+  path: string;
+  type: string;
+  size: number;
+  linkTarget?: string;
+  /** Index of the layer the visible version comes from, and whether that layer added or modified it. */
+  layer: number;
+  kind: Exclude<LayerChangeKind, 'D'>;
 }
 
 export interface ImageLayersView {
@@ -220,6 +253,8 @@ export interface EngineApi {
   history(options: { ref: string }): Promise<{ id: string; history: HistoryEntry[]; layerSizes: number[] }>;
   inspectImage(options: { ref: string }): Promise<DockerImageInspect>;
   imageLayers(options: { ref: string }): Promise<ImageLayersView>;
+  /** The filesystem a container would see with the image's layers 0..`layer` stacked (one layer's worth on request). */
+  imageFiles(options: { ref: string; layer: number }): Promise<ImageFileView[]>;
   tag(options: { source: string; target: string }): Promise<void>;
   rmi(options: { ref: string; force?: boolean }): Promise<({ untagged: string } | { deleted: string })[]>;
   save(options: { refs: string[]; format?: 'oci' | 'docker' }): Promise<Uint8Array>;

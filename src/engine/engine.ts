@@ -12,14 +12,14 @@ import { LayerFiles } from './build/layer-files.ts';
 import { Builder } from './build/builder.ts';
 import { Containers, volumeDir } from './containers/containers.ts';
 import { withDefaultPath } from './containers/config.ts';
-import { analyzeImage, DiffType } from './layers/index.ts';
+import { analyzeImage, DiffType, mergedUpTo } from './layers/index.ts';
 import { saveImages, loadImages } from './archive/index.ts';
 import { ConflictError, EngineError, NotFoundError } from './oci/errors.ts';
 import { buildImage } from './oci/image.ts';
 import type { Digest } from './oci/digest.ts';
 import { MediaType } from './oci/types.ts';
 import { topTable } from './containers/procfs.ts';
-import type { ChangeEvent, ContainerStatsSample, ContainerTop, ContainerView, EngineApi, LogEntry, ImageLayersView, NetworkView, PortHttpRequest, PortHttpResponse, RunOptions, WritableEntry } from './api.ts';
+import type { ChangeEvent, ContainerStatsSample, ContainerTop, ContainerView, EngineApi, LogEntry, ImageFileView, ImageLayersView, NetworkView, PortHttpRequest, PortHttpResponse, RunOptions, WritableEntry } from './api.ts';
 import { Networks } from './network/networks.ts';
 import { TcpRelay, type PortConnection } from './network/tcp.ts';
 import { httpExchange } from './network/http.ts';
@@ -76,7 +76,11 @@ export class Engine implements EngineApi {
   readonly layerFiles: LayerFiles;
   #backend: BlobBackend;
   #guest: Guest;
-  /** The base images' layers and environment, by name (for the hidden warm-up containers). */
+  /**
+   * The bundled base images' layers and environment, by name (for the hidden warm-up containers). Kept
+   * apart from the store on purpose: the store's tags are the learner's to remove or point elsewhere
+   * (`docker tag app busybox`), while a warm-up must run the layers the VM snapshot has unpacked.
+   */
   #baseImages = new Map<string, { diffIDs: string[]; env: string[] }>();
   #builder: Builder;
   #containers!: Containers;
@@ -302,13 +306,30 @@ export class Engine implements EngineApi {
         size: layer.size,
         changes: layer.changes
           .filter((change) => change.diff !== DiffType.Unmodified)
-          .map((change) => ({ path: change.path, kind: kind[change.diff], size: change.size, type: change.node.type })),
+          .map((change) => ({
+            path: change.path,
+            kind: kind[change.diff],
+            size: change.size,
+            type: change.node.type,
+            ...(change.diff !== DiffType.Removed && trees[index].opaqueDirs.has(change.path) ? { opaque: true } : {}),
+            ...(change.diff !== DiffType.Removed && change.node.type === 'symlink' && change.node.linkTarget !== undefined ? { linkTarget: change.node.linkTarget } : {}),
+          })),
+        hidden: layer.hidden,
       })),
       history,
       totalBytes: analysis.totalBytes,
       wastedBytes: analysis.wastedBytes,
       wasted: analysis.wasted.map((w) => ({ path: w.path, bytes: w.wastedBytes, layers: w.layers })),
     };
+  }
+
+  async imageFiles(options: { ref: string; layer: number }): Promise<ImageFileView[]> {
+    const record = await this.store.resolve(options);
+    const diffIDs = (await this.store.getConfig({ id: record.id })).rootfs.diff_ids;
+    if (!Number.isInteger(options.layer) || options.layer < 0 || options.layer >= diffIDs.length)
+      throw new EngineError(`image ${options.ref} has no layer ${options.layer} (it has ${diffIDs.length})`);
+    const trees = await Promise.all(diffIDs.slice(0, options.layer + 1).map((diffID) => this.layerFiles.tree(diffID)));
+    return mergedUpTo({ layers: trees, upTo: options.layer });
   }
 
   async tag(options: { source: string; target: string }) {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from './engine.ts';
 import type { Machine } from '../vm/machine.ts';
 import { openNodeEngine } from '../host/node.ts';
-import { runDocker } from './cli/commands.ts';
+import { runDocker } from '../client/commands.ts';
 import { readTar } from './archive/tar.ts';
 import { containerDir } from './containers/containers.ts';
 import { fromBase64 } from './util/base64.ts';

@@ -7,15 +7,16 @@ import type { Backend, BuildRequest, BuildResult, EngineView } from '../ui/backe
 import { applyTransfer, newTransfer, type TransferVM } from '../ui/panels/pulls.ts';
 import { BootError } from '../ui/boot/boot.ts';
 import type { BuildDecoration, LintMarker } from '../ui/editor/types.ts';
-import type { FileNodeVM, ImageVM, LayerVM, WritableLayerVM } from '../ui/layers/model.ts';
+import type { ImageVM, MergedNodeVM, WritableLayerVM } from '../ui/layers/model.ts';
+import { engineLayerUpTo, filesystemLayers, imageVM, mergedNodes } from '../ui/layers/from-engine.ts';
 import type { BuildLogVM, ContainerRowVM, ImageRowVM } from '../ui/panels/types.ts';
-import { BuildLog, sameDockerfile } from '../ui/panels/build-log.ts';
+import { BuildLog } from '../ui/panels/build-log.ts';
 import type { TerminalBridge } from '../ui/terminal/port.ts';
 import type { WorkspaceFile } from '../ui/workspace/files.ts';
 import type { Daemon, EngineMethod } from './daemon.ts';
-import type { ChangeEvent, ContainerView, EngineApi, ImageLayersView, PortHttpRequest, WritableEntry } from '../engine/api.ts';
+import type { ChangeEvent, ContainerView, EngineApi, PortHttpRequest, WritableEntry } from '../engine/api.ts';
 import type { BuildEvent } from '../engine/build/events.ts';
-import { containerStatus } from '../engine/format.ts';
+import { containerStatus } from '../client/format.ts';
 import type { Step } from '../lessons/schema.ts';
 
 type Call = <M extends EngineMethod>(method: M, options: Parameters<EngineApi[M]>[0]) => Promise<Awaited<ReturnType<EngineApi[M]>>>;
@@ -102,14 +103,12 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
 
   /** Builds the app started (their events come back through build()); other builds are the terminal's. */
   let appBuilds = 0;
-  let workspaceDockerfile = '';
   let terminalBuild: BuildLog | null = null;
   const terminalBuildListeners = new Set<(update: { log: BuildLogVM; decorations: BuildDecoration[]; finished: boolean; imageId?: string }) => void>();
 
   function onTerminalBuildEvent(event: BuildEvent): void {
     if (appBuilds > 0 && !terminalBuild) return;
-    // The workspace's Dockerfile gives the log its `[1/N] FROM` line, when the build is of that file.
-    if (event.type === 'start') terminalBuild = new BuildLog(sameDockerfile(workspaceDockerfile, event.steps) ? workspaceDockerfile : undefined);
+    if (event.type === 'start') terminalBuild = new BuildLog();
     if (!terminalBuild) return;
     terminalBuild.apply(event);
     const finished = event.type === 'done' || event.type === 'error';
@@ -166,8 +165,6 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
 
     /** Resolves when these files (and every earlier sync) are in the guest. */
     syncWorkspace(files: WorkspaceFile[]): Promise<void> {
-      const dockerfile = files.find((f) => f.path === 'Dockerfile')?.content;
-      workspaceDockerfile = typeof dockerfile === 'string' ? dockerfile : '';
       if (!booted) return syncing;
       const payload = files.map((f) => ({ path: f.path, data: toBytes(f.content) }));
       syncing = syncing.then(() => daemon.syncWorkspace(payload)).catch(() => {});
@@ -178,8 +175,7 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
       const id = ++buildIds;
       appBuilds++;
       request.signal.addEventListener('abort', () => void daemon.cancelBuild(id), { once: true });
-      const dockerfileFile = request.files.find((f) => f.path === request.dockerfile);
-      const log = new BuildLog(typeof dockerfileFile?.content === 'string' ? dockerfileFile.content : undefined);
+      const log = new BuildLog();
       request.onLog(log.snapshot());
       // Each event gives the panel a new snapshot: a copy of the log, which stays small because each
       // step keeps only its last STEP_OUTPUT_LINES lines.
@@ -209,6 +205,12 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
 
     fetchPort(request: PortHttpRequest) {
       return call('fetchPort', request);
+    },
+
+    async getImageFiles({ image, layer }: { image: ImageVM; layer: number }): Promise<MergedNodeVM[]> {
+      const upTo = engineLayerUpTo(image, layer);
+      if (upTo < 0) return [];
+      return mergedNodes(await call('imageFiles', { ref: image.id, layer: upTo }), filesystemLayers(image).map((l) => l.index));
     },
 
     async getImage(id: string): Promise<ImageVM | null> {
@@ -305,62 +307,4 @@ function containerRow(c: ContainerView): ContainerRowVM {
     exitCode: c.exitCode ?? undefined,
     ports: (c.ports ?? []).map((p) => ({ hostIp: p.hostIp, hostPort: p.hostPort, containerPort: p.containerPort })),
   };
-}
-
-/** Engine layers (with config-only history entries between them) → the layer view's model. */
-function imageVM(layers: ImageLayersView): ImageVM {
-  const result: LayerVM[] = [];
-  let index = 0;
-  const builtHere = layers.history.some((h) => h.line);
-  for (const entry of layers.history) {
-    const layer = entry.layerIndex === null ? undefined : layers.layers[entry.layerIndex];
-    result.push({
-      index: index++,
-      digest: layer?.diffID ?? '',
-      instruction: entry.instruction ?? instructionOf(entry.createdBy),
-      line: entry.line ?? 0,
-      size: layer?.size ?? 0,
-      changedFiles: layer?.changes.length ?? 0,
-      emptyLayer: !layer,
-      tree: layer ? fileTree(layer.changes) : [],
-      base: builtHere ? !entry.line : false,
-    });
-  }
-  return { id: layers.id, tags: layers.repoTags, layers: result };
-}
-
-/** `/bin/sh -c #(nop)  ENV a=b` → `ENV a=b`; `/bin/sh -c echo hi` → `RUN echo hi`. */
-function instructionOf(createdBy: string): string {
-  const nop = /^\/bin\/sh -c #\(nop\)\s+(.*)$/s.exec(createdBy);
-  if (nop) return nop[1].trim();
-  if (/^(RUN|COPY|ADD|WORKDIR|ENV|CMD|ENTRYPOINT|LABEL|EXPOSE|USER|VOLUME|ARG|SHELL|STOPSIGNAL|HEALTHCHECK)\b/.test(createdBy)) return createdBy;
-  const run = /^(?:\|\d+ (?:\S+=\S* )*)?\/bin\/sh -c (.*)$/s.exec(createdBy);
-  return run ? `RUN ${run[1]}` : createdBy;
-}
-
-function fileTree(changes: ImageLayersView['layers'][number]['changes']): FileNodeVM[] {
-  const root: FileNodeVM = { name: '', path: '/', type: 'dir', size: 0, children: [] };
-  const byPath = new Map<string, FileNodeVM>([['/', root]]);
-  const ensureDir = (path: string): FileNodeVM => {
-    const existing = byPath.get(path);
-    if (existing) return existing;
-    const parentPath = path.slice(0, path.lastIndexOf('/')) || '/';
-    const node: FileNodeVM = { name: path.slice(path.lastIndexOf('/') + 1), path, type: 'dir', size: 0, children: [] };
-    ensureDir(parentPath).children!.push(node);
-    byPath.set(path, node);
-    return node;
-  };
-  for (const change of [...changes].sort((a, b) => a.path.localeCompare(b.path))) {
-    const isDir = change.type === 'dir';
-    const node = isDir ? ensureDir(change.path) : undefined;
-    if (node) {
-      node.mark = change.kind;
-      continue;
-    }
-    const parent = ensureDir(change.path.slice(0, change.path.lastIndexOf('/')) || '/');
-    const leaf: FileNodeVM = { name: change.path.slice(change.path.lastIndexOf('/') + 1), path: change.path, type: change.type === 'symlink' ? 'symlink' : 'file', size: change.size, mark: change.kind };
-    parent.children!.push(leaf);
-    byPath.set(change.path, leaf);
-  }
-  return root.children!;
 }

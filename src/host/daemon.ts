@@ -12,7 +12,7 @@ import { prefetchBrowserMachine, restoreBrowserMachine, startBrowserMachine } fr
 import type { Machine } from '../vm/machine.ts';
 import { Engine, type BaseImage } from '../engine/engine.ts';
 import type { BlobBackend } from '../engine/store/backend.ts';
-import { serveGuestDocker } from '../engine/cli/guest-bridge.ts';
+import { serveGuestDocker } from './guest-docker.ts';
 import { browserRegistryOptions } from './registry-access.ts';
 import type { RegistryClientOptions } from '../engine/registry/client.ts';
 import type { ChangeEvent, EngineApi } from '../engine/api.ts';

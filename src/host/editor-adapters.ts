@@ -29,7 +29,7 @@ export async function buildFromEditor(engine: Engine, options: EditorBuild, sign
   const knownTags = (await engine.images()).flatMap((image) => image.repoTags);
   const lints = parsed.errors.length ? [] : lintDockerfile({ dockerfile: parsed, knownTags }).map((l) => ({ line: l.line, severity: l.severity, message: l.message }));
   try {
-    const result = await engine.build({ dockerfile: text, context, tags: [options.tag], signal, onEvent });
+    const result = await engine.build({ dockerfile: text, parsed, context, tags: [options.tag], signal, onEvent });
     return { imageId: result.imageId, lints };
   } catch (error) {
     return { error: (error as Error).message, line: (error as { line?: number }).line, lints };

@@ -14,7 +14,7 @@ import { MemoryBackend, type BlobBackend } from '../engine/store/backend.ts';
 import { startNodeMachine, DEFAULT_ASSETS_DIR } from '../vm/node.ts';
 import type { Machine } from '../vm/machine.ts';
 import { readBaseImages } from '../../vm/base-images.ts';
-import { serveGuestDocker } from '../engine/cli/guest-bridge.ts';
+import { serveGuestDocker } from './guest-docker.ts';
 import { relayOptionsFromEnv, startLocalRelay, type RelayOptions } from '../server/relay.ts';
 
 export interface NodeEngineOptions {

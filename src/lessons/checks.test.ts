@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateCheck, evaluateStep } from './checks.ts';
-import type { ContainerView } from './context.ts';
+import type { LessonContainer } from './context.ts';
 import { fakeContext, fakeImage } from './fake-context.ts';
 import type { Check, Step } from './schema.ts';
 
@@ -14,7 +14,7 @@ function state() {
     { Cmd: ['cat', '/app/greeting.txt'], Env: ['PATH=/bin', 'GREETING=hello'], ExposedPorts: { '8000/tcp': {} }, Labels: { course: 'layerlab' }, WorkingDir: '/app' },
   );
   const busybox = fakeImage('sha256:bbb222', ['busybox:latest'], [BUSYBOX]);
-  const container = (over: Partial<ContainerView>): ContainerView => ({ id: 'c0ffee' + over.name, name: 'x', image: 'app', state: 'exited', exitCode: 0, writable: [], sizeRw: 40, sizeRootFs: 3000040, ...over });
+  const container = (over: Partial<LessonContainer>): LessonContainer => ({ id: 'c0ffee' + over.name, name: 'x', image: 'app', state: 'exited', exitCode: 0, writable: [], sizeRw: 40, sizeRootFs: 3000040, ...over });
   return fakeContext({
     images: { 'app:latest': app, 'app:1.0': app, 'busybox:latest': busybox },
     containers: [

@@ -3,7 +3,7 @@
  * what it found ("image `app` has 4 layers; this step wants 3"), so a failing step tells the learner
  * what is wrong, not just "not yet".
  */
-import type { ContainerView, ExecResult, ImageView, LayerView, LessonContext } from './context.ts';
+import type { LessonContainer, ExecResult, LessonImage, LessonLayer, LessonContext } from './context.ts';
 import { toMatcher, type Check, type Pattern, type Step } from './schema.ts';
 
 export interface CheckResult {
@@ -53,11 +53,11 @@ function showPattern(p: Pattern): string {
 }
 
 /** Layer index with negatives counted from the top. */
-function layerAt(image: ImageView, index: number): LayerView | undefined {
+function layerAt(image: LessonImage, index: number): LessonLayer | undefined {
   return image.layers[index < 0 ? image.layers.length + index : index];
 }
 
-function layerName(image: ImageView, index: number): string {
+function layerName(image: LessonImage, index: number): string {
   const i = index < 0 ? image.layers.length + index : index;
   const l = image.layers[i];
   return `layer ${i}${l ? ` (${short(l.createdBy)})` : ''}`;
@@ -81,18 +81,18 @@ function wants(check: Check, fallback: string): string {
 
 const noImage = (ref: string) => `there is no image ${code(ref)} yet (build it with ${code(`docker build -t ${ref} .`)}, or check the tag)`;
 
-function containerMatchesImage(c: ContainerView, ref: string, image: ImageView | null): boolean {
+function containerMatchesImage(c: LessonContainer, ref: string, image: LessonImage | null): boolean {
   if (c.image === ref || normRef(c.image) === normRef(ref)) return true;
   if (!image) return false;
   return c.image === image.id || image.id.startsWith(c.image) || image.tags.some((t) => normRef(t) === normRef(c.image));
 }
 
-function findContainer(all: ContainerView[], nameOrId: string): ContainerView | undefined {
+function findContainer(all: LessonContainer[], nameOrId: string): LessonContainer | undefined {
   const n = nameOrId.replace(/^\//, '');
   return all.find((c) => c.name === n) ?? all.find((c) => c.id === n || (n.length >= 4 && c.id.startsWith(n)));
 }
 
-function describeContainers(list: ContainerView[]): string {
+function describeContainers(list: LessonContainer[]): string {
   if (list.length === 0) return 'none';
   return list
     .slice(0, 5)
@@ -355,7 +355,7 @@ async function evaluate(check: Check, ctx: LessonContext): Promise<CheckResult> 
   }
 }
 
-function containerState(check: Extract<Check, { kind: 'container' }>, c: ContainerView, label: string): CheckResult {
+function containerState(check: Extract<Check, { kind: 'container' }>, c: LessonContainer, label: string): CheckResult {
   if (check.state !== undefined && c.state !== check.state) {
     const how: Record<string, string> = { running: `${code(`docker start ${c.name}`)}`, exited: `${code(`docker stop ${c.name}`)}`, paused: `${code(`docker pause ${c.name}`)}`, created: `${code(`docker create`)}` };
     return fail(`${label} is ${c.state}${c.state === 'exited' && c.exitCode !== null ? ` (exit code ${c.exitCode})` : ''}; ${wants(check, `this step wants it ${check.state} (${how[check.state]})`)}`);

@@ -6,28 +6,22 @@
  * Paths are absolute inside the image or container (`/app/x.txt`); checks also accept `app/x.txt`.
  * Image references are what a learner types: `app`, `app:1.0`, `python:3.11`, or an image id.
  */
-import type { ContainerState, LayerChangeKind, WritableChangeKind } from '../engine/api.ts';
+import type { ContainerState, ContainerView, LayerView, WritableEntry } from '../engine/api.ts';
 
 export type { ContainerState };
 
 /** One file entry in a layer's diff against the layers below it. `D` is a whiteout. */
-export interface LayerFileView {
-  path: string;
-  kind: LayerChangeKind;
-  size: number;
+export type LessonLayerFile = Pick<LayerView['changes'][number], 'path' | 'kind' | 'size'>;
+
+/**
+ * One real filesystem layer (config-only instructions have no layer): its diffID (`sha256:…` of the
+ * uncompressed tar), the instruction that made it as in `docker history` (`RUN echo hi`), its size.
+ */
+export interface LessonLayer extends Pick<LayerView, 'diffID' | 'createdBy' | 'size'> {
+  files: LessonLayerFile[];
 }
 
-/** One real filesystem layer (config-only instructions have no layer). */
-export interface LayerView {
-  /** `sha256:…` of the uncompressed layer tar. */
-  diffID: string;
-  /** The instruction that made the layer, as in `docker history` (e.g. `RUN echo hi` or `COPY hello.txt /`). */
-  createdBy: string;
-  size: number;
-  files: LayerFileView[];
-}
-
-export interface ImageConfigView {
+export interface LessonImageConfig {
   Cmd?: string[];
   Entrypoint?: string[];
   /** `KEY=value` entries. */
@@ -39,48 +33,38 @@ export interface ImageConfigView {
   Labels?: Record<string, string>;
 }
 
-export interface ImageView {
+export interface LessonImage {
   /** `sha256:…` */
   id: string;
   /** `app:latest`, `app:1.0` … */
   tags: string[];
   /** Bottom first; only real layers. */
-  layers: LayerView[];
+  layers: LessonLayer[];
   /** One entry per instruction, bottom first, including config-only ones (`emptyLayer: true`). */
   history: { createdBy: string; emptyLayer: boolean }[];
-  config: ImageConfigView;
+  config: LessonImageConfig;
   size: number;
 }
 
 /** One entry of `docker diff`: A added, C changed, D deleted (a whiteout in the writable layer). */
-export interface WritableEntryView {
-  path: string;
-  kind: WritableChangeKind;
-  size: number;
+export type LessonWritableEntry = Pick<WritableEntry, 'path' | 'kind' | 'size'>;
+
+/**
+ * A container as checks see it: `image` is the reference it was created from as given (`app`, `app:1.0`)
+ * or the image id; `exitCode` is null when it never ran or is running; `sizeRw` is the writable layer's
+ * bytes and `sizeRootFs` image + writable layer (`docker ps -s` "size" and "virtual").
+ */
+export interface LessonContainer extends Pick<ContainerView, 'id' | 'name' | 'image' | 'state' | 'exitCode' | 'sizeRw' | 'sizeRootFs'> {
+  writable: LessonWritableEntry[];
 }
 
-export interface ContainerView {
-  id: string;
-  name: string;
-  /** The reference the container was created from, as given (`app`, `app:1.0`) or the image id. */
-  image: string;
-  state: ContainerState;
-  /** Exit code of the last run; null when it never ran or is running. */
-  exitCode: number | null;
-  writable: WritableEntryView[];
-  /** Bytes in the writable layer (`docker ps -s` "size"). */
-  sizeRw: number;
-  /** Image + writable layer (`docker ps -s` "virtual"). */
-  sizeRootFs: number;
-}
-
-export interface VolumeView {
+export interface LessonVolume {
   name: string;
   /** Where the volume's files live in the VM (readable with `exec`). */
   mountpoint: string;
 }
 
-export interface BuildStepView {
+export interface LessonBuildStep {
   /** 1-based line of the instruction in the Dockerfile. */
   line: number;
   /** The instruction as written, e.g. `RUN python3 make_index.py`. */
@@ -93,7 +77,7 @@ export interface BuildStepView {
 export interface BuildSummary {
   /** The tag given with `-t` (`app`, `app:1.0`); null for an untagged build. */
   tag: string | null;
-  steps: BuildStepView[];
+  steps: LessonBuildStep[];
 }
 
 export interface ExecResult {
@@ -104,10 +88,10 @@ export interface ExecResult {
 
 export interface LessonContext {
   /** The image a reference names, or null when there is none. */
-  image(ref: string): Promise<ImageView | null>;
+  image(ref: string): Promise<LessonImage | null>;
   /** Every container that exists (running or not). */
-  containers(): Promise<ContainerView[]>;
-  volumes(): Promise<VolumeView[]>;
+  containers(): Promise<LessonContainer[]>;
+  volumes(): Promise<LessonVolume[]>;
   /** The most recent finished build (successful or not), or null when nothing was built in this lesson. */
   lastBuild(): BuildSummary | null;
   /** A program run in the VM, outside any container. */

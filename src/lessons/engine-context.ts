@@ -8,17 +8,17 @@
  */
 import type { ChangeEvent, EngineApi } from '../engine/api.ts';
 import { spawnInGuest, type SpawnGuest } from '../engine/guest-spawn.ts';
-import type { BuildEvent } from '../engine/build/events.ts';
+import type { BuildEvent } from '../engine/index.ts';
 import type {
-  BuildStepView,
+  LessonBuildStep,
   BuildSummary,
-  ContainerView,
+  LessonContainer,
   ExecResult,
-  ImageConfigView,
-  ImageView,
-  LayerView,
+  LessonImageConfig,
+  LessonImage,
+  LessonLayer,
   LessonContext,
-  VolumeView,
+  LessonVolume,
 } from './context.ts';
 
 /** The part of the VM the context needs: the agent's `spawn` op. `Machine` (and any engine `Guest`) fits. */
@@ -52,14 +52,14 @@ function isNotFound(error: unknown): boolean {
 }
 
 /** The config fields checks read; Docker's `null`s become absent. */
-function configView(config: Record<string, unknown> | null | undefined): ImageConfigView {
+function configView(config: Record<string, unknown> | null | undefined): LessonImageConfig {
   const view: Record<string, unknown> = {};
   for (const field of CONFIG_FIELDS) {
     const value = config?.[field];
     if (value === null || value === undefined || value === '') continue;
     view[field] = value;
   }
-  return view as ImageConfigView;
+  return view as LessonImageConfig;
 }
 
 export function createEngineContext(options: EngineContextOptions): EngineLessonContext {
@@ -69,7 +69,7 @@ export function createEngineContext(options: EngineContextOptions): EngineLesson
   const layersById = new Map<string, Promise<Layers>>();
 
   let last: BuildSummary | null = null;
-  let current: { steps: Map<string, BuildStepView>; order: string[] } | null = null;
+  let current: { steps: Map<string, LessonBuildStep>; order: string[] } | null = null;
 
   function observeBuild(event: BuildEvent): void {
     switch (event.type) {
@@ -124,7 +124,7 @@ export function createEngineContext(options: EngineContextOptions): EngineLesson
   }
 
   return {
-    async image(ref: string): Promise<ImageView | null> {
+    async image(ref: string): Promise<LessonImage | null> {
       let inspect;
       try {
         inspect = await engine.inspectImage({ ref });
@@ -133,7 +133,7 @@ export function createEngineContext(options: EngineContextOptions): EngineLesson
         throw error;
       }
       const layers = await layersOf(inspect.Id);
-      const views: LayerView[] = layers.layers.map((l) => ({
+      const views: LessonLayer[] = layers.layers.map((l) => ({
         diffID: l.diffID,
         createdBy: l.createdBy,
         size: l.size,
@@ -149,7 +149,7 @@ export function createEngineContext(options: EngineContextOptions): EngineLesson
       };
     },
 
-    async containers(): Promise<ContainerView[]> {
+    async containers(): Promise<LessonContainer[]> {
       const all = await engine.ps({ all: true });
       return Promise.all(
         all.map(async (c) => ({
@@ -165,7 +165,7 @@ export function createEngineContext(options: EngineContextOptions): EngineLesson
       );
     },
 
-    async volumes(): Promise<VolumeView[]> {
+    async volumes(): Promise<LessonVolume[]> {
       return (await engine.volumes()).map((v) => ({ name: v.name, mountpoint: v.mountpoint }));
     },
 

@@ -1,10 +1,10 @@
 /** An in-memory `LessonContext` for tests and UI development: state is plain data you edit. */
-import type { BuildSummary, ContainerView, ExecResult, ImageView, LessonContext, VolumeView } from './context.ts';
+import type { BuildSummary, LessonContainer, ExecResult, LessonImage, LessonContext, LessonVolume } from './context.ts';
 
 export interface FakeState {
-  images: Record<string, ImageView>;
-  containers: ContainerView[];
-  volumes: VolumeView[];
+  images: Record<string, LessonImage>;
+  containers: LessonContainer[];
+  volumes: LessonVolume[];
   build: BuildSummary | null;
   /** Keyed by argv joined with spaces; VM files for `cat`. */
   vm: Record<string, ExecResult>;
@@ -47,8 +47,8 @@ export function fakeImage(
   id: string,
   tags: string[],
   layers: [string, { path: string; kind?: 'A' | 'M' | 'D'; size?: number }[]][],
-  config: ImageView['config'] = {},
-): ImageView {
+  config: LessonImage['config'] = {},
+): LessonImage {
   return {
     id,
     tags,

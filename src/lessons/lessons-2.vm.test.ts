@@ -1,3 +1,3 @@
-import { defineLessonSuite } from './lesson-suite.ts';
+import { defineLessonSuite } from '../host/lesson-suite.ts';
 
 await defineLessonSuite(1);

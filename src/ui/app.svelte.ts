@@ -6,7 +6,7 @@ import { commandLineFor } from './terminal/typed.ts';
 import type { Backend, EngineView } from './backend.ts';
 import { BootError, missingBrowserFeature, type BootProgress } from './boot/boot.ts';
 import { EditorState } from './editor/state.svelte.ts';
-import type { ImageVM, WritableLayerVM } from './layers/model.ts';
+import type { ImageVM, MergedNodeVM, WritableLayerVM } from './layers/model.ts';
 import type { BuildLogVM, ContainerRowVM, ImageRowVM, TransferVM } from './panels/types.ts';
 import { TerminalBridge } from './terminal/port.ts';
 import type { WorkspaceStore } from './persist/store.ts';
@@ -306,6 +306,16 @@ export class AppState {
       }
     } catch (e) {
       this.notify(`Could not read the image's layers: ${(e as Error).message}`, 'error');
+    }
+  }
+
+  /** The merged view up to one layer of an image, from the engine (nothing when it cannot be read). */
+  async imageFiles(image: ImageVM, layer: number): Promise<MergedNodeVM[]> {
+    try {
+      return await this.#backend.getImageFiles({ image, layer });
+    } catch (e) {
+      this.notify(`Could not read the files up to layer ${layer}: ${(e as Error).message}`, 'error');
+      return [];
     }
   }
 

@@ -5,7 +5,7 @@
  */
 import type { BootProgress } from './boot/boot.ts';
 import type { BuildDecoration, LintMarker } from './editor/types.ts';
-import type { ImageVM, WritableLayerVM } from './layers/model.ts';
+import type { ImageVM, MergedNodeVM, WritableLayerVM } from './layers/model.ts';
 import type { Actions, BuildLogVM, ContainerRowVM, ImageRowVM, TransferVM } from './panels/types.ts';
 import type { TerminalBridge } from './terminal/port.ts';
 import type { WorkspaceFile } from './workspace/files.ts';
@@ -58,6 +58,11 @@ export interface Backend {
   build(request: BuildRequest): Promise<BuildResult>;
   /** Layers of one image for the layer view; null when it no longer exists. */
   getImage(id: string): Promise<ImageVM | null>;
+  /**
+   * The merged view "up to here": the files a container would see with the image's layers up to `layer`
+   * (a view index) stacked, each with the layer its version comes from. Asked for one layer at a time.
+   */
+  getImageFiles(options: { image: ImageVM; layer: number }): Promise<MergedNodeVM[]>;
   /** Subscribe to engine state; called at once with the current view, then on every change. */
   subscribe(listener: (view: EngineView) => void): () => void;
   actions: Actions;

@@ -1,6 +1,6 @@
 import { Machine, MachineError, type MachineNetwork } from './machine';
 import wasmUrl from 'v86/build/v86.wasm?url';
-import { concatBytes } from '../engine/util/bytes';
+import { readStreamBytes } from '../engine/util/bytes';
 import { dropCachedState, parseSnapshotId, readCachedState, stateCacheKey } from './state-cache';
 
 export interface BrowserMachineOptions {
@@ -26,17 +26,8 @@ async function fetchAsset(
     throw new MachineError(`could not download VM asset ${url}: HTTP ${response.status}`);
   }
   const total = Number(response.headers.get('content-length') ?? 0);
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let loaded = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    loaded += value.length;
-    onBytes(loaded, total);
-  }
-  return concatBytes(chunks).buffer as ArrayBuffer;
+  const bytes = await readStreamBytes(response.body, { onBytes: (loaded) => onBytes(loaded, total) });
+  return bytes.buffer as ArrayBuffer;
 }
 
 /**

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openNodeEngine } from '../../src/host/node.ts';
-import { readContextDir } from '../../src/cli/main.ts';
+import { readContextDir } from '../../src/cli/host-docker.ts';
 import { DEFAULT_ASSETS_DIR } from '../../src/vm/node.ts';
 import type { Engine } from '../../src/engine/engine.ts';
 import { Dockerd, ensureI386 } from './dockerd.ts';

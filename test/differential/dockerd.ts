@@ -4,14 +4,12 @@
  * Docker or network. Builds use BuildKit (DOCKER_BUILDKIT=1), the builder Layerlab's history and progress
  * output follow.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { readTar } from '../../src/engine/archive/tar.ts';
-
-const run = promisify(execFile);
+import { runProgram } from '../../src/process/run.ts';
+import { RunningServer } from '../../src/process/server.ts';
 
 /** Debian's client (20.10, BuildKit built in); a newer client without buildx could not build with BuildKit. */
 export const DOCKER_CLI = '/usr/bin/docker';
@@ -25,15 +23,30 @@ export interface DockerResult {
   stderr: string;
 }
 
+interface DockerOptions {
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+/** The docker client against the dockerd whose socket is in `root`; a failing command is returned, not thrown. */
+function docker(root: string, args: string[], options: DockerOptions): Promise<DockerResult> {
+  return runProgram(DOCKER_CLI, args, {
+    env: { ...process.env, DOCKER_HOST: `unix://${path.join(root, 'docker.sock')}`, DOCKER_CONFIG: path.join(root, 'client'), ...options.env },
+    cwd: options.cwd,
+    maxBytes: 256 * 1024 * 1024,
+    allowFailure: true,
+  });
+}
+
 export class Dockerd {
   readonly socket: string;
-  #process: ChildProcess;
+  #server: RunningServer;
   #root: string;
 
-  private constructor(root: string, child: ChildProcess) {
+  private constructor(root: string, server: RunningServer) {
     this.#root = root;
     this.socket = path.join(root, 'docker.sock');
-    this.#process = child;
+    this.#server = server;
   }
 
   /** Starts dockerd and waits until its API answers (the daemon's log is kept in `<root>/dockerd.log`). */
@@ -42,9 +55,7 @@ export class Dockerd {
     const root = await mkdtemp(path.join(tmpdir(), 'layerlab-dockerd-'));
     const log = path.join(root, 'dockerd.log');
     await writeFile(log, '');
-    const { openSync } = await import('node:fs');
-    const fd = openSync(log, 'a');
-    const child = spawn(
+    const server = await RunningServer.start(
       DOCKERD,
       [
         '--data-root', path.join(root, 'data'),
@@ -54,51 +65,30 @@ export class Dockerd {
         '--iptables=false', '--ip6tables=false', '--bridge=none', '--ip-masq=false',
         '--storage-driver=overlay2',
       ],
-      { stdio: ['ignore', fd, fd] },
+      {
+        output: { file: log },
+        ready: async () => (await docker(root, ['version', '--format', '{{.Server.Version}}'])).code === 0,
+        timeoutMs: 60_000,
+        pollMs: 250,
+        stopGraceMs: 20_000,
+      },
     );
-    const daemon = new Dockerd(root, child);
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`dockerd exited (${child.exitCode}):\n${await readFile(log, 'utf8')}`);
-      const version = await daemon.docker(['version', '--format', '{{.Server.Version}}']);
-      if (version.code === 0) break;
-      if (Date.now() > deadline) throw new Error(`dockerd did not answer within 60 s:\n${await readFile(log, 'utf8')}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    return daemon;
+    return new Dockerd(root, server);
   }
 
-  async docker(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<DockerResult> {
-    try {
-      const { stdout, stderr } = await run(DOCKER_CLI, args, {
-        env: { ...process.env, DOCKER_HOST: `unix://${this.socket}`, DOCKER_CONFIG: path.join(this.#root, 'client'), ...options.env },
-        cwd: options.cwd,
-        maxBuffer: 256 * 1024 * 1024,
-        encoding: 'utf8',
-      });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const e = error as { code?: number | string; stdout?: string; stderr?: string; message: string };
-      if (typeof e.code !== 'number') throw error;
-      return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? e.message };
-    }
+  async docker(args: string[], options: DockerOptions = {}): Promise<DockerResult> {
+    return docker(this.#root, args, options);
   }
 
   /** `docker <args>`, failing with its output when it fails. */
-  async ok(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<string> {
+  async ok(args: string[], options: DockerOptions = {}): Promise<string> {
     const result = await this.docker(args, options);
     if (result.code !== 0) throw new Error(`docker ${args.join(' ')} failed (${result.code}):\n${result.stderr}${result.stdout}`);
     return result.stdout;
   }
 
   async close(): Promise<void> {
-    if (this.#process.exitCode === null) {
-      const exited = new Promise((r) => this.#process.once('exit', r));
-      this.#process.kill('SIGTERM');
-      const timer = setTimeout(() => this.#process.kill('SIGKILL'), 20_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await this.#server.stop();
     await rm(this.#root, { recursive: true, force: true, maxRetries: 3 }).catch(() => undefined);
   }
 }
@@ -118,7 +108,7 @@ export async function ensureI386(busyboxRootfsTar: string): Promise<'native' | '
     if (!busybox?.data) throw new Error(`${busyboxRootfsTar} has no bin/busybox`);
     const binary = path.join(work, 'busybox');
     await writeFile(binary, busybox.data, { mode: 0o755 });
-    const runs = async () => (await run(binary, ['true']).then(() => true, () => false));
+    const runs = async () => (await runProgram(binary, ['true']).then(() => true, () => false));
     if (await runs()) {
       return (await access(path.join(BINFMT_DIR, 'qemu-i386')).then(() => true, () => false)) ? 'qemu-user-static (already registered)' : 'native';
     }
@@ -127,7 +117,7 @@ export async function ensureI386(busyboxRootfsTar: string): Promise<'native' | '
     });
     await access(path.join(BINFMT_DIR, 'register')).catch(async () => {
       await mkdir(BINFMT_DIR, { recursive: true }).catch(() => undefined);
-      await run('mount', ['-t', 'binfmt_misc', 'binfmt_misc', BINFMT_DIR]);
+      await runProgram('mount', ['-t', 'binfmt_misc', 'binfmt_misc', BINFMT_DIR]);
     });
     // The i386 ELF magic and mask, as Debian's qemu-user-static registers them.
     const magic = '\\x7fELF\\x01\\x01\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x02\\x00\\x03\\x00';

@@ -5,7 +5,6 @@
  * reported by the relay; without a relay a failed RUN says there is no network.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { readTar } from '../../src/engine/archive/tar.ts';
 import { tmpdir } from 'node:os';
@@ -14,11 +13,12 @@ import { main, type OpenEngine } from '../../src/cli/main.ts';
 import { openNodeEngine } from '../../src/host/node.ts';
 import { parseAllowList } from '../../src/server/network-policy.ts';
 import { DEFAULT_GATEWAY, type RelayOptions } from '../../src/server/relay.ts';
+import { answers, RunningServer } from '../../src/process/server.ts';
 
 const PORT = Number(process.env.LAYERLAB_TEST_HTTP_PORT ?? 15411);
 const UNLISTED_PORT = PORT + 1;
 let work: string;
-let server: ChildProcess;
+let server: RunningServer | undefined;
 const refused: string[] = [];
 
 function relay(allow: string): RelayOptions {
@@ -35,16 +35,14 @@ async function layerlab(openEngine: OpenEngine, cwd: string, ...argv: string[]) 
 beforeAll(async () => {
   work = await mkdtemp(path.join(tmpdir(), 'layerlab-relay-'));
   await writeFile(path.join(work, 'hello.txt'), 'hello from the host\n');
-  server = spawn('python3', ['-m', 'http.server', String(PORT), '--bind', '127.0.0.1', '--directory', work], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    const up = await fetch(`http://127.0.0.1:${PORT}/hello.txt`).then((r) => r.ok, () => false);
-    if (up) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  server = await RunningServer.start('python3', ['-m', 'http.server', String(PORT), '--bind', '127.0.0.1', '--directory', work], {
+    ready: answers(`http://127.0.0.1:${PORT}/hello.txt`),
+    timeoutMs: 20_000,
+  });
 }, 30_000);
 
 afterAll(async () => {
-  server?.kill();
+  await server?.stop();
   if (work) await rm(work, { recursive: true, force: true });
 });
 

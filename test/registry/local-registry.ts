@@ -3,18 +3,16 @@
  * throwaway config and storage directory, optionally behind htpasswd basic auth; fixtures written as OCI
  * layouts and pushed with `skopeo copy --all`.
  */
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
-import { promisify } from 'node:util';
 import { writeTar, gzip, type TarWriteEntry } from '../../src/engine/archive/tar.ts';
 import { sha256, digestHex, type Digest } from '../../src/engine/oci/digest.ts';
 import { encodeJson } from '../../src/engine/oci/image.ts';
 import { MediaType } from '../../src/engine/oci/types.ts';
-
-const run = promisify(execFile);
+import { runProgram } from '../../src/process/run.ts';
+import { listening, RunningServer } from '../../src/process/server.ts';
 
 export interface LocalRegistry {
   /** `127.0.0.1:PORT` */
@@ -44,20 +42,6 @@ export async function freePort(): Promise<number> {
   throw new Error(`no free port in ${from}-${to}`);
 }
 
-async function waitForPort(port: number, child: ChildProcess, log: () => string) {
-  for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null) throw new Error(`docker-registry exited (${child.exitCode}):\n${log()}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`docker-registry did not listen on ${port}:\n${log()}`);
-}
-
 export async function startRegistry(options: { auth?: { username: string; password: string }; port?: number } = {}): Promise<LocalRegistry> {
   const dir = await mkdtemp(path.join(tmpdir(), 'layerlab-registry-'));
   const storageDir = path.join(dir, 'storage');
@@ -65,7 +49,7 @@ export async function startRegistry(options: { auth?: { username: string; passwo
   const port = options.port ?? (await freePort());
   let authBlock = '';
   if (options.auth) {
-    const { stdout } = await run('htpasswd', ['-nbB', options.auth.username, options.auth.password]);
+    const { stdout } = await runProgram('htpasswd', ['-nbB', options.auth.username, options.auth.password]);
     await writeFile(path.join(dir, 'htpasswd'), stdout.trim() + '\n');
     authBlock = `auth:\n  htpasswd:\n    realm: layerlab-test\n    path: ${path.join(dir, 'htpasswd')}\n`;
   }
@@ -84,22 +68,17 @@ ${authBlock}`;
   const configPath = path.join(dir, 'config.yml');
   await writeFile(configPath, config);
 
-  let child: ChildProcess;
-  let output = '';
+  let server: RunningServer | undefined;
   const launch = async () => {
-    output = '';
-    child = spawn('/usr/bin/docker-registry', ['serve', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.on('data', (d) => (output += d));
-    child.stderr!.on('data', (d) => (output += d));
-    await waitForPort(port, child, () => output);
+    server = await RunningServer.start('/usr/bin/docker-registry', ['serve', configPath], {
+      ready: listening(port),
+      timeoutMs: 10_000,
+      pollMs: 50,
+      stopSignal: 'SIGKILL',
+    });
   };
   await launch();
-  const stopChild = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGKILL');
-    await exited;
-  };
+  const stopChild = async () => server?.stop();
   return {
     host: `127.0.0.1:${port}`,
     port,
@@ -190,7 +169,7 @@ export async function skopeoPush(layout: string, tag: string, target: string, cr
   const args = ['copy', '--all', '--quiet', '--dest-tls-verify=false'];
   if (credentials) args.push('--dest-creds', `${credentials.username}:${credentials.password}`);
   args.push(`oci:${layout}:${tag}`, `docker://${target}`);
-  await run('skopeo', args, { maxBuffer: 1 << 24 });
+  await runProgram('skopeo', args, { maxBytes: 1 << 24 });
 }
 
 /** `skopeo inspect --raw` (manifest bytes) or parsed `skopeo inspect` of a pushed image. */
@@ -199,6 +178,6 @@ export async function skopeoInspect(target: string, options: { raw?: boolean; cr
   if (options.raw) args.push('--raw');
   if (options.credentials) args.push('--creds', `${options.credentials.username}:${options.credentials.password}`);
   args.push(`docker://${target}`);
-  const { stdout } = await run('skopeo', args, { maxBuffer: 1 << 24 });
+  const { stdout } = await runProgram('skopeo', args, { maxBytes: 1 << 24 });
   return stdout;
 }

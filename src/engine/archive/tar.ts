@@ -315,7 +315,7 @@ async function collect(
   stream: ReadableStream<Uint8Array>,
   maxBytes = Infinity,
 ): Promise<Uint8Array> {
-  return readStreamBytes(stream, maxBytes, () => new ArchiveError(`decompressed data exceeds ${maxBytes} bytes`));
+  return readStreamBytes(stream, { maxBytes, tooLarge: () => new ArchiveError(`decompressed data exceeds ${maxBytes} bytes`) });
 }
 
 /**

@@ -7,7 +7,7 @@ import { Engine } from '../engine.ts';
 import { MemoryBackend } from '../store/backend.ts';
 import { MemoryGuest, type ProcessHandler } from '../testing/memory-guest.ts';
 import { readTar } from '../archive/tar.ts';
-import type { ContextEntry } from '../dockerfile/index.ts';
+import { parseDockerfile, type ContextEntry } from '../dockerfile/index.ts';
 import type { BuildEvent } from './events.ts';
 
 function file(path: string, text: string, mode = 0o100644): ContextEntry {
@@ -110,5 +110,24 @@ describe('builder (in-memory guest)', () => {
     const missing = await build(engine, 'FROM base:1\nWORKDIR /x\nCOPY nothere.txt .\n').catch((e: Error & { line?: number }) => e);
     expect((missing as { line?: number }).line).toBe(3);
     expect((missing as Error).message).toContain('nothere.txt');
+  });
+
+  it("uses the caller's parse of the Dockerfile, and gives each step its stage's FROM as written", async () => {
+    const { engine } = await openEngine();
+    const dockerfile = 'FROM base:1 AS first\nCOPY a.txt /a.txt\n\nFROM --platform=linux/386 base:1\nCOPY --from=first /a.txt /b.txt\n';
+    const parsed = parseDockerfile({ text: dockerfile });
+    const events: BuildEvent[] = [];
+    await engine.build({ dockerfile, parsed, context: [file('a.txt', 'a')], tags: ['staged:1'], onEvent: (e) => events.push(e) });
+    const start = events.find((e) => e.type === 'start');
+    expect(start?.type === 'start' && start.steps.map((s) => [s.line, s.from])).toEqual([
+      [2, { line: 1, image: 'base:1' }],
+      [5, { line: 4, image: 'base:1' }],
+    ]);
+    // The parse given is the one built from (its instructions, not a second reading of the text).
+    parsed.instructions.splice(1, 1);
+    const again: BuildEvent[] = [];
+    await engine.build({ dockerfile, parsed, context: [file('a.txt', 'a')], tags: ['staged:2'], onEvent: (e) => again.push(e) }).catch(() => {});
+    const second = again.find((e) => e.type === 'start');
+    expect(second?.type === 'start' && second.steps.map((s) => s.line)).not.toContain(2);
   });
 });

@@ -37,9 +37,10 @@ import {
   type BuildPlan,
   type CacheInputs,
   type ContextEntry,
-  type ImageConfig as PlanConfig,
+  type RunConfig as PlanConfig,
   type PlannedStage,
   type PlannedRunMount,
+  type ParseResult,
   type Step,
 } from '../dockerfile/index.ts';
 import { LayerFiles } from './layer-files.ts';
@@ -50,6 +51,8 @@ import { BuildError, type BuildEvent, type BuildStepInfo } from './events.ts';
 export interface BuildOptions {
   /** The Dockerfile's text. */
   dockerfile: string;
+  /** `dockerfile` already parsed by the caller (for its lints, say), so a build parses it once. */
+  parsed?: ParseResult;
   /** Its name in messages (default `Dockerfile`). */
   dockerfileName?: string;
   /** The build context: files with paths relative to the context root. */
@@ -193,7 +196,7 @@ export class Builder {
 
   async #build(givenOptions: BuildOptions, emit: (event: BuildEvent) => void, started: number): Promise<BuildResult> {
     const options = { ...givenOptions, sourceDateEpoch: sourceDateEpochOf(givenOptions) };
-    const parsed = parseDockerfile({ text: options.dockerfile });
+    const parsed = options.parsed ?? parseDockerfile({ text: options.dockerfile });
     if (parsed.errors.length) throw parsed.errors.length === 1 ? parsed.errors[0] : new DockerfileError(parsed.errors[0], parsed.errors);
 
     // The planner needs base images' configs (Env, WorkingDir) synchronously: look them up first.
@@ -236,7 +239,7 @@ export class Builder {
       isKnownImage: (ref) => baseConfigs.has(ref),
     });
 
-    const infos = stepInfos(plan);
+    const infos = stepInfos(plan, parsed);
     emit({ type: 'start', steps: [...infos.values()], warnings: plan.warnings.map((w) => ({ line: w.line, message: w.message })) });
     const context = filterContext({ files: options.context }).files;
     // The last build of the same tag: to explain cache misses, and to link layers to Dockerfile lines.
@@ -814,7 +817,7 @@ function missingDirs(dir: string, merged: Map<string, { type: string; mode: numb
   return result;
 }
 
-function stepInfos(plan: BuildPlan): Map<Step, BuildStepInfo> {
+function stepInfos(plan: BuildPlan, parsed: ParseResult): Map<Step, BuildStepInfo> {
   const infos = new Map<Step, BuildStepInfo>();
   const total = plan.stages.reduce((sum, stage) => sum + stage.steps.length, 0);
   let n = 0;
@@ -823,6 +826,8 @@ function stepInfos(plan: BuildPlan): Map<Step, BuildStepInfo> {
   const shown = (step: Step) => step.layer !== 'none' || /^workdir\s/i.test(step.text);
   for (const stage of plan.stages) {
     const stageSteps = stage.steps.filter(shown).length + 1;
+    const fromInstruction = parsed.instructions.find((i) => i.kind === 'FROM' && i.lines.start === stage.lines.start);
+    const from = fromInstruction?.kind === 'FROM' ? { line: stage.lines.start, image: fromInstruction.image } : undefined;
     let position = 1;
     stage.steps.forEach((step) => {
       if (shown(step)) position++;
@@ -836,6 +841,7 @@ function stepInfos(plan: BuildPlan): Map<Step, BuildStepInfo> {
         endLine: step.lines.end,
         instruction: step.text,
         configOnly: step.layer === 'none',
+        ...(from ? { from } : {}),
       });
     });
   }

@@ -19,6 +19,8 @@ export interface BuildStepInfo {
   instruction: string;
   /** ENV, CMD, LABEL, … (and WORKDIR of an existing dir): they change the config, not the filesystem. */
   configOnly: boolean;
+  /** Its stage's FROM line and image as written: BuildKit shows it as the stage's `[1/N] FROM …` step. */
+  from?: { line: number; image: string };
 }
 
 export type BuildEvent =

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { parseProcesses, parseStats, statsRow, topTable, STATS_COLUMNS } from './procfs.ts';
-import { bytesSize, containerStatus, formatTable } from '../format.ts';
-import { formatTop } from '../cli/runtime-verbs.ts';
-import { logTimestamp, parseLogTime } from '../cli/containers.ts';
+import { parseProcesses, parseStats, topTable } from './procfs.ts';
+import { bytesSize, containerStatus, formatTable } from '../../client/format.ts';
+import { statsRow, STATS_COLUMNS } from '../../client/stats.ts';
+import { formatTop } from '../../client/runtime-verbs.ts';
+import { logTimestamp, parseLogTime } from '../../client/containers.ts';
 import type { ContainerStatsSample } from '../api.ts';
 
 // Boot at 2026-11-28T23:00:00Z; uptime 1800 s.
@@ -106,7 +107,7 @@ describe('docker logs and ps times', () => {
 
 describe('docker stats --format', () => {
   it('takes table templates, plain templates and json', async () => {
-    const { formatStats } = await import('../cli/runtime-verbs.ts');
+    const { formatStats } = await import('../../client/runtime-verbs.ts');
     const sample: ContainerStatsSample = { id: 'b'.repeat(64), name: 'db', read: '', running: true, ...parseStats(STATS_DUMP, false) };
     const rows = [{ row: statsRow(sample), sample }];
     expect(formatStats(rows, { format: 'table {{.Name}}\\t{{.PIDs}}' })).toBe('NAME      PIDS\ndb        2\n');

@@ -15,7 +15,8 @@ export interface HealthConfig {
   Retries?: number;
 }
 
-export interface ImageConfig {
+/** The image config's `config` section as a build carries it from step to step (moby's runConfig), every field set. */
+export interface RunConfig {
   Env: string[];
   Cmd: string[] | null;
   Entrypoint: string[] | null;
@@ -36,12 +37,12 @@ export interface ImageConfig {
 
 export const DEFAULT_SHELL: readonly string[] = ['/bin/sh', '-c'];
 
-export function emptyConfig(): ImageConfig {
+export function emptyConfig(): RunConfig {
   return { Env: [], Cmd: null, Entrypoint: null, WorkingDir: '', User: '', Labels: {}, ExposedPorts: {}, Volumes: {}, OnBuild: [] };
 }
 
 /** Fills the fields a base image's config may leave out, copying so steps never share arrays. */
-export function normalizeConfig(config: Partial<ImageConfig> | undefined): ImageConfig {
+export function normalizeConfig(config: Partial<RunConfig> | undefined): RunConfig {
   const base = emptyConfig();
   if (!config) return base;
   return {
@@ -55,7 +56,7 @@ export function normalizeConfig(config: Partial<ImageConfig> | undefined): Image
   };
 }
 
-export function shellOf(config: ImageConfig): string[] {
+export function shellOf(config: RunConfig): string[] {
   return config.Shell && config.Shell.length > 0 ? [...config.Shell] : [...DEFAULT_SHELL];
 }
 

@@ -8,7 +8,7 @@ import { DockerfileError } from './errors.ts';
 import { baseName, joinPath } from './paths.ts';
 import { compilePattern, hasWildcards, normalizeRelative, type CompiledPattern } from './pattern.ts';
 import type { CopySpec } from './plan.ts';
-import { concatBytes } from '../util/bytes.ts';
+import { readStreamBytes } from '../util/bytes.ts';
 
 export interface ContextEntry {
   path: string;
@@ -271,17 +271,7 @@ export function looksLikeTar(data: Uint8Array): boolean {
 async function gunzipHead(data: Uint8Array, bytes: number): Promise<Uint8Array | null> {
   try {
     const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('gzip'));
-    const reader = stream.getReader();
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    while (total < bytes) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      total += value.length;
-    }
-    void reader.cancel().catch(() => {});
-    return concatBytes(chunks);
+    return await readStreamBytes(stream, { stopAfter: bytes });
   } catch {
     return null;
   }

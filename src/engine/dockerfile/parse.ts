@@ -6,7 +6,7 @@
  * lines, so what we build matches what `docker build` would. Every problem is collected with its
  * line instead of stopping at the first.
  */
-import './buffer-shim.ts'; // dockerfile-ast needs Buffer.from, which browsers lack
+import '../util/buffer-shim.ts'; // dockerfile-ast needs Buffer.from, which browsers lack
 import { DockerfileParser } from 'dockerfile-ast';
 import type * as Ast from './ast.ts';
 import { INSTRUCTION_KEYWORDS } from './ast.ts';

@@ -16,7 +16,7 @@ import {
   setEnv,
   shellOf,
   type HealthConfig,
-  type ImageConfig,
+  type RunConfig,
 } from './config.ts';
 import { DockerfileError, throwIfErrors, type DockerfileWarning, type LineRange } from './errors.ts';
 import { parseDockerfile, type ParseResult } from './parse.ts';
@@ -108,9 +108,9 @@ export interface Step {
   createdBy: string;
   layer: LayerEffect;
   /** The config fields this step sets (new values). */
-  configPatch: Partial<ImageConfig>;
+  configPatch: Partial<RunConfig>;
   /** The whole config after this step. */
-  config: ImageConfig;
+  config: RunConfig;
   /** Build args in scope with a value, for the cache key. */
   buildArgs: Record<string, string>;
   run?: RunSpec;
@@ -130,7 +130,7 @@ export interface PlannedStage {
   lines: LineRange;
   steps: Step[];
   /** The stage's final config (the image config when this is the target). */
-  config: ImageConfig;
+  config: RunConfig;
   /** Stages this one needs first (its base stage and COPY --from stages). */
   dependsOn: number[];
   /** From MAINTAINER (the image's `author` field). */
@@ -156,7 +156,7 @@ export interface PlanOptions {
   /** `--target`: a stage name or index; default the last stage. */
   target?: string;
   /** The config of a base image (its Env, WorkingDir, Cmd…), when the store has it. */
-  baseImageConfig?: (ref: string) => Partial<ImageConfig> | undefined;
+  baseImageConfig?: (ref: string) => Partial<RunConfig> | undefined;
   /**
    * Whether an image exists, for `COPY --from=<name>` that matches no stage. Without it such names
    * are taken as image references, as Docker does.
@@ -385,7 +385,7 @@ class Planner {
   }
 
   private planStage(raw: RawStage, base: StageBase, deps: StageDependency[]): PlannedStage {
-    let config: ImageConfig;
+    let config: RunConfig;
     if (base.kind === 'stage') config = normalizeConfig(this.planned.get(base.index)?.config);
     else if (base.kind === 'image') config = normalizeConfig(this.options.baseImageConfig?.(base.ref));
     else config = normalizeConfig(undefined);
@@ -470,7 +470,7 @@ class StagePlanner {
   constructor(
     private readonly planner: Planner,
     private readonly raw: RawStage,
-    public config: ImageConfig,
+    public config: RunConfig,
   ) {}
 
   /** Build args with values in scope (ENV of the same name hides them from substitution). */
@@ -493,7 +493,7 @@ class StagePlanner {
 
   step(instruction: Ast.Instruction, index: number): Step | null {
     const line = instruction.lines.start;
-    const make = (fields: Omit<Step, 'stage' | 'index' | 'kind' | 'lines' | 'config' | 'buildArgs' | 'configPatch'> & { configPatch?: Partial<ImageConfig> }): Step => {
+    const make = (fields: Omit<Step, 'stage' | 'index' | 'kind' | 'lines' | 'config' | 'buildArgs' | 'configPatch'> & { configPatch?: Partial<RunConfig> }): Step => {
       const patch = fields.configPatch ?? {};
       this.config = { ...this.config, ...structuredClone(patch) };
       return {
@@ -608,7 +608,7 @@ class StagePlanner {
       case 'ENTRYPOINT': {
         const entrypoint = this.commandArgv(instruction.command);
         // An ENTRYPOINT drops a CMD inherited from the base image, but not one set in this stage.
-        const patch: Partial<ImageConfig> = { Entrypoint: entrypoint };
+        const patch: Partial<RunConfig> = { Entrypoint: entrypoint };
         if (!this.cmdSet) patch.Cmd = null;
         return make({ text: instruction.original, createdBy: `ENTRYPOINT ${goQuoteList(entrypoint)}`, layer: 'none', configPatch: patch });
       }

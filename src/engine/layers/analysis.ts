@@ -7,10 +7,12 @@ import {
   comparePaths,
   descendants,
   parentPath,
+  sortedEntries,
   type FileNode,
   type LayerTree,
   type MergedTree,
 } from "./tree.ts";
+import type { ImageFileView } from "../api.ts";
 
 export const DiffType = {
   Added: "added",
@@ -61,7 +63,9 @@ export function diffLayer(options: {
     else if (
       node.type === "dir" &&
       before.type === "dir" &&
-      sameMetadata(node, before)
+      sameMetadata(node, before) &&
+      // An opaque directory replaces everything below it: a change even when its metadata is the same.
+      !layer.opaqueDirs.has(path)
     )
       diff = DiffType.Unmodified;
     else diff = DiffType.Modified;
@@ -74,11 +78,29 @@ function sameMetadata(a: FileNode, b: FileNode): boolean {
   return a.mode === b.mode && a.uid === b.uid && a.gid === b.gid;
 }
 
+/** Bytes a lower layer still ships although this layer hides them (dive's wasted space, per layer). */
+export interface HiddenFile {
+  path: string;
+  bytes: number;
+  /** The layer whose copy is hidden (the last that wrote the path). */
+  layer: number;
+  /** Removed (a whiteout or an opaque directory) or overwritten by a new version. */
+  reason: "deleted" | "overwritten";
+}
+
 export interface LayerAnalysis {
   index: number;
   changes: LayerChange[];
   /** Sum of file sizes this layer contains. */
   size: number;
+  /** Lower files this layer hides, biggest first: the image wastes their bytes from here on. */
+  hidden: HiddenFile[];
+}
+
+/** Where the visible version of a path comes from: the layer that last added or modified it. */
+export interface PathOrigin {
+  layer: number;
+  diff: typeof DiffType.Added | typeof DiffType.Modified;
 }
 
 export interface WastedFile {
@@ -102,6 +124,8 @@ export interface ImageAnalysis {
   efficiency: number;
   /** Paths that waste bytes, most wasteful first. */
   wasted: WastedFile[];
+  /** For each path of `merged` (and some removed ones): the layer its visible version comes from. */
+  origins: Map<string, PathOrigin>;
 }
 
 /** Analyze an image's layer stack (bottom layer first). */
@@ -113,16 +137,19 @@ export function analyzeImage(options: {
   const wasted = new Map<string, WastedFile>();
   let totalBytes = 0;
   /** The last layer that wrote each path. */
-  const writers = new Map<string, number>();
-  const waste = (path: string, bytes: number, index: number) => {
-    const w = wasted.get(path) ?? { path, count: 1, wastedBytes: 0, layers: writers.has(path) ? [writers.get(path)!] : [] };
-    w.count++;
-    w.layers.push(index);
-    w.wastedBytes += bytes;
-    wasted.set(path, w);
-  };
+  const origins = new Map<string, PathOrigin>();
   options.layers.forEach((layer, index) => {
     const changes = diffLayer({ lower: merged, layer });
+    const hidden: HiddenFile[] = [];
+    const waste = (path: string, bytes: number, reason: HiddenFile["reason"]) => {
+      const writer = origins.get(path)?.layer;
+      const w = wasted.get(path) ?? { path, count: 1, wastedBytes: 0, layers: writer === undefined ? [] : [writer] };
+      w.count++;
+      w.layers.push(index);
+      w.wastedBytes += bytes;
+      wasted.set(path, w);
+      hidden.push({ path, bytes, layer: writer ?? 0, reason });
+    };
     let size = 0;
     for (const node of layer.entries.values()) size += node.size;
     totalBytes += size;
@@ -130,16 +157,17 @@ export function analyzeImage(options: {
       if (c.diff === DiffType.Removed) {
         for (const p of [c.path, ...descendants(merged, c.path)]) {
           const n = merged.get(p);
-          if (n && n.size > 0) waste(p, n.size, index);
+          if (n && n.size > 0) waste(p, n.size, "deleted");
         }
       } else if (c.diff === DiffType.Modified) {
         const before = merged.get(c.path);
-        if (before && before.size > 0) waste(c.path, before.size, index);
+        if (before && before.size > 0) waste(c.path, before.size, "overwritten");
       }
-      if (c.diff === DiffType.Added || c.diff === DiffType.Modified) writers.set(c.path, index);
+      if (c.diff === DiffType.Added || c.diff === DiffType.Modified) origins.set(c.path, { layer: index, diff: c.diff });
     }
     merged = applyLayer(merged, layer);
-    layers.push({ index, changes, size });
+    hidden.sort((a, b) => b.bytes - a.bytes || comparePaths(a.path, b.path));
+    layers.push({ index, changes, size, hidden });
   });
   const wastedBytes = [...wasted.values()].reduce(
     (s, w) => s + w.wastedBytes,
@@ -154,5 +182,28 @@ export function analyzeImage(options: {
     wasted: [...wasted.values()].sort(
       (a, b) => b.wastedBytes - a.wastedBytes || comparePaths(a.path, b.path),
     ),
+    origins,
   };
+}
+
+/**
+ * The merged view "up to here": the filesystem of layers 0..upTo (bottom first), in walk order, each path
+ * with the layer its visible version comes from and whether that layer added or modified it.
+ */
+export function mergedUpTo(options: {
+  layers: readonly LayerTree[];
+  upTo: number;
+}): ImageFileView[] {
+  const { merged, origins } = analyzeImage({ layers: options.layers.slice(0, options.upTo + 1) });
+  return sortedEntries(merged).map(([path, node]) => {
+    const origin = origins.get(path) ?? { layer: 0, diff: DiffType.Added };
+    return {
+      path,
+      type: node.type,
+      size: node.size,
+      ...(node.type === "symlink" && node.linkTarget !== undefined ? { linkTarget: node.linkTarget } : {}),
+      layer: origin.layer,
+      kind: origin.diff === DiffType.Added ? "A" : "M",
+    };
+  });
 }

@@ -85,8 +85,3 @@ function sameDir(a: FileNode, b: FileNode): boolean {
     (a.mtime === undefined || b.mtime === undefined || a.mtime === b.mtime)
   );
 }
-
-/** The text `docker diff` prints. */
-export function formatDockerDiff(changes: readonly DockerChange[]): string {
-  return changes.map((c) => `${c.kind} ${c.path}\n`).join("");
-}

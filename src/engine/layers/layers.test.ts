@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { readTar, writeTar, type TarWriteEntry } from "../archive/tar.ts";
-import { analyzeImage, diffLayer, DiffType } from "./analysis.ts";
-import { dockerDiff, formatDockerDiff } from "./docker-diff.ts";
+import { analyzeImage, diffLayer, DiffType, mergedUpTo } from "./analysis.ts";
+import { dockerDiff } from "./docker-diff.ts";
+import { formatDockerDiff } from "../../client/format.ts";
 import {
   layerTreeFromTar,
   layerTreeFromUpperdir,
@@ -109,7 +110,8 @@ describe("diffLayer and analyzeImage", () => {
       lower: [[dir("d"), file("d/old", 1), file("d/keep", 1)]],
       layer: [dir("d"), { name: "d/.wh..wh..opq" }, file("d/keep", 2)],
       want: [
-        ["/d", DiffType.Unmodified],
+        // Same metadata, but its lower contents are replaced: a change.
+        ["/d", DiffType.Modified],
         ["/d/keep", DiffType.Modified],
         ["/d/old", DiffType.Removed],
       ],
@@ -140,6 +142,64 @@ describe("diffLayer and analyzeImage", () => {
     ]);
     expect([...a.merged.keys()].sort()).toEqual(["/app", "/app/keep"]);
     expect(analyzeImage({ layers: [] }).efficiency).toBe(1);
+  });
+
+  it("says per layer which lower files it hides, and from which layer", async () => {
+    const layers = await Promise.all([
+      tree([dir("app"), file("app/big", 1000), file("app/keep", 100), dir("opt"), file("opt/a", 7), file("opt/b", 3)]),
+      tree([dir("app"), file("app/big", 10)]),
+      tree([dir("app"), { name: "app/.wh.big" }, dir("opt"), { name: "opt/.wh..wh..opq" }, file("opt/b", 1)]),
+    ]);
+    const a = analyzeImage({ layers });
+    expect(a.layers.map((l) => l.hidden)).toEqual([
+      [],
+      [{ path: "/app/big", bytes: 1000, layer: 0, reason: "overwritten" }],
+      [
+        { path: "/app/big", bytes: 10, layer: 1, reason: "deleted" },
+        { path: "/opt/a", bytes: 7, layer: 0, reason: "deleted" },
+        { path: "/opt/b", bytes: 3, layer: 0, reason: "overwritten" },
+      ],
+    ]);
+    // The per-layer lists add up to the image's total.
+    expect(a.layers.flatMap((l) => l.hidden).reduce((s, h) => s + h.bytes, 0)).toBe(a.wastedBytes);
+  });
+});
+
+describe("mergedUpTo", () => {
+  const stack = () =>
+    Promise.all([
+      tree([dir("bin"), file("bin/sh", 5), { name: "bin/ls", type: "symlink", linkname: "sh" }, dir("opt"), file("opt/old", 4), dir("tmp"), file("tmp/x", 9)]),
+      tree([dir("opt"), { name: "opt/.wh..wh..opq" }, file("opt/new", 2), { name: ".wh.tmp" }]),
+      tree([dir("bin"), file("bin/sh", 6)]),
+    ]);
+
+  it("shows the filesystem up to a layer, each path with the layer its version comes from", async () => {
+    const layers = await stack();
+    const view = (upTo: number) =>
+      mergedUpTo({ layers, upTo }).map((f) => [f.path, f.layer, f.kind, f.linkTarget]);
+    expect(view(0)).toEqual([
+      ["/bin", 0, "A", undefined],
+      ["/bin/ls", 0, "A", "sh"],
+      ["/bin/sh", 0, "A", undefined],
+      ["/opt", 0, "A", undefined],
+      ["/opt/old", 0, "A", undefined],
+      ["/tmp", 0, "A", undefined],
+      ["/tmp/x", 0, "A", undefined],
+    ]);
+    // The opaque /opt hides /opt/old and is itself a change of layer 1; the whiteout removes /tmp.
+    expect(view(1)).toEqual([
+      ["/bin", 0, "A", undefined],
+      ["/bin/ls", 0, "A", "sh"],
+      ["/bin/sh", 0, "A", undefined],
+      ["/opt", 1, "M", undefined],
+      ["/opt/new", 1, "A", undefined],
+    ]);
+    // An unchanged directory keeps the layer that made it; the replaced file comes from layer 2.
+    expect(view(2).filter(([path]) => String(path).startsWith("/bin"))).toEqual([
+      ["/bin", 0, "A", undefined],
+      ["/bin/ls", 0, "A", "sh"],
+      ["/bin/sh", 2, "M", undefined],
+    ]);
   });
 });
 

@@ -82,6 +82,30 @@ function baseName(path: string): string {
   return path.slice(path.lastIndexOf("/") + 1);
 }
 
+/** An entry's path, or undefined for the root (which carries nothing we model) and for one that escapes (noted). */
+function entryPath(name: string, problems: PathProblem[], escapes: string): string | undefined {
+  const path = normalizePath(name);
+  if (path === undefined) problems.push({ path: name, problem: escapes });
+  return path === "/" ? undefined : path;
+}
+
+/** A node from an entry's metadata: permission bits only, and a size for regular files only. */
+function fileNode(
+  path: string,
+  type: FileType,
+  meta: { mode: number; size: number; uid: number; gid: number; mtime?: number },
+): FileNode {
+  return {
+    path,
+    type,
+    mode: meta.mode & 0o7777,
+    size: type === "file" ? meta.size : 0,
+    uid: meta.uid,
+    gid: meta.gid,
+    mtime: meta.mtime,
+  };
+}
+
 /** Build a LayerTree from a layer tar's entries (see archive/tar.ts readTar). */
 export function layerTreeFromTar(
   items: readonly TarItem[],
@@ -89,15 +113,8 @@ export function layerTreeFromTar(
 ): LayerTree {
   const tree = emptyLayerTree();
   for (const item of items) {
-    const path = normalizePath(item.name);
-    if (path === undefined) {
-      problems.push({
-        path: item.name,
-        problem: "path escapes the layer (..); skipped",
-      });
-      continue;
-    }
-    if (path === "/") continue; // the root itself carries nothing we model
+    const path = entryPath(item.name, problems, "path escapes the layer (..); skipped");
+    if (path === undefined) continue;
     const name = baseName(path);
     if (name === OPAQUE_MARKER) {
       tree.opaqueDirs.add(parentPath(path));
@@ -111,15 +128,7 @@ export function layerTreeFromTar(
       continue;
     }
     const type = TAR_TYPES[item.type];
-    const node: FileNode = {
-      path,
-      type,
-      mode: item.mode & 0o7777,
-      size: type === "file" ? item.size : 0,
-      uid: item.uid,
-      gid: item.gid,
-      mtime: item.mtime,
-    };
+    const node = fileNode(path, type, item);
     if (
       item.linkname !== undefined &&
       (type === "symlink" || type === "hardlink")
@@ -173,15 +182,8 @@ export function layerTreeFromUpperdir(
 ): LayerTree {
   const tree = emptyLayerTree();
   for (const e of entries) {
-    const path = normalizePath(e.path);
-    if (path === undefined || path === "/") {
-      if (path === undefined)
-        problems.push({
-          path: e.path,
-          problem: "path escapes the upperdir; skipped",
-        });
-      continue;
-    }
+    const path = entryPath(e.path, problems, "path escapes the upperdir; skipped");
+    if (path === undefined) continue;
     if (e.type === "w") {
       tree.whiteouts.add(path);
       continue;
@@ -196,13 +198,7 @@ export function layerTreeFromUpperdir(
     }
     if (e.opaque && type === "dir") tree.opaqueDirs.add(path);
     tree.entries.set(path, {
-      path,
-      type,
-      mode: e.mode & 0o7777,
-      size: type === "file" ? e.size : 0,
-      uid: e.uid,
-      gid: e.gid,
-      mtime: e.mtime,
+      ...fileNode(path, type, e),
       ...(e.link !== undefined ? { linkTarget: e.link } : {}),
     });
   }

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../engine.ts';
 import { openNodeEngine } from '../../host/node.ts';
 import type { Machine } from '../../vm/machine.ts';
-import { runDocker } from '../cli/commands.ts';
+import { runDocker } from '../../client/commands.ts';
 import { PublishedPorts } from '../../host/published-ports.ts';
 
 let machine: Machine;

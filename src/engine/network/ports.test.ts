@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { exposedTcpPorts, formatPortLines, formatPortsColumn, parsePublish } from './ports.ts';
+import { exposedTcpPorts, parsePublish } from './ports.ts';
+import { formatPortLines, formatPortsColumn } from '../../client/ports.ts';
 
 describe('published ports', () => {
   it('parses -p like the docker CLI', () => {

@@ -1,6 +1,5 @@
 /**
- * Published ports: `-p [IP:]HOST:CONTAINER[/PROTO]` and `-P` parsed the way the docker CLI does, and the
- * texts Docker prints for them (`docker ps` PORTS column, `docker port`).
+ * Published ports: `-p [IP:]HOST:CONTAINER[/PROTO]` and `-P` parsed the way the docker CLI does.
  */
 import { EngineError } from '../oci/errors.ts';
 import type { PortBinding } from '../api.ts';
@@ -45,19 +44,4 @@ export function exposedTcpPorts(exposed: Record<string, unknown> | undefined): n
     .map((key) => /^(\d+)(?:\/tcp)?$/.exec(key))
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => Number(m[1]));
-}
-
-/** `docker ps` PORTS: `0.0.0.0:8080->8000/tcp`, plus exposed-only ports as `8000/tcp`. */
-export function formatPortsColumn(bindings: PortBinding[], exposed: number[] = []): string {
-  const published = bindings.map((b) => `${b.hostIp}:${b.hostPort}->${b.containerPort}/${b.protocol}`);
-  const onlyExposed = exposed.filter((p) => !bindings.some((b) => b.containerPort === p)).map((p) => `${p}/tcp`);
-  return [...published, ...onlyExposed].join(', ');
-}
-
-/** `docker port CONTAINER [PORT]`: `8000/tcp -> 0.0.0.0:8080`. */
-export function formatPortLines(bindings: PortBinding[], filter?: string): string[] {
-  const wanted = filter === undefined ? undefined : filter.includes('/') ? filter : `${filter}/tcp`;
-  return bindings
-    .filter((b) => wanted === undefined || `${b.containerPort}/${b.protocol}` === wanted)
-    .map((b) => (filter === undefined ? `${b.containerPort}/${b.protocol} -> ${b.hostIp}:${b.hostPort}` : `${b.hostIp}:${b.hostPort}`));
 }

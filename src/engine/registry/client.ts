@@ -88,7 +88,7 @@ export async function readLimited(res: Response, max: number): Promise<Uint8Arra
   const declared = Number(res.headers.get('content-length') ?? 0);
   if (declared > max) throw new RegistryError(`response of ${declared} bytes is larger than the ${max} allowed`);
   if (!res.body) return new Uint8Array();
-  return readStreamBytes(res.body, max, () => new RegistryError(`response larger than the ${max} bytes allowed`));
+  return readStreamBytes(res.body, { maxBytes: max, tooLarge: () => new RegistryError(`response larger than the ${max} bytes allowed`) });
 }
 
 export interface FetchedManifest {

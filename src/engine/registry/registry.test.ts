@@ -16,7 +16,8 @@ import { PlatformError, RegistryError, RegistryUnavailableError } from './errors
 import { locate } from './location.ts';
 import { pullImage, checkPlatform } from './pull.ts';
 import { pushImage } from './push.ts';
-import { createTransferRenderer, progressBar, type TransferEvent } from './progress.ts';
+import type { TransferEvent } from './progress.ts';
+import { createTransferRenderer, progressBar } from '../../client/transfer-progress.ts';
 import { parseReference } from '../oci/reference.ts';
 import { startRegistry, writeOciLayout, skopeoPush, skopeoInspect, freePort, type LocalRegistry } from '../../../test/registry/local-registry.ts';
 

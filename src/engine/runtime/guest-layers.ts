@@ -195,10 +195,9 @@ export class GuestLayers {
     } catch (error) {
       // An agent older than the op (a saved state from an earlier build): the same with three programs.
       if (!isUnknownOp(error as Error)) throw error;
-      const { exit } = await this.#guest.request('spawn', {
-        argv: ['/bin/sh', '-c', 'mkdir -p "$1" && mountpoint -q "$1" || mount -t tmpfs -o "size=$2,mode=0755" tmpfs "$1"', 'sh', dir, String(bytes)],
-      });
-      if (exit !== 0) throw new Error(`could not limit the size of container ${id}'s writable layer`);
+      const script = 'mkdir -p "$1" && mountpoint -q "$1" || mount -t tmpfs -o "size=$2,mode=0755" tmpfs "$1"';
+      const { exit, stderr } = await spawnInGuest(this.#guest, ['/bin/sh', '-c', script, 'sh', dir, String(bytes)], { maxChars: 2000 });
+      if (exit !== 0) throw new Error(`could not limit the size of container ${id}'s writable layer: ${stderr.trim() || `exit ${exit}`}`);
     }
   }
 

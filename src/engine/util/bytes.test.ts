@@ -23,7 +23,15 @@ describe('readStreamBytes', () => {
 
   it('cancels the stream and throws the given error past the limit', async () => {
     const source = streamOf([1, 2], [3, 4]);
-    await expect(readStreamBytes(source.stream, 3, () => new Error('too big'))).rejects.toThrow('too big');
+    await expect(readStreamBytes(source.stream, { maxBytes: 3, tooLarge: () => new Error('too big') })).rejects.toThrow('too big');
+    expect(source.cancelled()).toBe(true);
+  });
+
+  it('stops after a header and cancels the rest, reporting progress per chunk', async () => {
+    const source = streamOf([1, 2], [3, 4], [5, 6]);
+    const seen: number[] = [];
+    expect(await readStreamBytes(source.stream, { stopAfter: 3, onBytes: (n) => seen.push(n) })).toEqual(Uint8Array.from([1, 2, 3, 4]));
+    expect(seen).toEqual([2, 4]);
     expect(source.cancelled()).toBe(true);
   });
 });

@@ -4,7 +4,7 @@
  * help, folding and validator are wired into Monaco providers here; highlighting is Monaco's Monarch
  * grammar for Dockerfiles.
  */
-import '../../engine/dockerfile/buffer-shim.ts';
+import '../../engine/util/buffer-shim.ts';
 import * as monaco from 'monaco-editor/editor/editor.api';
 import 'monaco-editor/features/register.all';
 import 'monaco-editor/languages/definitions/dockerfile/register';
@@ -24,40 +24,47 @@ import { formatBytes } from '../layers/tree.ts';
   getWorker: () => new EditorWorker(),
 };
 
-monaco.editor.defineTheme('layerlab-light', {
-  base: 'vs',
-  inherit: true,
-  rules: [
-    { token: 'keyword', foreground: '2f55b8', fontStyle: 'bold' },
-    { token: 'comment', foreground: '7c8594', fontStyle: 'italic' },
-    { token: 'string', foreground: '1d7a55' },
-    { token: 'variable', foreground: 'a35b00' },
-  ],
-  colors: {
-    'editor.background': '#ffffff',
-    'editor.lineHighlightBackground': '#f4f6fb',
-    'editorLineNumber.foreground': '#a4abb8',
-    'editorLineNumber.activeForeground': '#4a5568',
-    'editorGutter.background': '#fbfcfe',
-  },
+/** The editor's colours in one theme: Dockerfile tokens, then the editor's own parts. */
+interface EditorPalette {
+  keyword: string;
+  comment: string;
+  string: string;
+  variable: string;
+  background: string;
+  lineHighlight: string;
+  lineNumber: string;
+  activeLineNumber: string;
+  gutter: string;
+}
+
+function defineTheme(name: string, base: monaco.editor.BuiltinTheme, palette: EditorPalette): void {
+  monaco.editor.defineTheme(name, {
+    base,
+    inherit: true,
+    rules: [
+      { token: 'keyword', foreground: palette.keyword, fontStyle: 'bold' },
+      { token: 'comment', foreground: palette.comment, fontStyle: 'italic' },
+      { token: 'string', foreground: palette.string },
+      { token: 'variable', foreground: palette.variable },
+    ],
+    colors: {
+      'editor.background': palette.background,
+      'editor.lineHighlightBackground': palette.lineHighlight,
+      'editorLineNumber.foreground': palette.lineNumber,
+      'editorLineNumber.activeForeground': palette.activeLineNumber,
+      'editorGutter.background': palette.gutter,
+    },
+  });
+}
+
+defineTheme('layerlab-light', 'vs', {
+  keyword: '2f55b8', comment: '7c8594', string: '1d7a55', variable: 'a35b00',
+  background: '#ffffff', lineHighlight: '#f4f6fb', lineNumber: '#a4abb8', activeLineNumber: '#4a5568', gutter: '#fbfcfe',
 });
 
-monaco.editor.defineTheme('layerlab-dark', {
-  base: 'vs-dark',
-  inherit: true,
-  rules: [
-    { token: 'keyword', foreground: '8fb0ff', fontStyle: 'bold' },
-    { token: 'comment', foreground: '7d8799', fontStyle: 'italic' },
-    { token: 'string', foreground: '7fd1a4' },
-    { token: 'variable', foreground: 'f0b36a' },
-  ],
-  colors: {
-    'editor.background': '#171b24',
-    'editor.lineHighlightBackground': '#1f2430',
-    'editorLineNumber.foreground': '#586175',
-    'editorLineNumber.activeForeground': '#aab3c5',
-    'editorGutter.background': '#171b24',
-  },
+defineTheme('layerlab-dark', 'vs-dark', {
+  keyword: '8fb0ff', comment: '7d8799', string: '7fd1a4', variable: 'f0b36a',
+  background: '#171b24', lineHighlight: '#1f2430', lineNumber: '#586175', activeLineNumber: '#aab3c5', gutter: '#171b24',
 });
 
 monaco.languages.setLanguageConfiguration('dockerfile', { comments: { lineComment: '#' } });
@@ -162,6 +169,20 @@ const SEVERITY: Record<LintSeverity, monaco.MarkerSeverity> = {
   info: monaco.MarkerSeverity.Info,
   hint: monaco.MarkerSeverity.Hint,
 };
+/** Editor markers of one owner (the language service's, or Layerlab's lints): severity, message, where. */
+function setMarkers<T extends { severity: LintSeverity; message: string; line: number }>(
+  model: monaco.editor.ITextModel,
+  owner: string,
+  items: T[],
+  extent: (item: T) => { source: string; endLineNumber: number; startColumn: number; endColumn: number },
+): void {
+  monaco.editor.setModelMarkers(
+    model,
+    owner,
+    items.map((item) => ({ severity: SEVERITY[item.severity], message: item.message, startLineNumber: item.line, ...extent(item) })),
+  );
+}
+
 const LSP_SEVERITY: Record<number, LintSeverity> = { 1: 'error', 2: 'warning', 3: 'info', 4: 'hint' };
 
 /** The language service's diagnostics for a Dockerfile, in the editor-neutral shape. */
@@ -371,33 +392,14 @@ export class EditorController {
       return;
     }
     const found = validateDockerfile(model.getValue());
-    monaco.editor.setModelMarkers(
-      model,
-      'dockerfile',
-      found.map((d) => ({
-        severity: SEVERITY[d.severity],
-        message: d.message,
-        source: 'Dockerfile',
-        startLineNumber: d.line,
-        endLineNumber: d.endLine,
-        startColumn: d.startColumn ?? 1,
-        endColumn: d.endColumn ?? model.getLineMaxColumn(d.endLine),
-      })),
-    );
+    setMarkers(model, 'dockerfile', found, (d) => ({ source: 'Dockerfile', endLineNumber: d.endLine, startColumn: d.startColumn ?? 1, endColumn: d.endColumn ?? model.getLineMaxColumn(d.endLine) }));
     const lints = this.#lints.filter((l) => l.line >= 1 && l.line <= model.getLineCount());
-    monaco.editor.setModelMarkers(
-      model,
-      'layerlab',
-      lints.map((l) => ({
-        severity: SEVERITY[l.severity],
-        message: l.message,
-        source: l.source ?? 'Layerlab',
-        startLineNumber: l.line,
-        endLineNumber: l.line,
-        startColumn: l.startColumn ?? model.getLineFirstNonWhitespaceColumn(l.line) ?? 1,
-        endColumn: l.endColumn ?? model.getLineMaxColumn(l.line),
-      })),
-    );
+    setMarkers(model, 'layerlab', lints, (l) => ({
+      source: l.source ?? 'Layerlab',
+      endLineNumber: l.line,
+      startColumn: l.startColumn ?? model.getLineFirstNonWhitespaceColumn(l.line) ?? 1,
+      endColumn: l.endColumn ?? model.getLineMaxColumn(l.line),
+    }));
     const all = [...found, ...lints];
     this.#events.diagnostics({
       errors: all.filter((d) => d.severity === 'error').length,

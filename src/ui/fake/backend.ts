@@ -5,13 +5,15 @@
  * containers with writable layers. Nothing here is shipped as the product's behaviour.
  */
 import type { PortHttpRequest, PortHttpResponse } from '../../engine/api.ts';
-import type { BuildEvent, BuildStepInfo } from '../../engine/build/events.ts';
+import type { BuildEvent, BuildStepInfo } from '../../engine/index.ts';
 import type { Backend, BuildRequest, BuildResult, EngineView } from '../backend.ts';
 import { BootError } from '../boot/boot.ts';
 import type { LintMarker } from '../editor/types.ts';
 import { baseLayer, fakeDigest, fixtureImages, fixtureWritableLayers } from '../layers/fixtures.ts';
 import type { ImageVM, LayerVM, WritableLayerVM } from '../layers/model.ts';
-import { countChanges, flatten, mergeLayers, normalize, toTree, treeSize, type FlatEntry } from '../layers/tree.ts';
+import { countChanges, flatten, normalize, toTree, treeSize, type FlatEntry } from '../layers/tree.ts';
+import { entryType } from '../layers/from-engine.ts';
+import { analyzedLayers, imageFiles, visibleFiles } from './layer-model.ts';
 import { BuildLog } from '../panels/build-log.ts';
 import type { Actions, ContainerRowVM, ImageRowVM } from '../panels/types.ts';
 import type { TerminalBridge } from '../terminal/port.ts';
@@ -138,7 +140,7 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
   };
 
   function runLayer(instr: Instr, workdir: string, below: LayerVM[]): FlatEntry[] {
-    const visible = new Map(flattenMerged(below).map((e) => [e.path, e]));
+    const visible = visibleFiles(below);
     const out: FlatEntry[] = [];
     const abs = (p: string) => normalize(p.startsWith('/') ? p : `${workdir}/${p}`);
     const body = instr.args.replace(/^\[.*\]$/, '');
@@ -157,7 +159,7 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
       } else if (words[0] === 'chmod' || words[0] === 'chown') {
         for (const w of words.slice(2)) {
           const v = visible.get(abs(w));
-          if (v) out.push({ path: abs(w), type: v.type, size: v.size, mark: 'M' });
+          if (v) out.push({ path: abs(w), type: entryType(v.type), size: v.size, mark: 'M' });
         }
       } else if (words[0] === 'wget' || words[0] === 'dd') {
         const o = /(?:-O|of=)\s*(\S+)/.exec(seg);
@@ -165,11 +167,6 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
       }
     }
     return out;
-  }
-
-  function flattenMerged(layers: LayerVM[]): FlatEntry[] {
-    if (layers.length === 0) return [];
-    return flatten(mergeLayers(layers, layers[layers.length - 1].index));
   }
 
   function lintsFor(instrs: Instr[], layers: LayerVM[]): LintMarker[] {
@@ -201,16 +198,21 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
   /** The build's steps as the engine describes them: every instruction but FROM, counted per stage. */
   function stepInfos(instrs: Instr[]): Map<Instr, BuildStepInfo> {
     const stages: Instr[][] = [];
+    const froms: (BuildStepInfo['from'] | undefined)[] = [];
     for (const ins of instrs) {
-      if (ins.keyword === 'FROM' || stages.length === 0) stages.push([]);
+      if (ins.keyword === 'FROM' || stages.length === 0) {
+        stages.push([]);
+        froms.push(ins.keyword === 'FROM' ? { line: ins.line, image: ins.args.replace(/^--platform=\S+\s+/i, '').split(/\s+/)[0] } : undefined);
+      }
       if (ins.keyword !== 'FROM') stages.at(-1)!.push(ins);
     }
     const infos = new Map<Instr, BuildStepInfo>();
     const total = stages.reduce((n, stage) => n + stage.length, 0);
     for (const [index, stage] of stages.entries()) {
       const name = stages.length > 1 ? String(index) : '';
+      const from = froms[index];
       for (const [i, ins] of stage.entries()) {
-        infos.set(ins, { n: infos.size + 1, total, stage: name, stageStep: i + 2, stageSteps: stage.length + 1, line: ins.line, endLine: ins.line, instruction: ins.text, configOnly: CONFIG_ONLY.has(ins.keyword) });
+        infos.set(ins, { n: infos.size + 1, total, stage: name, stageStep: i + 2, stageSteps: stage.length + 1, line: ins.line, endLine: ins.line, instruction: ins.text, configOnly: CONFIG_ONLY.has(ins.keyword), ...(from ? { from } : {}) });
       }
     }
     return infos;
@@ -222,7 +224,7 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
     const text = typeof df?.content === 'string' ? df.content : '';
     const instrs = readDockerfile(text);
     const started = performance.now();
-    const log = new BuildLog(text);
+    const log = new BuildLog();
     const emitEvent = (event: BuildEvent) => {
       log.apply(event);
       req.onLog(log.snapshot());
@@ -264,8 +266,7 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
         }
       } else if (ins.keyword === 'WORKDIR') {
         workdir = normalize(ins.args.startsWith('/') ? ins.args : `${workdir}/${ins.args}`);
-        const exists = flattenMerged(layers).some((e) => e.path === workdir);
-        if (!exists) tree = [{ path: workdir, type: 'dir', size: 0, mark: 'A' }];
+        if (!visibleFiles(layers).has(workdir)) tree = [{ path: workdir, type: 'dir', size: 0, mark: 'A' }];
       } else if (ins.keyword === 'COPY' || ins.keyword === 'ADD') {
         const parts = ins.args.split(/\s+/).filter((p) => !p.startsWith('--'));
         const dest = parts.pop() ?? '.';
@@ -278,7 +279,7 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
           picked.push(...matched);
         }
         const toDir = dest.endsWith('/') || dest === '.' || picked.length > 1 || parts.some((p) => p === '.');
-        const below = new Map(flattenMerged(layers).map((e) => [e.path, e]));
+        const below = visibleFiles(layers);
         tree = picked.map((f) => {
           const p = toDir ? `${destAbs}/${f.path}` : destAbs;
           return { path: p, type: 'file' as const, size: fileSize(f), mark: below.has(p) ? ('M' as const) : ('A' as const) };
@@ -318,6 +319,7 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
               emptyLayer: tree.length === 0 && ins.keyword !== 'RUN',
               tree: t,
               cached: false,
+              hidden: [],
             };
         if (!cachedLayer) {
           await sleep(ins.keyword === 'RUN' ? stepMs * 2 : stepMs / 2, req.signal);
@@ -355,6 +357,20 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
     return { ok: true, imageId: id, decorations: log.decorations(), lints: lintsFor(instrs, layers) };
   }
 
+  function container(name: string) {
+    const row = containers.get(name);
+    if (!row) throw new Error(`No such container: ${name}`);
+    return row;
+  }
+
+  /** `docker pause` (frozen) and `docker unpause`. */
+  function setFrozen(name: string, frozen: boolean): void {
+    const row = container(name);
+    if (row.state !== (frozen ? 'running' : 'paused')) throw new Error(`Container ${row.id} is not ${frozen ? 'running' : 'paused'}`);
+    row.state = frozen ? 'paused' : 'running';
+    emit();
+  }
+
   const actions: Actions = {
     async run(image, opts = {}) {
       const id = tags.get(image.includes(':') ? image : `${image}:latest`) ?? (images.has(image) ? image : null);
@@ -371,8 +387,7 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
       emit();
     },
     async start(c) {
-      const row = containers.get(c);
-      if (!row) throw new Error(`No such container: ${c}`);
+      const row = container(c);
       row.state = 'running';
       row.status = 'Up 1 second';
       row.startedAt = new Date().toISOString();
@@ -380,22 +395,13 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
       emit();
     },
     async pause(c) {
-      const row = containers.get(c);
-      if (!row) throw new Error(`No such container: ${c}`);
-      if (row.state !== 'running') throw new Error(`Container ${row.id} is not running`);
-      row.state = 'paused';
-      emit();
+      setFrozen(c, true);
     },
     async unpause(c) {
-      const row = containers.get(c);
-      if (!row) throw new Error(`No such container: ${c}`);
-      if (row.state !== 'paused') throw new Error(`Container ${row.id} is not paused`);
-      row.state = 'running';
-      emit();
+      setFrozen(c, false);
     },
     async stop(c) {
-      const row = containers.get(c);
-      if (!row) throw new Error(`No such container: ${c}`);
+      const row = container(c);
       row.state = 'exited';
       row.status = 'Exited (137) 1 second ago';
       row.exitCode = 137;
@@ -403,19 +409,17 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
       emit();
     },
     async rm(c, opts = {}) {
-      const row = containers.get(c);
-      if (!row) throw new Error(`No such container: ${c}`);
+      const row = container(c);
       if (row.state === 'running' && !opts.force) throw new Error(`You cannot remove a running container ${row.id}. Stop the container before attempting removal or force remove`);
       containers.delete(c);
       emit();
     },
     async commit(c, opts = {}) {
-      const row = containers.get(c);
-      if (!row) throw new Error(`No such container: ${c}`);
+      const row = container(c);
       const base = images.get(row.imageId);
       if (!base) throw new Error('image gone');
       const t = toTree(row.entries.map((e) => ({ path: e.path, type: 'file', size: e.size, mark: e.kind === 'C' ? 'M' : e.kind })));
-      const layer: LayerVM = { index: base.layers.length, digest: fakeDigest(c + Date.now()), instruction: `(docker commit ${c})`, line: 0, size: treeSize(t), changedFiles: countChanges(t), emptyLayer: false, tree: t };
+      const layer: LayerVM = { index: base.layers.length, digest: fakeDigest(c + Date.now()), instruction: `(docker commit ${c})`, line: 0, size: treeSize(t), changedFiles: countChanges(t), emptyLayer: false, tree: t, hidden: [] };
       const id = fakeDigest('commit' + c + Date.now());
       const tag = opts.tag ?? `${c}-snapshot:latest`;
       images.set(id, { id, tags: [tag], layers: [...base.layers, layer], created: new Date().toISOString() });
@@ -436,7 +440,7 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
       const img = id ? images.get(id) : undefined;
       if (!id || !img) throw new Error(`reference does not exist: ${image}`);
       await sleep(stepMs);
-      const { writeTar } = await import('../../engine/archive/tar.ts');
+      const { writeTar } = await import('../../engine/index.ts');
       const enc = new TextEncoder();
       const fsLayers = img.layers.filter((l) => !l.emptyLayer);
       const layerTar = await writeTar([]);
@@ -450,7 +454,7 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
       ]);
     },
     async load(data) {
-      const { readTar } = await import('../../engine/archive/tar.ts');
+      const { readTar } = await import('../../engine/index.ts');
       const entries = await readTar(data).catch(() => {
         throw new Error('this file is not a tar archive');
       });
@@ -534,7 +538,10 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
         }
       }
       const img = images.get(id);
-      return img ? { id: img.id, tags: [...tags].filter(([, i]) => i === id).map(([t]) => t), layers: img.layers } : null;
+      return img ? { id: img.id, tags: [...tags].filter(([, i]) => i === id).map(([t]) => t), layers: analyzedLayers(img.layers) } : null;
+    },
+    async getImageFiles({ image, layer }) {
+      return imageFiles(image, layer);
     },
     subscribe(listener) {
       listeners.add(listener);

@@ -2,8 +2,8 @@
  * Fixture data for the layer view until the engine is wired in (and for the UI tests afterwards).
  * The `app` image matches the default workspace; `wasteful` shows whiteouts and wasted bytes.
  */
-import type { FileNodeVM, ImageVM, LayerVM, WritableLayerVM } from './model.ts';
-import { countChanges, toTree, treeSize, type FlatEntry } from './tree.ts';
+import type { FileNodeVM, ImageVM, LayerVM, MergedNodeVM, WritableLayerVM } from './model.ts';
+import { countChanges, toTree, treeSize, walk, type FlatEntry } from './tree.ts';
 
 const f = (path: string, size: number, mark: FileNodeVM['mark'] = 'A'): FlatEntry => ({ path, type: 'file', size, mark });
 const d = (path: string, mark?: FileNodeVM['mark']): FlatEntry => ({ path, type: 'dir', size: 0, mark });
@@ -45,6 +45,8 @@ function layer(index: number, instruction: string, line: number, tree: FileNodeV
     changedFiles: countChanges(tree),
     emptyLayer: empty,
     tree,
+    // What the layer hides below it is the engine's to say (the fake backend asks it).
+    hidden: [],
     ...extra,
   };
 }
@@ -107,3 +109,10 @@ export const fixtureWritableLayers: WritableLayerVM[] = [
   },
   { containerName: 'worker', image: appImage.id, state: 'exited', entries: [{ path: '/app/built.txt', kind: 'D', size: 0 }] },
 ];
+
+/** Every path of a tree, depth first, with `@layer` where the node says which layer it comes from (for tests). */
+export function pathsWithLayers(nodes: MergedNodeVM[]): string[] {
+  const out: string[] = [];
+  walk(nodes, (n: MergedNodeVM) => out.push(n.path + (n.layer !== undefined ? `@${n.layer}` : '')));
+  return out;
+}

@@ -45,6 +45,25 @@ export interface LayerVM {
   cached?: boolean;
   /** `true` for layers that came with the base image (FROM), not made by this Dockerfile. */
   base?: boolean;
+  /** Lower files this layer deletes or overwrites (their bytes stay in the image), biggest first. */
+  hidden: WastedFileVM[];
+}
+
+/** A file a lower layer still ships although a later one hides it (dive's wasted space). */
+export interface WastedFileVM {
+  path: string;
+  /** Bytes kept in `layer` that nobody can see from `hiddenBy` up. */
+  size: number;
+  layer: number;
+  /** The layer that hid it, and how. */
+  hiddenBy: number;
+  reason: 'deleted' | 'overwritten';
+}
+
+/** A node of a file tree as the view shows it: in the merged view, with the layer its version comes from. */
+export interface MergedNodeVM extends FileNodeVM {
+  layer?: number;
+  children?: MergedNodeVM[];
 }
 
 export interface WritableEntryVM {

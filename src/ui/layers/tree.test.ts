@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { appImage, wastefulImage } from './fixtures.ts';
-import { formatBytes, mergeLayers, normalize, toTree, treeSize, wastedBytes, writableTree, type MergedNodeVM } from './tree.ts';
+import { appImage, pathsWithLayers as paths } from './fixtures.ts';
+import { formatBytes, normalize, toTree, treeSize, wastedUpTo, writableTree } from './tree.ts';
 
-function paths(nodes: MergedNodeVM[], out: string[] = []): string[] {
-  for (const n of nodes) {
-    out.push(n.path + (n.layer !== undefined ? `@${n.layer}` : ''));
-    if (n.children) paths(n.children, out);
-  }
-  return out;
-}
 
 describe('layer tree', () => {
   it('nests flat paths and creates missing parents', () => {
@@ -17,28 +10,16 @@ describe('layer tree', () => {
     expect(treeSize(t)).toBe(3);
   });
 
-  it('merges layers with later versions winning', () => {
-    const merged = mergeLayers(appImage.layers, 3);
-    const p = paths(merged);
-    expect(p).toContain('/app/hello.sh@3');
-    expect(p).toContain('/app/built.txt@3');
-    expect(p).toContain('/bin/busybox@0');
-  });
-
-  it('whiteouts remove paths from the merged view but the bytes stay (wasted)', () => {
-    const before = paths(mergeLayers(wastefulImage.layers, 2));
-    expect(before).toContain('/tmp/big.tar.gz@1');
-    const after = paths(mergeLayers(wastefulImage.layers, 3));
-    expect(after.some((x) => x.startsWith('/tmp/big.tar.gz'))).toBe(false);
-    const w = wastedBytes(wastefulImage.layers, 3);
-    expect(w.total).toBe(4_200_000 + 3_400);
-    expect(w.files[0]).toMatchObject({ path: '/tmp/big.tar.gz', layer: 1, hiddenBy: 3, reason: 'deleted' });
-    expect(wastedBytes(wastefulImage.layers, 2).total).toBe(0);
-  });
-
-  it('counts overwritten files as wasted', () => {
-    const w = wastedBytes(appImage.layers, 3);
-    expect(w.files).toEqual([{ path: '/app/hello.sh', size: 112, layer: 2, hiddenBy: 3, reason: 'overwritten' }]);
+  it('adds up what the layers up to one hide, biggest first', () => {
+    const hidden = (path: string, size: number, layer: number, hiddenBy: number) => ({ path, size, layer, hiddenBy, reason: 'deleted' as const });
+    const layers = [
+      { ...appImage.layers[0], index: 0, hidden: [] },
+      { ...appImage.layers[1], index: 1, hidden: [hidden('/a', 5, 0, 1)] },
+      { ...appImage.layers[2], index: 2, hidden: [hidden('/b', 50, 1, 2), hidden('/c', 1, 0, 2)] },
+    ];
+    expect(wastedUpTo(layers, 0)).toEqual({ total: 0, files: [] });
+    expect(wastedUpTo(layers, 2).total).toBe(56);
+    expect(wastedUpTo(layers, 2).files.map((f) => f.path)).toEqual(['/b', '/a', '/c']);
   });
 
   it('maps docker diff kinds to marks', () => {

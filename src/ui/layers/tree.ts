@@ -1,9 +1,11 @@
 /**
- * Pure functions over the layer view-model: merging layers into the view "up to here", finding wasted
- * bytes (dive's idea: bytes that stay in a lower layer although a later layer hides them), and turning
- * flat path lists into trees. No DOM, unit-tested.
+ * Pure functions over the layer view-model for display: turning flat path lists into trees, sizes, and
+ * picking the wasted bytes the engine found below a layer. The model itself (merged trees, what each
+ * layer hides) comes from the engine. No DOM, unit-tested.
  */
-import type { ChangeMark, FileNodeVM, LayerVM, WritableEntryVM } from './model.ts';
+import type { ChangeMark, FileNodeVM, LayerVM, MergedNodeVM, WastedFileVM, WritableEntryVM } from './model.ts';
+
+export type { MergedNodeVM };
 
 export interface FlatEntry {
   path: string;
@@ -14,11 +16,6 @@ export interface FlatEntry {
   linkTarget?: string;
   /** Index of the layer the visible version comes from (merged view). */
   layer?: number;
-}
-
-export interface MergedNodeVM extends FileNodeVM {
-  layer?: number;
-  children?: MergedNodeVM[];
 }
 
 export function walk(nodes: FileNodeVM[], visit: (n: FileNodeVM) => void): void {
@@ -108,78 +105,13 @@ export function nodeSize(node: FileNodeVM): number {
   return node.type === 'dir' ? treeSize(node.children ?? []) : node.mark === 'D' ? 0 : node.size;
 }
 
-function isBelow(path: string, dir: string): boolean {
-  return dir === '/' ? path !== '/' : path.startsWith(dir + '/');
-}
-
 /**
- * The filesystem a container would see with layers 0..upTo stacked (overlayfs semantics): later layers
- * replace paths, whiteouts (D) remove the path and everything below it, opaque directories hide lower
- * contents. Each visible node carries the index of the layer its version comes from, and the mark that
- * layer gave it.
+ * The bytes wasted in the image up to layer `upTo`: what layers 0..upTo hide of the layers below them
+ * (a file deleted or replaced later still ships in the lower layer's tar; why `RUN rm` does not shrink
+ * an image), biggest first.
  */
-export function mergeLayers(layers: LayerVM[], upTo: number): MergedNodeVM[] {
-  const visible = new Map<string, FlatEntry>();
-  for (const layer of layers) {
-    if (layer.index > upTo) break;
-    if (layer.emptyLayer) continue;
-    for (const e of flatten(layer.tree)) {
-      const path = normalize(e.path);
-      if (e.mark === 'D' || (e.opaque && e.type === 'dir')) {
-        for (const p of [...visible.keys()]) if (p === path || isBelow(p, path)) visible.delete(p);
-        if (e.mark === 'D') continue;
-      }
-      // A directory without a mark only carries changed children; it doesn't replace the lower one.
-      if (e.type === 'dir' && !e.mark && visible.has(path)) continue;
-      visible.set(path, { ...e, path, layer: layer.index });
-    }
-  }
-  return toTree([...visible.values()]);
-}
-
-export interface WastedFile {
-  path: string;
-  /** Bytes kept in `layer` that nobody can see from `upTo`. */
-  size: number;
-  layer: number;
-  /** The layer that hid it, and how. */
-  hiddenBy: number;
-  reason: 'deleted' | 'overwritten';
-}
-
-/**
- * Bytes stored in layers 0..upTo that are invisible in the merged view up to `upTo`: a file deleted or
- * replaced by a later layer still ships in the lower layer's tar. This is why `RUN rm` in a later step
- * does not shrink an image.
- */
-export function wastedBytes(layers: LayerVM[], upTo: number): { total: number; files: WastedFile[] } {
-  const live = new Map<string, { size: number; layer: number }>();
-  const files: WastedFile[] = [];
-  const hide = (path: string, by: number, reason: WastedFile['reason']) => {
-    for (const [p, v] of [...live]) {
-      if (p === path || isBelow(p, path)) {
-        if (v.size > 0) files.push({ path: p, size: v.size, layer: v.layer, hiddenBy: by, reason });
-        live.delete(p);
-      }
-    }
-  };
-  for (const layer of layers) {
-    if (layer.index > upTo) break;
-    if (layer.emptyLayer) continue;
-    for (const e of flatten(layer.tree)) {
-      const path = normalize(e.path);
-      if (e.mark === 'D') {
-        hide(path, layer.index, 'deleted');
-        continue;
-      }
-      if (e.type === 'dir') {
-        if (e.opaque) hide(path, layer.index, 'deleted');
-        continue;
-      }
-      if (live.has(path)) hide(path, layer.index, 'overwritten');
-      live.set(path, { size: e.size, layer: layer.index });
-    }
-  }
+export function wastedUpTo(layers: LayerVM[], upTo: number): { total: number; files: WastedFileVM[] } {
+  const files = layers.filter((l) => l.index <= upTo).flatMap((l) => l.hidden);
   files.sort((a, b) => b.size - a.size);
   return { total: files.reduce((s, f) => s + f.size, 0), files };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BuildLog, STEP_OUTPUT_LINES, sameDockerfile } from './build-log.ts';
+import { BuildLog, STEP_OUTPUT_LINES } from './build-log.ts';
 import type { BuildEvent } from '../../engine/build/events.ts';
 
 describe('BuildLog', () => {
@@ -20,7 +20,7 @@ describe('BuildLog', () => {
 
   it('a FROM that fails lists no later step as if it ran (the Build log of the button and of the terminal)', () => {
     const step = (n: number, instruction: string) => ({ n, total: 2, stage: '', stageStep: n + 1, stageSteps: 3, line: n + 1, endLine: n + 1, instruction, configOnly: false });
-    const log = new BuildLog('FROM nosuchimage:1\nWORKDIR /app\nRUN echo never\n');
+    const log = new BuildLog();
     log.apply({ type: 'start', steps: [step(1, 'WORKDIR /app'), step(2, 'RUN echo never')], warnings: [] } as unknown as BuildEvent);
     log.apply({ type: 'error', message: 'Could not pull nosuchimage:1: not found' } as unknown as BuildEvent);
     const snapshot = log.snapshot();
@@ -28,15 +28,17 @@ describe('BuildLog', () => {
     expect(snapshot.steps.map((s) => s.name).join('\n')).not.toMatch(/WORKDIR|RUN echo never/);
   });
 
-  it('a terminal build of the workspace Dockerfile gets its [1/N] FROM line; one of another file does not', () => {
-    const text = 'FROM busybox\nRUN echo from-terminal \\\n  > /t.txt\n';
-    const steps = [{ n: 1, total: 1, stage: '', stageStep: 2, stageSteps: 2, line: 2, endLine: 3, instruction: 'RUN echo from-terminal > /t.txt', configOnly: false }];
-    expect(sameDockerfile(text, steps)).toBe(true);
-    expect(sameDockerfile('FROM busybox\nRUN echo elsewhere\n', steps)).toBe(false);
-    expect(sameDockerfile('', steps)).toBe(false);
-    const log = new BuildLog(text);
+  it("each stage's [1/N] FROM line comes from the engine's steps (any Dockerfile, the terminal's too)", () => {
+    const from = { line: 1, image: 'busybox' };
+    const steps = [{ n: 1, total: 1, stage: '', stageStep: 2, stageSteps: 2, line: 2, endLine: 3, instruction: 'RUN echo from-terminal > /t.txt', configOnly: false, from }];
+    const log = new BuildLog();
     log.apply({ type: 'start', steps, warnings: [] } as unknown as BuildEvent);
     log.apply({ type: 'step-start', step: steps[0] } as unknown as BuildEvent);
-    expect(log.snapshot().steps.map((s) => s.name)).toContain('[1/2] FROM busybox');
+    expect(log.snapshot().steps.map((s) => [s.name, s.line])).toContainEqual(['[1/2] FROM busybox', 1]);
+    // A step without its FROM (an older engine's event) gets no FROM line rather than a wrong one.
+    const bare = new BuildLog();
+    bare.apply({ type: 'start', steps: [{ ...steps[0], from: undefined }], warnings: [] } as unknown as BuildEvent);
+    bare.apply({ type: 'step-start', step: { ...steps[0], from: undefined } } as unknown as BuildEvent);
+    expect(bare.snapshot().steps.map((s) => s.name).join('\n')).not.toMatch(/FROM/);
   });
 });

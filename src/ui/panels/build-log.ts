@@ -3,26 +3,11 @@
  * The real backend (src/host/browser-backend.ts) and the fake one (src/ui/fake/backend.ts) both feed
  * events through this one reducer, so the UI tests exercise the log the app shows.
  */
-import type { BuildEvent } from '../../engine/build/events.ts';
+import type { BuildEvent } from '../../engine/index.ts';
 import { LineTail } from '../../engine/util/tail.ts';
 import type { BuildDecoration } from '../editor/types.ts';
 import { applyTransfer, newTransfer, type TransferVM } from './pulls.ts';
 import type { BuildLogVM, BuildStepVM } from './types.ts';
-
-/**
- * A build's steps came from this Dockerfile text: each step's instruction is on its line. (A build typed in
- * the terminal may be of another folder's Dockerfile; then its log shows no FROM line rather than a wrong one.)
- */
-export function sameDockerfile(text: string, steps: { line: number; endLine: number; instruction: string }[]): boolean {
-  if (!text || !steps.length) return false;
-  const lines = text.split('\n');
-  const words = (s: string) => s.replace(/\\\s*$/gm, ' ').split(/\s+/).filter(Boolean).join(' ').toLowerCase();
-  return steps.every((step) => {
-    const source = words(lines.slice(step.line - 1, step.endLine).join('\n'));
-    const instruction = words(step.instruction);
-    return source.length > 0 && (source.startsWith(instruction) || instruction.startsWith(source));
-  });
-}
 
 /** Output lines kept per build step; earlier ones are counted and dropped. */
 export const STEP_OUTPUT_LINES = 2000;
@@ -41,22 +26,14 @@ export class BuildLog {
   #error?: string;
   #started = performance.now();
   #pulls: TransferVM[] = [];
-  #fromLines: { line: number; image: string }[] = [];
   #stagesShown = new Set<string>();
-
-  /** `dockerfile`: its text, for the `[1/N] FROM …` step of each stage (BuildKit shows one). */
-  constructor(dockerfile?: string) {
-    for (const [i, text] of (dockerfile ?? '').split('\n').entries()) {
-      const from = /^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)/i.exec(text);
-      if (from) this.#fromLines.push({ line: i + 1, image: from[1] });
-    }
-  }
 
   #showFrom(step: BuildEvent & { type: 'step-start' }): void {
     const key = step.step.stage || '';
     if (this.#stagesShown.has(key)) return;
     this.#stagesShown.add(key);
-    const from = [...this.#fromLines].reverse().find((f) => f.line < step.step.line);
+    // The `[1/N] FROM …` step of each stage (BuildKit shows one), from what the engine parsed.
+    const from = step.step.from;
     if (!from) return;
     const label = `[${step.step.stage ? step.step.stage + ' ' : ''}1/${step.step.stageSteps}]`;
     const vm: BuildStepVM = { id: 0, name: `${label} FROM ${from.image}`, line: from.line, status: 'done', seconds: 0, output: [] };

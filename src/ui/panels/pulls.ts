@@ -2,7 +2,7 @@
  * Pull (and push) progress as the panels show it: one entry per transfer, from the engine's transfer
  * events (Docker's per-layer statuses), with totals for one progress bar.
  */
-import type { TransferEvent } from '../../engine/registry/progress.ts';
+import type { TransferEvent } from '../../engine/index.ts';
 
 export interface TransferLayerVM {
   id: string;

@@ -3,7 +3,7 @@ import type { ContainerState } from '../../engine/api.ts';
 import type { TransferVM } from './pulls.ts';
 
 export type { TransferVM };
-import { containerStatus } from '../../engine/format.ts';
+import { containerStatus } from '../../client/format.ts';
 
 export type BuildStepStatus = 'waiting' | 'running' | 'cached' | 'done' | 'error';
 

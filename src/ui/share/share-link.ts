@@ -137,7 +137,7 @@ async function pipe(input: Uint8Array, transform: CompressionStream | Decompress
   // Errors surface on the reader; these promises must not reject unobserved.
   writer.write(input as Uint8Array<ArrayBuffer>).catch(() => {});
   writer.close().catch(() => {});
-  return readStreamBytes(transform.readable, limit, tooLarge);
+  return readStreamBytes(transform.readable, { maxBytes: limit, tooLarge });
 }
 
 export { toBase64Url, fromBase64Url };

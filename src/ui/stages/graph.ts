@@ -3,7 +3,7 @@
  * agrees with what `docker build` does: stages, `FROM <stage>` and `COPY --from=<stage>` edges with the
  * copied paths, which stages end up in the final image and which the build skips. Pure, no DOM.
  */
-import { parseDockerfile, planBuild, DockerfileError, type BuildPlan, type CopyInstruction, type FromInstruction } from '../../engine/dockerfile/index.ts';
+import { parseDockerfile, planBuild, DockerfileError, type BuildPlan, type CopyInstruction, type FromInstruction } from '../../engine/index.ts';
 
 export type StageRole =
   /** The target stage, or a stage it is built FROM: its layers are the final image's. */

@@ -2,9 +2,9 @@
  * Verbs about running containers and flat filesystems: pause, unpause, top, stats, attach, export, import.
  * Following verbs (`stats`, `attach`) run until the container exits or the client goes away (ctx.options.signal).
  */
-import type { ContainerStatsSample, LogEntry } from '../api.ts';
-import { formatTable } from '../format.ts';
-import { STATS_COLUMNS, statsRow, type StatsRow } from '../containers/procfs.ts';
+import type { ContainerStatsSample, LogEntry } from '../engine/index.ts';
+import { formatTable } from './format.ts';
+import { STATS_COLUMNS, statsRow, type StatsRow } from './stats.ts';
 import { formatRows } from './template.ts';
 import { bool, CliError, eachTarget, list, str, type Ctx, type Verb } from './shared.ts';
 

@@ -1,11 +1,7 @@
-import { clientForwardsStdin } from './guest-bridge.ts';
-import { PlatformError, RegistryError } from '../registry/errors.ts';
+import { clientForwardsStdin } from '../host/guest-docker.ts';
+import { PlatformError, RegistryError, BuildError, ConflictError, NotFoundError, type ContainerView, type EngineApi, type RunOptions, type BuildEvent, type BuildStepInfo } from '../engine/index.ts';
 import { describe, expect, it } from 'vitest';
-import type { ContainerView, EngineApi, RunOptions } from '../api.ts';
-import type { BuildEvent, BuildStepInfo } from '../build/events.ts';
-import { BuildError } from '../build/events.ts';
-import { renderBuildProgress } from '../build/progress.ts';
-import { ConflictError, NotFoundError } from '../oci/errors.ts';
+import { renderBuildProgress } from './build-progress.ts';
 import { GROUPS, runDocker, VERBS, type CliIO } from './commands.ts';
 import { UNIMPLEMENTED_VERBS } from './unimplemented.ts';
 import { secretEnvNames } from './secrets.ts';
@@ -118,9 +114,12 @@ class FakeEngine implements EngineApi {
   }
   async imageLayers(options: { ref: string }) {
     const image = this.#image(options.ref);
-    const layers = [{ index: 0, diffID: 'sha256:base', createdBy: '', size: 4_261_232, changes: [] }];
-    if (image.id === APP) layers.push({ index: 1, diffID: 'sha256:top', createdBy: '', size: 68, changes: [] });
+    const layers = [{ index: 0, diffID: 'sha256:base', createdBy: '', size: 4_261_232, changes: [], hidden: [] }];
+    if (image.id === APP) layers.push({ index: 1, diffID: 'sha256:top', createdBy: '', size: 68, changes: [], hidden: [] });
     return { id: image.id, repoTags: image.repoTags, layers, history: [], totalBytes: 0, wastedBytes: 0, wasted: [] };
+  }
+  async imageFiles(): Promise<never> {
+    throw new Error('not used by the CLI');
   }
   async tag(options: { source: string; target: string }) {
     this.#record('tag', options);

@@ -2,13 +2,13 @@
  * Build progress in BuildKit's `--progress=plain` style, from BuildEvents: numbered vertices (`#3 [2/4] RUN
  * echo hi`), output lines with their time offset (`#3 0.312 hi`), `#3 CACHED` / `#3 DONE 0.4s`, the export
  * vertex, and on failure the Dockerfile excerpt with the failing line marked `>>>` followed by
- * `ERROR: failed to solve: …`. The `docker build` verb (engine/cli/images.ts) prints it; the app's build
+ * `ERROR: failed to solve: …`. The `docker build` verb (images.ts) prints it; the app's build
  * panel reduces the same events to its own view (BuildLog in src/ui/panels/build-log.ts).
  */
-import { layerLine } from '../registry/progress.ts';
-import type { BuildEvent, BuildStepInfo } from './events.ts';
-import { humanSize } from '../format.ts';
-import { fullyQualified, parseReference } from '../oci/reference.ts';
+import { layerLine } from './transfer-progress.ts';
+import type { BuildEvent, BuildStepInfo } from '../engine/index.ts';
+import { humanSize } from './format.ts';
+import { fullyQualified, parseReference } from '../engine/index.ts';
 
 export interface BuildProgressOptions {
   write(text: string): void;

@@ -1,9 +1,8 @@
 /** Network verbs: network create/ls/inspect/rm/connect/disconnect, and `docker port`. */
-import { formatTable } from '../format.ts';
-import { formatPortLines } from '../network/ports.ts';
-import { goJson } from './template.ts';
-import { NotFoundError } from '../oci/errors.ts';
-import { bool, CliError, eachTarget, list, str, type Verb } from './shared.ts';
+import { formatTable } from './format.ts';
+import { formatPortLines } from './ports.ts';
+import { NotFoundError } from '../engine/index.ts';
+import { bool, CliError, eachTarget, inspectEach, list, str, type Verb } from './shared.ts';
 
 const networkCreate: Verb = {
   usage: 'network create [OPTIONS] NETWORK',
@@ -64,20 +63,7 @@ const networkInspect: Verb = {
   summary: 'Display detailed information on one or more networks',
   args: { min: 1 },
   flags: [],
-  async run(ctx, _flags, names) {
-    const found: unknown[] = [];
-    let code = 0;
-    for (const network of names) {
-      try {
-        found.push(await ctx.engine.networkInspect({ network }));
-      } catch {
-        ctx.err(`Error response from daemon: network ${network} not found\n`);
-        code = 1;
-      }
-    }
-    ctx.out(`${goJson(found, 4)}\n`);
-    return code;
-  },
+  run: (ctx, _flags, names) => inspectEach(ctx, names, (network) => ctx.engine.networkInspect({ network }), (network) => `Error response from daemon: network ${network} not found`),
 };
 
 const networkRm: Verb = {

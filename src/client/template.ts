@@ -5,7 +5,7 @@
  * Values print the way Go prints them (`[sh -c echo]`, `map[a:b]`, `<no value>`), JSON the way Go's
  * encoder writes it (`<`, `>`, `&` escaped).
  */
-import { formatTable } from '../format.ts';
+import { formatTable } from './format.ts';
 
 export class TemplateError extends Error {}
 

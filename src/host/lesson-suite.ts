@@ -5,9 +5,9 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolve } from 'node:path';
-import { loadLessonsFromDir } from './loader.ts';
-import { verifyLesson } from './verify.ts';
-import { createNodeLessonRunner } from '../host/lesson-runner.ts';
+import { loadLessonsFromDir } from '../lessons/loader.ts';
+import { verifyLesson } from '../lessons/verify.ts';
+import { createNodeLessonRunner } from './lesson-runner.ts';
 
 export const LESSON_SHARDS = 2;
 

@@ -2,9 +2,9 @@
  * What every docker verb handler gets (the context), the verb shape, and the errors handlers throw.
  * The dispatcher (commands.ts) turns errors into Docker's messages and exit codes.
  */
-import type { EngineApi } from '../api.ts';
-import type { ContextEntry } from '../dockerfile/index.ts';
+import type { EngineApi, ContextEntry } from '../engine/index.ts';
 import type { FlagSpec, ParsedFlags } from './flags.ts';
+import { goJson } from './template.ts';
 
 export interface CliIO {
   stdout(text: string): void;
@@ -136,6 +136,25 @@ export async function eachTarget(
     }
   }
   if (ctx.json) ctx.out(`${JSON.stringify(done, null, 2)}\n`);
+  return code;
+}
+
+/**
+ * `volume inspect a b`, `network inspect a b`: one JSON array of what was found, an error line for each
+ * name that was not (`notFound`), exit 1 if any.
+ */
+export async function inspectEach(ctx: Ctx, names: string[], inspect: (name: string) => Promise<unknown>, notFound: (name: string) => string): Promise<number> {
+  const found: unknown[] = [];
+  let code = 0;
+  for (const name of names) {
+    try {
+      found.push(await inspect(name));
+    } catch {
+      ctx.err(`${notFound(name)}\n`);
+      code = 1;
+    }
+  }
+  ctx.out(`${goJson(found, 4)}\n`);
   return code;
 }
 

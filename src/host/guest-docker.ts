@@ -3,14 +3,14 @@
  * guest"): the client's argv arrives as a `cli` event, runs through the same docker verbs as the Node CLI,
  * and the output goes back as `cli-output` / `cli-exit` notifications, like the docker CLI and dockerd.
  */
-import { GUEST_PATHS, type Guest } from '../guest.ts';
-import type { EngineApi } from '../api.ts';
-import { contextEntryFromTar, type ContextEntry } from '../dockerfile/index.ts';
-import { resolvePath } from './shared.ts';
-import { readTar } from '../archive/tar.ts';
-import { fromBase64, toBase64 } from '../util/base64.ts';
-import { runDocker } from './commands.ts';
-import { extractToGuestPath, packGuestPath } from '../containers/copy.ts';
+import { GUEST_PATHS, type Guest } from '../engine/guest.ts';
+import type { EngineApi } from '../engine/api.ts';
+import { contextEntryFromTar, type ContextEntry } from '../engine/dockerfile/index.ts';
+import { resolvePath } from '../client/shared.ts';
+import { readTar } from '../engine/archive/tar.ts';
+import { fromBase64, toBase64 } from '../engine/util/base64.ts';
+import { runDocker } from '../client/commands.ts';
+import { extractToGuestPath, packGuestPath } from '../engine/containers/copy.ts';
 
 let transfers = 0;
 /** Piped stdin kept for one command at most (memory stays bounded). */

@@ -1,9 +1,7 @@
 /** Image verbs: build, images, history, inspect, tag, rmi, save, load, image prune. */
-import type { ImageSummaryView } from '../api.ts';
-import { createBuildProgress } from '../build/progress.ts';
-import { formatHistory, formatImages, formatTable, historyRows, humanSize, timeAgo } from '../format.ts';
-import { NotFoundError } from '../oci/errors.ts';
-import type { ContextEntry } from '../dockerfile/index.ts';
+import { NotFoundError, type ImageSummaryView, type ContextEntry } from '../engine/index.ts';
+import { createBuildProgress } from './build-progress.ts';
+import { formatHistory, formatImages, formatTable, historyRows, humanSize, timeAgo } from './format.ts';
 import { renderTemplate, goJson, formatRows, goTime } from './template.ts';
 import { loadSecrets } from './secrets.ts';
 import { bool, CliError, confirm, daemonMessage, list, resolvePath, str, type Ctx, type Verb } from './shared.ts';

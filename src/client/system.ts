@@ -1,9 +1,8 @@
 /** Volume verbs and `system df`, `version`, `info`. */
-import { containerStatus, ellipsis, formatTable, humanSize, timeAgo } from '../format.ts';
+import { containerStatus, ellipsis, formatTable, humanSize, timeAgo } from './format.ts';
 import { commandLine } from './containers.ts';
 import { pruneText } from './images.ts';
-import { goJson } from './template.ts';
-import { bool, confirm, eachTarget, type Verb } from './shared.ts';
+import { bool, confirm, eachTarget, inspectEach, type Verb } from './shared.ts';
 
 export const LAYERLAB_VERSION = '0.1.0';
 /** The Docker Engine API version whose output formats the CLI follows. */
@@ -54,20 +53,7 @@ const volumeInspect: Verb = {
   summary: 'Display detailed information on one or more volumes',
   args: { min: 1 },
   flags: [],
-  async run(ctx, _flags, names) {
-    const found: unknown[] = [];
-    let code = 0;
-    for (const name of names) {
-      try {
-        found.push(await ctx.engine.volumeInspect({ name }));
-      } catch {
-        ctx.err(`Error: No such volume: ${name}\n`);
-        code = 1;
-      }
-    }
-    ctx.out(`${goJson(found, 4)}\n`);
-    return code;
-  },
+  run: (ctx, _flags, names) => inspectEach(ctx, names, (name) => ctx.engine.volumeInspect({ name }), (name) => `Error: No such volume: ${name}`),
 };
 
 /** Removes the volumes no container uses. Layerlab volumes are all named, and Docker (23+) prunes named ones only with -a. */

@@ -1,12 +1,12 @@
 /**
  * The docker CLI over the engine: `runDocker({ engine, argv, io })` parses `docker …` arguments, calls the
  * engine and prints what the real docker CLI prints (tables, messages, exit codes). The guest's `docker`
- * command (guest-bridge.ts) and the Node CLI (src/cli/main.ts) both run through it.
+ * command (src/host/guest-docker.ts) and the Node CLI (src/cli/main.ts) both run through it.
  *
  * Verbs live in a table (name → handler); management forms (`docker image ls`, `docker container rm`) map
  * to the same handlers.
  */
-import { EngineError } from '../oci/errors.ts';
+import { EngineError } from '../engine/index.ts';
 import { parseFlags, UsageError } from './flags.ts';
 import { containerVerbs as c } from './containers.ts';
 import { imageVerbs as i } from './images.ts';

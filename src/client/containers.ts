@@ -2,14 +2,13 @@
  * Container verbs: run, create, start, stop, restart, kill, rm, ps, logs, exec, diff, commit, wait,
  * container prune.
  */
-import { createTransferRenderer } from '../registry/progress.ts';
-import type { ContainerView, LogEntry, RunOptions } from '../api.ts';
-import { containerStatus, ellipsis, formatTable, humanSize, timeAgo, type Column } from '../format.ts';
-import { formatDockerDiff } from '../layers/docker-diff.ts';
-import { NotFoundError } from '../oci/errors.ts';
+import { createTransferRenderer } from './transfer-progress.ts';
+import { NotFoundError, type ContainerView, type LogEntry, type RunOptions } from '../engine/index.ts';
+import { containerStatus, ellipsis, formatTable, humanSize, timeAgo, type Column } from './format.ts';
+import { formatDockerDiff } from './format.ts';
 import type { ParsedFlags } from './flags.ts';
 import { pruneText } from './images.ts';
-import { formatPortsColumn } from '../network/ports.ts';
+import { formatPortsColumn } from './ports.ts';
 import { formatRows, goTime } from './template.ts';
 import { bool, CliError, confirm, eachTarget, list, parseBytes, str, type CliFlag, type Ctx, type Verb } from './shared.ts';
 

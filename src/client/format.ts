@@ -2,8 +2,7 @@
  * Docker-style text output, so what learners read here is what the docker CLI prints: go-units sizes and
  * durations, tabwriter columns (min width 10, padding 3), 12-character IDs.
  */
-import { shortId } from "./oci/digest.ts";
-import type { HistoryEntry } from "./oci/types.ts";
+import { shortId, type DockerChange, type HistoryEntry } from '../engine/index.ts';
 
 const SIZE_UNITS = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
 
@@ -226,4 +225,9 @@ export function formatHistory(options: {
 /** The classic builder's created_by for config-only steps: `/bin/sh -c #(nop)  CMD ["sh"]`. */
 export function nopCreatedBy(instruction: string): string {
   return `/bin/sh -c #(nop) ${instruction}`;
+}
+
+/** The text `docker diff` prints. */
+export function formatDockerDiff(changes: readonly DockerChange[]): string {
+  return changes.map((c) => `${c.kind} ${c.path}\n`).join('');
 }

@@ -1,13 +1,20 @@
 /** Registry verbs: pull, push, login, logout, manifest inspect. */
-import { createTransferRenderer } from '../registry/progress.ts';
-import { RegistryError, RegistryUnavailableError, PlatformError } from '../registry/errors.ts';
-import { isLocalRegistry, locate } from '../registry/location.ts';
-import { parseReference } from '../oci/reference.ts';
+import { createTransferRenderer } from './transfer-progress.ts';
+import { RegistryError, RegistryUnavailableError, PlatformError, isLocalRegistry, locate, parseReference, type TransferEvent } from '../engine/index.ts';
 import { bool, CliError, daemonMessage, str, type Ctx, type Verb } from './shared.ts';
+import type { ParsedFlags } from './flags.ts';
 
 function transferError(error: unknown): never {
   if (error instanceof RegistryUnavailableError || error instanceof PlatformError) throw new CliError(daemonMessage(error), 1);
   throw error;
+}
+
+/** Progress of a pull or push (none with -q or --json), after Docker's note when `ref` names no tag. */
+function transferProgress(ctx: Ctx, flags: ParsedFlags['flags'], tagless: boolean): { quiet: boolean; onProgress?: (event: TransferEvent) => void } {
+  const quiet = bool(flags, 'quiet') || ctx.json;
+  if (quiet) return { quiet };
+  if (tagless) ctx.out('Using default tag: latest\n');
+  return { quiet, onProgress: createTransferRenderer({ write: (text) => ctx.out(text), tty: Boolean(ctx.options.tty) }) };
 }
 
 const pull: Verb = {
@@ -21,10 +28,8 @@ const pull: Verb = {
   ],
   async run(ctx: Ctx, flags, [ref]) {
     if (bool(flags, 'all-tags')) throw new CliError('Layerlab pulls one tag at a time: leave out --all-tags', 1);
-    const quiet = bool(flags, 'quiet') || ctx.json;
-    const render = createTransferRenderer({ write: (text) => ctx.out(text), tty: Boolean(ctx.options.tty) });
-    if (!quiet && !ref.includes(':') && !ref.includes('@')) ctx.out('Using default tag: latest\n');
-    const result = await ctx.engine.pull({ ref, platform: str(flags, 'platform'), onProgress: quiet ? undefined : render }).catch(transferError);
+    const { onProgress } = transferProgress(ctx, flags, !ref.includes(':') && !ref.includes('@'));
+    const result = await ctx.engine.pull({ ref, platform: str(flags, 'platform'), onProgress }).catch(transferError);
     ctx.print(result, () => `${result.canonical}\n`);
     return 0;
   },
@@ -36,10 +41,8 @@ const push: Verb = {
   args: { min: 1, max: 1 },
   flags: [{ name: 'quiet', short: 'q', kind: 'bool', description: 'Suppress verbose output' }],
   async run(ctx, flags, [ref]) {
-    const quiet = bool(flags, 'quiet') || ctx.json;
-    const render = createTransferRenderer({ write: (text) => ctx.out(text), tty: Boolean(ctx.options.tty) });
-    if (!quiet && !ref.split('/').pop()!.includes(':')) ctx.out('Using default tag: latest\n');
-    const result = await ctx.engine.push({ ref, onProgress: quiet ? undefined : render }).catch((error) => {
+    const { quiet, onProgress } = transferProgress(ctx, flags, !ref.split('/').pop()!.includes(':'));
+    const result = await ctx.engine.push({ ref, onProgress }).catch((error) => {
       if (error instanceof Error && error.name === 'NotFoundError') throw new CliError(`An image does not exist locally with the tag: ${ref.includes(':') ? ref.split(':')[0] : ref}`, 1);
       return transferError(error);
     });
@@ -77,7 +80,8 @@ const logout: Verb = {
   flags: [],
   async run(ctx, _flags, [server]) {
     const { registry, wasLoggedIn } = await ctx.engine.logout({ server });
-    ctx.out(wasLoggedIn ? `Removing login credentials for ${registry === 'docker.io' ? 'https://index.docker.io/v1/' : registry}\n` : `Not logged in to ${registry === 'docker.io' ? 'https://index.docker.io/v1/' : registry}\n`);
+    const address = registry === 'docker.io' ? 'https://index.docker.io/v1/' : registry;
+    ctx.out(wasLoggedIn ? `Removing login credentials for ${address}\n` : `Not logged in to ${address}\n`);
     return 0;
   },
 };
