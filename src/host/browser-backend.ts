@@ -3,7 +3,7 @@
  * This side only adapts: engine data → the UI's view models, UI actions → engine calls.
  */
 import * as Comlink from 'comlink';
-import type { Backend, BuildRequest, BuildResult, EngineView } from '../ui/backend.ts';
+import type { Backend, BuildRequest, BuildOutcome, EngineView } from '../ui/backend.ts';
 import { applyTransfer, newTransfer, type TransferVM } from '../ui/panels/pulls.ts';
 import { BootError } from '../ui/boot/boot.ts';
 import type { BuildDecoration, LintMarker } from '../ui/editor/types.ts';
@@ -171,7 +171,7 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
       return syncing;
     },
 
-    async build(request: BuildRequest): Promise<BuildResult> {
+    async build(request: BuildRequest): Promise<BuildOutcome> {
       const id = ++buildIds;
       appBuilds++;
       request.signal.addEventListener('abort', () => void daemon.cancelBuild(id), { once: true });

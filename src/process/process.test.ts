@@ -103,6 +103,21 @@ describe('RunningServer', () => {
     expect(() => process.kill(pid, 0)).toThrow(); // stopped and gone
   });
 
+  it('stops the program when its ready check fails', async () => {
+    const error = await RunningServer.start('/bin/sh', ['-c', 'exec sleep 30'], {
+      ready: async () => {
+        throw new Error('the check broke');
+      },
+    }).catch((e: Error) => e);
+    expect((error as Error).message).toBe('the check broke');
+    // no child of this process is still sleeping
+    const children = await readFile(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8');
+    for (const child of children.split(' ').filter(Boolean)) {
+      const cmdline = await readFile(`/proc/${child}/cmdline`, 'utf8').catch(() => '');
+      expect(cmdline.startsWith('sleep')).toBe(false);
+    }
+  });
+
   it('listening() tells whether a port accepts connections', async () => {
     const socketServer = net.createServer();
     await new Promise<void>((resolve) => socketServer.listen(0, '127.0.0.1', resolve));

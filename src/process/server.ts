@@ -41,6 +41,7 @@ export class RunningServer {
   readonly name: string;
   #options: ServerOptions;
   #kept = '';
+  #spawnError: Error | null = null;
 
   private constructor(child: ChildProcess, name: string, options: ServerOptions) {
     this.child = child;
@@ -58,25 +59,34 @@ export class RunningServer {
     const child = spawn(program, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: stdio as never, detached: options.detached ?? false });
     if (fd !== null) closeSync(fd);
     const server = new RunningServer(child, name, options);
-    let failedToSpawn: Error | null = null;
-    child.on('error', (error) => (failedToSpawn = error));
+    child.on('error', (error) => (server.#spawnError = error));
     if (options.outlive) child.unref();
+    try {
+      await server.#waitUntilReady();
+    } catch (error) {
+      // One meant to outlive this process may still come up and serve later.
+      if (!options.outlive) await server.stop();
+      throw error;
+    }
+    return server;
+  }
+
+  async #waitUntilReady(): Promise<void> {
+    const options = this.#options;
     const timeoutMs = options.timeoutMs ?? 60_000;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      if (await options.ready()) return server;
-      if (failedToSpawn) throw new Error(`${name} could not start: ${(failedToSpawn as Error).message}`);
-      if (server.exited) {
+      if (await options.ready()) return;
+      if (this.#spawnError) throw new Error(`${this.name} could not start: ${this.#spawnError.message}`);
+      if (this.exited) {
         // Another copy may have started serving meanwhile (the CLI's daemon): that counts as ready.
-        if (await options.ready()) return server;
-        throw new Error(`${name} could not start (exit ${child.exitCode ?? child.signalCode}):\n${await server.output()}`);
+        if (await options.ready()) return;
+        throw new Error(`${this.name} could not start (exit ${this.child.exitCode ?? this.child.signalCode}):\n${await this.output()}`);
       }
       if (Date.now() > deadline) {
-        const log = await server.output();
-        // One meant to outlive this process may still come up and serve later.
-        if (!options.outlive) await server.stop();
-        const where = typeof output === 'object' ? ` (its log: ${output.file})` : '';
-        throw new Error(`${name} did not answer within ${timeoutMs / 1000} s${where}${log ? `:\n${log}` : ''}`);
+        const log = await this.output();
+        const where = typeof options.output === 'object' ? ` (its log: ${options.output.file})` : '';
+        throw new Error(`${this.name} did not answer within ${timeoutMs / 1000} s${where}${log ? `:\n${log}` : ''}`);
       }
       await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 100));
     }

@@ -25,7 +25,8 @@ export interface BuildRequest {
   onLog(log: BuildLogVM): void;
 }
 
-export interface BuildResult {
+/** What the editor shows after a build (the engine's own BuildResult is the image and its steps). */
+export interface BuildOutcome {
   ok: boolean;
   /** Image id (`sha256:…`) when ok. */
   imageId?: string;
@@ -55,7 +56,7 @@ export interface Backend {
   boot(options: { onProgress(progress: BootProgress): void; signal: AbortSignal }): Promise<void>;
   /** Pipe the terminal to the guest's serial console. Returns a disconnect function. */
   connectTerminal(port: TerminalBridge): () => void;
-  build(request: BuildRequest): Promise<BuildResult>;
+  build(request: BuildRequest): Promise<BuildOutcome>;
   /** Layers of one image for the layer view; null when it no longer exists. */
   getImage(id: string): Promise<ImageVM | null>;
   /**

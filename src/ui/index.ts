@@ -11,7 +11,7 @@ import { openWorkspaceStore, type WorkspaceStore } from './persist/store.ts';
 import type { WorkspaceFile } from './workspace/files.ts';
 import './theme.css';
 
-export type { Backend, BuildRequest, BuildResult, EngineView } from './backend.ts';
+export type { Backend, BuildRequest, BuildOutcome, EngineView } from './backend.ts';
 export type { BootProgress } from './boot/boot.ts';
 export { BootError } from './boot/boot.ts';
 export type { BuildDecoration, LintMarker } from './editor/types.ts';

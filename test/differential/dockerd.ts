@@ -29,7 +29,7 @@ interface DockerOptions {
 }
 
 /** The docker client against the dockerd whose socket is in `root`; a failing command is returned, not thrown. */
-function docker(root: string, args: string[], options: DockerOptions): Promise<DockerResult> {
+function docker(root: string, args: string[], options: DockerOptions = {}): Promise<DockerResult> {
   return runProgram(DOCKER_CLI, args, {
     env: { ...process.env, DOCKER_HOST: `unix://${path.join(root, 'docker.sock')}`, DOCKER_CONFIG: path.join(root, 'client'), ...options.env },
     cwd: options.cwd,

@@ -6,7 +6,7 @@
  */
 import type { PortHttpRequest, PortHttpResponse } from '../../engine/api.ts';
 import type { BuildEvent, BuildStepInfo } from '../../engine/index.ts';
-import type { Backend, BuildRequest, BuildResult, EngineView } from '../backend.ts';
+import type { Backend, BuildRequest, BuildOutcome, EngineView } from '../backend.ts';
 import { BootError } from '../boot/boot.ts';
 import type { LintMarker } from '../editor/types.ts';
 import { baseLayer, fakeDigest, fixtureImages, fixtureWritableLayers } from '../layers/fixtures.ts';
@@ -219,7 +219,7 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
   }
 
   /** Plays the build as the engine's BuildEvents; the shared reducer (BuildLog) makes the log and decorations. */
-  async function build(req: BuildRequest): Promise<BuildResult> {
+  async function build(req: BuildRequest): Promise<BuildOutcome> {
     const df = req.files.find((f) => f.path === req.dockerfile);
     const text = typeof df?.content === 'string' ? df.content : '';
     const instrs = readDockerfile(text);
@@ -229,7 +229,7 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
       log.apply(event);
       req.onLog(log.snapshot());
     };
-    const fail = (line: number, message: string, step?: BuildStepInfo): BuildResult => {
+    const fail = (line: number, message: string, step?: BuildStepInfo): BuildOutcome => {
       if (step) emitEvent({ type: 'step-error', step, message });
       emitEvent({ type: 'error', message, ...(line ? { line } : {}) });
       return { ok: false, decorations: log.decorations(), lints: line ? [{ line, severity: 'error', message, source: 'build' }] : [], error: message };
