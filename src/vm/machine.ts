@@ -2,6 +2,7 @@ import { V86 } from 'v86';
 import { isUnknownOp, type Guest, type RequestOptions } from '../engine/guest';
 import { AgentClient, type AgentEvent } from './agent-client';
 import { answerGuestDns } from './guest-dns';
+import { chainCpuSlices, isV86CpuLoop } from './cpu-slices';
 
 /**
  * The guest VM: the only module that imports v86. It boots (or restores) the emulator, and exposes the
@@ -99,8 +100,26 @@ export class Machine implements Guest {
   #clockSyncedAt = 0;
   #clockSync: Promise<void> | null = null;
 
+  /**
+   * How the CPU's slices are scheduled: 'chained' (src/vm/cpu-slices.ts) or, if this v86 no longer has the
+   * loop members that module drives, v86's own 'default' (slower in browsers; a VM test checks for 'chained').
+   */
+  cpuSlices: 'chained' | 'default' | 'not started' = 'not started';
+
   private constructor(emulator: V86) {
     this.#emulator = emulator;
+    // Fires inside v86's run(), before its first slice is scheduled.
+    emulator.add_listener('emulator-started', () => {
+      if (this.cpuSlices !== 'not started') return;
+      const loop = (emulator as unknown as { v86?: unknown }).v86;
+      if (isV86CpuLoop(loop)) {
+        chainCpuSlices(loop);
+        this.cpuSlices = 'chained';
+      } else {
+        this.cpuSlices = 'default';
+        console.warn('v86 changed: its CPU loop lacks the members src/vm/cpu-slices.ts drives; using its own scheduling');
+      }
+    });
     this.agent = new AgentClient({
       // v86's typings omit the bus; the virtio console only takes input through it.
       send: (bytes) => this.#sendAgent(bytes),

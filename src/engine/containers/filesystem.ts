@@ -76,7 +76,10 @@ export class ContainerFilesystems {
     // so they never show in `docker diff` or a commit; so does /.dockerenv, the empty file by which
     // programs tell they run in a Docker container. `docker export` has them all, empty, 0755, as Docker's.
     const init = `${containerDir(record.id)}/init`;
-    for (const path of [...NETWORK_FILES.map((file) => `/etc/${file}`), '/.dockerenv']) await this.#guest.request('write', { path: `${init}${path}`, data: '', mode: 0o755 });
+    // Sent together: the agent answers them in order, and the start waits for one round trip, not four.
+    await Promise.all(
+      [...NETWORK_FILES.map((file) => `/etc/${file}`), '/.dockerenv'].map((path) => this.#guest.request('write', { path: `${init}${path}`, data: '', mode: 0o755 })),
+    );
     await this.#layers.mount(record.id, record.diffIDs, signal, init);
     this.#mounted.add(record.id);
   }

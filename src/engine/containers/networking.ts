@@ -99,9 +99,8 @@ export class ContainerNetworking {
       hostname: `${record.hostname}\n`,
       'resolv.conf': record.network === 'none' ? '' : resolv,
     };
-    for (const [name, text] of Object.entries(files)) {
-      await this.#guest.request('write', { path: `${dir}/${name}`, data: textToBase64(text) });
-    }
+    // Sent together (the agent answers in order): one round trip before the start instead of three.
+    await Promise.all(Object.entries(files).map(([name, text]) => this.#guest.request('write', { path: `${dir}/${name}`, data: textToBase64(text) })));
   }
 
   /** Host ports for `-p`: the asked ones (refused if another running container has them), or free ones. */
