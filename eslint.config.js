@@ -31,7 +31,7 @@ export default tseslint.config(
 function boundaries() {
   /** Package → where it may be imported. */
   const homes = {
-    v86: { files: ['src/vm/**'], where: 'src/vm/' },
+    v86: { files: ['src/machine/**'], where: 'src/machine/' },
     'monaco-editor': { files: ['src/ui/editor/**'], where: 'src/ui/editor/' },
     '@xterm/xterm': { files: ['src/ui/terminal/**'], where: 'src/ui/terminal/' },
     idb: { files: ['src/engine/store/idb.ts', 'src/ui/persist/**'], where: 'the store adapter (src/engine/store/idb.ts) and src/ui/persist/' },
@@ -79,14 +79,14 @@ function layering() {
     // Running host programs (Node only): for the CLI, and outside src/ for the benchmark, tests and build scripts.
     process: { uses: [], engine: [] },
     client: { uses: [], engine: PUBLIC_ENGINE },
-    vm: { uses: [], engine: GUEST_CONTRACT },
+    machine: { uses: [], engine: GUEST_CONTRACT },
     lessons: { uses: ['client'], engine: GUEST_CONTRACT },
     preview: { uses: [], engine: PUBLIC_ENGINE },
     ui: { uses: ['client', 'lessons'], engine: PUBLIC_ENGINE },
     server: { uses: ['ui', 'preview'], engine: PUBLIC_ENGINE },
     embed: { uses: ['ui', 'preview', 'lessons', 'client', 'host'], engine: PUBLIC_ENGINE },
-    host: { uses: ['client', 'vm', 'lessons', 'ui', 'server', 'preview'], engine: 'all' },
-    cli: { uses: ['client', 'vm', 'lessons', 'host', 'server', 'preview', 'process'], engine: 'all' },
+    host: { uses: ['client', 'machine', 'lessons', 'ui', 'server', 'preview'], engine: 'all' },
+    cli: { uses: ['client', 'machine', 'lessons', 'host', 'server', 'preview', 'process'], engine: 'all' },
   };
   const folders = Object.keys(table);
   const zones = [];

@@ -5,7 +5,7 @@
  *   shell's prompt on screen), median of 10;
  * - app.reload_ms: reloads of the same context to a usable shell, median of 12; the reloads start once the
  *   decompressed snapshot is in this browser's cache (it is written in the background a few seconds after
- *   the first load, src/vm/state-cache.ts), as for a learner who reloads later;
+ *   the first load, src/machine/state-cache.ts), as for a learner who reloads later;
  * - app.transfer_bytes: what the first load downloads until the page is done (shell usable, editor up), as
  *   a CDN sends it (text and wasm gzip-compressed, the .zst snapshot as is); split into
  *   app.transfer_snapshot_bytes (the VM snapshot) and app.transfer_code_bytes (everything else), and
@@ -31,7 +31,7 @@ async function untilReady(page: Page): Promise<void> {
   await page.locator('.xterm-rows', { hasText: 'root@layerlab' }).waitFor({ timeout: 60_000 });
 }
 
-/** Waits until this context's browser holds the decompressed snapshot (src/vm/state-cache.ts); false if it never does. */
+/** Waits until this context's browser holds the decompressed snapshot (src/machine/state-cache.ts); false if it never does. */
 async function untilSnapshotCached(page: Page, timeoutMs = 60_000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {

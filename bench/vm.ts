@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { GUEST_PATHS } from '../src/engine/guest';
 import { GuestLayers } from '../src/engine/runtime/guest-layers';
 import { runtimeSpec } from '../src/engine/runtime/spec';
-import { DEFAULT_ASSETS_DIR, startNodeMachine } from '../src/vm/node';
+import { DEFAULT_ASSETS_DIR, startNodeMachine } from '../src/machine/node';
 import { readBaseImages } from '../vm/base-images';
 import { median, round, time } from './stats';
 

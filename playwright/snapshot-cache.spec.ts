@@ -1,6 +1,6 @@
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 
-// The decompressed VM snapshot kept in the browser (src/vm/state-cache.ts): a reload restores from it, a
+// The decompressed VM snapshot kept in the browser (src/machine/state-cache.ts): a reload restores from it, a
 // new snapshot replaces it, and a browser that will not store it still runs the VM.
 
 test.setTimeout(300_000);

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readFile, writeFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GUEST_PATHS } from '../src/engine/guest';
-import { startNodeMachine, DEFAULT_ASSETS_DIR } from '../src/vm/node';
+import { startNodeMachine, DEFAULT_ASSETS_DIR } from '../src/machine/node';
 import { baseLayerFiles } from './base-images';
 
 /**

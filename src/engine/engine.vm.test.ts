@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from './engine.ts';
 import { openEngineOn, openNodeEngine } from '../host/node.ts';
 import { MemoryBackend } from './store/backend.ts';
-import type { Machine } from '../vm/machine.ts';
+import type { Machine } from '../machine/machine.ts';
 import type { BuildEvent } from './build/events.ts';
 import type { ContextEntry } from './dockerfile/index.ts';
 import { readTar, writeTar } from './archive/tar.ts';

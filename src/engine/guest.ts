@@ -1,6 +1,6 @@
 /**
  * What the engine needs from the VM: the agent's request channel (vm/agent/PROTOCOL.md) and the 9p share
- * for bulk data. src/vm implements it with v86; unit tests implement it with fakes. Keeping the engine on
+ * for bulk data. src/machine implements it with v86; unit tests implement it with fakes. Keeping the engine on
  * this interface is what lets it run without a DOM and without v86 in tests.
  */
 import type { GuestNotification, GuestNotifications, GuestOp, GuestParams, GuestResult } from './guest-protocol.ts';

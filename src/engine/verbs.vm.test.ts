@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from './engine.ts';
-import type { Machine } from '../vm/machine.ts';
+import type { Machine } from '../machine/machine.ts';
 import { openNodeEngine } from '../host/node.ts';
 import { runDocker } from '../client/commands.ts';
 import { readTar } from './archive/tar.ts';

@@ -4,7 +4,7 @@
  * (Blobs are content-addressed and stay; an image removed after the checkpoint comes back by metadata,
  * with its layers still unpacked in the restored VM.)
  */
-import type { Machine } from '../vm/machine.ts';
+import type { Machine } from '../machine/machine.ts';
 import type { BlobBackend } from '../engine/store/backend.ts';
 
 const KEPT = 4;

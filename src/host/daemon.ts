@@ -8,8 +8,8 @@
  * editor-adapters.ts (the editor's builds, a lesson's reset).
  */
 import * as Comlink from 'comlink';
-import { prefetchBrowserMachine, restoreBrowserMachine, startBrowserMachine } from '../vm/browser.ts';
-import type { Machine } from '../vm/machine.ts';
+import { prefetchBrowserMachine, restoreBrowserMachine, startBrowserMachine } from '../machine/browser.ts';
+import type { Machine } from '../machine/machine.ts';
 import { Engine, type BaseImage } from '../engine/engine.ts';
 import type { BlobBackend } from '../engine/store/backend.ts';
 import { serveGuestDocker } from './guest-docker.ts';

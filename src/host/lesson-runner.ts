@@ -11,7 +11,7 @@ import { createEngineContext, type EngineLessonContext } from '../lessons/engine
 import { toBase64 } from '../engine/util/base64.ts';
 import { openNodeEngine } from './node.ts';
 import type { Engine } from '../engine/engine.ts';
-import type { Machine } from '../vm/machine.ts';
+import type { Machine } from '../machine/machine.ts';
 
 export const WORKSPACE = '/workspace';
 

@@ -2,7 +2,7 @@
  * The watchdog: the agent must answer a `hello` every few seconds. After three misses (the guest hung, or
  * v86 threw) the VM is declared hung, and the daemon restarts it from the snapshot.
  */
-import type { Machine } from '../vm/machine.ts';
+import type { Machine } from '../machine/machine.ts';
 
 const CHECK_INTERVAL_MS = 5000;
 // Generous: the agent answers nothing while it unpacks a big layer (python's takes many seconds under

@@ -2,7 +2,7 @@
  * The editor's files mirrored into /workspace in the guest, so `docker build .` typed in the terminal
  * sees them. Only what changed is written.
  */
-import type { Machine } from '../vm/machine.ts';
+import type { Machine } from '../machine/machine.ts';
 import { toBase64 } from '../engine/util/base64.ts';
 
 /** Where the learner's workspace appears in the guest: `docker build .` there sees the editor's files. */

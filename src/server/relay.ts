@@ -1,7 +1,7 @@
 /**
  * The VM's way out: a wisp relay (https://github.com/MercuryWorkshop/wisp-protocol, server from
  * @mercuryworkshop/wisp-js) that v86's virtio-net device sends the guest's TCP connections through, plus
- * the guest's DNS (answered here, see src/vm/guest-dns.ts). Every destination passes `decideConnection`
+ * the guest's DNS (answered here, see src/machine/guest-dns.ts). Every destination passes `decideConnection`
  * (src/server/network-policy.ts) on the resolved address, and the connection goes to that address.
  *
  * Wiring:
@@ -20,7 +20,7 @@ import { WebSocket as NodeWebSocket } from 'ws';
 import { decideConnection, parseAllowList, type NetworkPolicy } from './network-policy.ts';
 
 export const RELAY_PATH = '/wisp/';
-/** v86's virtual router, as the guest sees it (src/vm/machine.ts GUEST_GATEWAY). */
+/** v86's virtual router, as the guest sees it (src/machine/machine.ts GUEST_GATEWAY). */
 export const DEFAULT_GATEWAY = '192.168.86.1';
 
 export interface RelayOptions {

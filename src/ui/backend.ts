@@ -1,6 +1,6 @@
 /**
  * The contract between the UI and the engine + VM. src/host/browser-backend.ts implements `Backend` on the real engine
- * (src/engine, src/vm); src/ui/fake/ implements it with fixtures for development and UI tests.
+ * (src/engine, src/machine); src/ui/fake/ implements it with fixtures for development and UI tests.
  * One options object per call, AbortSignal for long work, whole view-model snapshots for updates.
  */
 import type { BootProgress } from './boot/boot.ts';

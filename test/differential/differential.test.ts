@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openNodeEngine } from '../../src/host/node.ts';
 import { readContextDir } from '../../src/cli/host-docker.ts';
-import { DEFAULT_ASSETS_DIR } from '../../src/vm/node.ts';
+import { DEFAULT_ASSETS_DIR } from '../../src/machine/node.ts';
 import type { Engine } from '../../src/engine/engine.ts';
 import { Dockerd, ensureI386 } from './dockerd.ts';
 import { readSavedImages, type ImageSnapshot } from './image-snapshot.ts';

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { main } from '../../src/cli/main.ts';
-import { DEFAULT_ASSETS_DIR } from '../../src/vm/node.ts';
+import { DEFAULT_ASSETS_DIR } from '../../src/machine/node.ts';
 import { gzip } from '../../src/engine/archive/tar.ts';
 import { startRegistry, writeOciLayout, skopeoPush, skopeoInspect, type LocalRegistry } from './local-registry.ts';
 

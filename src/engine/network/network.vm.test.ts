@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../engine.ts';
 import { openNodeEngine } from '../../host/node.ts';
-import type { Machine } from '../../vm/machine.ts';
+import type { Machine } from '../../machine/machine.ts';
 import { runDocker } from '../../client/commands.ts';
 import { PublishedPorts } from '../../host/published-ports.ts';
 

@@ -57,7 +57,7 @@ async function runInContainer(id: string, args: string[], diffIDs = busyboxLayer
 }
 
 describe('the guest VM', () => {
-  it('schedules the CPU slices itself (src/vm/cpu-slices.ts): fails when v86 renames the loop it drives', () => {
+  it('schedules the CPU slices itself (src/machine/cpu-slices.ts): fails when v86 renames the loop it drives', () => {
     expect(machine.cpuSlices).toBe('chained');
   });
 

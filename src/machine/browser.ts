@@ -113,7 +113,7 @@ export function prefetchBrowserMachine(assetsUrl: string): void {
 
 /**
  * Downloads the BIOS and the saved VM state, then restores it. The state comes decompressed from this
- * browser's cache when it holds this snapshot (src/vm/state-cache.ts); otherwise it is downloaded, and
+ * browser's cache when it holds this snapshot (src/machine/state-cache.ts); otherwise it is downloaded, and
  * the cache is filled in the background once the VM runs.
  */
 export async function startBrowserMachine(options: BrowserMachineOptions = {}): Promise<Machine> {

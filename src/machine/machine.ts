@@ -101,7 +101,7 @@ export class Machine implements Guest {
   #clockSync: Promise<void> | null = null;
 
   /**
-   * How the CPU's slices are scheduled: 'chained' (src/vm/cpu-slices.ts) or, if this v86 no longer has the
+   * How the CPU's slices are scheduled: 'chained' (src/machine/cpu-slices.ts) or, if this v86 no longer has the
    * loop members that module drives, v86's own 'default' (slower in browsers; a VM test checks for 'chained').
    */
   cpuSlices: 'chained' | 'default' | 'not started' = 'not started';
@@ -117,7 +117,7 @@ export class Machine implements Guest {
         this.cpuSlices = 'chained';
       } else {
         this.cpuSlices = 'default';
-        console.warn('v86 changed: its CPU loop lacks the members src/vm/cpu-slices.ts drives; using its own scheduling');
+        console.warn('v86 changed: its CPU loop lacks the members src/machine/cpu-slices.ts drives; using its own scheduling');
       }
     });
     this.agent = new AgentClient({
