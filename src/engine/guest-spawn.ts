@@ -37,3 +37,9 @@ export async function spawnInGuest(
   for (const stream of ['stdout', 'stderr'] as const) kept[stream].append(decoders[stream].decode());
   return { exit, stdout: kept.stdout.text(), stderr: kept.stderr.text() };
 }
+
+/** `sh -c script args…` in the VM, for a step that must work: fails with `what` and the end of its stderr. */
+export async function shInGuest(guest: SpawnGuest, what: string, script: string, ...args: string[]): Promise<void> {
+  const { exit, stderr } = await spawnInGuest(guest, ['/bin/sh', '-c', script, 'sh', ...args], { maxChars: 2000 });
+  if (exit !== 0) throw new Error(`${what}: ${stderr.trim() || `exit ${exit}`}`);
+}

@@ -12,6 +12,7 @@ import type { TransferEvent } from '../registry/progress.ts';
 import type { BlobBackend } from '../store/backend.ts';
 import type { ImageStore, LayerRecord } from '../store/image-store.ts';
 import { GUEST_PATHS, type Guest } from '../guest.ts';
+import { shInGuest } from '../guest-spawn.ts';
 import { GuestLayers } from '../runtime/guest-layers.ts';
 import { runtimeSpec, type RuntimeMount } from '../runtime/spec.ts';
 import { buildImage } from '../oci/image.ts';
@@ -435,10 +436,8 @@ export class Builder {
   }
 
   /** `sh -c script` in the guest; fails with its stderr. */
-  async #sh(what: string, script: string, ...args: string[]): Promise<void> {
-    let stderr = '';
-    const { exit } = await this.#guest.request('spawn', { argv: ['/bin/sh', '-c', script, 'sh', ...args] }, { onStream: (stream, data) => { if (stream === 'stderr' && stderr.length < 2000) stderr += new TextDecoder().decode(data); } });
-    if (exit !== 0) throw new Error(`${what}: ${stderr.trim() || `exit ${exit}`}`);
+  #sh(what: string, script: string, ...args: string[]): Promise<void> {
+    return shInGuest(this.#guest, what, script, ...args);
   }
 
   /**

@@ -1,5 +1,5 @@
 import { GUEST_PATHS, isUnknownOp, type Guest } from '../guest';
-import { spawnInGuest } from '../guest-spawn.ts';
+import { shInGuest } from '../guest-spawn.ts';
 import { decompress } from '../util/decompress.ts';
 import { readStreamBytes } from '../util/bytes.ts';
 
@@ -102,9 +102,8 @@ export class GuestLayers {
     if (!mounting) {
       mounting = (async () => {
         const file = await this.#stage(hex, image);
-        const mount = ['/bin/sh', '-c', 'mkdir -p "$2" && mount -t "$3" -o loop,ro "$1" "$2"', 'sh', `${GUEST_PATHS.share}/${file}`, GuestLayers.layerDir(hex), image.type];
-        const { exit, stderr } = await spawnInGuest(this.#guest, mount, { maxChars: 2000 });
-        if (exit !== 0) throw new Error(`could not mount layer sha256:${hex} in the VM: ${stderr.trim() || `exit ${exit}`}`);
+        const mount = 'mkdir -p "$2" && mount -t "$3" -o loop,ro "$1" "$2"';
+        await shInGuest(this.#guest, `could not mount layer sha256:${hex} in the VM`, mount, `${GUEST_PATHS.share}/${file}`, GuestLayers.layerDir(hex), image.type);
       })();
       mounting.catch(() => this.#mounting.delete(hex));
       this.#mounting.set(hex, mounting);
@@ -227,8 +226,7 @@ export class GuestLayers {
       // An agent older than the op (a saved state from an earlier build): the same with three programs.
       if (!isUnknownOp(error as Error)) throw error;
       const script = 'mkdir -p "$1" && mountpoint -q "$1" || mount -t tmpfs -o "size=$2,mode=0755" tmpfs "$1"';
-      const { exit, stderr } = await spawnInGuest(this.#guest, ['/bin/sh', '-c', script, 'sh', dir, String(bytes)], { maxChars: 2000 });
-      if (exit !== 0) throw new Error(`could not limit the size of container ${id}'s writable layer: ${stderr.trim() || `exit ${exit}`}`);
+      await shInGuest(this.#guest, `could not limit the size of container ${id}'s writable layer`, script, dir, String(bytes));
     }
   }
 
