@@ -5,7 +5,7 @@
  * containers with writable layers. Nothing here is shipped as the product's behaviour.
  */
 import type { PortHttpRequest, PortHttpResponse } from '../../engine/api.ts';
-import type { BuildEvent, BuildStepInfo } from '../../engine/index.ts';
+import { INSTRUCTION_KEYWORDS, type BuildEvent, type BuildStepInfo } from '../../engine/index.ts';
 import type { Backend, BuildRequest, BuildOutcome, EngineView } from '../backend.ts';
 import { BootError } from '../boot/boot.ts';
 import type { LintMarker } from '../editor/types.ts';
@@ -34,7 +34,7 @@ export interface FakeOptions {
   lessons?: boolean;
 }
 
-const KNOWN = new Set(['FROM', 'RUN', 'CMD', 'LABEL', 'MAINTAINER', 'EXPOSE', 'ENV', 'ADD', 'COPY', 'ENTRYPOINT', 'VOLUME', 'USER', 'WORKDIR', 'ARG', 'ONBUILD', 'STOPSIGNAL', 'HEALTHCHECK', 'SHELL']);
+const KNOWN = new Set<string>(INSTRUCTION_KEYWORDS);
 
 interface Instr {
   line: number;
@@ -192,8 +192,8 @@ export function createFakeBackend(options: FakeOptions = {}): Backend {
     return lints;
   }
 
-  /** Instructions that change only the image config: the engine lists them in no log step. */
-  const CONFIG_ONLY = new Set(['CMD', 'LABEL', 'MAINTAINER', 'EXPOSE', 'ENV', 'ENTRYPOINT', 'VOLUME', 'USER', 'ARG', 'ONBUILD', 'STOPSIGNAL', 'HEALTHCHECK', 'SHELL']);
+  /** Instructions that change only the image config: every one but FROM and those that make a layer. */
+  const CONFIG_ONLY = new Set<string>(INSTRUCTION_KEYWORDS.filter((keyword) => !['FROM', 'RUN', 'COPY', 'ADD', 'WORKDIR'].includes(keyword)));
 
   /** The build's steps as the engine describes them: every instruction but FROM, counted per stage. */
   function stepInfos(instrs: Instr[]): Map<Instr, BuildStepInfo> {
