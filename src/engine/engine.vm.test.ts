@@ -388,5 +388,5 @@ describe('warm-up', () => {
     expect(folders.names.filter((name) => name.startsWith('warm-up-'))).toEqual([]);
     const crunState = await machine.request<{ names: string[] }>('readdir', { path: '/run/crun' }).catch(() => ({ names: [] as string[] }));
     expect(crunState.names.filter((name) => name.startsWith('warm-up-'))).toEqual([]);
-  });
+  }, 300_000); // two python runs and five busybox ones under emulation
 });
