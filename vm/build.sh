@@ -63,7 +63,7 @@ input_hash() {
 			for f in "${AGENT_SRCS[@]}" "$AGENT_DIR/agent.h"; do printf '%s\n' "${f#"$VM_DIR"/}"; done
 			find rootfs base -type f 2>/dev/null
 			find agent -maxdepth 1 -type f \( -name '*.c' -o -name '*.h' \) 2>/dev/null
-			find stubs -type f 2>/dev/null
+			find shims -type f 2>/dev/null
 		} | sort -u | while read -r f; do
 			[ -e "$f" ] || continue
 			# modes matter too (executable bits end up in the initramfs)
@@ -328,13 +328,11 @@ AGENT="$WORK/agent"
 gcc -m32 -static -Os -o "$AGENT" "${AGENT_SRCS[@]}" ||
 	die "compiling the agent in $AGENT_DIR failed (gcc -m32 -static -Os)"
 strip "$AGENT"
-# crun's libsystemd: a stub whose functions fail with ENOSYS (why: vm/stubs/libsystemd.c). Debian's would
-# bring libgcrypt, libzstd, liblzma, liblz4 and libgpg-error into the RAM-backed root (3.3 MB).
-SYSTEMD_STUB="$WORK/libsystemd.so.0"
-gcc -m32 -shared -fPIC -Os -Wall -o "$SYSTEMD_STUB" -Wl,-soname,libsystemd.so.0 \
-	-Wl,--version-script,"$VM_DIR/stubs/libsystemd.map" "$VM_DIR/stubs/libsystemd.c" ||
-	die "compiling vm/stubs/libsystemd.c failed"
-strip "$SYSTEMD_STUB"
+# crun's libsystemd: the symbols it links against, each failing as without systemd (vm/shims/libsystemd.c)
+SD_SHIM="$WORK/libsystemd.so.0"
+gcc -m32 -shared -fPIC -Os -nostdlib -Wl,-soname,libsystemd.so.0 -Wl,--version-script="$VM_DIR/shims/libsystemd.map" \
+	-o "$SD_SHIM" "$VM_DIR/shims/libsystemd.c" || die "compiling vm/shims/libsystemd.c failed (gcc -m32 -shared)"
+strip "$SD_SHIM"
 
 # ---------------------------------------------------------------------------------------------
 # helpers for assembling trees
@@ -409,17 +407,19 @@ for n in "${!PKGDIR[@]}"; do
 		[ -d "${PKGDIR[$n]}/$d" ] && LIBDIRS+=("${PKGDIR[$n]}/$d")
 	done
 done
+# Libraries built here instead of taken from a package.
+declare -A OWN_LIBS=([libsystemd.so.0]="$SD_SHIM")
 find_lib() { # soname -> path of the file in an extracted package
 	local d
+	[ -n "${OWN_LIBS[$1]:-}" ] && { echo "${OWN_LIBS[$1]}"; return 0; }
 	for d in "${LIBDIRS[@]}"; do [ -e "$d/$1" ] && { echo "$d/$1"; return 0; }; done
 	return 1
 }
 needed() { readelf -d "$1" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'; }
-# Copies the NEEDED closure of the given ELF files into <root>/lib/i386-linux-gnu. Sonames listed in
-# $STUB_LIBS (" a.so b.so ") are left out: the caller installs them, and they need nothing.
+# Copies the NEEDED closure of the given ELF files into <root>/lib/i386-linux-gnu.
 install_libs() {
 	local root=$1; shift
-	local queue=("$@") seen=${STUB_LIBS:-" "} f so p
+	local queue=("$@") seen=" " f so p
 	mkdir -p "$root/lib/i386-linux-gnu"
 	while [ ${#queue[@]} -gt 0 ]; do
 		f=${queue[0]}; queue=("${queue[@]:1}")
@@ -458,11 +458,9 @@ for a in $BB_APPLETS_FULL; do
 	[ -e "$IR/$a" ] || [ -L "$IR/$a" ] || ln -s "/bin/busybox" "$IR/$a"
 done
 cp "$(pkgdir crun)/usr/bin/crun" "$IR/usr/bin/crun"
-mkdir -p "$IR/lib/i386-linux-gnu"
-cp "$SYSTEMD_STUB" "$IR/lib/i386-linux-gnu/libsystemd.so.0"
-STUB_LIBS=" libsystemd.so.0 " install_libs "$IR" "$IR/usr/bin/crun"
+install_libs "$IR" "$IR/usr/bin/crun"
 cp "$(pkgdir nftables)/usr/sbin/nft" "$IR/usr/sbin/nft" # container networks: NAT, published ports
-STUB_LIBS=" libsystemd.so.0 " install_libs "$IR" "$IR/usr/sbin/nft"
+install_libs "$IR" "$IR/usr/sbin/nft"
 cp "$AGENT" "$IR/usr/bin/layerlab-agent"
 ln -sfn layerlab-agent "$IR/usr/bin/docker"
 ln -sfn layerlab-agent "$IR/usr/bin/layerlab-net-attach" # container networks: the OCI hook (agent.c)
