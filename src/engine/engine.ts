@@ -37,6 +37,8 @@ import { sleep } from './containers/record.ts';
 
 /** Hidden container starts after the first, while the learner has started nothing (see `Engine.warmUp`). */
 const EXTRA_WARM_UP_RUNS = 3;
+/** How long the learner must have been idle before the hidden python run (seconds of guest work). */
+const PYTHON_WARM_UP_QUIET_MS = 5000;
 
 /** A base image shipped with the VM (public/vm/base/images.json, see vm/README.md). */
 export interface BaseImage {
@@ -200,10 +202,11 @@ export class Engine implements EngineApi {
   async warmUp(): Promise<void> {
     const warn = (error: unknown) => console.warn(`layerlab: ${(error as Error).message}`);
     const bridgeUp = await this.#containers.warmUp().then(() => true, (error) => (warn(error), false));
-    const hidden = (image: string, args: string[]) =>
+    const hidden = (image: string, args: string[], quietMs?: number) =>
       this.#idle.step(
         () => this.#warmContainer(image, args, { network: bridgeUp }).catch(warn),
         () => void this.#stopWarmContainer(),
+        { quietMs },
       );
     await hidden('busybox', ['true']);
     await this.#idle.step(() => this.guestLayers.prefetchImages().catch(() => {}));
@@ -211,8 +214,14 @@ export class Engine implements EngineApi {
     // steady speed.
     for (let i = 0; i < EXTRA_WARM_UP_RUNS; i++) await hidden('busybox', ['true']);
     // python's first run reads (and the emulated kernel decompresses) its files from the layer image:
-    // done here, its page cache serves the learner's first run. Tried again if the learner interrupted it.
-    for (let i = 0; i < 3 && !(await hidden('python', ['python3', '-c', 'pass'])); i++);
+    // done here, its page cache serves the learner's first run. Seconds of guest work: only after a longer
+    // quiet spell (a learner reading), and tried again if they interrupted it.
+    for (let i = 0; i < 3 && !(await hidden('python', ['python3', '-c', 'pass'], PYTHON_WARM_UP_QUIET_MS)); i++);
+  }
+
+  /** The learner typed at the VM's terminal: the idle-time warm-up gives way (a command may follow). */
+  noteTyping(): void {
+    this.#idle.touch();
   }
 
   /**

@@ -40,4 +40,18 @@ describe('IdleTime', () => {
     expect(await step).toBe(true);
     expect(ran).toBe(true);
   });
+
+  it('gives way to typing: the step in progress is interrupted, the next waits for a quiet spell after it', async () => {
+    const idle = new IdleTime({ quietMs: 0 });
+    let finish: () => void = () => {};
+    const first = idle.step(() => new Promise<void>((resolve) => (finish = resolve)), () => finish());
+    await tick(20);
+    idle.touch();
+    expect(await first).toBe(false);
+    let ran = false;
+    const next = idle.step(async () => void (ran = true), () => {}, { quietMs: 600 });
+    await tick(300);
+    expect(ran).toBe(false);
+    expect(await next).toBe(true);
+  });
 });

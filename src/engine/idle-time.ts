@@ -1,7 +1,7 @@
 /**
  * Work done while the learner is idle (the engine's warm-up), never while they wait: each step starts only
- * once nothing the learner started is in flight and nothing has started for a quiet spell, and a step
- * still running when they start something is interrupted.
+ * once nothing the learner started is in flight and they have neither started nor typed anything for a
+ * quiet spell, and a step still running when they do is interrupted.
  */
 import { sleep } from './containers/record.ts';
 
@@ -29,6 +29,12 @@ export class IdleTime {
     }
   }
 
+  /** The learner typed (at the VM's terminal): a command may follow, so idle work gives way. */
+  touch(): void {
+    this.#lastActive = Date.now();
+    this.#interrupt?.();
+  }
+
   /** Like `busy`, for work that ends elsewhere (an interactive session): call the result when it ends. */
   begin(): () => void {
     this.#active++;
@@ -43,11 +49,13 @@ export class IdleTime {
   }
 
   /**
-   * Runs `work` once the learner is idle. If they start something meanwhile, `interrupt` is called (once) to
-   * cut the step short. Resolves true when the step ran to its end uninterrupted.
+   * Runs `work` once the learner has been idle for `quietMs` (default: the constructor's). If they start or
+   * type something meanwhile, `interrupt` is called (once) to cut the step short. Resolves true when the
+   * step ran to its end uninterrupted.
    */
-  async step(work: () => Promise<void>, interrupt: () => void = () => {}): Promise<boolean> {
-    while (this.#active > 0 || Date.now() - this.#lastActive < this.#quietMs) await sleep(250);
+  async step(work: () => Promise<void>, interrupt: () => void = () => {}, options: { quietMs?: number } = {}): Promise<boolean> {
+    const quietMs = options.quietMs ?? this.#quietMs;
+    while (this.#active > 0 || Date.now() - this.#lastActive < quietMs) await sleep(250);
     let interrupted = false;
     this.#interrupt = () => {
       if (interrupted) return;

@@ -159,7 +159,9 @@ export class Daemon {
   }
 
   writeSerial(data: string): void {
-    this.#require().machine.writeSerial(data);
+    const { machine, engine } = this.#require();
+    engine.noteTyping();
+    machine.writeSerial(data);
   }
 
   async resizeTerminal(cols: number, rows: number): Promise<void> {
