@@ -13,6 +13,7 @@ import { DockerfileParser } from 'dockerfile-ast';
 import type * as lsp from 'vscode-languageserver-types';
 import type { BuildDecoration, LintMarker, LintSeverity } from './types.ts';
 import { formatBytes } from '../layers/tree.ts';
+import { CODE_FONT_FAMILY } from '../fonts/fonts.ts';
 import { StandaloneServices } from 'monaco-editor/editor/standalone/browser/standaloneServices';
 import { getSingletonServiceDescriptors } from 'monaco-editor/platform/instantiation/common/extensions';
 import { FontMeasurements } from 'monaco-editor/editor/browser/config/fontMeasurements';
@@ -168,7 +169,7 @@ function registerDockerfileProviders(): void {
 }
 
 /** The editor's font, measured ahead of the first editor by `prepareMonaco`. */
-const EDITOR_FONT = { fontFamily: "'JetBrains Mono', 'SF Mono', Menlo, Consolas, monospace", fontSize: 13.5, lineHeight: 21 };
+const EDITOR_FONT = { fontFamily: CODE_FONT_FAMILY, fontSize: 13.5, lineHeight: 21 };
 
 /** Longest run of service creation in one task before `prepareMonaco` lets the page have the main thread. */
 const SLICE_MS = 8;
