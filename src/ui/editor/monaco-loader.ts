@@ -81,6 +81,7 @@ function preloadSteps(): void {
   for (const file of files) {
     const link = document.createElement('link');
     link.href = new URL(file, import.meta.url).href;
+    link.crossOrigin = ''; // as Vite's own loading of the same files asks, or the preload is not reused
     if (file.endsWith('.css')) {
       link.rel = 'preload';
       link.as = 'style';

@@ -10,6 +10,7 @@ import type { Plugin, Rolldown } from 'vite';
 
 const LOADER = /[\\/]src[\\/]ui[\\/]editor[\\/]monaco-loader\.ts$/;
 const MONACO = /[\\/]node_modules[\\/]monaco-editor[\\/]/;
+const GRAMMAR = /[\\/]monaco-editor[\\/]esm[\\/]vs[\\/]languages[\\/]definitions[\\/]/;
 
 type ModuleInfoOf = (id: string) => Rolldown.ModuleInfo | null;
 
@@ -85,6 +86,8 @@ export function monacoSteps(): Plugin {
         needed.add(fileName);
         for (const css of chunk.viteMetadata?.importedCss ?? []) needed.add(css);
         chunk.imports.forEach(visit);
+        // A registered language loads its grammar when a file of it is first shown: that file is open at once.
+        chunk.dynamicImports.filter((target) => byName.get(target)?.moduleIds.every((id) => GRAMMAR.test(id))).forEach(visit);
       };
       for (const step of this.getModuleInfo(loaderId)?.dynamicallyImportedIds ?? []) {
         const chunk = chunkOf.get(step);
