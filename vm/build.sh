@@ -63,6 +63,7 @@ input_hash() {
 			for f in "${AGENT_SRCS[@]}" "$AGENT_DIR/agent.h"; do printf '%s\n' "${f#"$VM_DIR"/}"; done
 			find rootfs base -type f 2>/dev/null
 			find agent -maxdepth 1 -type f \( -name '*.c' -o -name '*.h' \) 2>/dev/null
+			find shims -type f 2>/dev/null
 		} | sort -u | while read -r f; do
 			[ -e "$f" ] || continue
 			# modes matter too (executable bits end up in the initramfs)
@@ -327,6 +328,11 @@ AGENT="$WORK/agent"
 gcc -m32 -static -Os -o "$AGENT" "${AGENT_SRCS[@]}" ||
 	die "compiling the agent in $AGENT_DIR failed (gcc -m32 -static -Os)"
 strip "$AGENT"
+# crun's libsystemd: the symbols it links against, each failing as without systemd (vm/shims/libsystemd.c)
+SD_SHIM="$WORK/libsystemd.so.0"
+gcc -m32 -shared -fPIC -Os -nostdlib -Wl,-soname,libsystemd.so.0 -Wl,--version-script="$VM_DIR/shims/libsystemd.map" \
+	-o "$SD_SHIM" "$VM_DIR/shims/libsystemd.c" || die "compiling vm/shims/libsystemd.c failed (gcc -m32 -shared)"
+strip "$SD_SHIM"
 
 # ---------------------------------------------------------------------------------------------
 # helpers for assembling trees
@@ -401,8 +407,11 @@ for n in "${!PKGDIR[@]}"; do
 		[ -d "${PKGDIR[$n]}/$d" ] && LIBDIRS+=("${PKGDIR[$n]}/$d")
 	done
 done
+# Libraries built here instead of taken from a package.
+declare -A OWN_LIBS=([libsystemd.so.0]="$SD_SHIM")
 find_lib() { # soname -> path of the file in an extracted package
 	local d
+	[ -n "${OWN_LIBS[$1]:-}" ] && { echo "${OWN_LIBS[$1]}"; return 0; }
 	for d in "${LIBDIRS[@]}"; do [ -e "$d/$1" ] && { echo "$d/$1"; return 0; }; done
 	return 1
 }

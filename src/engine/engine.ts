@@ -33,6 +33,9 @@ import { pushImage } from './registry/push.ts';
 import { SandboxRegistry } from './registry/sandbox.ts';
 import type { TransferEvent } from './registry/progress.ts';
 
+/** Hidden container starts after the first, while the learner has started nothing (see `Engine.warmUp`). */
+const EXTRA_WARM_UP_RUNS = 3;
+
 /** A base image shipped with the VM (public/vm/base/images.json, see vm/README.md). */
 export interface BaseImage {
   name: string;
@@ -87,6 +90,8 @@ export class Engine implements EngineApi {
   #baseImages = new Map<string, { diffIDs: string[]; env: string[] }>();
   #builder: Builder;
   #containers!: Containers;
+  /** Containers, execs and builds started for the learner: the idle-time warm-up stops once there is one. */
+  #starts = 0;
   #networks!: Networks;
   #tcp: TcpRelay;
   #listeners = new Set<(event: ChangeEvent) => void>();
@@ -187,18 +192,25 @@ export class Engine implements EngineApi {
    */
   async warmUp(): Promise<void> {
     const warn = (error: unknown) => console.warn(`layerlab: ${(error as Error).message}`);
-    await this.#containers.warmUp().catch(warn);
-    await this.#warmContainer('busybox', ['true']).catch(warn);
+    const startsBefore = this.#starts;
+    const bridgeUp = await this.#containers.warmUp().then(() => true, (error) => (warn(error), false));
+    await this.#warmContainer('busybox', ['true'], { network: bridgeUp }).catch(warn);
     // A python warm-up container as well measured no faster first python run (and costs seconds of guest CPU).
     await this.guestLayers.prefetchImages().catch(() => {});
+    // v86 compiles guest code that has run often: a few more starts bring a container start close to its
+    // steady speed. Only while the learner has started nothing: theirs must not queue behind these.
+    for (let i = 0; i < EXTRA_WARM_UP_RUNS && this.#starts === startsBefore; i++) {
+      await this.#warmContainer('busybox', ['true'], { network: bridgeUp }).catch(warn);
+    }
   }
 
   /**
    * A hidden container of a base image (no record, no events, removed at once). After a restore, v86 has
    * compiled none of the guest's code yet: the first container the learner starts would pay for compiling
-   * crun's and the kernel's container paths (seconds under emulation). This one pays while the learner reads.
+   * crun's and the kernel's container paths (seconds under emulation). This one pays while the learner reads,
+   * wired to the default bridge like theirs (network namespace, veth hook) when the bridge is up.
    */
-  async #warmContainer(imageName: string, args: string[]): Promise<void> {
+  async #warmContainer(imageName: string, args: string[], options: { network: boolean }): Promise<void> {
     const base = this.#baseImages.get(imageName);
     if (!base) return;
     const id = `warm-up-${imageName}-${crypto.randomUUID().slice(0, 8)}`;
@@ -211,6 +223,7 @@ export class Engine implements EngineApi {
           process: { args, env: base.env, cwd: '/', uid: 0, gid: 0 },
           rootfs: mounted.rootfs,
           hostname: id.slice(0, 12),
+          createRuntimeHooks: options.network ? [this.#containers.warmUpHook()] : [],
         }),
       }, { timeoutMs: 300_000 });
     } finally {
@@ -234,6 +247,7 @@ export class Engine implements EngineApi {
   // ---- images
 
   async build(options: Parameters<EngineApi['build']>[0]) {
+    this.#starts++;
     const result = await this.#builder.build({
       ...options,
       onEvent: (event: BuildEvent) => {
@@ -485,15 +499,18 @@ export class Engine implements EngineApi {
   }
 
   async create(options: RunOptions): Promise<ContainerView> {
+    this.#starts++;
     const record = await this.#containers.create(options, { volumes: await this.#parseVolumes(options.volumes) });
     return this.#containers.view(record);
   }
 
   async start(options: { container: string; onOutput?: RunOptions['onOutput'] }) {
+    this.#starts++;
     return this.#containers.view(await this.#containers.start(options.container, options.onOutput));
   }
 
   async run(options: RunOptions): Promise<ContainerView> {
+    this.#starts++;
     const record = await this.#containers.create(options, { volumes: await this.#parseVolumes(options.volumes) });
     await this.#containers.start(record.id, options.detach ? undefined : options.onOutput, options.detach ? undefined : options.stdin);
     if (options.detach) return this.#containers.view(record);
@@ -630,6 +647,7 @@ export class Engine implements EngineApi {
   }
 
   exec(options: Parameters<EngineApi['exec']>[0]) {
+    this.#starts++;
     return this.#containers.exec(options.container, options.command, options);
   }
 

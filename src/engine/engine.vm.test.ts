@@ -364,4 +364,25 @@ describe('warm-up', () => {
     const crunState = await machine.request<{ names: string[] }>('readdir', { path: '/run/crun' }).catch(() => ({ names: [] as string[] }));
     expect(crunState.names.filter((name) => name.startsWith('warm-up-'))).toEqual([]);
   });
+
+  it('wires its hidden containers to the default bridge, and starts no more once the learner starts one', async () => {
+    const hidden: { hooks?: { createRuntime?: { args: string[] }[] } }[] = [];
+    const request = machine.request.bind(machine);
+    machine.request = ((op: string, params: Record<string, unknown>, options?: object) => {
+      if (op === 'run' && String(params.name).startsWith('warm-up-')) hidden.push(params.config as (typeof hidden)[number]);
+      return request(op, params, options);
+    }) as typeof machine.request;
+    try {
+      await engine.warmUp();
+      expect(hidden.length).toBeGreaterThan(1);
+      for (const config of hidden) expect(config.hooks?.createRuntime?.[0]?.args).toEqual(expect.arrayContaining(['docker0', 'eth0']));
+      hidden.length = 0;
+      const warming = engine.warmUp();
+      await engine.run({ image: 'busybox', command: ['true'], autoRemove: true });
+      await warming;
+      expect(hidden.length).toBe(1);
+    } finally {
+      machine.request = request;
+    }
+  });
 });

@@ -61,6 +61,18 @@ describe('the guest VM', () => {
     expect(machine.cpuSlices).toBe('chained');
   });
 
+  it('counts the guest instructions a program takes (the benchmark\'s noise-free measure)', async () => {
+    const count = async (script: string) => {
+      const before = machine.instructionCounter;
+      await machine.request('spawn', { argv: ['/bin/sh', '-c', script] });
+      return (machine.instructionCounter - before) >>> 0;
+    };
+    const idle = await count('true');
+    const busy = await count('i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done');
+    expect(idle).toBeGreaterThan(0);
+    expect(busy).toBeGreaterThan(idle + 10_000_000);
+  });
+
   it('runs echo in a busybox container, in its own namespaces', async () => {
     const result = await runInContainer('t-echo', ['sh', '-c', 'echo hello from $(hostname); echo pid $$']);
     expect(result).toMatchObject({ exit: 0, stdout: 'hello from t-echo\npid 1\n' });

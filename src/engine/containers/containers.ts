@@ -220,6 +220,11 @@ export class Containers {
     return this.#parts.networking.warmUp();
   }
 
+  /** The network wiring a hidden warm-up container runs with (its OCI createRuntime hook). */
+  warmUpHook(): { path: string; args: string[] } {
+    return this.#parts.networking.warmUpHook();
+  }
+
   /** `docker network connect`: a new endpoint; wired at once when the container runs. */
   connect(ref: string, networkRef: string, options?: { aliases?: string[]; ip?: string }): Promise<void> {
     return this.#parts.networking.connect(this.find(ref), networkRef, options);

@@ -76,6 +76,16 @@ export class ContainerNetworking {
     if (await this.#networks.ensureBridge(this.#networks.find('bridge'))) await this.#networks.applyRules(this.members());
   }
 
+  /**
+   * The wiring of the hidden warm-up container (Engine.warmUp), so it starts the way a learner's container
+   * does: on the default bridge, at the subnet's last host address (the one handed out last).
+   */
+  warmUpHook(): { path: string; args: string[] } {
+    const network = this.#networks.find('bridge');
+    const ip = this.#networks.lastHostAddress(network);
+    return this.attachHook({ networkId: network.id, ipAddress: ip, macAddress: macForIp(ip), aliases: [] }, 0);
+  }
+
   /** Before a start: bridges up, host ports chosen, /etc/hosts, /etc/hostname and /etc/resolv.conf written. */
   async prepare(record: ContainerRecord): Promise<void> {
     let newBridge = false;

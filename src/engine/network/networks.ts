@@ -146,6 +146,13 @@ export class Networks {
   }
 
   /** A free address in the network for a new endpoint. */
+  /** The subnet's last host address: the one `allocateIp` hands out last. */
+  lastHostAddress(network: NetworkRecord): string {
+    const cidr = parseCidr(network.subnet ?? '');
+    if (!cidr) throw new EngineError(`network ${network.name} has no subnet`);
+    return intToIp(cidr.base + 2 ** (32 - cidr.prefix) - 2);
+  }
+
   allocateIp(network: NetworkRecord, members: NetworkMember[], wanted?: string): string {
     const cidr = parseCidr(network.subnet ?? '');
     if (!cidr) throw new EngineError(`network ${network.name} has no subnet`);
