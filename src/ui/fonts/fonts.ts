@@ -12,8 +12,8 @@
 /** The code font: editor and terminal (theme.css's --mono is the same stack for the rest of the page). */
 export const CODE_FONT_FAMILY = "'JetBrains Mono', 'SF Mono', Menlo, Consolas, monospace";
 
-/** Weights the stylesheets use (theme.css, components, Monaco's bold keywords), in both styles. */
-const WEIGHTS = [400, 500, 600, 650, 700];
+/** The styles the page draws text in (theme.css, components, Monaco's bold keywords and italic comments). */
+const STYLES = ['400', '500', '600', '700', 'italic 400'];
 
 /**
  * Characters the page draws that the first-choice fonts may lack (so each needs a fallback lookup): the
@@ -26,7 +26,7 @@ export function warmFonts(): void {
   if (typeof Worker === 'undefined' || typeof OffscreenCanvas === 'undefined') return;
   const style = getComputedStyle(document.documentElement);
   const stacks = [style.getPropertyValue('--sans'), style.getPropertyValue('--mono'), CODE_FONT_FAMILY].map((s) => s.trim()).filter(Boolean);
-  const fonts = stacks.flatMap((stack) => WEIGHTS.flatMap((weight) => ['normal', 'italic'].map((slant) => `${slant} ${weight} 13px ${stack}`)));
+  const fonts = stacks.flatMap((stack) => STYLES.map((style) => `${style} 13px ${stack}`));
   try {
     const worker = new Worker(new URL('./warm-fonts-worker.ts', import.meta.url), { type: 'module', name: 'warm-fonts' });
     worker.postMessage({ fonts, text: TEXT });
