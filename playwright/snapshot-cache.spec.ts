@@ -70,8 +70,8 @@ test('a browser with too little storage for the snapshot still boots, and again 
   const downloads = snapshotDownloads(context);
   const cdp = await context.newCDPSession(page);
   await page.goto('/');
-  // 40 MB for the whole origin: the image store fits, the ~50 MB snapshot does not.
-  await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(page.url()).origin, quotaSize: 40 * 1024 * 1024 });
+  // 30 MB for the whole origin: the image store fits, the ~40 MB decompressed snapshot does not.
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(page.url()).origin, quotaSize: 30 * 1024 * 1024 });
   await page.reload();
   await untilReady(page);
   await shellAnswers(page);

@@ -585,8 +585,9 @@ done
 layer_tar "$L2" "$STAGE/base/python-3.11.tar"
 # The same tree as a squashfs image: the guest mounts it as the layer's overlay lower dir on first use
 # (a loop mount of a file in the 9p share) instead of unpacking 45 MB of tar under emulation. Owners and
-# times as layer_tar writes them; zstd keeps it about the size of the gzipped tar.
-mksquashfs "$L2" "$STAGE/base/python-3.11.sqfs" -comp zstd -Xcompression-level 19 -all-root -all-time 0 -mkfs-time 0 \
+# times as layer_tar writes them. LZ4, not zstd: the first python run decompresses what it reads in the
+# emulated kernel, 147 instead of 359 million guest instructions, for 17 MB instead of 13.
+mksquashfs "$L2" "$STAGE/base/python-3.11.sqfs" -comp lz4 -Xhc -all-root -all-time 0 -mkfs-time 0 \
 	-noappend -no-xattrs -quiet -no-progress >/dev/null || die "mksquashfs of the python layer failed"
 PY_VERSION=$(lock_entries | sed -n 's/^python3\.11-minimal:[^=]*=\([0-9.]*\).*/\1/p')
 PIP_DEB_VERSION=$(lock_entries | sed -n 's/^python3-pip:[^=]*=\(.*\)/\1/p')

@@ -32,6 +32,8 @@ import { pullImage } from './registry/pull.ts';
 import { pushImage } from './registry/push.ts';
 import { SandboxRegistry } from './registry/sandbox.ts';
 import type { TransferEvent } from './registry/progress.ts';
+import { IdleTime } from './idle-time.ts';
+import { sleep } from './containers/record.ts';
 
 /** Hidden container starts after the first, while the learner has started nothing (see `Engine.warmUp`). */
 const EXTRA_WARM_UP_RUNS = 3;
@@ -90,8 +92,12 @@ export class Engine implements EngineApi {
   #baseImages = new Map<string, { diffIDs: string[]; env: string[] }>();
   #builder: Builder;
   #containers!: Containers;
-  /** Containers, execs and builds started for the learner: the idle-time warm-up stops once there is one. */
-  #starts = 0;
+  /** The learner's container starts, execs and builds; the warm-up runs in the time between them. */
+  #idle = new IdleTime();
+  /** Interactive sessions (`-it`) in progress, by ref: each ends the learner's busy time it began. */
+  #sessions = new Map<string, () => void>();
+  /** The hidden warm-up container (its name), while it runs. */
+  #warming = { id: '', running: false };
   #networks!: Networks;
   #tcp: TcpRelay;
   #listeners = new Set<(event: ChangeEvent) => void>();
@@ -186,22 +192,27 @@ export class Engine implements EngineApi {
   }
 
   /**
-   * What the first container would otherwise do while the learner waits, done while they read: the
-   * default bridge network brought up, one hidden busybox container run, base layer images downloaded
-   * into the VM's share and mounted.
+   * What the first containers would otherwise do while the learner waits, done in their idle time
+   * (idle-time.ts: each step waits until nothing of theirs runs, and gives way when they start something):
+   * the default bridge up, hidden busybox containers on it, the base layer images downloaded into the VM's
+   * share and mounted, a hidden python run.
    */
   async warmUp(): Promise<void> {
     const warn = (error: unknown) => console.warn(`layerlab: ${(error as Error).message}`);
-    const startsBefore = this.#starts;
     const bridgeUp = await this.#containers.warmUp().then(() => true, (error) => (warn(error), false));
-    await this.#warmContainer('busybox', ['true'], { network: bridgeUp }).catch(warn);
-    // A python warm-up container as well measured no faster first python run (and costs seconds of guest CPU).
-    await this.guestLayers.prefetchImages().catch(() => {});
+    const hidden = (image: string, args: string[]) =>
+      this.#idle.step(
+        () => this.#warmContainer(image, args, { network: bridgeUp }).catch(warn),
+        () => void this.#stopWarmContainer(),
+      );
+    await hidden('busybox', ['true']);
+    await this.#idle.step(() => this.guestLayers.prefetchImages().catch(() => {}));
     // v86 compiles guest code that has run often: a few more starts bring a container start close to its
-    // steady speed. Only while the learner has started nothing: theirs must not queue behind these.
-    for (let i = 0; i < EXTRA_WARM_UP_RUNS && this.#starts === startsBefore; i++) {
-      await this.#warmContainer('busybox', ['true'], { network: bridgeUp }).catch(warn);
-    }
+    // steady speed.
+    for (let i = 0; i < EXTRA_WARM_UP_RUNS; i++) await hidden('busybox', ['true']);
+    // python's first run reads (and the emulated kernel decompresses) its files from the layer image:
+    // done here, its page cache serves the learner's first run. Tried again if the learner interrupted it.
+    for (let i = 0; i < 3 && !(await hidden('python', ['python3', '-c', 'pass'])); i++);
   }
 
   /**
@@ -214,6 +225,7 @@ export class Engine implements EngineApi {
     const base = this.#baseImages.get(imageName);
     if (!base) return;
     const id = `warm-up-${imageName}-${crypto.randomUUID().slice(0, 8)}`;
+    this.#warming = { id, running: true };
     try {
       const mounted = await this.guestLayers.mount(id, base.diffIDs);
       await this.#guest.request('run', {
@@ -227,7 +239,17 @@ export class Engine implements EngineApi {
         }),
       }, { timeoutMs: 300_000 });
     } finally {
+      this.#warming.running = false;
       await this.guestLayers.remove(id).catch(() => {});
+    }
+  }
+
+  /** Kills the hidden container in progress: crun knows it only once it has started, so ask until it ends. */
+  async #stopWarmContainer(): Promise<void> {
+    const warming = this.#warming;
+    while (warming.running) {
+      await this.#guest.request('signal', { name: warming.id, signal: 9 }).catch(() => {});
+      await sleep(200);
     }
   }
 
@@ -247,14 +269,15 @@ export class Engine implements EngineApi {
   // ---- images
 
   async build(options: Parameters<EngineApi['build']>[0]) {
-    this.#starts++;
-    const result = await this.#builder.build({
-      ...options,
-      onEvent: (event: BuildEvent) => {
-        options.onEvent?.(event);
-        this.#emit({ type: 'build', event });
-      },
-    });
+    const result = await this.#idle.busy(() =>
+      this.#builder.build({
+        ...options,
+        onEvent: (event: BuildEvent) => {
+          options.onEvent?.(event);
+          this.#emit({ type: 'build', event });
+        },
+      }),
+    );
     this.#emit({ type: 'image', action: 'create', id: result.imageId, ref: result.tags[0] });
     return { imageId: result.imageId, tags: result.tags };
   }
@@ -499,18 +522,21 @@ export class Engine implements EngineApi {
   }
 
   async create(options: RunOptions): Promise<ContainerView> {
-    this.#starts++;
-    const record = await this.#containers.create(options, { volumes: await this.#parseVolumes(options.volumes) });
-    return this.#containers.view(record);
+    return this.#idle.busy(async () => {
+      const record = await this.#containers.create(options, { volumes: await this.#parseVolumes(options.volumes) });
+      return this.#containers.view(record);
+    });
   }
 
   async start(options: { container: string; onOutput?: RunOptions['onOutput'] }) {
-    this.#starts++;
-    return this.#containers.view(await this.#containers.start(options.container, options.onOutput));
+    return this.#idle.busy(async () => this.#containers.view(await this.#containers.start(options.container, options.onOutput)));
   }
 
-  async run(options: RunOptions): Promise<ContainerView> {
-    this.#starts++;
+  run(options: RunOptions): Promise<ContainerView> {
+    return this.#idle.busy(() => this.#run(options));
+  }
+
+  async #run(options: RunOptions): Promise<ContainerView> {
     const record = await this.#containers.create(options, { volumes: await this.#parseVolumes(options.volumes) });
     await this.#containers.start(record.id, options.detach ? undefined : options.onOutput, options.detach ? undefined : options.stdin);
     if (options.detach) return this.#containers.view(record);
@@ -647,8 +673,7 @@ export class Engine implements EngineApi {
   }
 
   exec(options: Parameters<EngineApi['exec']>[0]) {
-    this.#starts++;
-    return this.#containers.exec(options.container, options.command, options);
+    return this.#idle.busy(() => this.#containers.exec(options.container, options.command, options));
   }
 
   diff(options: { container: string }): Promise<WritableEntry[]> {
@@ -690,12 +715,24 @@ export class Engine implements EngineApi {
   }
 
   async attachCommand(options: Parameters<EngineApi['attachCommand']>[0]) {
-    if (options.kind === 'exec') return this.#containers.attachCommand(this.#containers.find(options.container), options);
-    const record = await this.#containers.create(options.run, { volumes: await this.#parseVolumes(options.run.volumes) });
-    return this.#containers.attachCommand(record);
+    // An interactive session keeps the idle-time work away until it ends.
+    const end = this.#idle.begin();
+    try {
+      const command =
+        options.kind === 'exec'
+          ? await this.#containers.attachCommand(this.#containers.find(options.container), options)
+          : await this.#containers.attachCommand(await this.#containers.create(options.run, { volumes: await this.#parseVolumes(options.run.volumes) }));
+      this.#sessions.set(command.ref, end);
+      return command;
+    } catch (error) {
+      end();
+      throw error;
+    }
   }
 
   attachEnded(options: { ref: string; exitCode: number }) {
+    this.#sessions.get(options.ref)?.();
+    this.#sessions.delete(options.ref);
     return this.#containers.attachEnded(options.ref, options.exitCode);
   }
 

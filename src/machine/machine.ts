@@ -68,6 +68,40 @@ interface VirtioConsoleDevice {
   Send(queue: number, chain: VirtioRxChain, data: Uint8Array): void;
 }
 
+/** v86 internals used while restoring (see `restoreState`). */
+interface V86MemoryOps {
+  zero_memory(addr: number, length: number): void;
+  is_memory_zeroed(addr: number, length: number): boolean;
+}
+
+/** Guest RAM is checked in chunks of this size before v86 zeroes it. */
+const ZERO_CHECK_CHUNK = 64 * 1024;
+
+/**
+ * Restores a saved state into an initialised, not yet running emulator. v86 first zeroes all guest RAM
+ * (MEMORY_SIZE) and then copies the saved pages in. A new emulator's RAM is zero already except what its
+ * BIOS set-up wrote, and writing 256 MiB of zeroes costs about 0.1 s (and makes the process touch all of it);
+ * so during the restore only the chunks that are not zero are zeroed. The memory ends up the same.
+ */
+async function restoreState(emulator: V86, state: ArrayBuffer): Promise<void> {
+  const cpu = (emulator as unknown as { v86?: { cpu?: Partial<V86MemoryOps> } }).v86?.cpu;
+  const zero = cpu?.zero_memory;
+  const isZero = cpu?.is_memory_zeroed;
+  if (cpu && typeof zero === 'function' && typeof isZero === 'function') {
+    cpu.zero_memory = (addr, length) => {
+      for (let at = addr; at < addr + length; at += ZERO_CHECK_CHUNK) {
+        const chunk = Math.min(ZERO_CHECK_CHUNK, addr + length - at);
+        if (!isZero(at, chunk)) zero(at, chunk);
+      }
+    };
+  }
+  try {
+    await emulator.restore_state(state);
+  } finally {
+    if (cpu && zero) cpu.zero_memory = zero;
+  }
+}
+
 export class MachineError extends Error {
   constructor(message: string) {
     super(message);
@@ -205,8 +239,9 @@ export class Machine implements Guest {
         vga_memory_size: 2 * 1024 * 1024,
         bios: { buffer: assets.bios },
         vga_bios: { buffer: assets.vgaBios },
+        // A saved state is restored below, once v86 is initialised (as its own initial_state does).
         ...(assets.state
-          ? { initial_state: { buffer: assets.state } }
+          ? {}
           : {
               bzimage: { buffer: assets.bzImage! },
               initrd: { buffer: assets.initrd! },
@@ -217,7 +252,7 @@ export class Machine implements Guest {
         net_device: { type: 'virtio', ...(options.network ? { relay_url: options.network.relayUrl.replace(/^ws/, 'wisp') } : {}) },
         preserve_mac_from_state_image: true,
         virtio_console: { type: 'none' },
-        autostart: true,
+        autostart: !assets.state,
         disable_keyboard: true,
         disable_mouse: true,
         disable_speaker: true,
@@ -226,7 +261,19 @@ export class Machine implements Guest {
       throw new MachineError(`v86 could not start: ${(error as Error).message}`);
     }
     const machine = new Machine(emulator);
-    await new Promise<void>((resolve) => emulator.add_listener('emulator-started', () => resolve()));
+    const started = new Promise<void>((resolve) => emulator.add_listener('emulator-started', () => resolve()));
+    if (assets.state) {
+      const state = assets.state;
+      await new Promise<void>((resolve) => emulator.add_listener('emulator-loaded', () => resolve()));
+      try {
+        await restoreState(emulator, state);
+      } catch (error) {
+        void machine.destroy();
+        throw new MachineError(`the VM snapshot could not be restored (${(error as Error).message}): run \`npm run build:vm -- --force\``);
+      }
+      void emulator.run();
+    }
+    await started;
     progress({ step: 'Waiting for the guest agent', value: 0.8 });
     const timeout = options.readyTimeoutMs ?? (assets.state ? 5_000 : 600_000);
     try {
