@@ -4,6 +4,7 @@ import { defineConfig, transformWithOxc, type Plugin } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { pageSecurityHeaders } from './src/server/headers.ts';
 import { layerlabServerPlugin } from './src/server/vite-plugin.ts';
+import { monacoSteps } from './src/ui/editor/vite-monaco-steps.ts';
 
 /**
  * `/embed.js` in development: the loader compiled on request, so host pages (and the embed tests) use the
@@ -102,7 +103,7 @@ function framingHeaders(): Plugin {
 
 // The VM assets (public/vm/) are build outputs of `npm run build:vm`, served as static files.
 export default defineConfig({
-  plugins: [svelte(), embedLoaderInDev(), previewServiceWorker(), contentSecurityPolicy(), framingHeaders(), layerlabServerPlugin()],
+  plugins: [svelte(), embedLoaderInDev(), previewServiceWorker(), contentSecurityPolicy(), framingHeaders(), layerlabServerPlugin(), monacoSteps()],
   resolve: {
     alias: {
       // dockerfile-language-service's registry client requires Node's https (Docker Hub tag lookups);

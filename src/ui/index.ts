@@ -10,6 +10,7 @@ import type { AppLayout } from './layout.ts';
 import { openWorkspaceStore, type WorkspaceStore } from './persist/store.ts';
 import type { WorkspaceFile } from './workspace/files.ts';
 import './theme.css';
+import { warmFonts } from './fonts/fonts.ts';
 
 export type { Backend, BuildRequest, BuildOutcome, EngineView } from './backend.ts';
 export type { BootProgress } from './boot/boot.ts';
@@ -36,6 +37,7 @@ export interface MountOptions {
 }
 
 export async function mountApp(target: HTMLElement, options: MountOptions): Promise<{ app: AppState; destroy(): void }> {
+  warmFonts();
   const app = new AppState(options.backend, options.layout);
   if (options.initialFiles?.length) app.workspace.replaceDefaults(options.initialFiles);
   const store = options.store ?? (await openWorkspaceStore({ namespace: options.storageNamespace }));

@@ -1,24 +1,24 @@
 /**
- * Everything Monaco, loaded lazily by Editor.svelte (the only importer of monaco-editor in the app).
+ * Everything Monaco, loaded lazily by Editor.svelte through monaco-loader.ts, which loads Monaco's core, its
+ * features and the languages first, in steps, then sets it up with `prepareMonaco` (also in steps).
  * The Dockerfile language comes from `dockerfile-language-service`: its completion, hover, signature
  * help, folding and validator are wired into Monaco providers here; highlighting is Monaco's Monarch
  * grammar for Dockerfiles.
  */
 import '../../engine/util/buffer-shim.ts';
 import * as monaco from 'monaco-editor/editor/editor.api';
-import './monaco-features.ts';
-import 'monaco-editor/languages/definitions/dockerfile/register';
-import 'monaco-editor/languages/definitions/shell/register';
-import 'monaco-editor/languages/definitions/python/register';
-import 'monaco-editor/languages/definitions/javascript/register';
-import 'monaco-editor/languages/definitions/markdown/register';
-import 'monaco-editor/languages/definitions/yaml/register';
 import EditorWorker from 'monaco-editor/editor/editor.worker?worker';
 import { DockerfileLanguageServiceFactory } from 'dockerfile-language-service';
 import { DockerfileParser } from 'dockerfile-ast';
 import type * as lsp from 'vscode-languageserver-types';
 import type { BuildDecoration, LintMarker, LintSeverity } from './types.ts';
 import { formatBytes } from '../layers/tree.ts';
+import { CODE_FONT_FAMILY } from '../fonts/fonts.ts';
+import { StandaloneServices } from 'monaco-editor/editor/standalone/browser/standaloneServices';
+import { getSingletonServiceDescriptors } from 'monaco-editor/platform/instantiation/common/extensions';
+import { FontMeasurements } from 'monaco-editor/editor/browser/config/fontMeasurements';
+import { createBareFontInfoFromRawSettings } from 'monaco-editor/editor/common/config/fontInfoFromSettings';
+import { PixelRatio } from 'monaco-editor/base/browser/pixelRatio';
 
 (self as unknown as { MonacoEnvironment: monaco.Environment }).MonacoEnvironment = {
   getWorker: () => new EditorWorker(),
@@ -57,22 +57,17 @@ function defineTheme(name: string, base: monaco.editor.BuiltinTheme, palette: Ed
   });
 }
 
-defineTheme('layerlab-light', 'vs', {
-  keyword: '2f55b8', comment: '7c8594', string: '1d7a55', variable: 'a35b00',
-  background: '#ffffff', lineHighlight: '#f4f6fb', lineNumber: '#a4abb8', activeLineNumber: '#4a5568', gutter: '#fbfcfe',
-});
-
-defineTheme('layerlab-dark', 'vs-dark', {
-  keyword: '8fb0ff', comment: '7d8799', string: '7fd1a4', variable: 'f0b36a',
-  background: '#171b24', lineHighlight: '#1f2430', lineNumber: '#586175', activeLineNumber: '#aab3c5', gutter: '#171b24',
-});
-
-monaco.languages.setLanguageConfiguration('dockerfile', { comments: { lineComment: '#' } });
-monaco.languages.register({ id: 'ignore', filenames: ['.dockerignore', '.gitignore'] });
-monaco.languages.setMonarchTokensProvider('ignore', {
-  tokenizer: { root: [[/#.*$/, 'comment'], [/^!.*$/, 'keyword'], [/[*?]/, 'variable']] },
-});
-monaco.languages.setLanguageConfiguration('ignore', { comments: { lineComment: '#' } });
+/** The app's two themes, light and dark. */
+function defineThemes(): void {
+  defineTheme('layerlab-light', 'vs', {
+    keyword: '2f55b8', comment: '7c8594', string: '1d7a55', variable: 'a35b00',
+    background: '#ffffff', lineHighlight: '#f4f6fb', lineNumber: '#a4abb8', activeLineNumber: '#4a5568', gutter: '#fbfcfe',
+  });
+  defineTheme('layerlab-dark', 'vs-dark', {
+    keyword: '8fb0ff', comment: '7d8799', string: '7fd1a4', variable: 'f0b36a',
+    background: '#171b24', lineHighlight: '#1f2430', lineNumber: '#586175', activeLineNumber: '#aab3c5', gutter: '#171b24',
+  });
+}
 
 export const service = DockerfileLanguageServiceFactory.createLanguageService();
 service.setCapabilities({
@@ -115,53 +110,108 @@ function convertCompletion(item: lsp.CompletionItem, fallback: monaco.IRange): m
   };
 }
 
-monaco.languages.registerCompletionItemProvider('dockerfile', {
-  triggerCharacters: [' ', '-', '=', '$', '{', '\\'],
-  async provideCompletionItems(model, position) {
-    const word = model.getWordUntilPosition(position);
-    const fallback = { startLineNumber: position.lineNumber, endLineNumber: position.lineNumber, startColumn: word.startColumn, endColumn: word.endColumn };
-    const items = await service.computeCompletionItems(model.getValue(), toPosition(position));
-    return { suggestions: items.map((i) => convertCompletion(service.resolveCompletionItem(i), fallback)) };
-  },
-});
+/** Comment toggling for Dockerfiles, and `.dockerignore` / `.gitignore` highlighting. */
+function registerLanguageExtras(): void {
+  monaco.languages.setLanguageConfiguration('dockerfile', { comments: { lineComment: '#' } });
+  monaco.languages.register({ id: 'ignore', filenames: ['.dockerignore', '.gitignore'] });
+  monaco.languages.setMonarchTokensProvider('ignore', {
+    tokenizer: { root: [[/#.*$/, 'comment'], [/^!.*$/, 'keyword'], [/[*?]/, 'variable']] },
+  });
+  monaco.languages.setLanguageConfiguration('ignore', { comments: { lineComment: '#' } });
+}
 
-monaco.languages.registerHoverProvider('dockerfile', {
-  provideHover(model, position) {
-    const hover = service.computeHover(model.getValue(), toPosition(position));
-    if (!hover) return null;
-    const c = hover.contents;
-    const contents = (Array.isArray(c) ? c : [c]).map((x) =>
-      typeof x === 'string' ? { value: x } : 'kind' in x ? { value: x.value } : { value: '```' + x.language + '\n' + x.value + '\n```' },
-    );
-    return { contents, range: hover.range ? toRange(hover.range) : undefined };
-  },
-});
+/** The Dockerfile language service's completion, hover, signature help and folding as Monaco providers. */
+function registerDockerfileProviders(): void {
+  monaco.languages.registerCompletionItemProvider('dockerfile', {
+    triggerCharacters: [' ', '-', '=', '$', '{', '\\'],
+    async provideCompletionItems(model, position) {
+      const word = model.getWordUntilPosition(position);
+      const fallback = { startLineNumber: position.lineNumber, endLineNumber: position.lineNumber, startColumn: word.startColumn, endColumn: word.endColumn };
+      const items = await service.computeCompletionItems(model.getValue(), toPosition(position));
+      return { suggestions: items.map((i) => convertCompletion(service.resolveCompletionItem(i), fallback)) };
+    },
+  });
+  monaco.languages.registerHoverProvider('dockerfile', {
+    provideHover(model, position) {
+      const hover = service.computeHover(model.getValue(), toPosition(position));
+      if (!hover) return null;
+      const c = hover.contents;
+      const contents = (Array.isArray(c) ? c : [c]).map((x) =>
+        typeof x === 'string' ? { value: x } : 'kind' in x ? { value: x.value } : { value: '```' + x.language + '\n' + x.value + '\n```' },
+      );
+      return { contents, range: hover.range ? toRange(hover.range) : undefined };
+    },
+  });
+  monaco.languages.registerSignatureHelpProvider('dockerfile', {
+    signatureHelpTriggerCharacters: [' ', '='],
+    provideSignatureHelp(model, position) {
+      const help = service.computeSignatureHelp(model.getValue(), toPosition(position));
+      if (!help || help.signatures.length === 0) return null;
+      return {
+        value: {
+          activeSignature: help.activeSignature ?? 0,
+          activeParameter: help.activeParameter ?? 0,
+          signatures: help.signatures.map((s) => ({
+            label: s.label,
+            documentation: toMarkdown(s.documentation),
+            parameters: (s.parameters ?? []).map((p) => ({ label: p.label, documentation: toMarkdown(p.documentation) })),
+          })),
+        },
+        dispose() {},
+      };
+    },
+  });
+  monaco.languages.registerFoldingRangeProvider('dockerfile', {
+    provideFoldingRanges(model) {
+      return service.computeFoldingRanges(model.getValue()).map((r) => ({ start: r.startLine + 1, end: r.endLine + 1 }));
+    },
+  });
+}
 
-monaco.languages.registerSignatureHelpProvider('dockerfile', {
-  signatureHelpTriggerCharacters: [' ', '='],
-  provideSignatureHelp(model, position) {
-    const help = service.computeSignatureHelp(model.getValue(), toPosition(position));
-    if (!help || help.signatures.length === 0) return null;
-    return {
-      value: {
-        activeSignature: help.activeSignature ?? 0,
-        activeParameter: help.activeParameter ?? 0,
-        signatures: help.signatures.map((s) => ({
-          label: s.label,
-          documentation: toMarkdown(s.documentation),
-          parameters: (s.parameters ?? []).map((p) => ({ label: p.label, documentation: toMarkdown(p.documentation) })),
-        })),
-      },
-      dispose() {},
-    };
-  },
-});
+/** The editor's font, measured ahead of the first editor by `prepareMonaco`. */
+const EDITOR_FONT = { fontFamily: CODE_FONT_FAMILY, fontSize: 13.5, lineHeight: 21 };
 
-monaco.languages.registerFoldingRangeProvider('dockerfile', {
-  provideFoldingRanges(model) {
-    return service.computeFoldingRanges(model.getValue()).map((r) => ({ start: r.startLine + 1, end: r.endLine + 1 }));
-  },
-});
+/** Longest run of service creation in one task before `prepareMonaco` lets the page have the main thread. */
+const SLICE_MS = 8;
+
+let prepared: Promise<void> | null = null;
+
+/**
+ * Monaco's one-time setup, in steps each in a task of its own (`nextTask` between them), so that creating
+ * the first editor is not one long task: its services (created on first use: otherwise all at once with the
+ * first editor), the themes (generating a theme's CSS is a step of its own, `theme` first), the languages'
+ * extras, the Dockerfile providers, and the measurement of the editor's font (DOM reads that force a layout).
+ */
+export function prepareMonaco(nextTask: () => Promise<void>, theme: 'light' | 'dark' = 'light'): Promise<void> {
+  prepared ??= (async () => {
+    StandaloneServices.initialize({});
+    await nextTask();
+    let sliceStart = performance.now();
+    for (const [id] of getSingletonServiceDescriptors()) {
+      try {
+        StandaloneServices.get(id);
+      } catch {
+        // Left for the editor to create (and report) if it needs it.
+      }
+      if (performance.now() - sliceStart > SLICE_MS) {
+        await nextTask();
+        sliceStart = performance.now();
+      }
+    }
+    const steps = [
+      defineThemes,
+      () => monaco.editor.setTheme(theme === 'dark' ? 'layerlab-dark' : 'layerlab-light'),
+      registerLanguageExtras,
+      registerDockerfileProviders,
+      () => FontMeasurements.readFontInfo(window, createBareFontInfoFromRawSettings(EDITOR_FONT, PixelRatio.getInstance(window).value)),
+    ];
+    for (const step of steps) {
+      await nextTask();
+      step();
+    }
+  })();
+  return prepared;
+}
 
 const SEVERITY: Record<LintSeverity, monaco.MarkerSeverity> = {
   error: monaco.MarkerSeverity.Error,
@@ -247,9 +297,7 @@ export class EditorController {
       readOnly: options.readOnly ?? false,
       readOnlyMessage: { value: 'This example is read-only.' },
       automaticLayout: true,
-      fontFamily: "'JetBrains Mono', 'SF Mono', Menlo, Consolas, monospace",
-      fontSize: 13.5,
-      lineHeight: 21,
+      ...EDITOR_FONT,
       minimap: { enabled: false },
       glyphMargin: true,
       scrollBeyondLastLine: false,

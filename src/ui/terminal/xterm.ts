@@ -3,6 +3,7 @@ import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
 import '@xterm/xterm/css/xterm.css';
 import type { TerminalBridge } from './port.ts';
+import { CODE_FONT_FAMILY } from '../fonts/fonts.ts';
 
 export interface MountedTerminal {
   fit(): void;
@@ -12,7 +13,7 @@ export interface MountedTerminal {
 
 export function mountTerminal(element: HTMLElement, bridge: TerminalBridge): MountedTerminal {
   const term = new Terminal({
-    fontFamily: "'JetBrains Mono', 'SF Mono', Menlo, Consolas, monospace",
+    fontFamily: CODE_FONT_FAMILY,
     fontSize: 13,
     lineHeight: 1.2,
     cursorBlink: true,
