@@ -22,7 +22,9 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `npx vite --port ${port} --strictPort`,
+    // --force: dependencies pre-bundled afresh at start, so a dependency found mid-test (Monaco's step imports)
+    // cannot make Vite re-bundle and reload the page under a running test.
+    command: `npx vite --port ${port} --strictPort --force`,
     url: `http://localhost:${port}`,
     reuseExistingServer: true,
     timeout: 60_000,
