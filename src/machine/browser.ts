@@ -89,6 +89,16 @@ function fillStateCache(key: string, zst: ArrayBuffer): Promise<boolean> {
   });
 }
 
+/**
+ * v86.wasm compiled while it downloads; the browser keeps the compiled code with the cached response, so a
+ * reload skips compiling. Null where streaming compilation fails (a server sending another MIME type).
+ */
+let v86Module: Promise<WebAssembly.Module | null> | null = null;
+function compiledV86(): Promise<WebAssembly.Module | null> {
+  v86Module ??= typeof WebAssembly.compileStreaming === 'function' ? WebAssembly.compileStreaming(fetch(wasmUrl)).catch(() => null) : Promise.resolve(null);
+  return v86Module;
+}
+
 /** A snapshot lookup started before `startBrowserMachine` is called (see `prefetchBrowserMachine`). */
 let prefetched: { base: string; id: Promise<string | null>; cached: Promise<ArrayBuffer | null> } | null = null;
 
@@ -107,6 +117,7 @@ function lookUpCachedState(base: URL): { id: Promise<string | null>; cached: Pro
  * setting up, so `startBrowserMachine` finds it ready.
  */
 export function prefetchBrowserMachine(assetsUrl: string): void {
+  void compiledV86();
   const base = new URL(assetsUrl, globalThis.location?.href);
   prefetched = { base: base.href, ...lookUpCachedState(base) };
 }
@@ -160,6 +171,7 @@ export async function startBrowserMachine(options: BrowserMachineOptions = {}): 
       Machine.start({
         assets: { bios, vgaBios, state },
         wasmPath: wasmUrl,
+        wasmModule: compiledV86(),
         network,
         onProgress: (p) => progress({ step: p.step, value: 0.7 + 0.3 * p.value }),
       }),
@@ -185,5 +197,5 @@ let firmware: { bios: ArrayBuffer; vgaBios: ArrayBuffer } | null = null;
 /** A machine from a state saved in this page (a lesson step's checkpoint). */
 export async function restoreBrowserMachine(state: ArrayBuffer): Promise<Machine> {
   if (!firmware) throw new MachineError('the VM has not been started yet');
-  return Machine.start({ assets: { ...firmware, state: state.slice(0) }, wasmPath: wasmUrl, network: await pageRelay() });
+  return Machine.start({ assets: { ...firmware, state: state.slice(0) }, wasmPath: wasmUrl, wasmModule: compiledV86(), network: await pageRelay() });
 }
