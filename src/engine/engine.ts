@@ -201,6 +201,10 @@ export class Engine implements EngineApi {
    */
   async warmUp(): Promise<void> {
     const warn = (error: unknown) => console.warn(`layerlab: ${(error as Error).message}`);
+    // Downloading the layer images into the VM's share and mounting them is host work and one small guest
+    // program each: started first and not gated on idle time, it is done before most learners type, and a
+    // learner who never pauses still finds them there.
+    const prefetched = this.guestLayers.prefetchImages().catch(() => {});
     const bridgeUp = await this.#containers.warmUp().then(() => true, (error) => (warn(error), false));
     const hidden = (image: string, args: string[], quietMs?: number) =>
       this.#idle.step(
@@ -209,7 +213,7 @@ export class Engine implements EngineApi {
         { quietMs },
       );
     await hidden('busybox', ['true']);
-    await this.#idle.step(() => this.guestLayers.prefetchImages().catch(() => {}));
+    await prefetched;
     // v86 compiles guest code that has run often: a few more starts bring a container start close to its
     // steady speed.
     for (let i = 0; i < EXTRA_WARM_UP_RUNS; i++) await hidden('busybox', ['true']);
