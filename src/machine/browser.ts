@@ -99,6 +99,15 @@ function compiledV86(): Promise<WebAssembly.Module | null> {
   return v86Module;
 }
 
+/** v86's instance, from the code compiled above, or from the bytes where that failed. */
+async function instantiateV86(imports: WebAssembly.Imports): Promise<WebAssembly.Exports> {
+  const compiled = await compiledV86();
+  if (compiled) return (await WebAssembly.instantiate(compiled, imports)).exports;
+  const response = await fetch(wasmUrl);
+  if (!response.ok) throw new MachineError(`could not download the emulator ${wasmUrl}: HTTP ${response.status}`);
+  return (await WebAssembly.instantiate(await response.arrayBuffer(), imports)).instance.exports;
+}
+
 /** A snapshot lookup started before `startBrowserMachine` is called (see `prefetchBrowserMachine`). */
 let prefetched: { base: string; id: Promise<string | null>; cached: Promise<ArrayBuffer | null> } | null = null;
 
@@ -171,7 +180,7 @@ export async function startBrowserMachine(options: BrowserMachineOptions = {}): 
       Machine.start({
         assets: { bios, vgaBios, state },
         wasmPath: wasmUrl,
-        wasmModule: compiledV86(),
+        wasmInstantiate: instantiateV86,
         network,
         onProgress: (p) => progress({ step: p.step, value: 0.7 + 0.3 * p.value }),
       }),
@@ -197,5 +206,5 @@ let firmware: { bios: ArrayBuffer; vgaBios: ArrayBuffer } | null = null;
 /** A machine from a state saved in this page (a lesson step's checkpoint). */
 export async function restoreBrowserMachine(state: ArrayBuffer): Promise<Machine> {
   if (!firmware) throw new MachineError('the VM has not been started yet');
-  return Machine.start({ assets: { ...firmware, state: state.slice(0) }, wasmPath: wasmUrl, wasmModule: compiledV86(), network: await pageRelay() });
+  return Machine.start({ assets: { ...firmware, state: state.slice(0) }, wasmPath: wasmUrl, wasmInstantiate: instantiateV86, network: await pageRelay() });
 }

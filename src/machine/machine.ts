@@ -1,4 +1,4 @@
-import { V86 } from 'v86';
+import { V86, type V86Options } from 'v86';
 import { isUnknownOp, type Guest, type RequestOptions } from '../engine/guest';
 import { AgentClient, type AgentEvent } from './agent-client';
 import { answerGuestDns } from './guest-dns';
@@ -32,10 +32,10 @@ export interface MachineOptions {
   /** Where v86.wasm is: a file path under Node, a URL in the browser. */
   wasmPath: string;
   /**
-   * v86.wasm already compiled (the browser compiles it from the network while it reads the snapshot, and
-   * keeps the compiled code in its cache); resolving to null: v86 fetches and compiles `wasmPath` itself.
+   * Instantiates v86.wasm instead of v86 fetching and compiling `wasmPath` (the browser compiles it while it
+   * reads the snapshot, and keeps the compiled code in its cache).
    */
-  wasmModule?: Promise<WebAssembly.Module | null>;
+  wasmInstantiate?: V86Options['wasm_fn'];
   /** Called for each progress step while the machine starts. */
   onProgress?: (progress: { step: string; value: number }) => void;
   /** Milliseconds to wait for the agent after start. Default: 5 s after a restore, 600 s for a cold boot (a busy host slows v86 a lot). */
@@ -238,10 +238,9 @@ export class Machine implements Guest {
     progress({ step: assets.state ? 'Restoring the VM snapshot' : 'Booting Linux', value: 0 });
     let emulator: V86;
     try {
-      const compiled = await options.wasmModule;
       emulator = new V86({
         wasm_path: options.wasmPath,
-        ...(compiled ? { wasm_fn: (imports: WebAssembly.Imports) => WebAssembly.instantiate(compiled, imports).then((instance) => instance.exports) } : {}),
+        ...(options.wasmInstantiate ? { wasm_fn: options.wasmInstantiate } : {}),
         memory_size: MEMORY_SIZE,
         vga_memory_size: 2 * 1024 * 1024,
         bios: { buffer: assets.bios },
