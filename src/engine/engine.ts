@@ -35,7 +35,7 @@ import type { TransferEvent } from './registry/progress.ts';
 import { IdleTime } from './idle-time.ts';
 import { sleep } from './containers/record.ts';
 
-/** Hidden container starts after the first, while the learner has started nothing (see `Engine.warmUp`). */
+/** Hidden busybox starts after the first, each in the learner's idle time (see `Engine.warmUp`). */
 const EXTRA_WARM_UP_RUNS = 3;
 /** How long the learner must have been idle before the hidden python run (seconds of guest work). */
 const PYTHON_WARM_UP_QUIET_MS = 5000;
@@ -194,10 +194,10 @@ export class Engine implements EngineApi {
   }
 
   /**
-   * What the first containers would otherwise do while the learner waits, done in their idle time
-   * (idle-time.ts: each step waits until nothing of theirs runs, and gives way when they start something):
-   * the default bridge up, hidden busybox containers on it, the base layer images downloaded into the VM's
-   * share and mounted, a hidden python run.
+   * What the first containers would otherwise do while the learner waits: the base layer images downloaded
+   * into the VM's share and mounted (at once), the default bridge up, then in their idle time (idle-time.ts:
+   * each step waits until nothing of theirs runs, and gives way when they start or type something) hidden
+   * busybox containers on the bridge and a hidden python run.
    */
   async warmUp(): Promise<void> {
     const warn = (error: unknown) => console.warn(`layerlab: ${(error as Error).message}`);

@@ -5,12 +5,12 @@
  */
 import { sleep } from './containers/record.ts';
 
-/** How long nothing must have started before an idle step begins. */
-export const QUIET_MS = 1500;
+/** How long the learner must have neither started nor typed anything before an idle step begins. */
+const QUIET_MS = 1500;
 
 export class IdleTime {
   #active = 0;
-  /** When the learner's last piece of work ended (ms since the epoch); 0: never. */
+  /** When the learner last typed or their last piece of work ended (ms since the epoch); 0: never. */
   #lastActive = 0;
   #interrupt: (() => void) | null = null;
   #quietMs: number;

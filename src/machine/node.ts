@@ -61,14 +61,14 @@ export async function startNodeMachine(options: NodeMachineOptions = {}): Promis
     bios: await readAsset(dir, 'bios.bin'),
     vgaBios: await readAsset(dir, 'vgabios.bin'),
   };
+  const start = (state?: ArrayBuffer) =>
+    Machine.start({ assets: state ? { ...assets, state } : assets, wasmPath: v86WasmPath(), network: options.network, offlineReason: options.offlineReason });
   if (options.coldBoot) {
     assets.bzImage = await readAsset(dir, 'bzImage');
     assets.initrd = await readAsset(dir, 'initrd.img');
     assets.cmdline = new TextDecoder().decode(await readAsset(dir, 'cmdline.txt')).trim();
-    return Machine.start({ assets, wasmPath: v86WasmPath(), network: options.network, offlineReason: options.offlineReason });
+    return start();
   }
-  const start = (state: ArrayBuffer) =>
-    Machine.start({ assets: { ...assets, state }, wasmPath: v86WasmPath(), network: options.network, offlineReason: options.offlineReason });
   const cache = await stateCacheEntry(dir, options.stateCache ?? true);
   const cached = cache ? await readNodeCachedState(cache.cacheDir, cache.file) : null;
   if (cache && cached) {

@@ -145,17 +145,15 @@ export class Networks {
     return record;
   }
 
-  /** A free address in the network for a new endpoint. */
   /** The subnet's last host address: the one `allocateIp` hands out last. */
   lastHostAddress(network: NetworkRecord): string {
-    const cidr = parseCidr(network.subnet ?? '');
-    if (!cidr) throw new EngineError(`network ${network.name} has no subnet`);
+    const cidr = subnetOf(network);
     return intToIp(cidr.base + 2 ** (32 - cidr.prefix) - 2);
   }
 
+  /** A free address in the network for a new endpoint. */
   allocateIp(network: NetworkRecord, members: NetworkMember[], wanted?: string): string {
-    const cidr = parseCidr(network.subnet ?? '');
-    if (!cidr) throw new EngineError(`network ${network.name} has no subnet`);
+    const cidr = subnetOf(network);
     const used = new Set([network.gateway, ...members.flatMap((m) => Object.values(m.endpoints).filter((e) => e.networkId === network.id).map((e) => e.ipAddress))]);
     if (wanted) {
       if (!inSubnet(wanted, cidr)) throw new EngineError(`invalid address ${wanted}: it does not belong to any of this network's subnets`);
@@ -283,6 +281,12 @@ export function parseCidr(text: string): Cidr | null {
   if (bytes.some((b) => b > 255) || prefix < 8 || prefix > 29) return null;
   const mask = prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0;
   return { base: (ipToInt(bytes.join('.')) & mask) >>> 0, prefix };
+}
+
+function subnetOf(network: NetworkRecord): Cidr {
+  const cidr = parseCidr(network.subnet ?? '');
+  if (!cidr) throw new EngineError(`network ${network.name} has no subnet`);
+  return cidr;
 }
 
 function ipToInt(ip: string): number {
