@@ -36,8 +36,7 @@ for (const layer of await baseLayerFiles(dir, PRELOADED_IMAGES)) {
 }
 
 // Freed pages are zeroed (init_on_free=1) and dropping caches frees more: the state compresses far better.
-// vm/rootfs/init has loaded every kernel module: their .ko files (1.9 MB) would only sit in the RAM-backed root.
-await machine.request('spawn', { argv: ['/bin/sh', '-c', 'rm -rf /lib/modules/layerlab; sync; echo 3 > /proc/sys/vm/drop_caches'] });
+await machine.request('spawn', { argv: ['/bin/sh', '-c', 'sync; echo 3 > /proc/sys/vm/drop_caches'] });
 const state = new Uint8Array(await machine.saveState());
 machine.destroy();
 
