@@ -79,7 +79,8 @@ snapshot_hash() {
 	(
 		cat "$OUT/build-inputs.sha256"
 		cd "$VM_DIR/.."
-		sha256sum vm/snapshot.ts vm/base-images.ts src/machine/machine.ts src/machine/node.ts src/machine/agent-client.ts
+		sha256sum vm/snapshot.ts vm/base-images.ts src/machine/machine.ts src/machine/node.ts src/machine/agent-client.ts \
+			src/engine/network/networks.ts
 	) | sha256sum | cut -d' ' -f1
 }
 ensure_snapshot() {
