@@ -97,7 +97,7 @@ export function benchApp(): Promise<Record<string, number | null | string>> {
         // What a CDN sends: text and wasm gzip-compressed, already compressed files (.zst) as they are.
         const sent = (r: { url: string; bytes: Buffer }) => (/\.zst$/.test(r.url) ? r.bytes.length : gzipSync(r.bytes).length);
         const sum = (list: typeof responses) => list.reduce((total, r) => total + sent(r), 0);
-        const prefetch = (r: { url: string }) => /\/vm\/base\/.+\.(sqfs|tar)(\.zst)?$/.test(r.url);
+        const prefetch = (r: { url: string }) => /\/vm\/base\/.+\.(sqfs|tar)(\.zst|\.gz)?$/.test(r.url);
         const pageResponses = responses.filter((r) => !prefetch(r));
         results['app.transfer_bytes'] = sum(pageResponses);
         results['app.transfer_snapshot_bytes'] = sum(pageResponses.filter((r) => /\.zst$/.test(r.url)));

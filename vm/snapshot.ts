@@ -1,12 +1,14 @@
 /**
- * Boots the freshly built guest once under Node, unpacks the base images' layers inside it, and saves the
- * v86 state as public/vm/state.bin.zst, so learners never wait for a cold boot.
+ * Boots the freshly built guest once under Node, unpacks the base images' layers inside it, brings the default
+ * bridge up, and saves the v86 state as public/vm/state.bin.zst, so learners never wait for a cold boot.
  * Run by vm/build.sh after the kernel, initramfs and base layers are built.
  */
 import { execFileSync } from 'node:child_process';
 import { readFile, writeFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GUEST_PATHS } from '../src/engine/guest';
+import { DEFAULT_BRIDGE_SETUP } from '../src/engine/network/networks';
+import { spawnInGuest } from '../src/engine/guest-spawn';
 import { startNodeMachine, DEFAULT_ASSETS_DIR } from '../src/machine/node';
 import { baseLayerFiles } from './base-images';
 
@@ -34,6 +36,13 @@ for (const layer of await baseLayerFiles(dir, PRELOADED_IMAGES)) {
   await machine.request('rm', { path: `${GUEST_PATHS.share}/${transfer}` });
   console.log(`snapshot: unpacked ${layer.file} (${(bytes.length / 1e6).toFixed(1)} MB) in the guest`);
 }
+
+// The default bridge up with its NAT rules, as the engine would make them before the first container on it.
+for (const argv of DEFAULT_BRIDGE_SETUP) {
+  const { exit, stdout, stderr } = await spawnInGuest(machine, [...argv]);
+  if (exit !== 0) throw new Error(`snapshot: ${argv.join(' ')} failed: ${(stderr + stdout).trim()}`);
+}
+console.log('snapshot: default bridge docker0 up, NAT rules in force');
 
 // Freed pages are zeroed (init_on_free=1) and dropping caches frees more: the state compresses far better.
 // vm/rootfs/init has loaded every kernel module: their .ko files (1.9 MB) would only sit in the RAM-backed root.

@@ -70,10 +70,12 @@ export class ContainerNetworking {
 
   /**
    * Idle-time work after the VM is up: the default bridge and its NAT rules, which the first container on it
-   * would otherwise set up while the learner waits (two guest programs, seconds under emulation).
+   * would otherwise set up while the learner waits. The VM snapshot has them already (adopted here with two
+   * reads); a checkpoint or a VM without them gets them now.
    */
   async warmUp(): Promise<void> {
-    if (await this.#networks.ensureBridge(this.#networks.find('bridge'))) await this.#networks.applyRules(this.members());
+    await this.#networks.ensureBridge(this.#networks.find('bridge'));
+    await this.#networks.applyRules(this.members());
   }
 
   /**
@@ -88,16 +90,16 @@ export class ContainerNetworking {
 
   /** Before a start: bridges up, host ports chosen, /etc/hosts, /etc/hostname and /etc/resolv.conf written. */
   async prepare(record: ContainerRecord): Promise<void> {
-    let newBridge = false;
     for (const endpoint of Object.values(record.endpoints ?? {})) {
       const network = this.#networks.list().find((n) => n.id === endpoint.networkId);
       if (!network) throw new EngineError(`network ${endpoint.networkId} not found`);
-      newBridge = (await this.#networks.ensureBridge(network)) || newBridge;
+      await this.#networks.ensureBridge(network);
     }
     record.ports = this.#bindPorts(record);
-    // NAT, isolation between networks and published ports are in place before the process starts.
+    // NAT, isolation between networks and published ports are in place before the process starts (no guest
+    // work when they already are).
     const starting = this.members().map((m) => (m.id === record.id ? { ...m, running: true } : m));
-    if (newBridge || record.ports.length) await this.#networks.applyRules(starting).catch((error) => console.warn(`layerlab: ${(error as Error).message}`));
+    await this.#networks.applyRules(starting).catch((error) => console.warn(`layerlab: ${(error as Error).message}`));
     const dir = containerDir(record.id);
     const resolv = await this.#guest
       .request('read', { path: '/etc/resolv.conf' })

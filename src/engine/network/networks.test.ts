@@ -1,13 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryBackend } from '../store/backend.ts';
 import type { Guest } from '../guest.ts';
-import { macForIp, Networks, parseCidr, type NetworkMember } from './networks.ts';
+import { DEFAULT_BRIDGE_SETUP, macForIp, Networks, parseCidr, type NetworkMember } from './networks.ts';
 
-/** A guest that records the network tool's invocations and succeeds. */
-function fakeGuest(calls: string[][]): Guest {
+/** A guest that records the network tool's invocations and succeeds; `files` are what it can read. */
+function fakeGuest(calls: string[][], files: Record<string, string> = {}): Guest {
   return {
     request: (async (op: string, params: Record<string, unknown> = {}) => {
       if (op === 'spawn') calls.push(params.argv as string[]);
+      if (op === 'read') {
+        const text = files[params.path as string];
+        if (text === undefined) throw new Error(`${params.path as string}: No such file or directory`);
+        return { data: Buffer.from(text).toString('base64') };
+      }
       return { exit: 0 };
     }) as Guest['request'],
     notify: () => {},
@@ -67,5 +72,35 @@ describe('networks', () => {
     ]);
     expect(macForIp('172.17.0.2')).toBe('02:42:ac:11:00:02');
     expect(parseCidr('10.1.2.3/8')).toEqual({ base: 10 * 2 ** 24, prefix: 8 });
+  });
+
+  it('adopts the bridge and rules the guest has (the snapshot\'s) and rewrites rules only when they change', async () => {
+    const calls: string[][] = [];
+    // The guest as the VM snapshot leaves it: DEFAULT_BRIDGE_SETUP has run.
+    const files = { '/sys/class/net/docker0/flags': '0x1003\n', '/run/layerlab-net.rules': `${DEFAULT_BRIDGE_SETUP[1].slice(2).join('\n')}\n` };
+    const networks = await Networks.open({ backend: new MemoryBackend(), guest: fakeGuest(calls, files) });
+    const bridge = networks.find('bridge');
+    expect(DEFAULT_BRIDGE_SETUP).toEqual([
+      ['/usr/libexec/layerlab/net', 'bridge', 'docker0', '172.17.0.1/16'],
+      ['/usr/libexec/layerlab/net', 'rules', 'bridge:docker0:172.17.0.0/16'],
+    ]);
+    await networks.ensureBridge(bridge);
+    const web = member({ endpoints: { bridge: { networkId: bridge.id, ipAddress: '172.17.0.2', macAddress: '', aliases: [] } } });
+    await networks.applyRules([web]);
+    expect(calls).toEqual([]);
+    const published = { ...web, ports: [{ hostIp: '0.0.0.0', hostPort: 8080, containerPort: 80, protocol: 'tcp' as const }] };
+    await networks.applyRules([published]);
+    await networks.applyRules([published]);
+    await networks.applyRules([web]);
+    expect(calls).toEqual([
+      ['/usr/libexec/layerlab/net', 'rules', 'bridge:docker0:172.17.0.0/16', 'port:8080:172.17.0.2:80'],
+      ['/usr/libexec/layerlab/net', 'rules', 'bridge:docker0:172.17.0.0/16'],
+    ]);
+    // A guest without the bridge (a VM booted cold): brought up, and its rule added.
+    const cold: string[][] = [];
+    const fresh = await Networks.open({ backend: new MemoryBackend(), guest: fakeGuest(cold, { '/sys/class/net/docker0/flags': '0x1002\n' }) });
+    await fresh.ensureBridge(fresh.find('bridge'));
+    await fresh.applyRules([]);
+    expect(cold).toEqual(DEFAULT_BRIDGE_SETUP);
   });
 });

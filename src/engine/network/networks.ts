@@ -10,6 +10,7 @@ import { spawnInGuest } from '../guest-spawn.ts';
 import { ConflictError, EngineError, NotFoundError } from '../oci/errors.ts';
 import { randomId } from '../containers/names.ts';
 import type { PortBinding } from '../api.ts';
+import { fromBase64 } from '../util/base64.ts';
 
 /** The guest program that wires networks (vm/rootfs/usr/libexec/layerlab/net). */
 export const NET_TOOL = '/usr/libexec/layerlab/net';
@@ -50,13 +51,45 @@ export interface NetworkMember {
 
 export const PREDEFINED = ['bridge', 'host', 'none'] as const;
 
+const DEFAULT_BRIDGE: Omit<NetworkRecord, 'id' | 'created'> = { name: 'bridge', driver: 'bridge', device: 'docker0', subnet: '172.17.0.0/16', gateway: '172.17.0.1', internal: false, labels: {} };
+const PREDEFINED_RECORDS: Omit<NetworkRecord, 'id' | 'created'>[] = [
+  DEFAULT_BRIDGE,
+  { name: 'host', driver: 'host', internal: false, labels: {} },
+  { name: 'none', driver: 'null', internal: false, labels: {} },
+];
+
+/** The network tool's arguments that bring a bridge network's device up with its gateway address. */
+function bridgeArgs(network: Pick<NetworkRecord, 'device' | 'subnet' | 'gateway'>): string[] {
+  return ['bridge', network.device!, `${network.gateway}/${parseCidr(network.subnet!)!.prefix}`];
+}
+
+/** The NAT rule of a bridge network, as `net rules` takes it. */
+function bridgeRule(network: Pick<NetworkRecord, 'device' | 'subnet'>): string {
+  return `bridge:${network.device}:${network.subnet}`;
+}
+
+/**
+ * The guest programs that bring the default bridge up with its NAT rules, as the engine would before the
+ * first container on it. The VM snapshot is saved after running them (vm/snapshot.ts), and the engine
+ * adopts what it finds in the guest: no learner waits for them (two guest programs, seconds under emulation).
+ */
+export const DEFAULT_BRIDGE_SETUP: readonly string[][] = [
+  [NET_TOOL, ...bridgeArgs(DEFAULT_BRIDGE)],
+  [NET_TOOL, 'rules', bridgeRule(DEFAULT_BRIDGE)],
+];
+
+/** Where the network tool lists the rules in force (vm/rootfs/usr/libexec/layerlab/net). */
+const RULES_IN_FORCE = '/run/layerlab-net.rules';
+
 export class Networks {
   #backend: BlobBackend;
   #guest: Guest;
   #records = new Map<string, NetworkRecord>();
-  /** Bridges brought up in this VM session. */
+  /** Bridges up in this VM session (brought up by the engine, or found up in the restored guest). */
   #bridgesUp = new Set<string>();
   #bridgesComing = new Map<string, Promise<void>>();
+  /** The `net rules` arguments in force in the guest; null until read from it. */
+  #rulesInForce: string[] | null = null;
 
   private constructor(backend: BlobBackend, guest: Guest) {
     this.#backend = backend;
@@ -66,14 +99,9 @@ export class Networks {
   static async open(options: { backend: BlobBackend; guest: Guest }): Promise<Networks> {
     const networks = new Networks(options.backend, options.guest);
     for (const [, record] of await options.backend.listMeta<NetworkRecord>('network/')) networks.#records.set(record.id, record);
-    const defaults: Omit<NetworkRecord, 'id' | 'created'>[] = [
-      { name: 'bridge', driver: 'bridge', device: 'docker0', subnet: '172.17.0.0/16', gateway: '172.17.0.1', internal: false, labels: {} },
-      { name: 'host', driver: 'host', internal: false, labels: {} },
-      { name: 'none', driver: 'null', internal: false, labels: {} },
-    ];
-    for (const d of defaults) {
+    for (const d of PREDEFINED_RECORDS) {
       if ([...networks.#records.values()].some((r) => r.name === d.name)) continue;
-      const record = { ...d, id: randomId(), created: new Date().toISOString() };
+      const record = { ...d, labels: { ...d.labels }, id: randomId(), created: new Date().toISOString() };
       networks.#records.set(record.id, record);
       await networks.#save(record);
     }
@@ -168,24 +196,28 @@ export class Networks {
     throw new EngineError(`no available IPv4 addresses on network ${network.name}`);
   }
 
-  /** Brings the network's bridge up in the guest (once per VM session); true when it was not up yet. */
-  async ensureBridge(network: NetworkRecord): Promise<boolean> {
-    if (network.driver !== 'bridge' || this.#bridgesUp.has(network.id)) return false;
+  /**
+   * Brings the network's bridge up in the guest (once per VM session). A bridge the guest has already (the
+   * snapshot's docker0, a checkpoint's networks) is adopted as it is.
+   */
+  async ensureBridge(network: NetworkRecord): Promise<void> {
+    if (network.driver !== 'bridge' || this.#bridgesUp.has(network.id)) return;
     // A container starting while the idle-time warm-up brings the bridge up waits for that one.
-    const pending = this.#bridgesComing.get(network.id);
-    if (pending) return pending.then(() => false);
-    const cidr = parseCidr(network.subnet!)!;
-    const coming = this.#net(['bridge', network.device!, `${network.gateway}/${cidr.prefix}`]).finally(() => this.#bridgesComing.delete(network.id));
-    this.#bridgesComing.set(network.id, coming);
+    let coming = this.#bridgesComing.get(network.id);
+    if (!coming) {
+      coming = (async () => {
+        if (!(await this.#deviceUp(network.device!))) await this.#net(bridgeArgs(network));
+        this.#bridgesUp.add(network.id);
+      })().finally(() => this.#bridgesComing.delete(network.id));
+      this.#bridgesComing.set(network.id, coming);
+    }
     await coming;
-    this.#bridgesUp.add(network.id);
-    return true;
   }
 
-  /** Rewrites the guest's NAT and published-port rules from the current state. */
+  /** Rewrites the guest's NAT and published-port rules from the current state, unless those are in force. */
   async applyRules(members: NetworkMember[]): Promise<void> {
     const rules = [
-      ...[...this.#records.values()].filter((n) => n.driver === 'bridge' && this.#bridgesUp.has(n.id)).map((n) => `bridge:${n.device}:${n.subnet}`),
+      ...[...this.#records.values()].filter((n) => n.driver === 'bridge' && this.#bridgesUp.has(n.id)).map(bridgeRule),
       ...members
         .filter((m) => m.running)
         .flatMap((m) => {
@@ -193,7 +225,12 @@ export class Networks {
           return target ? m.ports.map((p) => `port:${p.hostPort}:${target}:${p.containerPort}`) : [];
         }),
     ];
+    const inForce = this.#rulesInForce ?? (await this.#readGuestText(RULES_IN_FORCE))?.split('\n').filter(Boolean) ?? [];
+    this.#rulesInForce = inForce;
+    if (rules.length === inForce.length && rules.every((rule, i) => rule === inForce[i])) return;
+    this.#rulesInForce = null; // a failed rewrite leaves the guest's rules unknown
     await this.#net(['rules', ...rules]);
+    this.#rulesInForce = rules;
   }
 
   /** The address a published port of this container is reached at inside the guest. */
@@ -230,6 +267,20 @@ export class Networks {
     }
     if (peers.length) lines.push(`# containers on the same user-defined networks (Docker answers these names from its DNS server at 127.0.0.11)`, ...peers);
     return `${lines.join('\n')}\n`;
+  }
+
+  /** Whether the guest has this network device, administratively up (IFF_UP in its sysfs flags). */
+  async #deviceUp(device: string): Promise<boolean> {
+    const flags = await this.#readGuestText(`/sys/class/net/${device}/flags`);
+    return flags !== null && (Number.parseInt(flags, 16) & 1) === 1;
+  }
+
+  /** A guest file's text, or null when it cannot be read. */
+  #readGuestText(path: string): Promise<string | null> {
+    return this.#guest
+      .request('read', { path })
+      .then(({ data }) => new TextDecoder().decode(fromBase64(data)))
+      .catch(() => null);
   }
 
   async #net(args: string[]): Promise<void> {
