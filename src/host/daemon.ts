@@ -152,6 +152,9 @@ export class Daemon {
       checkpoint: !!checkpoint,
       registry: this.#registry,
     });
+    // The fresh prompt's newline counts as typing, as it did when the page sent it: idle-time work waits
+    // its quiet spell from here, as before.
+    if (from.freshPrompt) this.#engine.noteTyping();
     serveGuestDocker({ engine: this.#engine, guest: this.#machine });
     this.#lessons = createEngineContext({ engine: this.#engine, guest: this.#machine });
     this.#workspace.clear();
