@@ -300,10 +300,12 @@ const ps: Verb = {
   ],
   async run(ctx, flags) {
     const filters = list(flags, 'filter');
-    const views = (await ctx.engine.ps({ all: bool(flags, 'all') || filters.length > 0 })).filter((v) => psFilter(v, filters));
+    const format = str(flags, 'format');
+    // As the docker CLI does: sizes are asked for with --size, or when the format shows them.
+    const size = bool(flags, 'size') || format === 'json' || (format?.includes('.Size') ?? false);
+    const views = (await ctx.engine.ps({ all: bool(flags, 'all') || filters.length > 0, size })).filter((v) => psFilter(v, filters));
     const noTrunc = bool(flags, 'no-trunc');
     const id = (v: ContainerView) => (noTrunc ? v.id : v.id.slice(0, 12));
-    const format = str(flags, 'format');
     ctx.print(views, () => {
       if (bool(flags, 'quiet')) return views.map((v) => `${id(v)}\n`).join('');
       const formatted =

@@ -93,7 +93,7 @@ const df: Verb = {
   async run(ctx, flags) {
     const [images, containers, volumes, buildCache] = await Promise.all([
       ctx.engine.images({ all: true }),
-      ctx.engine.ps({ all: true }),
+      ctx.engine.ps({ all: true, size: true }),
       ctx.engine.volumes({ size: true }),
       ctx.engine.buildCache(),
     ]);

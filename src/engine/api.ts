@@ -287,7 +287,11 @@ export interface EngineApi {
   kill(options: { container: string; signal?: string }): Promise<ContainerView>;
   restart(options: { container: string }): Promise<ContainerView>;
   rm(options: { container: string; force?: boolean; volumes?: boolean }): Promise<void>;
-  ps(options?: { all?: boolean }): Promise<ContainerView[]>;
+  /**
+   * With `size`, each container's `sizeRw` (and `sizeRootFs`) counts its writable layer, a look into the
+   * guest per container (`docker ps --size`); without, `sizeRw` is 0, as Docker's API leaves SizeRw out.
+   */
+  ps(options?: { all?: boolean; size?: boolean }): Promise<ContainerView[]>;
   inspectContainer(options: { container: string }): Promise<Record<string, unknown>>;
   /**
    * The container's output so far. With `follow`, every entry (those so far first) also goes to `onOutput`

@@ -580,9 +580,9 @@ export class Engine implements EngineApi {
     await this.#containers.rm(options.container, options);
   }
 
-  async ps(options: { all?: boolean } = {}) {
+  async ps(options: { all?: boolean; size?: boolean } = {}) {
     const records = this.#containers.list().filter((r) => options.all || r.state === 'running');
-    return Promise.all(records.map((r) => this.#containers.view(r)));
+    return Promise.all(records.map((r) => this.#containers.view(r, { size: options.size ?? false })));
   }
 
   async inspectContainer(options: { container: string }) {

@@ -54,12 +54,13 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
 
   async function refresh(): Promise<void> {
     refreshTimer = null;
+    // Without sizes (a look into each writable layer in the VM): the rows take theirs from the writable feed.
     const [images, containers] = await Promise.all([call('images', {}), call('ps', { all: true })]);
     view = {
       images: images.map(
         (image): ImageRowVM => ({ id: image.id, tags: image.repoTags.length ? image.repoTags : ['<none>:<none>'], size: image.size, created: image.created, layerCount: image.layerCount ?? 0 }),
       ),
-      containers: containers.map(containerRow),
+      containers: containers.map((c) => containerRow(c, writable.get(c.id) ?? [])),
       writable: containers.map(
         (c): WritableLayerVM => ({ containerName: c.name, containerId: c.id, image: c.imageId, state: c.state, entries: (writable.get(c.id) ?? []).map(({ path, kind, size }) => ({ path, kind, size })) }),
       ),
@@ -290,7 +291,9 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
   return backend;
 }
 
-function containerRow(c: ContainerView): ContainerRowVM {
+/** A container's row; its size is its writable layer's files, as the writable feed last listed them. */
+function containerRow(c: ContainerView, writable: WritableEntry[]): ContainerRowVM {
+  const size = writable.reduce((sum, entry) => sum + entry.size, 0);
   return {
     id: c.id,
     name: c.name,
@@ -301,8 +304,8 @@ function containerRow(c: ContainerView): ContainerRowVM {
     status: containerStatus({ state: c.state, exitCode: c.exitCode, startedAt: c.startedAt, finishedAt: c.finishedAt }),
     startedAt: c.startedAt,
     finishedAt: c.finishedAt,
-    size: c.sizeRw,
-    virtualSize: c.sizeRootFs,
+    size,
+    virtualSize: c.sizeRootFs - c.sizeRw + size,
     exitCode: c.exitCode ?? undefined,
     ports: (c.ports ?? []).map((p) => ({ hostIp: p.hostIp, hostPort: p.hostPort, containerPort: p.containerPort })),
   };

@@ -150,7 +150,7 @@ export function createEngineContext(options: EngineContextOptions): EngineLesson
     },
 
     async containers(): Promise<LessonContainer[]> {
-      const all = await engine.ps({ all: true });
+      const all = await engine.ps({ all: true, size: true });
       return Promise.all(
         all.map(async (c) => ({
           id: c.id,

@@ -168,7 +168,7 @@ async function containerWithDocker(tag: string, command: string[]) {
 async function containerWithLayerlab(tag: string, command: string[]) {
   const container = await engine.run({ image: tag, command, network: 'none' });
   const diff = (await engine.diff({ container: container.id })).map((e) => `${e.kind} ${e.path}`).sort();
-  const view = (await engine.ps({ all: true })).find((c) => c.id === container.id);
+  const view = (await engine.ps({ all: true, size: true })).find((c) => c.id === container.id);
   await engine.rm({ container: container.id, force: true });
   return { diff, sizeRw: view?.sizeRw };
 }

@@ -92,8 +92,10 @@ describe('containers (in-memory guest)', () => {
       { path: '/data', kind: 'A', size: 0, type: 'dir' },
       { path: '/data/x', kind: 'A', size: 1, type: 'file' },
     ]);
-    const sizes = (await engine.ps()).find((c) => c.name === 's')!;
+    const sizes = (await engine.ps({ size: true })).find((c) => c.name === 's')!;
     expect(sizes.sizeRw).toBe(1);
+    // Without `size`, as Docker's API: no look into the writable layer.
+    expect((await engine.ps()).find((c) => c.name === 's')!.sizeRw).toBe(0);
   });
 
   it('after a VM restart: a running container is exited (255), a stopped one keeps its writable layer and logs', async () => {

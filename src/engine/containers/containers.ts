@@ -105,8 +105,9 @@ export class Containers {
     return this.#parts.output.logs(this.find(ref).id);
   }
 
-  async view(record: ContainerRecord): Promise<ContainerView> {
-    const sizeRw = await this.#parts.filesystems.sizeRw(record).catch(() => 0);
+  /** The container as the API shows it; `size: false` leaves sizeRw 0 (no look into the guest). */
+  async view(record: ContainerRecord, options: { size?: boolean } = {}): Promise<ContainerView> {
+    const sizeRw = options.size === false ? 0 : await this.#parts.filesystems.sizeRw(record).catch(() => 0);
     return {
       id: record.id,
       name: record.name,

@@ -102,31 +102,34 @@ export class ContainerLifecycle {
 
   /** Starts the process (detached in the guest); `onOutput` receives its output as it comes. */
   async start(ref: string, onOutput?: OutputListener, stdin?: Uint8Array): Promise<ContainerRecord> {
-    const { records, filesystems, networking, runtime, output, guest, emit } = this.#parts;
+    const { records, filesystems, networking, runtime, output, guest, emit, feed } = this.#parts;
     const record = records.find(ref);
     if (record.paused) throw new ConflictError('cannot start a paused container, try unpause instead');
     if (record.state === 'running') return record;
     await filesystems.ensureMounted(record);
     const bundle = containerDir(record.id);
-    // crun keeps its own state per container id; a restart needs the old one gone.
-    await runtime.crunDelete(record.id);
+    // crun keeps its own state per container id; a restart needs the old one gone (a new id has none).
+    if (record.startedAt) await runtime.crunDelete(record.id);
     await networking.prepare(record);
     const config = await runtime.runtimeConfig(record, { terminal: false });
     if (onOutput) output.listen(record.id, onOutput);
     // Running before the request: a process that exits at once sends its exit event right after.
     Object.assign(record, { state: 'running', startedAt: new Date().toISOString(), finishedAt: null, exitCode: null });
     emit({ type: 'container', action: 'start', id: record.id, name: record.name, state: 'running' });
+    feed.creating(record.id);
     try {
       await guest.request('run', { name: record.id, bundle, config, detach: true, ...(stdin ? { stdin: toBase64(stdin) } : {}) });
+      await runtime.untilCreated(record.id, () => records.get(record.id)?.state === 'running');
     } catch (error) {
       Object.assign(record, { state: 'exited', exitCode: 127, finishedAt: new Date().toISOString() });
       await records.save(record);
       throw error;
+    } finally {
+      feed.created(record.id);
     }
-    await runtime.untilCreated(record.id, () => records.get(record.id)?.state === 'running');
     await networking.changed({ rules: false });
     await records.save(record);
-    this.#parts.feed.kick();
+    feed.kick();
     return record;
   }
 

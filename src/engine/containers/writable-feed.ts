@@ -16,6 +16,8 @@ export class WritableFeed {
   #wanted = 0;
   /** The entries last sent per container; a stopped container is polled once more after each change. */
   #last = new Map<string, string>();
+  /** Containers crun is still creating: their layer cannot change yet, and each look takes the guest's time. */
+  #creating = new Set<string>();
 
   constructor(options: { records: ContainerRecords; filesystems: ContainerFilesystems; emit: (event: ChangeEvent) => void }) {
     this.#records = options.records;
@@ -36,6 +38,15 @@ export class WritableFeed {
     };
   }
 
+  /** The container is being created (until `created`): not polled meanwhile. */
+  creating(id: string): void {
+    this.#creating.add(id);
+  }
+
+  created(id: string): void {
+    this.#creating.delete(id);
+  }
+
   /** The container's layer may have changed while it was not running: look at it again. */
   forget(id: string): void {
     this.#last.delete(id);
@@ -50,7 +61,7 @@ export class WritableFeed {
       busy = true;
       try {
         for (const record of this.#records.values()) {
-          if (!this.#filesystems.isMounted(record.id)) continue;
+          if (!this.#filesystems.isMounted(record.id) || this.#creating.has(record.id)) continue;
           if (record.state !== 'running' && this.#last.has(record.id)) continue;
           const entries = await this.#filesystems.writableEntries(record).catch(() => null);
           if (!entries) continue;
