@@ -26,9 +26,18 @@ const PORT = Number(process.env.LAYERLAB_BENCH_PORT ?? 4319);
 const URL_BASE = `http://localhost:${PORT}/`;
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
+/**
+ * Waits until the status says Ready and the shell's prompt is on screen, checked at every frame: a locator's
+ * wait polls every 500 ms after its first tries, which added up to half a second to each figure.
+ */
 async function untilReady(page: Page): Promise<void> {
-  await page.getByTestId('status').filter({ hasText: 'Ready' }).waitFor({ timeout: 120_000 });
-  await page.locator('.xterm-rows', { hasText: 'root@layerlab' }).waitFor({ timeout: 60_000 });
+  await page.waitForFunction(
+    () =>
+      document.querySelector('[data-testid="status"]')?.textContent?.includes('Ready') &&
+      document.querySelector('[data-testid="terminal"] .xterm-rows')?.textContent?.includes('root@layerlab'),
+    undefined,
+    { timeout: 120_000, polling: 'raf' },
+  );
 }
 
 /** Waits until this context's browser holds the decompressed snapshot (src/machine/state-cache.ts); false if it never does. */

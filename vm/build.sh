@@ -603,8 +603,9 @@ layer_tar "$L2" "$STAGE/base/python-3.11.tar"
 # (a loop mount of a file in the 9p share) instead of unpacking 45 MB of tar under emulation. Owners and
 # times as layer_tar writes them. Nothing compressed inside (the emulated kernel would decompress what
 # python reads: its first run took 359 million guest instructions with zstd, 155 million with LZ4, 129
-# million with none); the file as a whole is gzipped for the download (14 MB) and the host decompresses it.
-mksquashfs "$L2" "$STAGE/base/python-3.11.sqfs" -noI -noD -noF -noX -all-root -all-time 0 -mkfs-time 0 \
+# million with none; the superblock names LZ4, which the guest kernel has); the file as a whole is gzipped
+# for the download (14 MB) and the host decompresses it.
+mksquashfs "$L2" "$STAGE/base/python-3.11.sqfs" -comp lz4 -noI -noD -noF -noX -all-root -all-time 0 -mkfs-time 0 \
 	-noappend -no-xattrs -quiet -no-progress >/dev/null || die "mksquashfs of the python layer failed"
 PY_IMAGE_SIZE=$(stat -c %s "$STAGE/base/python-3.11.sqfs")
 gzip -9 -n -f "$STAGE/base/python-3.11.sqfs" || die "gzip of the python layer image failed"

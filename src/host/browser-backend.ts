@@ -39,7 +39,7 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
   const worker = new Worker(new URL('./daemon.ts', import.meta.url), { type: 'module', name: 'layerlab-daemon' });
   const daemon = Comlink.wrap<Daemon>(worker);
   const assetsUrl = new URL(options.assetsUrl ?? 'vm/', location.href).href;
-  // The snapshot lookup (and this browser's decompressed copy) starts while the page mounts.
+  // The VM starts restoring while the page mounts (boot picks it up).
   void daemon.prefetch(assetsUrl);
   const call: Call = (method, opts) => daemon.call(method, opts) as never;
   const listeners = new Set<(view: EngineView) => void>();
@@ -156,8 +156,7 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
         if (resizeTimer) clearTimeout(resizeTimer);
         resizeTimer = setTimeout(() => void daemon.resizeTerminal(cols, rows).catch(() => {}), 150);
       });
-      // The snapshot's prompt was printed before this page existed: ask the shell for a fresh one.
-      void daemon.writeSerial('\n');
+      // The shell's fresh prompt (the daemon asked for it as the VM came up) arrives through onSerial.
       return () => {
         offData();
         offResize();

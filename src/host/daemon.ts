@@ -32,6 +32,25 @@ export { engineDbName } from './daemon-store.ts';
 /** How long after the VM is up before the warm-up starts (the page finishes loading first). */
 const WARM_UP_DELAY_MS = 500;
 
+/** Serial output kept for the page until it listens (a prompt is a few dozen bytes). */
+const SERIAL_BACKLOG_BYTES = 16 * 1024;
+
+/** Progress reports kept until someone listens: the last one is replayed, later ones are passed on. */
+class ProgressRelay {
+  #last: { step: string; value: number } | null = null;
+  #listener: ((progress: { step: string; value: number }) => void) | null = null;
+
+  report(progress: { step: string; value: number }): void {
+    this.#last = progress;
+    this.#listener?.(progress);
+  }
+
+  listen(listener: (progress: { step: string; value: number }) => void): void {
+    this.#listener = listener;
+    if (this.#last) listener(this.#last);
+  }
+}
+
 export type EngineMethod = Exclude<keyof EngineApi, 'subscribe' | 'build'>;
 
 export class Daemon {
@@ -51,9 +70,30 @@ export class Daemon {
   #restarting = false;
   #checkpoints = new Checkpoints();
 
-  /** Starts looking up the VM snapshot while the page sets up; `boot` with the same URL picks it up. */
+  /**
+   * Starts the VM while the page sets up (the page creates this worker only to boot it); `boot` with the
+   * same URL picks it up. Its progress goes to `boot`'s listener once there is one.
+   */
   prefetch(assetsUrl: string): void {
     prefetchBrowserMachine(assetsUrl);
+    const progress = new ProgressRelay();
+    const machine = startBrowserMachine({ assetsUrl: new URL(assetsUrl, self.location.href).href, onProgress: (p) => progress.report(p) });
+    // Not lost unhandled if boot never comes; boot sees the same rejection.
+    machine.catch(() => {});
+    this.#earlyMachine = { assetsUrl, machine, progress };
+  }
+
+  #earlyMachine: { assetsUrl: string; machine: Promise<Machine>; progress: ProgressRelay } | null = null;
+
+  /** The machine `prefetch` started for this URL (once), or a new start. */
+  #machineFor(assetsUrl: string, onProgress: (progress: { step: string; value: number }) => void): Promise<Machine> {
+    const early = this.#earlyMachine;
+    this.#earlyMachine = null;
+    if (early?.assetsUrl === assetsUrl) {
+      early.progress.listen(onProgress);
+      return early.machine;
+    }
+    return startBrowserMachine({ assetsUrl: new URL(assetsUrl, self.location.href).href, onProgress });
   }
 
   // Callbacks are separate arguments: Comlink proxies top-level arguments only.
@@ -68,25 +108,42 @@ export class Daemon {
     /** `registry`: may this engine reach registries (through the server's proxy)? Embeds only when their page allows it. */
     access: { registry?: boolean } = {},
   ): Promise<{ storageWarning: string | null }> {
-    const options = { assetsUrl, onProgress };
-    const base = new URL(options.assetsUrl, self.location.href);
-    const baseImages: BaseImage[] = await fetch(new URL('base/images.json', base)).then((r) => {
-      if (!r.ok) throw new Error(`could not download VM asset ${new URL('base/images.json', base)}: HTTP ${r.status}`);
-      return r.json();
-    });
-    options.onProgress({ step: 'Opening the image store', value: 0.02 });
-    ({ backend: this.#backend, storageWarning: this.#storageWarning } = await openDaemonStore(store));
-    this.#vmOptions = { base, baseImages };
-    // The app's root is the folder above the VM assets (`vm/`).
-    this.#registry = await browserRegistryOptions({ appRoot: new URL('../', base), allowed: access.registry !== false });
-    await this.#startVm(options.onProgress);
+    const base = new URL(assetsUrl, self.location.href);
+    // The VM restores while the store opens: neither waits for the other.
+    const machine = this.#machineFor(assetsUrl, onProgress);
+    try {
+      const baseImages: BaseImage[] = await fetch(new URL('base/images.json', base)).then((r) => {
+        if (!r.ok) throw new Error(`could not download VM asset ${new URL('base/images.json', base)}: HTTP ${r.status}`);
+        return r.json();
+      });
+      ({ backend: this.#backend, storageWarning: this.#storageWarning } = await openDaemonStore(store));
+      this.#vmOptions = { base, baseImages };
+      // The app's root is the folder above the VM assets (`vm/`).
+      this.#registry = await browserRegistryOptions({ appRoot: new URL('../', base), allowed: access.registry !== false });
+    } catch (error) {
+      void machine.then((m) => m.destroy(), () => {});
+      throw error;
+    }
+    await this.#startVm(() => {}, { machine: await machine, freshPrompt: true });
     return { storageWarning: this.#storageWarning };
   }
 
-  /** Restores the VM and opens the engine on it (at boot, and again when the watchdog restarts the VM). */
-  async #startVm(onProgress: (progress: { step: string; value: number }) => void, checkpoint?: ArrayBuffer): Promise<void> {
+  /**
+   * Restores the VM (or takes `from.machine`, already started) and opens the engine on it (at boot, and again
+   * when the watchdog restarts the VM). `from.freshPrompt`: ask the shell for a prompt at once (the snapshot's
+   * was printed before this page existed); what it prints before the page listens is kept for it.
+   */
+  async #startVm(
+    onProgress: (progress: { step: string; value: number }) => void,
+    from: { checkpoint?: ArrayBuffer; machine?: Machine; freshPrompt?: boolean } = {},
+  ): Promise<void> {
     const { base, baseImages } = this.#vmOptions!;
-    this.#machine = checkpoint ? await restoreBrowserMachine(checkpoint) : await startBrowserMachine({ assetsUrl: base.href, onProgress });
+    this.#machine = from.machine ?? (from.checkpoint ? await restoreBrowserMachine(from.checkpoint) : await startBrowserMachine({ assetsUrl: base.href, onProgress }));
+    if (from.freshPrompt) {
+      this.#keepSerialBacklog(this.#machine);
+      this.#machine.writeSerial('\n');
+    }
+    const checkpoint = from.checkpoint;
     this.#engine = await Engine.open({
       backend: this.#backend!,
       guest: this.#machine,
@@ -95,6 +152,9 @@ export class Daemon {
       checkpoint: !!checkpoint,
       registry: this.#registry,
     });
+    // The fresh prompt's newline counts as typing, as it did when the page sent it: idle-time work waits
+    // its quiet spell from here, as before.
+    if (from.freshPrompt) this.#engine.noteTyping();
     serveGuestDocker({ engine: this.#engine, guest: this.#machine });
     this.#lessons = createEngineContext({ engine: this.#engine, guest: this.#machine });
     this.#workspace.clear();
@@ -155,7 +215,21 @@ export class Daemon {
 
   onSerial(listener: (bytes: Uint8Array) => void): void {
     this.#serialListeners.push(listener);
+    for (const bytes of this.#serialBacklog.splice(0)) listener(Comlink.transfer(bytes, [bytes.buffer]));
     this.#attachSerial(listener);
+  }
+
+  /** Serial output from before the page listened (the fresh prompt), at most SERIAL_BACKLOG_BYTES of it. */
+  #serialBacklog: Uint8Array[] = [];
+
+  #keepSerialBacklog(machine: Machine): void {
+    let kept = 0;
+    const stop = machine.onSerial((bytes) => {
+      if (this.#serialListeners.length) return stop();
+      if (kept + bytes.length > SERIAL_BACKLOG_BYTES) return;
+      kept += bytes.length;
+      this.#serialBacklog.push(bytes.slice());
+    });
   }
 
   writeSerial(data: string): void {
@@ -217,7 +291,7 @@ export class Daemon {
       for (const controller of this.#builds.values()) controller.abort();
       await this.#machine?.destroy();
       await restoreMeta(this.#backend!, saved);
-      await this.#startVm(() => {}, saved.state);
+      await this.#startVm(() => {}, { checkpoint: saved.state });
       this.#vmListeners.forEach((l) => l({ kind: 'restarted', message: 'Back at the start of this step: the VM, images and containers are as they were then.' }));
     } finally {
       this.#restarting = false;

@@ -18,6 +18,9 @@ import { ShareState } from './share/share.svelte.ts';
 import { ThemeState } from './theme/theme.svelte.ts';
 import type { ProgressStore } from '../lessons/progress.ts';
 
+/** Longest wait for the shell's first output after the VM is ready, before the editor loads anyway. */
+const SHELL_OUTPUT_WAIT_MS = 1000;
+
 export type BottomTab = 'terminal' | 'build' | 'images' | 'containers' | 'ports';
 /** On a narrow window the panes take turns (App.svelte): the lesson, the editor, the bottom panel, the layer view. */
 export type NarrowPane = 'lesson' | 'editor' | 'panels' | 'layers';
@@ -41,7 +44,10 @@ export class AppState {
   });
 
   #settleVm: () => void = () => {};
-  /** Resolves once the VM's first start has ended, ready or failed: what the shell does not need (Monaco) loads after it. */
+  /**
+   * Resolves once the VM's first start has ended, ready (and the shell's prompt is in the terminal, or
+   * SHELL_OUTPUT_WAIT_MS passed) or failed: what the shell does not need (Monaco) loads after it.
+   */
   readonly vmSettled = new Promise<void>((resolve) => (this.#settleVm = resolve));
 
   buildLog = $state.raw<BuildLogVM>({ state: 'idle', steps: [], progress: 0 });
@@ -257,6 +263,7 @@ export class AppState {
         sync($state.snapshot(this.workspace.files) as WorkspaceFile[]);
       }
       this.boot = { ...this.boot, done: true, progress: { step: 'Ready', value: 1 } };
+      await Promise.race([this.terminal.firstOutput, new Promise((resolve) => setTimeout(resolve, SHELL_OUTPUT_WAIT_MS))]);
     } catch (e) {
       const error = e instanceof BootError ? e : new BootError('crashed', (e as Error)?.message ?? String(e));
       this.boot = { ...this.boot, error };

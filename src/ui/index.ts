@@ -10,7 +10,7 @@ import type { AppLayout } from './layout.ts';
 import { openWorkspaceStore, type WorkspaceStore } from './persist/store.ts';
 import type { WorkspaceFile } from './workspace/files.ts';
 import './theme.css';
-import { warmFonts } from './fonts/fonts.ts';
+import { loadFonts } from './fonts/fonts.ts';
 
 export type { Backend, BuildRequest, BuildOutcome, EngineView } from './backend.ts';
 export type { BootProgress } from './boot/boot.ts';
@@ -37,10 +37,10 @@ export interface MountOptions {
 }
 
 export async function mountApp(target: HTMLElement, options: MountOptions): Promise<{ app: AppState; destroy(): void }> {
-  warmFonts();
   const app = new AppState(options.backend, options.layout);
   if (options.initialFiles?.length) app.workspace.replaceDefaults(options.initialFiles);
-  const store = options.store ?? (await openWorkspaceStore({ namespace: options.storageNamespace }));
+  // The page's first layout in the bundled fonts: no lookups of installed fonts it would then not use.
+  const [store] = await Promise.all([options.store ?? openWorkspaceStore({ namespace: options.storageNamespace }), loadFonts()]);
   const component = mount(App, { target, props: { app } });
   await app.start(store);
   return {

@@ -24,10 +24,15 @@ export class TerminalBridge implements TerminalPort {
   #resize = new Set<(cols: number, rows: number) => void>();
   cols = 80;
   rows = 24;
+  #outputSeen: () => void = () => {};
+  /** Resolves once the first output (the shell's prompt) has gone to the terminal on screen (xterm loaded). */
+  readonly firstOutput = new Promise<void>((resolve) => (this.#outputSeen = resolve));
 
   write(data: Uint8Array | string): void {
-    if (this.#sink) this.#sink(data);
-    else this.#pending.push(data);
+    if (this.#sink) {
+      this.#sink(data);
+      this.#outputSeen();
+    } else this.#pending.push(data);
   }
 
   onData(cb: (data: string) => void): () => void {
@@ -52,7 +57,9 @@ export class TerminalBridge implements TerminalPort {
   /** Component side: the terminal can show output now. Returns a detach function. */
   attach(sink: (data: Uint8Array | string) => void): () => void {
     this.#sink = sink;
-    for (const chunk of this.#pending.splice(0)) sink(chunk);
+    const pending = this.#pending.splice(0);
+    for (const chunk of pending) sink(chunk);
+    if (pending.length) this.#outputSeen();
     return () => {
       if (this.#sink === sink) this.#sink = null;
     };
