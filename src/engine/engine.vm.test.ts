@@ -163,7 +163,7 @@ describe('containers', () => {
     for (const name of ['one', 'two', 'three']) {
       await engine.run({ image: 'busybox', name, command: ['sh', '-c', `head -c ${name.length * 1000} /dev/zero > /data-${name}`] });
     }
-    const ps = await engine.ps({ all: true });
+    const ps = await engine.ps({ all: true, size: true });
     const sizes = Object.fromEntries(ps.filter((c) => ['one', 'two', 'three'].includes(c.name)).map((c) => [c.name, c.sizeRw]));
     expect(sizes).toEqual({ one: 3000, two: 3000, three: 5000 });
     const diffTwo = (await engine.diff({ container: 'two' })).map((e) => e.path);
