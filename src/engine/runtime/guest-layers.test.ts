@@ -114,3 +114,13 @@ describe('fetchLayerImage', () => {
     await expect(fetchLayerImage(serving(new Uint8Array(), 404), 'missing.sqfs.zst', 10)).rejects.toThrow(/could not download missing\.sqfs\.zst: HTTP 404/);
   });
 });
+
+describe('GuestLayers.mount', () => {
+  it('names each lower dir once, topmost first: overlayfs refuses one named twice (two empty layers share a diffID)', async () => {
+    const { guest, requests } = recordingGuest();
+    const EMPTY = 'sha256:' + 'e'.repeat(64);
+    await new GuestLayers({ guest, readLayerTar: async () => new Uint8Array() }).mount('c1', [BASE, EMPTY, BASE, EMPTY], undefined, '/init');
+    const mount = requests.find((r) => r.op === 'mount')!.params;
+    expect(mount.lowers).toEqual(['/init', GuestLayers.layerDir(EMPTY), GuestLayers.layerDir(BASE)]);
+  });
+});

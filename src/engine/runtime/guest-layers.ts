@@ -196,9 +196,12 @@ export class GuestLayers {
     await this.ensure(diffIDs, signal);
     const dir = `${GUEST_PATHS.containers}/${id}`;
     const mounted = { id, dir, upper: `${dir}/upper`, rootfs: `${dir}/rootfs` };
+    // overlayfs wants the topmost lower dir first, and refuses one named twice (ELOOP), as a layer whose
+    // changes repeat an earlier one's (two empty RUN layers) would be: the topmost copy hides all the lower
+    // one would show, so only that one is kept.
+    const layers = [...new Set([...diffIDs].reverse().map((diffID) => GuestLayers.layerDir(diffID)))];
     await this.#guest.request('mount', {
-      // overlayfs wants the topmost lower dir first.
-      lowers: [...(init ? [init] : []), ...[...diffIDs].reverse().map((diffID) => GuestLayers.layerDir(diffID))],
+      lowers: [...(init ? [init] : []), ...layers],
       upper: mounted.upper,
       work: `${dir}/work`,
       target: mounted.rootfs,
