@@ -4,6 +4,7 @@
  * this interface is what lets it run without a DOM and without v86 in tests.
  */
 import type { GuestNotification, GuestNotifications, GuestOp, GuestParams, GuestResult } from './guest-protocol.ts';
+import { fromBase64 } from './util/base64.ts';
 
 export type * from './guest-protocol.ts';
 
@@ -45,6 +46,12 @@ export const GUEST_PATHS = {
 } as const;
 
 /** An agent older than the op (a saved state from an earlier build) answers `unknown op`. */
+/** A guest file's contents as text (the agent's `read`); rejects as the request does (a missing file). */
+export async function readGuestText(guest: Pick<Guest, 'request'>, path: string): Promise<string> {
+  const { data } = await guest.request('read', { path });
+  return new TextDecoder().decode(fromBase64(data));
+}
+
 export function isUnknownOp(error: Error): boolean {
   return /unknown op/.test(error.message);
 }

@@ -2,9 +2,9 @@
  * Containers on networks: endpoints (veth wiring run by crun as an OCI hook), host ports for `-p`, the
  * generated /etc/hosts, /etc/hostname and /etc/resolv.conf, and `docker network connect`/`disconnect`.
  */
-import type { Guest } from '../guest.ts';
+import { readGuestText, type Guest } from '../guest.ts';
 import { ConflictError, EngineError } from '../oci/errors.ts';
-import { fromBase64, textToBase64 } from '../util/base64.ts';
+import { textToBase64 } from '../util/base64.ts';
 import { macForIp, NET_ATTACH, NET_TOOL, type Endpoint, type NetworkMember, type NetworkRecord, type Networks } from '../network/networks.ts';
 import { EPHEMERAL_PORT_START } from '../network/ports.ts';
 import type { ContainerView, PortBinding } from '../api.ts';
@@ -101,10 +101,7 @@ export class ContainerNetworking {
     const starting = this.members().map((m) => (m.id === record.id ? { ...m, running: true } : m));
     await this.#networks.applyRules(starting).catch((error) => console.warn(`layerlab: ${(error as Error).message}`));
     const dir = containerDir(record.id);
-    const resolv = await this.#guest
-      .request('read', { path: '/etc/resolv.conf' })
-      .then(({ data }) => new TextDecoder().decode(fromBase64(data)))
-      .catch(() => '# This VM has no DNS server configured (no outbound network).\n');
+    const resolv = await readGuestText(this.#guest, '/etc/resolv.conf').catch(() => '# This VM has no DNS server configured (no outbound network).\n');
     const member = this.members().find((m) => m.id === record.id)!;
     const files: Record<string, string> = {
       hosts: this.#networks.hostsFile({ ...member, running: true }, this.members()),

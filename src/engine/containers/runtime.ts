@@ -2,12 +2,11 @@
  * crun in the guest, for one container: its OCI runtime config, the argv of `crun exec`, pause/resume,
  * its state, and what `docker top` and `docker stats` read from its cgroup.
  */
-import type { Guest } from '../guest.ts';
+import { readGuestText, type Guest } from '../guest.ts';
 import { runtimeSpec } from '../runtime/spec.ts';
 import { EngineError } from '../oci/errors.ts';
 import { spawnInGuest } from '../guest-spawn.ts';
 import { resolveUser } from '../build/users.ts';
-import { fromBase64 } from '../util/base64.ts';
 import type { ContainerStatsSample } from '../api.ts';
 import { parseProcesses, parseStats, type GuestProcess } from './procfs.ts';
 import { containerDir, NETWORK_FILES, sleep, volumeDir, type ContainerRecord } from './record.ts';
@@ -64,14 +63,7 @@ export class ContainerRuntime {
   /** The uid/gid a USER names, looked up in the container's own /etc/passwd and /etc/group. */
   async #ids(record: ContainerRecord, user: string) {
     if (!user || user === 'root' || /^\d+(:\d+)?$/.test(user)) return resolveUser(user, {});
-    const read = async (path: string) => {
-      try {
-        const { data } = await this.#guest.request('read', { path: `${containerDir(record.id)}/rootfs${path}` });
-        return new TextDecoder().decode(fromBase64(data));
-      } catch {
-        return undefined;
-      }
-    };
+    const read = (path: string) => readGuestText(this.#guest, `${containerDir(record.id)}/rootfs${path}`).catch(() => undefined);
     return resolveUser(user, { passwd: await read('/etc/passwd'), group: await read('/etc/group') });
   }
 

@@ -5,12 +5,11 @@
  * rules — made by /usr/libexec/layerlab/net (vm/rootfs), which Containers runs as an OCI hook at start.
  */
 import type { BlobBackend } from '../store/backend.ts';
-import type { Guest } from '../guest.ts';
+import { readGuestText, type Guest } from '../guest.ts';
 import { spawnInGuest } from '../guest-spawn.ts';
 import { ConflictError, EngineError, NotFoundError } from '../oci/errors.ts';
 import { randomId } from '../containers/names.ts';
 import type { PortBinding } from '../api.ts';
-import { fromBase64 } from '../util/base64.ts';
 
 /** The guest program that wires networks (vm/rootfs/usr/libexec/layerlab/net). */
 export const NET_TOOL = '/usr/libexec/layerlab/net';
@@ -277,10 +276,7 @@ export class Networks {
 
   /** A guest file's text, or null when it cannot be read. */
   #readGuestText(path: string): Promise<string | null> {
-    return this.#guest
-      .request('read', { path })
-      .then(({ data }) => new TextDecoder().decode(fromBase64(data)))
-      .catch(() => null);
+    return readGuestText(this.#guest, path).catch(() => null);
   }
 
   async #net(args: string[]): Promise<void> {
