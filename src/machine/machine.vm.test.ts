@@ -79,6 +79,17 @@ describe('the guest VM', () => {
     await layers.remove('t-echo');
   });
 
+  it("loads crun once per command: its binary is read-only, so crun does not re-execute a sealed copy of itself", async () => {
+    let out = '';
+    const script = [
+      // one dynamic-loader start per process image; crun's self-copy would add a second
+      'LD_DEBUG=statistics /usr/bin/crun --version 2>&1 | grep -c "total startup time"',
+      '{ echo tampered >>/usr/bin/crun; } 2>/dev/null && echo writable || echo read-only',
+    ].join('\n');
+    await machine.request('spawn', { argv: ['/bin/sh', '-c', script] }, { onStream: (_stream, chunk) => void (out += decoder.decode(chunk)) });
+    expect(out).toBe('1\nread-only\n');
+  });
+
   it('reports a failing command and a missing program with their exit codes', async () => {
     expect((await runInContainer('t-fail', ['sh', '-c', 'exit 3'])).exit).toBe(3);
     await layers.remove('t-fail');
