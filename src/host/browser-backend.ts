@@ -11,10 +11,11 @@ import type { ImageVM, MergedNodeVM, WritableLayerVM } from '../ui/layers/model.
 import { engineLayerUpTo, filesystemLayers, imageVM, mergedNodes } from '../ui/layers/from-engine.ts';
 import type { BuildLogVM, ContainerRowVM, ImageRowVM } from '../ui/panels/types.ts';
 import { BuildLog } from '../ui/panels/build-log.ts';
+import { keepUnchanged, sameData } from '../ui/panels/unchanged.ts';
 import type { TerminalBridge } from '../ui/terminal/port.ts';
 import type { WorkspaceFile } from '../ui/workspace/files.ts';
 import type { Daemon, EngineMethod } from './daemon.ts';
-import type { ChangeEvent, ContainerView, EngineApi, PortHttpRequest, WritableEntry } from '../engine/api.ts';
+import type { ChangeEvent, ContainerView, EngineApi, ImageSummaryView, PortHttpRequest, WritableEntry } from '../engine/api.ts';
 import type { BuildEvent } from '../engine/build/events.ts';
 import { containerStatus } from '../client/format.ts';
 import type { Step } from '../lessons/schema.ts';
@@ -49,20 +50,36 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
   /** Said once the app listens: another tab has the store, or storage is unavailable. */
   let bootWarning: string | null = null;
   let refreshTimer: ReturnType<typeof setTimeout> | null = null;
+  /** What the next refresh asks the engine for again; the rest comes from the last answer and the writable feed. */
+  const stale = { images: true, containers: true };
+  let imageList: ImageSummaryView[] = [];
+  let containerList: ContainerView[] = [];
   let buildIds = 0;
   let syncing: Promise<void> = Promise.resolve();
 
   async function refresh(): Promise<void> {
     refreshTimer = null;
+    const ask = { ...stale };
+    stale.images = stale.containers = false;
     // Without sizes (a look into each writable layer in the VM): the rows take theirs from the writable feed.
-    const [images, containers] = await Promise.all([call('images', {}), call('ps', { all: true })]);
+    // Only the lists events said changed are asked for: a `docker run` changes containers, not images.
+    const [images, containers] = await Promise.all([ask.images ? call('images', {}) : imageList, ask.containers ? call('ps', { all: true }) : containerList]);
+    imageList = images;
+    containerList = containers;
+    // Rows and lists equal to the last ones stay the same objects, so the panels redraw only what changed.
     view = {
-      images: images.map(
-        (image): ImageRowVM => ({ id: image.id, tags: image.repoTags.length ? image.repoTags : ['<none>:<none>'], size: image.size, created: image.created, layerCount: image.layerCount ?? 0 }),
+      images: keepUnchanged(
+        view.images,
+        images.map((image): ImageRowVM => ({ id: image.id, tags: image.repoTags.length ? image.repoTags : ['<none>:<none>'], size: image.size, created: image.created, layerCount: image.layerCount ?? 0 })),
+        (row) => row.id,
       ),
-      containers: containers.map((c) => containerRow(c, writable.get(c.id) ?? [])),
-      writable: containers.map(
-        (c): WritableLayerVM => ({ containerName: c.name, containerId: c.id, image: c.imageId, state: c.state, entries: (writable.get(c.id) ?? []).map(({ path, kind, size }) => ({ path, kind, size })) }),
+      containers: keepUnchanged(view.containers, containers.map((c) => containerRow(c, writable.get(c.id) ?? [])), (row) => row.id, sameContainerRow),
+      writable: keepUnchanged(
+        view.writable,
+        containers.map(
+          (c): WritableLayerVM => ({ containerName: c.name, containerId: c.id, image: c.imageId, state: c.state, entries: (writable.get(c.id) ?? []).map(({ path, kind, size }) => ({ path, kind, size })) }),
+        ),
+        (row) => row.containerId ?? row.containerName,
       ),
       transfers,
     };
@@ -73,13 +90,16 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
         writable.set(c.id, []);
         void call('diff', { container: c.id }).then((entries) => {
           writable.set(c.id, entries);
-          scheduleRefresh();
+          scheduleRefresh({});
         }, () => {});
       }
     }
   }
 
-  function scheduleRefresh(): void {
+  /** Refresh the view soon (events come in bursts); `what` the engine is asked for again (default: everything). */
+  function scheduleRefresh(what: { images?: boolean; containers?: boolean } = { images: true, containers: true }): void {
+    if (what.images) stale.images = true;
+    if (what.containers) stale.containers = true;
     if (!booted) return;
     refreshTimer ??= setTimeout(() => void refresh().catch(() => {}), 60);
   }
@@ -126,7 +146,11 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
       onTransfer(event);
       if (event.event.kind !== 'done' && event.event.kind !== 'error') return;
     }
-    if (event.type !== 'build') scheduleRefresh();
+    // A container's events change the container list; its writable feed only its row's files and size.
+    // Image events may change how containers name their image: both lists.
+    if (event.type === 'container') scheduleRefresh({ containers: true });
+    else if (event.type === 'writable' || event.type === 'volume') scheduleRefresh({});
+    else if (event.type !== 'build') scheduleRefresh();
   }
 
   const backend = {
@@ -289,6 +313,12 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
     },
   };
   return backend;
+}
+
+/** Rows equal but for their status text, which is recomputed from the times they carry (statusAt). */
+function sameContainerRow(a: ContainerRowVM, b: ContainerRowVM): boolean {
+  const comparable = (row: ContainerRowVM) => (row.startedAt === undefined ? row : { ...row, status: '' });
+  return sameData(comparable(a), comparable(b));
 }
 
 /** A container's row; its size is its writable layer's files, as the writable feed last listed them. */
