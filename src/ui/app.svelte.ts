@@ -246,10 +246,22 @@ export class AppState {
         this.notify(event.message, event.kind === 'restarted' ? 'success' : 'error'); // warnings stay up as long as errors
         if (event.kind === 'restarted') this.terminal.write('\r\n[Layerlab: the VM was restarted from its snapshot]\r\n');
       });
+      // Coalesced to one update per frame, as the button's builds are: a chatty RUN must not flood the main thread.
+      let pendingLog: BuildLogVM | null = null;
       this.#backend.onTerminalBuild?.((update) => {
         // The button's own build owns the log while it runs (`building` would also be true for the terminal's
         // build once its first update is shown, and would drop all the rest).
         if (this.#buildAbort) return;
+        if (!update.finished) {
+          if (pendingLog === null)
+            requestAnimationFrame(() => {
+              if (pendingLog && !this.#buildAbort) this.buildLog = pendingLog;
+              pendingLog = null;
+            });
+          pendingLog = update.log;
+          return;
+        }
+        pendingLog = null;
         this.buildLog = update.log;
         if (update.finished) {
           const dockerfile = this.workspace.dockerfile;
