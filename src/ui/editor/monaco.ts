@@ -290,13 +290,18 @@ export class EditorController {
     monaco.editor.setTheme(theme === 'dark' ? 'layerlab-dark' : 'layerlab-light');
   }
 
-  constructor(element: HTMLElement, events: EditorEvents, options: { readOnly?: boolean; theme?: 'light' | 'dark' } = {}) {
+  /** `dimension`: the element's size if known (clientWidth/clientHeight), so Monaco need not read it at once. */
+  constructor(element: HTMLElement, events: EditorEvents, options: { readOnly?: boolean; theme?: 'light' | 'dark'; dimension?: monaco.editor.IDimension } = {}) {
     this.#events = events;
     this.editor = monaco.editor.create(element, {
+      // No model yet: `show` gives the file's, in a task of its own (Editor.svelte). Without this Monaco
+      // makes an empty model and builds the view for it, and the view again for the file's.
+      model: null,
       theme: options.theme === 'dark' ? 'layerlab-dark' : 'layerlab-light',
       readOnly: options.readOnly ?? false,
       readOnlyMessage: { value: 'This example is read-only.' },
       automaticLayout: true,
+      dimension: options.dimension,
       ...EDITOR_FONT,
       minimap: { enabled: false },
       glyphMargin: true,
