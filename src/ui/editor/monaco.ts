@@ -342,11 +342,16 @@ export class EditorController {
     return this.#path;
   }
 
+  /** The model of `path`, made with `text` if there is none yet (`show` then finds it: making it is a step of its own). */
+  model(path: string, text: string, language: string): monaco.editor.ITextModel {
+    return monaco.editor.getModel(uriOf(path)) ?? monaco.editor.createModel(text, language, uriOf(path));
+  }
+
   /** Show `path` with `text`; creates its model on first use and keeps it in sync with `text`. */
   show(path: string, text: string, language: string): void {
     const uri = uriOf(path);
     let model = monaco.editor.getModel(uri);
-    if (!model) model = monaco.editor.createModel(text, language, uri);
+    if (!model) model = this.model(path, text, language);
     else if (model.getValue() !== text) model.pushEditOperations([], [{ range: model.getFullModelRange(), text }], () => null);
     if (this.#path !== path) {
       if (this.#path) this.#viewStates.set(this.#path, this.editor.saveViewState());
