@@ -8,6 +8,7 @@ import { MemoryBackend } from '../store/backend.ts';
 import { MEMORY_SECCOMP_BPF, MemoryGuest, type ProcessHandler } from '../testing/memory-guest.ts';
 import { toBase64 } from '../util/base64.ts';
 import type { ChangeEvent } from '../api.ts';
+import type { GuestOp, GuestParams, RequestOptions } from '../guest.ts';
 import type { ContextEntry } from '../dockerfile/index.ts';
 
 const text = (path: string, data: string): ContextEntry => ({ path, mode: 0o100644, data: new TextEncoder().encode(data), mtime: 1_700_000_000 });
@@ -126,6 +127,22 @@ describe('containers (in-memory guest)', () => {
     expect((await engine.unpause({ container: 'p' })).state).toBe('running');
     const crun = guest.requests.filter((r) => r.op === 'spawn').map((r) => (r.params as { argv: string[] }).argv).filter((argv) => argv[0] === '/usr/bin/crun');
     expect(crun.map((argv) => argv[1])).toEqual(['pause', 'resume']);
+  });
+
+  it('with an agent from before waitCreated (it answers a detached run at once), looks for crun\'s state from the host', async () => {
+    class OlderAgent extends MemoryGuest {
+      override request<Op extends GuestOp>(op: Op, params: GuestParams<Op>, options?: RequestOptions) {
+        if (op !== 'run') return super.request(op, params, options);
+        const { waitCreated: _ignored, ...known } = params as GuestParams<'run'>;
+        return super.request(op, known as GuestParams<Op>, options);
+      }
+    }
+    const guest = new OlderAgent({ processes: PROCESSES });
+    const engine = await Engine.open({ backend: new MemoryBackend(), guest });
+    await engine.build({ dockerfile: 'FROM scratch\nCOPY etc/ /etc/\n', context: [text('etc/hostname', 'base\n')], tags: ['img:1'] });
+    const view = await engine.run({ image: 'img:1', name: 'web', command: ['server'], detach: true });
+    expect(view.state).toBe('running');
+    expect(guest.requests).toContainEqual({ op: 'read', params: { path: `/run/crun/${view.id}/status` } });
   });
 
   it("starts crun detached until its state exists, and gives later starts (and RUN steps) crun's own compiled seccomp filter", async () => {

@@ -118,7 +118,7 @@ export class ContainerLifecycle {
     emit({ type: 'container', action: 'start', id: record.id, name: record.name, state: 'running' });
     feed.creating(record.id);
     try {
-      await runtime.startDetached(record.id, bundle, config, stdin);
+      await runtime.startDetached(record.id, bundle, config, { stdin, running: () => records.get(record.id)?.state === 'running' });
     } catch (error) {
       Object.assign(record, { state: 'exited', exitCode: 127, finishedAt: new Date().toISOString() });
       await records.save(record);

@@ -11,7 +11,7 @@ import { spawnInGuest } from '../guest-spawn.ts';
 import { resolveUser } from '../build/users.ts';
 import type { ContainerStatsSample } from '../api.ts';
 import { parseProcesses, parseStats, type GuestProcess } from './procfs.ts';
-import { containerDir, NETWORK_FILES, volumeDir, type ContainerRecord } from './record.ts';
+import { containerDir, NETWORK_FILES, sleep, volumeDir, type ContainerRecord } from './record.ts';
 import type { ContainerNetworking } from './networking.ts';
 
 export interface ExecOptions {
@@ -43,15 +43,26 @@ export class ContainerRuntime {
    * trip taking guest CPU from the starting container. A config without crun's compiled seccomp filter
    * teaches it (`SeccompFilters`) to the containers after this one.
    */
-  async startDetached(id: string, bundle: string, config: Record<string, unknown>, stdin?: Uint8Array): Promise<void> {
+  async startDetached(id: string, bundle: string, config: Record<string, unknown>, options: { stdin?: Uint8Array; running: () => boolean }): Promise<void> {
+    const { stdin, running } = options;
     const { created } = await this.#guest.request(
       'run',
       { name: id, bundle, config, detach: true, waitCreated: true, ...(stdin ? { stdin: toBase64(stdin) } : {}) },
       // The agent answers within 30 s of crun's start.
       { timeoutMs: 60_000 },
     );
+    // An agent from before waitCreated (a saved state of an earlier build) answers at once: look from here.
+    if (created === undefined) await this.#untilStatus(id, running);
     // Not awaited: the learner's container does not wait for the read (short-lived ones are gone before it).
     if (created && this.#seccomp.unlearned(config)) void this.#seccomp.learn(this.#guest, id, config);
+  }
+
+  async #untilStatus(id: string, running: () => boolean): Promise<void> {
+    for (let pause = 20, deadline = Date.now() + 30_000; Date.now() < deadline; pause = Math.min(pause * 2, 250)) {
+      const found = await this.#guest.request('read', { path: `/run/crun/${id}/status` }).then(() => true, () => false);
+      if (found || !running()) return;
+      await sleep(pause);
+    }
   }
 
   /**
