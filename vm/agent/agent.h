@@ -48,6 +48,7 @@
 #define READ_MAX (1u << 20)    /* `read` op limit */
 #define EXIT_GRACE_MS 500      /* wait this long for pipes to drain after a child exits */
 #define STATE_WAIT_MS 30000    /* a detached run's waitCreated answers after this long at most */
+#define STATE_POLL_MS 20       /* ... and looks this often when inotify is unavailable */
 #define OPAQUE_XATTR "trusted.overlay.opaque"
 #define WH_PREFIX ".wh."
 #define WH_OPAQUE ".wh..wh..opq"

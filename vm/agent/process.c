@@ -358,12 +358,17 @@ static int state_missing(proc *p)
 	return missing;
 }
 
-int state_wait_fd(void)
+static int state_waiting(void)
 {
 	for (proc *p = g_procs; p; p = p->next)
 		if (p->awaiting_state)
-			return g_inotify;
-	return -1;
+			return 1;
+	return 0;
+}
+
+int state_wait_fd(void)
+{
+	return state_waiting() ? g_inotify : -1;
 }
 
 int state_wait_timeout(long long now)
@@ -373,6 +378,8 @@ int state_wait_timeout(long long now)
 		if (p->awaiting_state) {
 			long long left = p->state_deadline - now;
 			int t = left < 0 ? 0 : left > STATE_WAIT_MS ? STATE_WAIT_MS : (int)left;
+			if (g_inotify < 0 && t > STATE_POLL_MS)
+				t = STATE_POLL_MS; /* no inotify: look again soon */
 			if (timeout < 0 || t < timeout)
 				timeout = t;
 		}
@@ -381,6 +388,8 @@ int state_wait_timeout(long long now)
 
 void state_wait_check(void)
 {
+	if (!state_waiting())
+		return; /* events queued meanwhile are drained by the next wait */
 	if (g_inotify >= 0) {
 		static char events[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 		while (read(g_inotify, events, sizeof events) > 0) {
