@@ -8,6 +8,7 @@ import { ImageStore } from './store/image-store.ts';
 import { GUEST_PATHS, type Guest } from './guest.ts';
 import { fetchLayerImage, GuestLayers } from './runtime/guest-layers.ts';
 import { runtimeSpec } from './runtime/spec.ts';
+import { SeccompFilters } from './runtime/seccomp-filters.ts';
 import { LayerFiles } from './build/layer-files.ts';
 import { Builder } from './build/builder.ts';
 import { Containers, volumeDir } from './containers/containers.ts';
@@ -100,6 +101,8 @@ export class Engine implements EngineApi {
   #sessions = new Map<string, () => void>();
   /** The hidden warm-up container (its name), while it runs. */
   #warming = { id: '', running: false };
+  /** crun's compiled seccomp filters (learned from a container, then given to crun at every start). */
+  #seccomp = new SeccompFilters();
   #networks!: Networks;
   #tcp: TcpRelay;
   #listeners = new Set<(event: ChangeEvent) => void>();
@@ -123,6 +126,7 @@ export class Engine implements EngineApi {
     this.layerFiles = new LayerFiles({ store, guest: options.guest, guestLayers: this.guestLayers });
     this.#tcp = new TcpRelay(options.guest);
     this.#builder = new Builder({ store, backend: options.backend, guest: options.guest, guestLayers: this.guestLayers, layerFiles: this.layerFiles,
+      seccomp: this.#seccomp,
       pullBase: (pull) => this.#pull({ ref: pull.ref, signal: pull.signal, onProgress: pull.onProgress }),
     });
   }
@@ -141,6 +145,7 @@ export class Engine implements EngineApi {
       files: engine.layerFiles,
       emit: (event) => engine.#emit(event),
       checkpoint: options.checkpoint,
+      seccomp: engine.#seccomp,
     });
     if (options.baseImages) await engine.#registerBaseImages(options.baseImages, options.baseLayerUrl ?? ((file) => file), options.fetch ?? fetch);
     return engine;
@@ -212,7 +217,9 @@ export class Engine implements EngineApi {
         () => void this.#stopWarmContainer(),
         { quietMs },
       );
-    await hidden('busybox', ['true']);
+    // The first one stays a second (asleep), so that crun's compiled seccomp filter can be read from its
+    // state: the learner's containers then start without compiling it.
+    await hidden('busybox', ['sleep', '1']);
     await prefetched;
     // v86 compiles guest code that has run often: a few more starts bring a container start close to its
     // steady speed.
@@ -241,19 +248,34 @@ export class Engine implements EngineApi {
     this.#warming = { id, running: true };
     try {
       const mounted = await this.guestLayers.mount(id, base.diffIDs);
-      await this.#guest.request('run', {
-        name: id,
-        bundle: mounted.dir,
-        config: runtimeSpec({
-          process: { args, env: base.env, cwd: '/', uid: 0, gid: 0 },
-          rootfs: mounted.rootfs,
-          hostname: id.slice(0, 12),
-          createRuntimeHooks: options.network ? [this.#containers.warmUpHook()] : [],
-        }),
-      }, { timeoutMs: 300_000 });
+      const config = this.#seccomp.annotate(runtimeSpec({
+        process: { args, env: base.env, cwd: '/', uid: 0, gid: 0 },
+        rootfs: mounted.rootfs,
+        hostname: id.slice(0, 12),
+        createRuntimeHooks: options.network ? [this.#containers.warmUpHook()] : [],
+      }));
+      if (this.#seccomp.unlearned(config)) await this.#teachingRun(id, mounted.dir, config);
+      else await this.#guest.request('run', { name: id, bundle: mounted.dir, config }, { timeoutMs: 300_000 });
     } finally {
       this.#warming.running = false;
       await this.guestLayers.remove(id).catch(() => {});
+    }
+  }
+
+  /** A hidden container run detached, so that crun's compiled seccomp filter can be read while it exists. */
+  async #teachingRun(id: string, bundle: string, config: Record<string, unknown>): Promise<void> {
+    let unsubscribe = () => {};
+    const exited = new Promise<void>((resolve) => {
+      unsubscribe = this.#guest.onEvent((event) => event.event === 'exit' && event.name === id && resolve());
+    });
+    try {
+      const { created } = await this.#guest.request('run', { name: id, bundle, config, detach: true, waitCreated: true }, { timeoutMs: 60_000 });
+      if (created) await this.#seccomp.learn(this.#guest, id, config);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, 300_000)))]);
+      clearTimeout(timer);
+    } finally {
+      unsubscribe();
     }
   }
 

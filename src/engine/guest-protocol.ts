@@ -26,10 +26,14 @@ export type GuestOps = {
   mount: { params: { lowers: string[]; upper: string; work: string; target: string }; result: Done };
   umount: { params: { target: string }; result: Done };
   tmpfs: { params: { target: string; bytes: number }; result: Done };
-  /** Attached: `{exit}` after the stream events; detached: `{pid}` at once (no `exit`), the `exit` event later. */
+  /**
+   * Attached: `{exit}` after the stream events; detached: `{pid}` at once (no `exit`), the `exit` event later.
+   * Detached with `waitCreated`: `{pid, created}` once crun's state exists (`created: true`: `crun exec`/`kill`
+   * work now) or crun has exited or 30 s have passed (`created: false`); always before the `exit` event.
+   */
   run: {
-    params: { name: string; bundle: string; config: object; detach?: boolean; stdin?: Base64 };
-    result: { exit?: number; pid?: number };
+    params: { name: string; bundle: string; config: object; detach?: boolean; waitCreated?: boolean; stdin?: Base64 };
+    result: { exit?: number; pid?: number; created?: boolean };
   };
   signal: { params: { name: string; signal: number }; result: Done };
   delete: { params: { name: string }; result: Done };

@@ -7,6 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from './engine.ts';
 import { openNodeEngine } from '../host/node.ts';
 import { rawTar } from './archive/testutil.ts';
+import { containerDir } from './containers/containers.ts';
+import { runtimeSpec } from './runtime/spec.ts';
+import { SECCOMP_BPF_ANNOTATION } from './runtime/seccomp-filters.ts';
 
 let engine: Engine;
 
@@ -37,6 +40,51 @@ describe('a container is confined like a Docker container', () => {
       ].join('; '),
     );
     expect(r.out.split('\n')).toEqual(['mount-refused', 'unshare-refused', 'mem-refused', '1', 'null-ok', '']);
+  });
+
+  it("gets crun's own compiled seccomp filter back (run.oci.seccomp_bpf_data) and still refuses what the filter refuses", async () => {
+    const { machine } = opened;
+    const read = async (path: string) => (await machine.request<{ data: string }>('read', { path })).data;
+    // unshare(CLONE_NEWUSER) needs no capability: only the filter refuses it, as Docker's profile does.
+    const probe = [
+      'unshare -U true 2>/dev/null && echo userns || echo userns-refused',
+      'mount -t tmpfs none /mnt 2>/dev/null && echo mounted || echo mount-refused',
+      "grep -E '^Seccomp(_filters)?:' /proc/self/status",
+      'sleep 4',
+    ].join('; ');
+    const started = async () => {
+      const view = await engine.run({ image: 'busybox', command: ['sh', '-c', probe], detach: true });
+      // Created (the run answers once crun's state exists) and asleep: its crun state is there to read.
+      const state = { config: JSON.parse(new TextDecoder().decode(Buffer.from(await read(`${containerDir(view.id)}/config.json`), 'base64'))), bpf: await read(`/run/crun/${view.id}/seccomp.bpf`) };
+      expect((await engine.wait({ container: view.id })).exitCode).toBe(0);
+      const out = (await engine.logs({ container: view.id })).map((entry) => entry.text).join('');
+      await engine.rm({ container: view.id });
+      return { ...state, out };
+    };
+    const expected = /^userns-refused\nmount-refused\nSeccomp:\s+2\nSeccomp_filters:\s+1\n$/;
+    // A long-lived container teaches the engine the filter (if an earlier one has not); the next one carries it.
+    const first = await started();
+    expect(first.out).toMatch(expected);
+    const second = await started();
+    expect(second.config.annotations).toEqual({ [SECCOMP_BPF_ANNOTATION]: first.bpf });
+    expect(second.config.linux.seccomp).toEqual(first.config.linux.seccomp);
+    // crun loaded the annotation's bytes (its state holds what it applied) and the container refuses as before.
+    expect(second.bpf).toBe(first.bpf);
+    expect(second.out).toMatch(expected);
+
+    // The control: the same container without the filter may make a user namespace (so the refusal above is the filter's).
+    const diffIDs = (await engine.inspectImage({ ref: 'busybox' })).RootFS.Layers;
+    const id = 'seccomp-control';
+    const mounted = await engine.guestLayers.mount(id, diffIDs);
+    try {
+      const config = runtimeSpec({ process: { args: ['sh', '-c', probe.replace('sleep 4', 'true')], env: ['PATH=/bin'], cwd: '/', uid: 0, gid: 0 }, rootfs: mounted.rootfs, hostname: 'control' }) as { linux: { seccomp?: unknown } };
+      delete config.linux.seccomp;
+      let out = '';
+      await machine.request('run', { name: id, bundle: mounted.dir, config }, { onStream: (_s, data) => (out += new TextDecoder().decode(data)) });
+      expect(out).toMatch(/^userns\nmount-refused\nSeccomp:\s+0\n/);
+    } finally {
+      await engine.guestLayers.remove(id);
+    }
   });
 
   it("masks /proc/kcore, keeps /proc/sys read-only, and sets no_new_privs", async () => {

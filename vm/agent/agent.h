@@ -27,6 +27,7 @@
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -46,6 +47,8 @@
 #define MAX_LINE (64u << 20)   /* longest request line we buffer */
 #define READ_MAX (1u << 20)    /* `read` op limit */
 #define EXIT_GRACE_MS 500      /* wait this long for pipes to drain after a child exits */
+#define STATE_WAIT_MS 30000    /* a detached run's waitCreated answers after this long at most */
+#define STATE_POLL_MS 20       /* ... and looks this often when inotify is unavailable */
 #define OPAQUE_XATTR "trusted.overlay.opaque"
 #define WH_PREFIX ".wh."
 #define WH_OPAQUE ".wh..wh..opq"
@@ -245,6 +248,9 @@ typedef struct proc {
 	int exited, status;
 	long long exit_ms;
 	sbuf collected; /* P_COLLECT: output kept for the error message */
+	/* detached `run` with waitCreated: the final reply waits for crun's state (or crun's exit, or the deadline) */
+	int awaiting_state, state_wd;
+	long long state_deadline;
 	struct proc *next;
 } proc;
 
@@ -264,6 +270,12 @@ int op_spawn(const jnode *req, const char *id);
 int op_run(const jnode *req, const char *id, sbuf *res);
 int op_signal(const jnode *req, const char *id);
 int op_delete(const jnode *req, const char *id);
+/* Detached runs waiting for crun's state: the inotify fd to poll (-1 when none wait), the poll timeout
+ * their deadlines allow (-1: none), and the check that answers those whose state exists, whose crun
+ * exited, or whose deadline passed. */
+int state_wait_fd(void);
+int state_wait_timeout(long long now);
+void state_wait_check(void);
 
 /* docker.c: The guest docker command: socket bridge and client */
 

@@ -725,6 +725,7 @@ describe.skipIf(!!skipReason)('guest agent (native build, --stdio)', () => {
   describe('run / signal / delete (stub crun)', () => {
     let stubAgent: Agent;
     let crunLog: string;
+    let crunState: string;
 
     beforeAll(() => {
       const stub = path.join(tmp, 'crun-stub');
@@ -736,6 +737,9 @@ echo "$*" >> ${crunLog}
 case "$1" in
 run) cat "$3/config.json"; echo; echo "on stderr" >&2
      if [ "$4" = bg ]; then sleep 0.2; echo "bg done"; exit 0; fi
+     if [ "$4" = made ]; then sleep 0.2; mkdir -p "$LAYERLAB_CRUN_STATE/made"; sleep 0.2; echo '{}' > "$LAYERLAB_CRUN_STATE/made/status.tmp"
+       mv "$LAYERLAB_CRUN_STATE/made/status.tmp" "$LAYERLAB_CRUN_STATE/made/status"; sleep 0.3; exit 0; fi
+     if [ "$4" = failed ]; then sleep 0.2; exit 3; fi
      read line; echo "stdin:$line"; exit 7 ;;
 kill) [ "$2" = c1 ] && exit 0; echo "container $2 does not exist" >&2; exit 1 ;;
 delete) exit 0 ;;
@@ -743,7 +747,8 @@ esac
 `,
         { mode: 0o755 },
       );
-      stubAgent = new Agent(bin, { LAYERLAB_CRUN: stub });
+      crunState = path.join(tmp, 'crun-state'); // made by the stub's first container, as crun makes /run/crun
+      stubAgent = new Agent(bin, { LAYERLAB_CRUN: stub, LAYERLAB_CRUN_STATE: crunState });
     });
     afterAll(async () => {
       expect(await stubAgent.close()).toBe(0);
@@ -773,6 +778,31 @@ esac
       const out = Buffer.concat(evs.filter((e) => e.event === 'output' && e.stream === 'stdout').map((e) => Buffer.from(e.data, 'base64')));
       expect(out.toString()).toBe('{"a":1}\nbg done\n');
       expect(evs.at(-1)).toEqual({ event: 'exit', name: 'bg', code: 0 });
+    });
+
+    it('waitCreated: answers once crun has renamed its status into place, before the exit event', async () => {
+      expect(fs.existsSync(crunState)).toBe(false);
+      const r = await stubAgent.req('run', { name: 'made', bundle: path.join(tmp, 'bundle3'), config: {}, detach: true, waitCreated: true });
+      expect(r.reply).toMatchObject({ ok: true, created: true });
+      expect(r.reply.pid).toBeGreaterThan(0);
+      expect(fs.existsSync(path.join(crunState, 'made', 'status'))).toBe(true);
+      expect(stubAgent.events.some((e) => e.event === 'exit' && e.name === 'made')).toBe(false);
+      await stubAgent.waitFor(() => stubAgent.events.some((e) => e.event === 'exit' && e.name === 'made'));
+    });
+
+    it('waitCreated: a crun that exits without state answers created: false, then its exit event', async () => {
+      const r = await stubAgent.req('run', { name: 'failed', bundle: path.join(tmp, 'bundle4'), config: {}, detach: true, waitCreated: true });
+      expect(r.reply).toMatchObject({ ok: true, created: false });
+      await stubAgent.waitFor(() => stubAgent.events.some((e) => e.event === 'exit' && e.name === 'failed'));
+      const order = stubAgent.order.filter((m) => m.id === r.reply.id || (m.event === 'exit' && m.name === 'failed'));
+      expect(order.map((m) => m.event ?? 'reply')).toEqual(['reply', 'exit']);
+      expect(order[1]).toEqual({ event: 'exit', name: 'failed', code: 3 });
+    });
+
+    it('waitCreated needs detach', async () => {
+      const r = await stubAgent.req('run', { name: 'x', bundle: path.join(tmp, 'bundle5'), config: {}, waitCreated: true });
+      expect(r.reply.error).toBe('run: parameter "waitCreated" needs "detach": true');
+      expect((await stubAgent.req('run', { name: 'x', bundle: path.join(tmp, 'bundle5'), config: {}, detach: true, waitCreated: 1 })).reply.error).toMatch(/must be a boolean/);
     });
 
     it('signal and delete call crun and report its errors', async () => {

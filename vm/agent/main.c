@@ -166,11 +166,12 @@ int main(int argc, char **argv)
 	static char rbuf[65536];
 	for (;;) {
 		reap_children();
+		state_wait_check();
 		finish_done();
 		if (in_eof && !g_procs)
 			break;
 
-		size_t n = 0, need = 3;
+		size_t n = 0, need = 4;
 		for (proc *p = g_procs; p; p = p->next)
 			need += 3;
 		for (cli *c = g_clis; c; c = c->next)
@@ -189,14 +190,16 @@ int main(int argc, char **argv)
 		owner[n++] = NULL;
 		pfds[n] = (struct pollfd){.fd = g_listen, .events = POLLIN};
 		owner[n++] = NULL;
+		pfds[n] = (struct pollfd){.fd = state_wait_fd(), .events = POLLIN};
+		owner[n++] = NULL;
 		size_t first_cli = n;
 		for (cli *c = g_clis; c; c = c->next) {
 			pfds[n] = (struct pollfd){.fd = c->fd, .events = (short)(POLLIN | (c->out.n ? POLLOUT : 0))};
 			owner[n++] = NULL;
 		}
 		size_t first_proc = n;
-		int timeout = -1;
 		long long now = now_ms();
+		int timeout = state_wait_timeout(now);
 		for (proc *p = g_procs; p; p = p->next) {
 			if (p->fd_out >= 0)
 				pfds[n] = (struct pollfd){.fd = p->fd_out, .events = POLLIN}, owner[n++] = p;

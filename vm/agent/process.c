@@ -31,6 +31,13 @@ static const char *crun_path(void)
 	return c && *c ? c : "/usr/bin/crun";
 }
 
+/* crun's state root (`crun --root`'s default); host tests point this at a directory of their own */
+static const char *crun_state_root(void)
+{
+	const char *r = getenv("LAYERLAB_CRUN_STATE");
+	return r && *r ? r : "/run/crun";
+}
+
 static char *xstrdup(const char *s)
 {
 	char *d = strdup(s ? s : "");
@@ -88,6 +95,7 @@ static proc *proc_start(char *const argv[], char *const envp[], const char *cwd,
 	p->pid = pid, p->kind = kind;
 	p->id = xstrdup(id), p->op = xstrdup(op), p->name = xstrdup(name);
 	p->fd_out = po[0], p->fd_err = pe[0], p->fd_in = has_in ? pi[1] : -1;
+	p->state_wd = -1;
 	fcntl(p->fd_out, F_SETFL, O_NONBLOCK);
 	fcntl(p->fd_err, F_SETFL, O_NONBLOCK);
 	if (p->fd_in >= 0) {
@@ -166,10 +174,14 @@ int exit_code(int status)
 	return 255;
 }
 
+static void state_wait_answer(proc *p, int created);
+
 static void proc_finish(proc *p)
 {
 	int code = exit_code(p->status);
 	sbuf b = {0};
+	if (p->awaiting_state)
+		state_wait_answer(p, 0);
 	if (p->kind == P_ATTACHED) {
 		sb_printf(&b, ",\"exit\":%d", code);
 		reply_ok(p->id, &b);
@@ -257,6 +269,12 @@ int op_run(const jnode *req, const char *id, sbuf *res)
 	if (det && det->t != J_BOOL && det->t != J_NULL)
 		return fail("parameter \"detach\" must be a boolean");
 	int detach = det && det->t == J_BOOL && det->b;
+	jnode *wc = jget(req, "waitCreated");
+	if (wc && wc->t != J_BOOL && wc->t != J_NULL)
+		return fail("parameter \"waitCreated\" must be a boolean");
+	int wait_created = wc && wc->t == J_BOOL && wc->b;
+	if (wait_created && !detach)
+		return fail("parameter \"waitCreated\" needs \"detach\": true");
 	unsigned char *in;
 	size_t inlen;
 	int has_in;
@@ -278,8 +296,114 @@ int op_run(const jnode *req, const char *id, sbuf *res)
 		return -1;
 	if (!detach)
 		return 1;
+	if (wait_created) {
+		p->awaiting_state = 1;
+		p->state_deadline = now_ms() + STATE_WAIT_MS;
+		state_wait_check();
+		return 1;
+	}
 	sb_printf(res, ",\"pid\":%d", (int)p->pid);
 	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Waiting for crun's state (run with waitCreated)                      */
+/* ------------------------------------------------------------------ */
+
+/* crun writes <root>/<name>/status (status.tmp renamed) once the container exists: after its createRuntime
+ * hooks, before the process starts. inotify wakes the agent when a directory on the way appears and when
+ * the file is renamed into place, so the wait costs no host round trips and no timer ticks. */
+static int g_inotify = -1;
+
+static void state_wait_answer(proc *p, int created)
+{
+	sbuf b = {0};
+	sb_printf(&b, ",\"pid\":%d,\"created\":%s", (int)p->pid, created ? "true" : "false");
+	reply_ok(p->id, &b);
+	sb_free(&b);
+	p->awaiting_state = 0;
+	/* a crun that exited may have removed the dir, and with it the watch (its number free for reuse) */
+	if (p->state_wd >= 0 && g_inotify >= 0 && (created || !p->exited))
+		inotify_rm_watch(g_inotify, p->state_wd);
+	p->state_wd = -1;
+}
+
+/* Watches the deepest existing directory on the way to <root>/<name>/status; 0 once the file exists. */
+static int state_missing(proc *p)
+{
+	const char *root = crun_state_root();
+	sbuf dir = {0}, file = {0};
+	sb_printf(&dir, "%s/%s", root, p->name);
+	sb_printf(&file, "%s/status", dir.p);
+	if (g_inotify < 0)
+		g_inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (g_inotify >= 0 && p->state_wd < 0) {
+		p->state_wd = inotify_add_watch(g_inotify, dir.p, IN_MOVED_TO | IN_CREATE | IN_ONLYDIR);
+		if (p->state_wd < 0) {
+			/* not there yet: its parent's IN_CREATE tells when (the root itself may not exist before the
+			 * first container); these shared watches stay, they only fire when crun makes a state dir */
+			char parent[PATH_MAX];
+			snprintf(parent, sizeof parent, "%s", root);
+			char *slash = strrchr(parent, '/');
+			if (slash)
+				slash[slash == parent] = 0;
+			if (inotify_add_watch(g_inotify, root, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR) < 0)
+				inotify_add_watch(g_inotify, parent, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
+		}
+	}
+	/* looked at after the watches are in place, so a file that appears in between is not missed */
+	struct stat st;
+	int missing = stat(file.p, &st) != 0;
+	sb_free(&dir), sb_free(&file);
+	return missing;
+}
+
+static int state_waiting(void)
+{
+	for (proc *p = g_procs; p; p = p->next)
+		if (p->awaiting_state)
+			return 1;
+	return 0;
+}
+
+int state_wait_fd(void)
+{
+	return state_waiting() ? g_inotify : -1;
+}
+
+int state_wait_timeout(long long now)
+{
+	int timeout = -1;
+	for (proc *p = g_procs; p; p = p->next)
+		if (p->awaiting_state) {
+			long long left = p->state_deadline - now;
+			int t = left < 0 ? 0 : left > STATE_WAIT_MS ? STATE_WAIT_MS : (int)left;
+			if (g_inotify < 0 && t > STATE_POLL_MS)
+				t = STATE_POLL_MS; /* no inotify: look again soon */
+			if (timeout < 0 || t < timeout)
+				timeout = t;
+		}
+	return timeout;
+}
+
+void state_wait_check(void)
+{
+	if (!state_waiting())
+		return; /* events queued meanwhile are drained by the next wait */
+	if (g_inotify >= 0) {
+		static char events[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+		while (read(g_inotify, events, sizeof events) > 0) {
+		}
+	}
+	long long now = now_ms();
+	for (proc *p = g_procs; p; p = p->next) {
+		if (!p->awaiting_state)
+			continue;
+		if (!state_missing(p))
+			state_wait_answer(p, 1);
+		else if (p->exited || now >= p->state_deadline)
+			state_wait_answer(p, 0); /* crun is gone (its exit event follows) or took too long */
+	}
 }
 
 int op_signal(const jnode *req, const char *id)

@@ -15,6 +15,7 @@ import { GUEST_PATHS, type Guest } from '../guest.ts';
 import { shInGuest } from '../guest-spawn.ts';
 import { GuestLayers } from '../runtime/guest-layers.ts';
 import { runtimeSpec, type RuntimeMount } from '../runtime/spec.ts';
+import { SeccompFilters } from '../runtime/seccomp-filters.ts';
 import { buildImage } from '../oci/image.ts';
 import type { ContainerConfig, HistoryEntry } from '../oci/types.ts';
 import { sha256, type Digest } from '../oci/digest.ts';
@@ -147,13 +148,17 @@ export class Builder {
   #guest: Guest;
   #guestLayers: GuestLayers;
   #files: LayerFiles;
+  #seccomp: SeccompFilters;
   /** Base images the last build could not pull, and why (reported at their FROM line). */
   #pullFailures = new Map<string, Error>();
 
   /** Pulls a base image the store lacks (FROM alpine); absent when registries are out of reach. */
   #pullBase?: PullBase;
 
-  constructor(options: { store: ImageStore; backend: BlobBackend; guest: Guest; guestLayers: GuestLayers; layerFiles: LayerFiles; pullBase?: PullBase }) {
+  constructor(options: { store: ImageStore; backend: BlobBackend; guest: Guest; guestLayers: GuestLayers; layerFiles: LayerFiles; pullBase?: PullBase; seccomp?: SeccompFilters }) {
+    // RUN steps start with the filter crun compiled for a container before, when one has (their own are attached
+    // runs, over before crun's state could be read).
+    this.#seccomp = options.seccomp ?? new SeccompFilters();
     this.#pullBase = options.pullBase;
     this.#store = options.store;
     this.#backend = options.backend;
@@ -571,7 +576,7 @@ export class Builder {
         {
           name: id,
           bundle: mounted.dir,
-          config: runtimeSpec({
+          config: this.#seccomp.annotate(runtimeSpec({
             process: { args: run.argv, env, cwd: run.workdir || '/', ...ids },
             rootfs: mounted.rootfs,
             hostname: id.slice(-12),
@@ -580,7 +585,7 @@ export class Builder {
             // `RUN --network=none`: a network namespace of its own, with nothing in it.
             hostNetwork: run.network !== 'none',
             mounts: [...RUN_NETWORK_FILES.map((path) => ({ source: path, destination: path, readonly: true })), ...runMounts],
-          }),
+          })),
           ...(run.stdin !== undefined ? { stdin: toBase64(new TextEncoder().encode(run.stdin)) } : {}),
         },
         {

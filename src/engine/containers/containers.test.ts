@@ -2,11 +2,13 @@
  * Containers on the in-memory guest (no VM): the lifecycle's states and events, logs, the writable layer,
  * and what survives a VM restart (the engine reopened on the same store with a fresh guest).
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Engine } from '../engine.ts';
 import { MemoryBackend } from '../store/backend.ts';
-import { MemoryGuest, type ProcessHandler } from '../testing/memory-guest.ts';
+import { MEMORY_SECCOMP_BPF, MemoryGuest, type ProcessHandler } from '../testing/memory-guest.ts';
+import { toBase64 } from '../util/base64.ts';
 import type { ChangeEvent } from '../api.ts';
+import type { GuestOp, GuestParams, RequestOptions } from '../guest.ts';
 import type { ContextEntry } from '../dockerfile/index.ts';
 
 const text = (path: string, data: string): ContextEntry => ({ path, mode: 0o100644, data: new TextEncoder().encode(data), mtime: 1_700_000_000 });
@@ -125,5 +127,40 @@ describe('containers (in-memory guest)', () => {
     expect((await engine.unpause({ container: 'p' })).state).toBe('running');
     const crun = guest.requests.filter((r) => r.op === 'spawn').map((r) => (r.params as { argv: string[] }).argv).filter((argv) => argv[0] === '/usr/bin/crun');
     expect(crun.map((argv) => argv[1])).toEqual(['pause', 'resume']);
+  });
+
+  it('with an agent from before waitCreated (it answers a detached run at once), looks for crun\'s state from the host', async () => {
+    class OlderAgent extends MemoryGuest {
+      override request<Op extends GuestOp>(op: Op, params: GuestParams<Op>, options?: RequestOptions) {
+        if (op !== 'run') return super.request(op, params, options);
+        const { waitCreated: _ignored, ...known } = params as GuestParams<'run'>;
+        return super.request(op, known as GuestParams<Op>, options);
+      }
+    }
+    const guest = new OlderAgent({ processes: PROCESSES });
+    const engine = await Engine.open({ backend: new MemoryBackend(), guest });
+    await engine.build({ dockerfile: 'FROM scratch\nCOPY etc/ /etc/\n', context: [text('etc/hostname', 'base\n')], tags: ['img:1'] });
+    const view = await engine.run({ image: 'img:1', name: 'web', command: ['server'], detach: true });
+    expect(view.state).toBe('running');
+    expect(guest.requests).toContainEqual({ op: 'read', params: { path: `/run/crun/${view.id}/status` } });
+  });
+
+  it("starts crun detached until its state exists, and gives later starts (and RUN steps) crun's own compiled seccomp filter", async () => {
+    const { engine, guest } = await withImage();
+    const runs = () =>
+      guest.requests.flatMap((r) => (r.op === 'run' ? [r.params as { detach?: boolean; waitCreated?: boolean; config: { annotations?: Record<string, string>; linux: { seccomp?: unknown } } }] : []));
+    await engine.run({ image: 'img:1', name: 'first', command: ['server'], detach: true });
+    expect(runs()[0]).toMatchObject({ detach: true, waitCreated: true });
+    expect(runs()[0]!.config.annotations).toBeUndefined();
+    // The first container's crun state taught the filter (read without holding up its start).
+    await vi.waitFor(() => expect(guest.requests.some((r) => r.op === 'read' && (r.params as { path: string }).path.endsWith('/seccomp.bpf'))).toBe(true));
+    await engine.run({ image: 'img:1', name: 'second', command: ['hello'], detach: true });
+    await engine.build({ dockerfile: 'FROM img:1\nRUN touch /data/x\n', context: [], tags: ['img:2'] });
+    const bpf = toBase64(MEMORY_SECCOMP_BPF);
+    for (const run of runs().slice(1)) {
+      expect(run.config.annotations).toEqual({ 'run.oci.seccomp_bpf_data': bpf });
+      expect(run.config.linux.seccomp).toEqual(runs()[0]!.config.linux.seccomp);
+    }
+    expect(runs()).toHaveLength(3);
   });
 });

@@ -12,6 +12,7 @@ import type { BlobBackend } from '../store/backend.ts';
 import type { ImageStore } from '../store/image-store.ts';
 import { GUEST_PATHS, type Guest } from '../guest.ts';
 import type { GuestLayers } from '../runtime/guest-layers.ts';
+import type { SeccompFilters } from '../runtime/seccomp-filters.ts';
 import type { Digest } from '../oci/digest.ts';
 import { ConflictError } from '../oci/errors.ts';
 import type { LayerFiles } from '../build/layer-files.ts';
@@ -45,6 +46,8 @@ export interface ContainersOptions {
   emit: (event: ChangeEvent) => void;
   /** The VM was restored from a checkpoint taken with this store's state (not from the build snapshot). */
   checkpoint?: boolean;
+  /** crun's compiled seccomp filters, shared with the builder and the warm-up containers. */
+  seccomp: SeccompFilters;
 }
 
 export class Containers {
@@ -66,7 +69,7 @@ export class Containers {
       filesystems,
       feed: new WritableFeed({ records, filesystems, emit }),
       networking,
-      runtime: new ContainerRuntime({ guest, networking }),
+      runtime: new ContainerRuntime({ guest, networking, seccomp: options.seccomp }),
       emit,
     };
     this.#lifecycle = new ContainerLifecycle(this.#parts);

@@ -76,11 +76,13 @@ export class ContainerFilesystems {
     // so they never show in `docker diff` or a commit; so does /.dockerenv, the empty file by which
     // programs tell they run in a Docker container. `docker export` has them all, empty, 0755, as Docker's.
     const init = `${containerDir(record.id)}/init`;
-    // Sent together: the agent answers them in order, and the start waits for one round trip, not four.
-    await Promise.all(
+    // Sent together with the mount that uses them: the agent does its requests in order, so the files exist
+    // when the overlay is mounted, and the start waits for one round trip, not five.
+    const written = Promise.all(
       [...NETWORK_FILES.map((file) => `/etc/${file}`), '/.dockerenv'].map((path) => this.#guest.request('write', { path: `${init}${path}`, data: '', mode: 0o755 })),
     );
-    await this.#layers.mount(record.id, record.diffIDs, signal, init);
+    const mounted = this.#layers.mount(record.id, record.diffIDs, signal, init);
+    await Promise.all([written, mounted]);
     this.#mounted.add(record.id);
   }
 

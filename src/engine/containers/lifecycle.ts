@@ -102,7 +102,7 @@ export class ContainerLifecycle {
 
   /** Starts the process (detached in the guest); `onOutput` receives its output as it comes. */
   async start(ref: string, onOutput?: OutputListener, stdin?: Uint8Array): Promise<ContainerRecord> {
-    const { records, filesystems, networking, runtime, output, guest, emit, feed } = this.#parts;
+    const { records, filesystems, networking, runtime, output, emit, feed } = this.#parts;
     const record = records.find(ref);
     if (record.paused) throw new ConflictError('cannot start a paused container, try unpause instead');
     if (record.state === 'running') return record;
@@ -118,8 +118,7 @@ export class ContainerLifecycle {
     emit({ type: 'container', action: 'start', id: record.id, name: record.name, state: 'running' });
     feed.creating(record.id);
     try {
-      await guest.request('run', { name: record.id, bundle, config, detach: true, ...(stdin ? { stdin: toBase64(stdin) } : {}) });
-      await runtime.untilCreated(record.id, () => records.get(record.id)?.state === 'running');
+      await runtime.startDetached(record.id, bundle, config, { stdin, running: () => records.get(record.id)?.state === 'running' });
     } catch (error) {
       Object.assign(record, { state: 'exited', exitCode: 127, finishedAt: new Date().toISOString() });
       await records.save(record);

@@ -90,6 +90,8 @@ export class ContainerNetworking {
 
   /** Before a start: bridges up, host ports chosen, /etc/hosts, /etc/hostname and /etc/resolv.conf written. */
   async prepare(record: ContainerRecord): Promise<void> {
+    // The VM's resolver, asked for first: the answer comes while the networks are checked.
+    const vmResolv = readGuestText(this.#guest, '/etc/resolv.conf').catch(() => '# This VM has no DNS server configured (no outbound network).\n');
     for (const endpoint of Object.values(record.endpoints ?? {})) {
       const network = this.#networks.list().find((n) => n.id === endpoint.networkId);
       if (!network) throw new EngineError(`network ${endpoint.networkId} not found`);
@@ -101,7 +103,7 @@ export class ContainerNetworking {
     const starting = this.members().map((m) => (m.id === record.id ? { ...m, running: true } : m));
     await this.#networks.applyRules(starting).catch((error) => console.warn(`layerlab: ${(error as Error).message}`));
     const dir = containerDir(record.id);
-    const resolv = await readGuestText(this.#guest, '/etc/resolv.conf').catch(() => '# This VM has no DNS server configured (no outbound network).\n');
+    const resolv = await vmResolv;
     const member = this.members().find((m) => m.id === record.id)!;
     const files: Record<string, string> = {
       hosts: this.#networks.hostsFile({ ...member, running: true }, this.members()),

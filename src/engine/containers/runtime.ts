@@ -3,7 +3,9 @@
  * its state, and what `docker top` and `docker stats` read from its cgroup.
  */
 import { readGuestText, type Guest } from '../guest.ts';
+import { toBase64 } from '../util/base64.ts';
 import { runtimeSpec } from '../runtime/spec.ts';
+import type { SeccompFilters } from '../runtime/seccomp-filters.ts';
 import { EngineError } from '../oci/errors.ts';
 import { spawnInGuest } from '../guest-spawn.ts';
 import { resolveUser } from '../build/users.ts';
@@ -21,10 +23,12 @@ export interface ExecOptions {
 export class ContainerRuntime {
   #guest: Guest;
   #networking: ContainerNetworking;
+  #seccomp: SeccompFilters;
 
-  constructor(options: { guest: Guest; networking: ContainerNetworking }) {
+  constructor(options: { guest: Guest; networking: ContainerNetworking; seccomp: SeccompFilters }) {
     this.#guest = options.guest;
     this.#networking = options.networking;
+    this.#seccomp = options.seccomp;
   }
 
   async crun(command: 'pause' | 'resume', id: string): Promise<void> {
@@ -33,18 +37,31 @@ export class ContainerRuntime {
   }
 
   /**
-   * A detached `crun run` answers before crun has written its state; exec and kill need that state.
-   * Waits for it while `running()` holds, 30 s at most.
+   * Starts crun detached and answers once crun has written its state (exec and kill need it), or crun has
+   * ended. The agent waits in the guest (`waitCreated`): crun writes the state after the createRuntime hooks
+   * (the network wiring), which take a while under emulation, and a look from the host would be a round
+   * trip taking guest CPU from the starting container. A config without crun's compiled seccomp filter
+   * teaches it (`SeccompFilters`) to the containers after this one.
    */
-  async untilCreated(id: string, running: () => boolean): Promise<void> {
-    // crun writes it after the createRuntime hooks (the network wiring), which take a while under emulation.
-    // Each look is an agent request that takes guest CPU from the starting container: look soon, then less often.
-    let pause = 20;
-    for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
+  async startDetached(id: string, bundle: string, config: Record<string, unknown>, options: { stdin?: Uint8Array; running: () => boolean }): Promise<void> {
+    const { stdin, running } = options;
+    const { created } = await this.#guest.request(
+      'run',
+      { name: id, bundle, config, detach: true, waitCreated: true, ...(stdin ? { stdin: toBase64(stdin) } : {}) },
+      // The agent answers within 30 s of crun's start.
+      { timeoutMs: 60_000 },
+    );
+    // An agent from before waitCreated (a saved state of an earlier build) answers at once: look from here.
+    if (created === undefined) await this.#untilStatus(id, running);
+    // Not awaited: the learner's container does not wait for the read (short-lived ones are gone before it).
+    if (created && this.#seccomp.unlearned(config)) void this.#seccomp.learn(this.#guest, id, config);
+  }
+
+  async #untilStatus(id: string, running: () => boolean): Promise<void> {
+    for (let pause = 20, deadline = Date.now() + 30_000; Date.now() < deadline; pause = Math.min(pause * 2, 250)) {
       const found = await this.#guest.request('read', { path: `/run/crun/${id}/status` }).then(() => true, () => false);
       if (found || !running()) return;
       await sleep(pause);
-      pause = Math.min(pause * 2, 250);
     }
   }
 
@@ -87,7 +104,7 @@ export class ContainerRuntime {
     const ids = await this.#ids(record, record.user);
     const dir = containerDir(record.id);
     const networkFiles = NETWORK_FILES.map((f) => ({ source: `${dir}/${f}`, destination: `/etc/${f}` }));
-    return runtimeSpec({
+    return this.#seccomp.annotate(runtimeSpec({
       process: { args: record.args, env: record.env, cwd: record.workdir || '/', ...ids, terminal: options.terminal },
       rootfs: `${dir}/rootfs`,
       hostname: record.hostname,
@@ -96,7 +113,7 @@ export class ContainerRuntime {
       pidsLimit: record.pidsLimit,
       hostNetwork: record.network === 'host',
       createRuntimeHooks: Object.values(record.endpoints ?? {}).map((endpoint, index) => this.#networking.attachHook(endpoint, index)),
-    });
+    }));
   }
 
   /** The processes of a running container: pid, ppid, uid and the /proc fields `docker top` shows. */

@@ -212,9 +212,13 @@ export class GuestLayers {
   /** Unmounts and deletes the container's folder, writable layer included. */
   async remove(id: string): Promise<void> {
     const dir = `${GUEST_PATHS.containers}/${id}`;
-    await this.#guest.request('umount', { target: `${dir}/rootfs` }).catch(() => {});
-    await this.#guest.request('umount', { target: dir }).catch(() => {}); // its size-limited tmpfs, if any
-    await this.#guest.request('rm', { path: dir });
+    // Sent together: the agent does them in order (rm after both unmounts), in one round trip instead of three.
+    const unmounted = [
+      this.#guest.request('umount', { target: `${dir}/rootfs` }).catch(() => {}),
+      this.#guest.request('umount', { target: dir }).catch(() => {}), // its size-limited tmpfs, if any
+    ];
+    const removed = this.#guest.request('rm', { path: dir });
+    await Promise.all([...unmounted, removed]);
   }
 
   /**

@@ -54,6 +54,8 @@ export interface MemoryGuestOptions {
 
 const SHARE = GUEST_PATHS.share;
 const MISSING = 'No such file or directory';
+/** What a detached run's seccomp.bpf holds here: one BPF instruction (`ret ALLOW`), as crun's file is whole instructions. */
+export const MEMORY_SECCOMP_BPF = new Uint8Array([6, 0, 0, 0, 0, 0, 0xff, 0x7f]);
 
 export class MemoryGuest implements Guest {
   readonly nodes = new Map<string, MemoryNode>([['/', dir()]]);
@@ -217,13 +219,22 @@ export class MemoryGuest implements Guest {
       return { exit: script.exit ?? 0 };
     }
     this.running.add(params.name);
+    // crun's state: the filter it compiled (when the config has a seccomp section), then its status.
+    const linux = (params.config as { linux?: { seccomp?: unknown } }).linux;
+    if (linux?.seccomp) this.writeFile(`/run/crun/${params.name}/seccomp.bpf`, MEMORY_SECCOMP_BPF);
     this.writeFile(`/run/crun/${params.name}/status`, 'running');
     for (const stream of ['stdout', 'stderr'] as const) {
       const text = script[stream];
       if (text) this.emit({ event: 'output', name: params.name, stream, data: toBase64(new TextEncoder().encode(text)) });
     }
-    if (!script.keepsRunning) this.#ended(params.name, script.exit ?? 0);
-    return { pid: 100 };
+    // With waitCreated the agent answers before the exit event.
+    const end = () => void (script.keepsRunning || this.#ended(params.name, script.exit ?? 0));
+    if (!params.waitCreated) {
+      end();
+      return { pid: 100 };
+    }
+    queueMicrotask(end);
+    return { pid: 100, created: true };
   }
 
   async #spawn(params: GuestParams<'spawn'>, options: RequestOptions): Promise<GuestResult<'spawn'>> {
@@ -264,6 +275,7 @@ export class MemoryGuest implements Guest {
   #ended(name: string, code: number): void {
     this.running.delete(name);
     this.nodes.delete(`/run/crun/${name}/status`);
+    this.nodes.delete(`/run/crun/${name}/seccomp.bpf`);
     this.emit({ event: 'exit', name, code });
   }
 
