@@ -50,6 +50,9 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
   /** Said once the app listens: another tab has the store, or storage is unavailable. */
   let bootWarning: string | null = null;
   let refreshTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Refreshes run one at a time: one that read the lists earlier must not answer last (its stale image list would drop a new image). */
+  let refreshRunning = false;
+  let refreshAgain = false;
   /** What the next refresh asks the engine for again; the rest comes from the last answer and the writable feed. */
   const stale = { images: true, containers: true };
   let imageList: ImageSummaryView[] = [];
@@ -58,12 +61,16 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
   let syncing: Promise<void> = Promise.resolve();
 
   async function refresh(): Promise<void> {
-    refreshTimer = null;
     const ask = { ...stale };
     stale.images = stale.containers = false;
     // Without sizes (a look into each writable layer in the VM): the rows take theirs from the writable feed.
     // Only the lists events said changed are asked for: a `docker run` changes containers, not images.
-    const [images, containers] = await Promise.all([ask.images ? call('images', {}) : imageList, ask.containers ? call('ps', { all: true }) : containerList]);
+    const [images, containers] = await Promise.all([ask.images ? call('images', {}) : imageList, ask.containers ? call('ps', { all: true }) : containerList]).catch((error: unknown) => {
+      // Asked again next time.
+      stale.images ||= ask.images;
+      stale.containers ||= ask.containers;
+      throw error;
+    });
     imageList = images;
     containerList = containers;
     // Rows and lists equal to the last ones stay the same objects, so the panels redraw only what changed.
@@ -100,8 +107,24 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
   function scheduleRefresh(what: { images?: boolean; containers?: boolean } = { images: true, containers: true }): void {
     if (what.images) stale.images = true;
     if (what.containers) stale.containers = true;
-    if (!booted) return;
-    refreshTimer ??= setTimeout(() => void refresh().catch(() => {}), 60);
+    refreshAgain = true;
+    if (!booted || refreshRunning) return;
+    refreshTimer ??= setTimeout(() => void runRefreshes(), 60);
+  }
+
+  /** Refreshes until no event asked for another (those that come during one are answered by the next). */
+  async function runRefreshes(): Promise<void> {
+    refreshTimer = null;
+    if (refreshRunning) return;
+    refreshRunning = true;
+    try {
+      while (refreshAgain) {
+        refreshAgain = false;
+        await refresh().catch(() => {});
+      }
+    } finally {
+      refreshRunning = false;
+    }
   }
 
   /** Recent pulls and pushes, newest last (a few are kept so a finished one stays readable). */
@@ -169,7 +192,14 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
       }
       booted = true;
       await daemon.subscribe(Comlink.proxy(onChange));
-      await refresh();
+      refreshRunning = true;
+      refreshAgain = false;
+      try {
+        await refresh();
+      } finally {
+        refreshRunning = false;
+        if (refreshAgain) refreshTimer ??= setTimeout(() => void runRefreshes(), 60);
+      }
     },
 
     connectTerminal(port: TerminalBridge) {
