@@ -11,7 +11,14 @@ export interface MountedTerminal {
   dispose(): void;
 }
 
-export function mountTerminal(element: HTMLElement, bridge: TerminalBridge): MountedTerminal {
+/** Resolves after the next frame is drawn: the page's pending style and layout work is done by then. */
+const afterFrame = () => new Promise<void>((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+
+/**
+ * The terminal, opened in a task of its own after a frame: `open` measures the font (a forced layout), which
+ * in the task that mounted it would lay out the whole freshly mounted page as well.
+ */
+export async function mountTerminal(element: HTMLElement, bridge: TerminalBridge): Promise<MountedTerminal> {
   const term = new Terminal({
     fontFamily: CODE_FONT_FAMILY,
     fontSize: 13,
@@ -31,6 +38,7 @@ export function mountTerminal(element: HTMLElement, bridge: TerminalBridge): Mou
   });
   const fit = new FitAddon();
   term.loadAddon(fit);
+  await afterFrame();
   term.open(element);
 
   // Copy/paste: Ctrl/Cmd+Shift+C/V like desktop terminals, Cmd+C/V on macOS; Ctrl+C stays SIGINT.
