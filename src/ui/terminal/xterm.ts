@@ -15,10 +15,12 @@ export interface MountedTerminal {
 const afterFrame = () => new Promise<void>((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 
 /**
- * The terminal, opened in a task of its own after a frame: `open` measures the font (a forced layout), which
- * in the task that mounted it would lay out the whole freshly mounted page as well.
+ * The terminal in three tasks, each after a frame: xterm's module (evaluated in the task that imports it),
+ * its constructor (~40 ms, several times that on a busy machine), and `open`, which measures the font (a
+ * forced layout) and in the task that mounted it would lay out the whole freshly mounted page as well.
  */
 export async function mountTerminal(element: HTMLElement, bridge: TerminalBridge): Promise<MountedTerminal> {
+  await afterFrame();
   const term = new Terminal({
     fontFamily: CODE_FONT_FAMILY,
     fontSize: 13,
