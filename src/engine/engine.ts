@@ -38,8 +38,6 @@ import { sleep } from './containers/record.ts';
 
 /** Hidden busybox starts after the first, each in the learner's idle time (see `Engine.warmUp`). */
 const EXTRA_WARM_UP_RUNS = 3;
-/** How long the learner must have been idle before the hidden python run (seconds of guest work). */
-const PYTHON_WARM_UP_QUIET_MS = 5000;
 
 /** A base image shipped with the VM (public/vm/base/images.json, see vm/README.md). */
 export interface BaseImage {
@@ -200,9 +198,9 @@ export class Engine implements EngineApi {
 
   /**
    * What the first containers would otherwise do while the learner waits: the base layer images downloaded
-   * into the VM's share and mounted (at once), the default bridge up, then in their idle time (idle-time.ts:
-   * each step waits until nothing of theirs runs, and gives way when they start or type something) hidden
-   * busybox containers on the bridge and a hidden python run.
+   * into the VM's share and mounted (at once), the default bridge up, hidden busybox containers on the bridge
+   * in their idle time (idle-time.ts: each step waits until nothing of theirs runs, and gives way when they
+   * start or type something), and a hidden python run in the background at the lowest CPU weight.
    */
   async warmUp(): Promise<void> {
     const warn = (error: unknown) => console.warn(`layerlab: ${(error as Error).message}`);
@@ -211,23 +209,24 @@ export class Engine implements EngineApi {
     // learner who never pauses still finds them there.
     const prefetched = this.guestLayers.prefetchImages().catch(() => {});
     const bridgeUp = await this.#containers.warmUp().then(() => true, (error) => (warn(error), false));
-    const hidden = (image: string, args: string[], quietMs?: number) =>
+    const hidden = (image: string, args: string[]) =>
       this.#idle.step(
         () => this.#warmContainer(image, args, { network: bridgeUp }).catch(warn),
         () => void this.#stopWarmContainer(),
-        { quietMs },
       );
     // The first one stays a second (asleep), so that crun's compiled seccomp filter can be read from its
     // state: the learner's containers then start without compiling it.
     await hidden('busybox', ['sleep', '1']);
     await prefetched;
+    // python's first run reads its files from the layer image (~30 million guest instructions more than a
+    // later run): a hidden run fills the page cache that serves the learner's. Seconds of guest work, so at
+    // the lowest CPU weight (`--cpu-shares 2`): the learner's commands take the guest's CPU whenever they
+    // want it and python gets what they leave, so it starts at once instead of waiting for a quiet spell.
+    const python = this.#warmContainer('python', ['python3', '-c', 'pass'], { network: bridgeUp, background: true }).catch(warn);
     // v86 compiles guest code that has run often: a few more starts bring a container start close to its
     // steady speed.
     for (let i = 0; i < EXTRA_WARM_UP_RUNS; i++) await hidden('busybox', ['true']);
-    // python's first run reads (and the emulated kernel decompresses) its files from the layer image:
-    // done here, its page cache serves the learner's first run. Seconds of guest work: only after a longer
-    // quiet spell (a learner reading), and tried again if they interrupted it.
-    for (let i = 0; i < 3 && !(await hidden('python', ['python3', '-c', 'pass'], PYTHON_WARM_UP_QUIET_MS)); i++);
+    await python;
   }
 
   /** The learner typed at the VM's terminal: the idle-time warm-up gives way (a command may follow). */
@@ -241,11 +240,13 @@ export class Engine implements EngineApi {
    * crun's and the kernel's container paths (seconds under emulation). This one pays while the learner reads,
    * wired to the default bridge like theirs (network namespace, veth hook) when the bridge is up.
    */
-  async #warmContainer(imageName: string, args: string[], options: { network: boolean }): Promise<void> {
+  async #warmContainer(imageName: string, args: string[], options: { network: boolean; background?: boolean }): Promise<void> {
     const base = this.#baseImages.get(imageName);
     if (!base) return;
     const id = `warm-up-${imageName}-${crypto.randomUUID().slice(0, 8)}`;
-    this.#warming = { id, running: true };
+    // A background one is not the idle step the learner's work interrupts.
+    const warming = { id, running: true };
+    if (!options.background) this.#warming = warming;
     try {
       const mounted = await this.guestLayers.mount(id, base.diffIDs);
       const config = this.#seccomp.annotate(runtimeSpec({
@@ -253,11 +254,12 @@ export class Engine implements EngineApi {
         rootfs: mounted.rootfs,
         hostname: id.slice(0, 12),
         createRuntimeHooks: options.network ? [this.#containers.warmUpHook()] : [],
+        ...(options.background ? { cpuShares: 2 } : {}),
       }));
       if (this.#seccomp.unlearned(config)) await this.#teachingRun(id, mounted.dir, config);
       else await this.#guest.request('run', { name: id, bundle: mounted.dir, config }, { timeoutMs: 300_000 });
     } finally {
-      this.#warming.running = false;
+      warming.running = false;
       await this.guestLayers.remove(id).catch(() => {});
     }
   }

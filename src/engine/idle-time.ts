@@ -49,13 +49,12 @@ export class IdleTime {
   }
 
   /**
-   * Runs `work` once the learner has been idle for `quietMs` (default: the constructor's). If they start or
-   * type something meanwhile, `interrupt` is called (once) to cut the step short. Resolves true when the
-   * step ran to its end uninterrupted.
+   * Runs `work` once the learner has been idle for the quiet spell (at once before they did anything). If
+   * they start or type something meanwhile, `interrupt` is called (once) to cut the step short. Resolves
+   * true when the step ran to its end uninterrupted.
    */
-  async step(work: () => Promise<void>, interrupt: () => void = () => {}, options: { quietMs?: number } = {}): Promise<boolean> {
-    const quietMs = options.quietMs ?? this.#quietMs;
-    while (this.#active > 0 || Date.now() - this.#lastActive < quietMs) await sleep(250);
+  async step(work: () => Promise<void>, interrupt: () => void = () => {}): Promise<boolean> {
+    while (this.#active > 0 || Date.now() - this.#lastActive < this.#quietMs) await sleep(250);
     let interrupted = false;
     this.#interrupt = () => {
       if (interrupted) return;

@@ -31,6 +31,11 @@ export interface RuntimeSpecOptions {
   memoryBytes?: number;
   /** Process limit. Default 128: a fork bomb hits it, the VM keeps answering. */
   pidsLimit?: number;
+  /**
+   * CPU weight relative to other containers, as `docker run --cpu-shares` (default 1024). 2, the lowest,
+   * gives the container only the CPU time everything else leaves (cgroup v2 cpu.weight 1).
+   */
+  cpuShares?: number;
   /** Share the VM's network namespace (`--network host`) instead of an isolated one. */
   hostNetwork?: boolean;
   /** OCI createRuntime hooks: run in the VM once the namespaces exist, before the process starts (network wiring). */
@@ -140,7 +145,7 @@ export function runtimeSpec(options: RuntimeSpecOptions): Record<string, unknown
       resources: {
         memory: { limit: options.memoryBytes ?? DEFAULT_MEMORY_BYTES, swap: options.memoryBytes ?? DEFAULT_MEMORY_BYTES },
         pids: { limit: options.pidsLimit ?? DEFAULT_PIDS_LIMIT },
-        cpu: CPU_QUOTA,
+        cpu: options.cpuShares === undefined ? CPU_QUOTA : { ...CPU_QUOTA, shares: options.cpuShares },
         devices: DEVICE_RULES,
       },
       maskedPaths: MASKED_PATHS,
