@@ -214,7 +214,7 @@ export class Engine implements EngineApi {
         () => this.#warmContainer(image, args, { network: bridgeUp }).catch(warn),
         () => void this.#stopWarmContainer(),
       );
-    // The first one stays a second (asleep), so that crun's compiled seccomp filter can be read from its
+    // The first one sleeps (stopped once read), so that crun's compiled seccomp filter can be read from its
     // state: the learner's containers then start without compiling it.
     await hidden('busybox', ['sleep', '1']);
     await prefetched;
@@ -272,7 +272,11 @@ export class Engine implements EngineApi {
     });
     try {
       const { created } = await this.#guest.request('run', { name: id, bundle, config, detach: true, waitCreated: true }, { timeoutMs: 60_000 });
-      if (created) await this.#seccomp.learn(this.#guest, id, config);
+      if (created) {
+        await this.#seccomp.learn(this.#guest, id, config);
+        // Learned: the rest of its sleep would only hold up the warm-up steps after it.
+        await this.#guest.request('signal', { name: id, signal: 9 }).catch(() => {});
+      }
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, 300_000)))]);
       clearTimeout(timer);
