@@ -45,13 +45,13 @@ export const GUEST_PATHS = {
   share: '/mnt/host',
 } as const;
 
-/** An agent older than the op (a saved state from an earlier build) answers `unknown op`. */
 /** A guest file's contents as text (the agent's `read`); rejects as the request does (a missing file). */
 export async function readGuestText(guest: Pick<Guest, 'request'>, path: string): Promise<string> {
   const { data } = await guest.request('read', { path });
   return new TextDecoder().decode(fromBase64(data));
 }
 
+/** An agent older than the op (a saved state from an earlier build) answers `unknown op`. */
 export function isUnknownOp(error: Error): boolean {
   return /unknown op/.test(error.message);
 }

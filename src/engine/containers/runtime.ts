@@ -54,7 +54,7 @@ export class ContainerRuntime {
     // An agent from before waitCreated (a saved state of an earlier build) answers at once: look from here.
     if (created === undefined) await this.#untilStatus(id, running);
     // Not awaited: the learner's container does not wait for the read (short-lived ones are gone before it).
-    if (created && this.#seccomp.unlearned(config)) void this.#seccomp.learn(this.#guest, id, config);
+    if (created) void this.#seccomp.learn(this.#guest, id, config);
   }
 
   async #untilStatus(id: string, running: () => boolean): Promise<void> {
