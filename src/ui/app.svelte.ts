@@ -16,6 +16,7 @@ import type { WorkspaceFile } from './workspace/files.ts';
 import type { Lesson } from '../lessons/schema.ts';
 import { ShareState } from './share/share.svelte.ts';
 import { ThemeState } from './theme/theme.svelte.ts';
+import { latestPerFrame } from './frames.ts';
 import type { ProgressStore } from '../lessons/progress.ts';
 
 /** Longest wait for the shell's first output after the VM is ready, before the editor loads anyway. */
@@ -246,28 +247,20 @@ export class AppState {
         this.notify(event.message, event.kind === 'restarted' ? 'success' : 'error'); // warnings stay up as long as errors
         if (event.kind === 'restarted') this.terminal.write('\r\n[Layerlab: the VM was restarted from its snapshot]\r\n');
       });
-      // Coalesced to one update per frame, as the button's builds are: a chatty RUN must not flood the main thread.
-      let pendingLog: BuildLogVM | null = null;
+      // One update per frame, as the button's builds have.
+      const terminalLog = latestPerFrame<BuildLogVM>((log) => {
+        if (!this.#buildAbort) this.buildLog = log;
+      });
       this.#backend.onTerminalBuild?.((update) => {
         // The button's own build owns the log while it runs (`building` would also be true for the terminal's
         // build once its first update is shown, and would drop all the rest).
         if (this.#buildAbort) return;
-        if (!update.finished) {
-          if (pendingLog === null)
-            requestAnimationFrame(() => {
-              if (pendingLog && !this.#buildAbort) this.buildLog = pendingLog;
-              pendingLog = null;
-            });
-          pendingLog = update.log;
-          return;
-        }
-        pendingLog = null;
+        if (!update.finished) return terminalLog.push(update.log);
+        terminalLog.drop();
         this.buildLog = update.log;
-        if (update.finished) {
-          const dockerfile = this.workspace.dockerfile;
-          const text = typeof dockerfile?.content === 'string' ? dockerfile.content : '';
-          this.editor.setBuildDecorations(update.decorations, dockerfile ? { path: dockerfile.path, text } : null);
-        }
+        const dockerfile = this.workspace.dockerfile;
+        const text = typeof dockerfile?.content === 'string' ? dockerfile.content : '';
+        this.editor.setBuildDecorations(update.decorations, dockerfile ? { path: dockerfile.path, text } : null);
       });
       if (this.#backend.syncWorkspace) {
         const sync = this.#backend.syncWorkspace.bind(this.#backend);
@@ -375,24 +368,16 @@ export class AppState {
     this.bottomTab = 'build';
     this.#buildAbort = new AbortController();
     this.buildLog = { state: 'running', steps: [], progress: 0 };
-    let pending: BuildLogVM | null = null;
+    const buildLog = latestPerFrame<BuildLogVM>((log) => (this.buildLog = log));
     try {
       const result = await this.#backend.build({
         files: this.workspace.files,
         dockerfile: dockerfile.path,
         tag,
         signal: this.#buildAbort.signal,
-        onLog: (log) => {
-          // Coalesce to one update per frame: a chatty RUN must not flood the main thread.
-          if (pending === null) requestAnimationFrame(() => {
-            if (pending) this.buildLog = pending;
-            pending = null;
-          });
-          pending = log;
-        },
+        onLog: (log) => buildLog.push(log),
       });
-      if (pending) this.buildLog = pending;
-      pending = null;
+      buildLog.flush();
       this.editor.setBuildDecorations(result.decorations, built);
       this.editor.setLints(result.lints);
       if (result.ok && result.imageId) {
@@ -404,8 +389,7 @@ export class AppState {
         if (failed) this.editor.revealLine(failed.line);
       }
     } catch (e) {
-      if (pending) this.buildLog = pending;
-      pending = null;
+      buildLog.flush();
       const aborted = this.#buildAbort?.signal.aborted;
       this.buildLog = { ...this.buildLog, state: aborted ? 'cancelled' : 'failed', error: aborted ? 'Build cancelled.' : (e as Error).message };
     } finally {

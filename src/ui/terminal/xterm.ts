@@ -4,15 +4,13 @@ import { FitAddon } from '@xterm/addon-fit';
 import '@xterm/xterm/css/xterm.css';
 import type { TerminalBridge } from './port.ts';
 import { CODE_FONT_FAMILY } from '../fonts/fonts.ts';
+import { afterFrame } from '../frames.ts';
 
 export interface MountedTerminal {
   fit(): void;
   focus(): void;
   dispose(): void;
 }
-
-/** Resolves after the next frame is drawn: the page's pending style and layout work is done by then. */
-const afterFrame = () => new Promise<void>((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 
 /**
  * The terminal in three tasks, each after a frame: xterm's module (evaluated in the task that imports it),
