@@ -11,6 +11,8 @@ export interface BaseLayerSpec {
   digest: string;
   size: number;
   created_by: string;
+  /** The layer's file list (vm/layer-files.ts writes it). */
+  files?: string;
 }
 
 export interface BaseImageSpec {

@@ -91,8 +91,15 @@ ensure_snapshot() {
 	snapshot_hash >"$OUT/state-inputs.sha256"
 }
 
+# Each base layer's file list ("files" in base/images.json; vm/layer-files.ts), made from the layer tars on
+# every run (a second or two), so it follows the listing code as well as the tars.
+ensure_layer_files() {
+	(cd "$VM_DIR/.." && npx tsx vm/layer-files.ts "$OUT" >/dev/null) || die "listing the base layers' files failed (vm/layer-files.ts)"
+}
+
 if [ "$FORCE" = 0 ] && [ -f "$OUT/build-inputs.sha256" ] &&
 	[ "$(cat "$OUT/build-inputs.sha256")" = "$(input_hash)" ]; then
+	ensure_layer_files
 	ensure_snapshot
 	echo "vm: up to date ($OUT)"
 	exit 0
@@ -628,7 +635,7 @@ cat >"$STAGE/base/images.json" <<EOF
     "architecture": "386",
     "os": "linux",
     "layers": [
-      {"file": "busybox-rootfs.tar", "digest": "sha256:$(sha "$B")", "size": $(sz "$B"),
+      {"file": "busybox-rootfs.tar", "digest": "sha256:$(sha "$B")", "size": $(sz "$B"), "files": "busybox-rootfs.files.json",
        "created_by": "ADD busybox-rootfs.tar / # $BB_LAYER_NOTE"}
     ],
     "config": {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], "Cmd": ["sh"]}
@@ -640,9 +647,9 @@ cat >"$STAGE/base/images.json" <<EOF
     "architecture": "386",
     "os": "linux",
     "layers": [
-      {"file": "busybox-rootfs.tar", "digest": "sha256:$(sha "$B")", "size": $(sz "$B"),
+      {"file": "busybox-rootfs.tar", "digest": "sha256:$(sha "$B")", "size": $(sz "$B"), "files": "busybox-rootfs.files.json",
        "created_by": "ADD busybox-rootfs.tar / # $BB_LAYER_NOTE"},
-      {"file": "python-3.11.tar", "digest": "sha256:$(sha "$P")", "size": $(sz "$P"),
+      {"file": "python-3.11.tar", "digest": "sha256:$(sha "$P")", "size": $(sz "$P"), "files": "python-3.11.files.json",
        "image": {"file": "python-3.11.sqfs.gz", "type": "squashfs", "size": $PY_IMAGE_SIZE},
        "created_by": "ADD python-3.11.tar / # Debian libc6 + python3.11-minimal + libpython3.11-stdlib $PY_VERSION + python3-pip $PIP_DEB_VERSION"}
     ],
@@ -668,6 +675,7 @@ for f in bios.bin vgabios.bin bzImage initrd.img cmdline.txt base; do
 done
 input_hash >"$OUT/build-inputs.sha256"
 [ -n "${LAYERLAB_BUILD_TRACING:-}" ] || rm -rf "$WORK" # a traced build keeps it for the checker
+ensure_layer_files
 ensure_snapshot
 [ -z "${LAYERLAB_BUILD_TRACING:-}" ] || printf 'out=%s\nwork=%s\n' "$OUT" "$WORK" >"$LAYERLAB_BUILD_TRACE.done"
 log "done: $OUT ($(du -sh "$OUT" | cut -f1)); kernel ${KSRC%%:*} ${KSRC#*=} ($(sz "$OUT/bzImage") bytes)"

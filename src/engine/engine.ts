@@ -9,7 +9,7 @@ import { GUEST_PATHS, type Guest } from './guest.ts';
 import { fetchLayerImage, GuestLayers } from './runtime/guest-layers.ts';
 import { runtimeSpec } from './runtime/spec.ts';
 import { SeccompFilters } from './runtime/seccomp-filters.ts';
-import { LayerFiles } from './build/layer-files.ts';
+import { fetchListing, LayerFiles } from './build/layer-files.ts';
 import { Builder } from './build/builder.ts';
 import { Containers, volumeDir } from './containers/containers.ts';
 import { withDefaultPath } from './containers/config.ts';
@@ -36,9 +36,6 @@ import type { TransferEvent } from './registry/progress.ts';
 import { IdleTime } from './idle-time.ts';
 import { sleep } from './containers/record.ts';
 
-/** Hidden busybox starts after the first, each in the learner's idle time (see `Engine.warmUp`). */
-const EXTRA_WARM_UP_RUNS = 3;
-
 /** A base image shipped with the VM (public/vm/base/images.json, see vm/README.md). */
 export interface BaseImage {
   name: string;
@@ -55,6 +52,8 @@ export interface BaseImage {
      * may itself be zstd-compressed, `size` is the image's size as mounted.
      */
     image?: { file: string; type: 'squashfs'; size: number };
+    /** The layer's file list in the agent's `list` form (JSON), so its tree is known without walking it in the VM. */
+    files?: string;
   }[];
   config: Record<string, unknown>;
 }
@@ -171,6 +170,8 @@ export class Engine implements EngineApi {
           };
           this.guestLayers.addImage(digest, { type: image.type, read });
         }
+        const files = layer.files;
+        if (files) this.layerFiles.addListing(digest, () => fetchListing(fetchFn, url(files)));
         const record = await this.store.getLayer({ diffID: digest }).catch(() => undefined);
         // Uncompressed tars: blob digest = diffID, so the snapshot's unpacked dirs match by name.
         layers.push(
@@ -198,35 +199,41 @@ export class Engine implements EngineApi {
 
   /**
    * What the first containers would otherwise do while the learner waits: the base layer images downloaded
-   * into the VM's share and mounted (at once), the default bridge up, hidden busybox containers on the bridge
-   * in their idle time (idle-time.ts: each step waits until nothing of theirs runs, and gives way when they
-   * start or type something), and a hidden python run in the background at the lowest CPU weight.
+   * into the VM's share and mounted (at once), the default bridge up, a hidden busybox container on the bridge
+   * in their idle time (idle-time.ts: it waits until nothing of theirs runs, and gives way when they start or
+   * type something), and a hidden python run in the background at the lowest CPU weight. The emulator
+   * compiles none of this work's guest code (jit-gate.ts): its compile work would land in the learner's first
+   * commands.
    */
   async warmUp(): Promise<void> {
+    const release = this.#guest.holdCompiling?.() ?? (() => {});
+    try {
+      await this.#warmUpSteps();
+    } finally {
+      release();
+    }
+  }
+
+  async #warmUpSteps(): Promise<void> {
     const warn = (error: unknown) => console.warn(`layerlab: ${(error as Error).message}`);
     // Downloading the layer images into the VM's share and mounting them is host work and one small guest
     // program each: started first and not gated on idle time, it is done before most learners type, and a
     // learner who never pauses still finds them there.
     const prefetched = this.guestLayers.prefetchImages().catch(() => {});
     const bridgeUp = await this.#containers.warmUp().then(() => true, (error) => (warn(error), false));
-    const hidden = (image: string, args: string[]) =>
-      this.#idle.step(
-        () => this.#warmContainer(image, args, { network: bridgeUp }).catch(warn),
-        () => void this.#stopWarmContainer(),
-      );
-    // The first one sleeps (stopped once read), so that crun's compiled seccomp filter can be read from its
-    // state: the learner's containers then start without compiling it.
-    await hidden('busybox', ['sleep', '1']);
+    // The first container after a restore finds the guest's caches cold (crun, the kernel's container
+    // paths, busybox's layer). This one sleeps (stopped once read), so that crun's compiled seccomp filter
+    // can be read from its state: the learner's containers then start without compiling it.
+    await this.#idle.step(
+      () => this.#warmContainer('busybox', ['sleep', '1'], { network: bridgeUp }).catch(warn),
+      () => void this.#stopWarmContainer(),
+    );
     await prefetched;
     // python's first run reads its files from the layer image (~30 million guest instructions more than a
     // later run): a hidden run fills the page cache that serves the learner's. Seconds of guest work, so at
     // the lowest CPU weight (`--cpu-shares 2`): the learner's commands take the guest's CPU whenever they
     // want it and python gets what they leave, so it starts at once instead of waiting for a quiet spell.
-    const python = this.#warmContainer('python', ['python3', '-c', 'pass'], { network: bridgeUp, background: true }).catch(warn);
-    // v86 compiles guest code that has run often: a few more starts bring a container start close to its
-    // steady speed.
-    for (let i = 0; i < EXTRA_WARM_UP_RUNS; i++) await hidden('busybox', ['true']);
-    await python;
+    await this.#warmContainer('python', ['python3', '-c', 'pass'], { network: bridgeUp, background: true }).catch(warn);
   }
 
   /** The learner typed at the VM's terminal: the idle-time warm-up gives way (a command may follow). */
@@ -235,10 +242,9 @@ export class Engine implements EngineApi {
   }
 
   /**
-   * A hidden container of a base image (no record, no events, removed at once). After a restore, v86 has
-   * compiled none of the guest's code yet: the first container the learner starts would pay for compiling
-   * crun's and the kernel's container paths (seconds under emulation). This one pays while the learner reads,
-   * wired to the default bridge like theirs (network namespace, veth hook) when the bridge is up.
+   * A hidden container of a base image (no record, no events, removed at once), wired to the default bridge
+   * like the learner's (network namespace, veth hook) when the bridge is up: it warms the guest's caches for
+   * the paths their first container takes.
    */
   async #warmContainer(imageName: string, args: string[], options: { network: boolean; background?: boolean }): Promise<void> {
     const base = this.#baseImages.get(imageName);

@@ -10,6 +10,11 @@ import type { Machine } from '../machine/machine.ts';
 import type { BuildEvent } from './build/events.ts';
 import type { ContextEntry } from './dockerfile/index.ts';
 import { readTar, writeTar } from './archive/tar.ts';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DEFAULT_ASSETS_DIR } from '../machine/node.ts';
+import { readBaseImages } from '../../vm/base-images.ts';
+import { GuestLayers } from './runtime/guest-layers.ts';
 
 let machine: Machine;
 let engine: Engine;
@@ -354,8 +359,38 @@ describe('docker rename', () => {
   });
 });
 
+describe("base layers' file lists (vm/layer-files.ts)", () => {
+  it("equal the agent's `list` of each layer in the VM", async () => {
+    const layers = new Map((await readBaseImages(DEFAULT_ASSETS_DIR)).flatMap((image) => image.layers.map((layer) => [layer.digest, layer])));
+    expect(layers.size).toBe(2);
+    for (const layer of layers.values()) {
+      expect(layer.files).toBeDefined();
+      await engine.guestLayers.ensure([layer.digest]); // python's: the image mounted
+      const shipped = JSON.parse(await readFile(join(DEFAULT_ASSETS_DIR, 'base', layer.files!), 'utf8'));
+      const { entries } = await machine.request<{ entries: unknown[] }>('list', { dir: GuestLayers.layerDir(layer.digest) }, { timeoutMs: 120_000 });
+      expect(shipped.length).toBeGreaterThan(300);
+      expect(shipped).toEqual(entries);
+    }
+  }, 300_000);
+
+  it('give the layer view its trees without walking the layers in the VM', async () => {
+    const fresh = await openEngineOn(machine, new MemoryBackend());
+    const request = machine.request.bind(machine);
+    const ops: string[] = [];
+    machine.request = ((op: string, ...rest: unknown[]) => (ops.push(op), (request as (...a: unknown[]) => unknown)(op, ...rest))) as typeof machine.request;
+    try {
+      const view = await fresh.imageLayers({ ref: 'python:3.11' });
+      expect(view.layers.map((layer) => layer.changes.length > 300)).toEqual([true, true]);
+      expect(view.layers[1]!.changes).toEqual(expect.arrayContaining([expect.objectContaining({ path: '/usr/bin/python3.11', kind: 'A', type: 'file' })]));
+    } finally {
+      machine.request = request;
+    }
+    expect(ops).not.toContain('list');
+  });
+});
+
 describe('warm-up', () => {
-  it('runs hidden containers on the default bridge, python in the background at the lowest CPU weight, leaves nothing behind', async () => {
+  it('runs hidden containers on the default bridge, python in the background at the lowest CPU weight, compiles none of it, leaves nothing behind', async () => {
     const before = (await engine.ps({ all: true })).map((c) => c.id);
     type HiddenRun = { name: string; config: { hooks?: { createRuntime?: { args: string[] }[] }; linux: { resources: { cpu: { shares?: number } } } }; exit?: number };
     const hidden: HiddenRun[] = [];
@@ -371,9 +406,17 @@ describe('warm-up', () => {
       run.exit = result.exit;
       return result;
     }) as typeof machine.request;
+    const holdCompiling = machine.holdCompiling.bind(machine);
+    let holds = 0;
+    machine.holdCompiling = () => {
+      holds++;
+      const release = holdCompiling();
+      return () => (holds--, release());
+    };
     try {
       const warming = engine.warmUp();
       await python;
+      expect([holds, machine.compiling]).toEqual([1, false]);
       // The learner's container while python runs: it does not stop python (an idle-time busybox, yes).
       await engine.run({ image: 'busybox', command: ['true'], autoRemove: true });
       await warming;
@@ -381,10 +424,12 @@ describe('warm-up', () => {
       const pythons = hidden.filter((run) => run.name.startsWith('warm-up-python-'));
       expect(pythons.map((run) => [run.exit, run.config.linux.resources.cpu.shares])).toEqual([[0, 2]]);
       const busyboxes = hidden.filter((run) => run.name.startsWith('warm-up-busybox-'));
-      expect(busyboxes.length).toBeGreaterThan(1);
-      for (const run of busyboxes) expect(run.config.linux.resources.cpu.shares).toBeUndefined();
+      expect(busyboxes).toHaveLength(1);
+      expect(busyboxes[0]!.config.linux.resources.cpu.shares).toBeUndefined();
+      expect(holds).toBe(0);
     } finally {
       machine.request = request;
+      machine.holdCompiling = holdCompiling;
     }
     // No container record, crun state or container folder of a hidden container.
     expect((await engine.ps({ all: true })).map((c) => c.id)).toEqual(before);
@@ -392,5 +437,5 @@ describe('warm-up', () => {
     expect(folders.names.filter((name) => name.startsWith('warm-up-'))).toEqual([]);
     const crunState = await machine.request<{ names: string[] }>('readdir', { path: '/run/crun' }).catch(() => ({ names: [] as string[] }));
     expect(crunState.names.filter((name) => name.startsWith('warm-up-'))).toEqual([]);
-  }, 300_000); // a python run and up to five busybox ones under emulation
+  }, 300_000); // a python run and two busybox ones under emulation
 });

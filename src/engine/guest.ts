@@ -33,6 +33,9 @@ export interface Guest {
   readonly offlineReason?: string | null;
   /** Destinations the relay refused since the last call, with the reason (a failed RUN step appends them). */
   takeNetworkNotes?(): string[];
+  /** Keeps the emulator from compiling guest code until the result is called (src/machine/jit-gate.ts): for
+   * hidden work whose compile cost would land in the learner's next commands. */
+  holdCompiling?(): () => void;
 }
 
 /** Where the guest keeps things; shared by engine and agent. */

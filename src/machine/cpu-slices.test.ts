@@ -84,6 +84,22 @@ describe('chainCpuSlices', () => {
     expect(otherTaskRanAfterSlices).toBeLessThan(41);
   });
 
+  it('tells when the guest ran: one report per batch, in order, covering its slices', async () => {
+    const loop = new ScriptedLoop([0, 0, 20, 0], 1);
+    const ran: [number, number][] = [];
+    chainCpuSlices(loop, { batchMs: 4, onRan: (start, end) => ran.push([start, end]) });
+    await until(() => !loop.running);
+    // Slices 1–3 back to back in one batch (or two), then the 20 ms halt, then slices 4–5.
+    expect(ran.length).toBeGreaterThanOrEqual(2);
+    for (const [i, [start, end]] of ran.entries()) {
+      expect(end).toBeGreaterThanOrEqual(start + 1);
+      if (i > 0) expect(start).toBeGreaterThanOrEqual(ran[i - 1]![1]);
+    }
+    const last = ran.at(-1)!;
+    expect(loop.slices.at(-1)!).toBeLessThanOrEqual(last[1]);
+    expect(ran.some(([start], i) => i > 0 && start - ran[i - 1]![1] >= 15)).toBe(true);
+  });
+
   it('runs only the newest requested tick when a wake-up overtakes a pending delay', async () => {
     const loop = new ScriptedLoop([1000, 0]);
     chainCpuSlices(loop, { batchMs: 4 });

@@ -34,8 +34,8 @@ export function isV86CpuLoop(value: unknown): value is V86CpuLoop {
 export interface CpuSliceOptions {
   /** Run slices back to back for up to this long before letting the thread's other tasks run. */
   batchMs: number;
-  /** Queues `run` as a new task on this thread, without timer clamping. */
-  queueTask?: (run: () => void) => () => void;
+  /** Told after each batch of slices when the guest ran (performance.now() times); see jit-gate.ts. */
+  onRan?: (start: number, end: number) => void;
 }
 
 /** Default: 4 ms of guest time per turn of the worker's event loop. */
@@ -88,6 +88,7 @@ export function chainCpuSlices(loop: V86CpuLoop, options: CpuSliceOptions = { ba
     } finally {
       batching = false;
     }
+    options.onRan?.(start, performance.now());
     if (nextInBatch !== null) {
       const next = nextInBatch;
       nextInBatch = null;

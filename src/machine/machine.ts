@@ -2,7 +2,8 @@ import { V86, type V86Options } from 'v86';
 import { isUnknownOp, type Guest, type RequestOptions } from '../engine/guest';
 import { AgentClient, type AgentEvent } from './agent-client';
 import { answerGuestDns } from './guest-dns';
-import { chainCpuSlices, isV86CpuLoop } from './cpu-slices';
+import { CPU_BATCH_MS, chainCpuSlices, isV86CpuLoop } from './cpu-slices';
+import { JitGate } from './jit-gate';
 
 /**
  * The guest VM: the only module that imports v86. It boots (or restores) the emulator, and exposes the
@@ -153,6 +154,28 @@ export class Machine implements Guest {
    */
   cpuSlices: 'chained' | 'default' | 'not started' = 'not started';
 
+  /** v86's compiler switch (its `set_jit_config` export), once the emulator runs; null before or if absent. */
+  #jitSwitch: ((on: boolean) => void) | null = null;
+  /** When v86 compiles guest code (jit-gate.ts); declared after the switch its constructor sets. */
+  #jitGate = new JitGate((on) => this.#setCompiling(on));
+
+  /** Whether v86 may compile guest code now (jit-gate.ts); null: this v86 has no switch, it always may. */
+  get compiling(): boolean | null {
+    return this.#jitSwitch ? this.#jitGate.open : null;
+  }
+
+  /**
+   * Keeps v86 from compiling guest code until the result is called: for hidden work (the engine's warm-up),
+   * whose compile work would otherwise land in the learner's first commands.
+   */
+  holdCompiling(): () => void {
+    return this.#jitGate.hold();
+  }
+
+  #setCompiling(on: boolean): void {
+    this.#jitSwitch?.(on);
+  }
+
   private constructor(emulator: V86) {
     this.#emulator = emulator;
     // Fires inside v86's run(), before its first slice is scheduled.
@@ -160,7 +183,16 @@ export class Machine implements Guest {
       if (this.cpuSlices !== 'not started') return;
       const loop = (emulator as unknown as { v86?: unknown }).v86;
       if (isV86CpuLoop(loop)) {
-        chainCpuSlices(loop);
+        const exports = (loop as { cpu?: { wm?: { exports?: { set_jit_config?: unknown } } } }).cpu?.wm?.exports;
+        const setJitConfig = exports?.set_jit_config;
+        if (typeof setJitConfig === 'function') {
+          // Config 0 is v86's JIT_DISABLED.
+          this.#jitSwitch = (on) => setJitConfig.call(exports, 0, on ? 0 : 1);
+          this.#jitSwitch(this.#jitGate.open);
+        } else {
+          console.warn('v86 changed: it has no set_jit_config; guest code is compiled whenever v86 decides (src/machine/jit-gate.ts)');
+        }
+        chainCpuSlices(loop, { batchMs: CPU_BATCH_MS, onRan: (start, end) => this.#jitGate.ran(start, end) });
         this.cpuSlices = 'chained';
       } else {
         this.cpuSlices = 'default';

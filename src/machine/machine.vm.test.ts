@@ -61,6 +61,32 @@ describe('the guest VM', () => {
     expect(machine.cpuSlices).toBe('chained');
   });
 
+  it('compiles guest code only in sustained work (jit-gate.ts): not for a container start, yes in a long loop, never while held', async () => {
+    expect(machine.compiling).toBe(false);
+    await runInContainer('jit-short', ['true']);
+    expect(machine.compiling).toBe(false);
+    /** Keeps the guest's CPU busy for `seconds`; true if compiling was on at some point meanwhile. */
+    const busyFor = async (seconds: number) => {
+      let opened = false;
+      const poll = setInterval(() => (opened ||= machine.compiling === true), 50);
+      try {
+        const loop = `end=$(( $(date +%s) + ${seconds} )); while [ $(date +%s) -lt $end ]; do :; done`;
+        await machine.request('spawn', { argv: ['/bin/sh', '-c', loop] }, { timeoutMs: 120_000 });
+      } finally {
+        clearInterval(poll);
+      }
+      return opened;
+    };
+    const release = machine.holdCompiling();
+    expect(await busyFor(9)).toBe(false);
+    release();
+    expect(await busyFor(9)).toBe(true);
+    // The guest idle for a few seconds: the next command finds compiling off again.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await machine.request('spawn', { argv: ['/bin/true'] });
+    expect(machine.compiling).toBe(false);
+  }, 120_000);
+
   it('counts the guest instructions a program takes (the benchmark\'s noise-free measure)', async () => {
     const count = async (script: string) => {
       const before = machine.instructionCounter;

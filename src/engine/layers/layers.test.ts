@@ -6,6 +6,7 @@ import { formatDockerDiff } from "../../client/format.ts";
 import {
   layerTreeFromTar,
   layerTreeFromUpperdir,
+  listEntriesFromTar,
   mergeLayers,
   type LayerTree,
   type ListEntry,
@@ -22,6 +23,34 @@ const dir = (name: string, mtime = 0): TarWriteEntry => ({
 const file = (name: string, size: number): TarWriteEntry => ({
   name,
   data: "x".repeat(size),
+});
+
+describe("a base layer's listing from its tar (what the agent's list shows of it unpacked)", () => {
+  it("lists files, dirs and symlinks with their metadata, depth first, siblings by bytes", async () => {
+    const items = await readTar(
+      await writeTar([
+        { name: "./", type: "directory" },
+        { name: "a-c", data: "abc", mode: 0o4755, uid: 5, gid: 6, mtime: 7 },
+        dir("a/"),
+        { name: "a/b", type: "symlink", linkname: "../a-c" },
+        dir("Z"),
+        { name: "dev", type: "directory", mode: 0o1777 },
+      ]),
+    );
+    const entries = listEntriesFromTar(items);
+    expect(entries.map((e) => e.path)).toEqual(["/Z", "/a", "/a/b", "/a-c", "/dev"]);
+    expect(entries.find((e) => e.path === "/a-c")).toEqual({ path: "/a-c", type: "f", mode: 0o4755, size: 3, uid: 5, gid: 6, mtime: 7 });
+    expect(entries.find((e) => e.path === "/a/b")).toMatchObject({ type: "l", link: "../a-c", size: 0 });
+    expect(entries.find((e) => e.path === "/dev")).toMatchObject({ type: "d", mode: 0o1777 });
+    // The same tree either way.
+    expect(layerTreeFromUpperdir(entries).entries).toEqual(layerTreeFromTar(items).entries);
+  });
+
+  it("refuses what has no single listed form: whiteouts and hardlinks", async () => {
+    const list = async (entries: TarWriteEntry[]) => listEntriesFromTar(await readTar(await writeTar(entries)));
+    await expect(list([file(".wh.gone", 0)])).rejects.toThrow(/\.wh\.gone/);
+    await expect(list([file("a", 1), { name: "b", type: "link", linkname: "a" }])).rejects.toThrow(/b: a link entry/);
+  });
 });
 
 describe("layer trees", () => {

@@ -165,6 +165,61 @@ export interface ListEntry {
   opaque?: boolean;
 }
 
+const TAR_LIST_TYPES: Partial<Record<TarItem["type"], ListEntry["type"]>> = {
+  file: "f",
+  directory: "d",
+  symlink: "l",
+  "character-device": "c",
+  "block-device": "b",
+  fifo: "p",
+};
+
+const utf8 = new TextEncoder();
+
+/** Compares two names by their UTF-8 bytes. */
+function byteOrder(a: string, b: string): number {
+  const x = utf8.encode(a);
+  const y = utf8.encode(b);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
+  return x.length - y.length;
+}
+
+/** Compares two paths as the agent's `list` orders them: depth first, siblings by the bytes of their names. */
+function listOrder(a: string, b: string): number {
+  const x = a.split("/");
+  const y = b.split("/");
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return byteOrder(x[i]!, y[i]!);
+  return x.length - y.length;
+}
+
+/**
+ * What the agent's `list` shows of a dir this tar was unpacked into, for a tar of plain files, dirs and
+ * symlinks (a base layer: the VM build writes it next to the tar, so the engine knows the layer's tree
+ * without walking it in the VM). Whiteouts, opaque markers and hardlinks have no single such form and are
+ * refused.
+ */
+export function listEntriesFromTar(items: readonly TarItem[]): ListEntry[] {
+  const entries: ListEntry[] = [];
+  for (const item of items) {
+    const path = normalizePath(item.name);
+    if (path === undefined) throw new Error(`${item.name}: path escapes the layer`);
+    if (path === "/") continue;
+    const type = TAR_LIST_TYPES[item.type];
+    if (!type || baseName(path).startsWith(WHITEOUT_PREFIX)) throw new Error(`${item.name}: a ${item.type} entry cannot be listed from the tar alone`);
+    entries.push({
+      path,
+      type,
+      mode: item.mode & 0o7777,
+      size: type === "f" ? item.size : 0,
+      uid: item.uid,
+      gid: item.gid,
+      mtime: item.mtime,
+      ...(type === "l" ? { link: item.linkname ?? "" } : {}),
+    });
+  }
+  return entries.sort((a, b) => listOrder(a.path, b.path));
+}
+
 const LIST_TYPES: Record<Exclude<ListEntry["type"], "w">, FileType> = {
   f: "file",
   d: "dir",
