@@ -13,9 +13,10 @@ export interface MountedTerminal {
 }
 
 /**
- * The terminal in three tasks, each after a frame: xterm's module (evaluated in the task that imports it),
- * its constructor (~40 ms, several times that on a busy machine), and `open`, which measures the font (a
- * forced layout) and in the task that mounted it would lay out the whole freshly mounted page as well.
+ * The terminal in four tasks, each after a frame: xterm's module (evaluated in the task that imports it),
+ * its constructor (~40 ms, several times that on a busy machine), `open` (~80 ms: its renderer, and the font
+ * measure, a forced layout, which in the task that mounted it would lay out the whole freshly mounted page
+ * as well), and the output so far with the first fit to the element.
  */
 export async function mountTerminal(element: HTMLElement, bridge: TerminalBridge): Promise<MountedTerminal> {
   await afterFrame();
@@ -40,6 +41,7 @@ export async function mountTerminal(element: HTMLElement, bridge: TerminalBridge
   term.loadAddon(fit);
   await afterFrame();
   term.open(element);
+  await afterFrame();
 
   // Copy/paste: Ctrl/Cmd+Shift+C/V like desktop terminals, Cmd+C/V on macOS; Ctrl+C stays SIGINT.
   term.attachCustomKeyEventHandler((e) => {
