@@ -36,6 +36,9 @@ import type { TransferEvent } from './registry/progress.ts';
 import { IdleTime } from './idle-time.ts';
 import { sleep } from './containers/record.ts';
 
+/** The longest the warm-up keeps the emulator from compiling (about 5 s when the learner leaves it the CPU). */
+const WARM_UP_HOLD_MS = 20_000;
+
 /** A base image shipped with the VM (public/vm/base/images.json, see vm/README.md). */
 export interface BaseImage {
   name: string;
@@ -203,13 +206,17 @@ export class Engine implements EngineApi {
    * in their idle time (idle-time.ts: it waits until nothing of theirs runs, and gives way when they start or
    * type something), and a hidden python run in the background at the lowest CPU weight. The emulator
    * compiles none of this work's guest code (jit-gate.ts): its compile work would land in the learner's first
-   * commands.
+   * commands. The hold ends with the warm-up, or after WARM_UP_HOLD_MS if it takes longer: python at the
+   * lowest weight can take minutes while the learner's own long build keeps the CPU, and that build should
+   * get compiled.
    */
   async warmUp(): Promise<void> {
     const release = this.#guest.holdCompiling?.() ?? (() => {});
+    const cap = setTimeout(release, WARM_UP_HOLD_MS);
     try {
       await this.#warmUpSteps();
     } finally {
+      clearTimeout(cap);
       release();
     }
   }
