@@ -11,6 +11,8 @@ class ScriptedLoop implements V86CpuLoop {
   tick_counter = 0;
   slices: number[] = [];
   stoppedWorker = false;
+  /** Called after each slice with the number run so far. */
+  onSlice: (count: number) => void = () => {};
   constructor(
     private delays: number[],
     private sliceMs = 0,
@@ -20,6 +22,7 @@ class ScriptedLoop implements V86CpuLoop {
     const end = performance.now() + this.sliceMs;
     while (performance.now() < end);
     this.slices.push(performance.now());
+    this.onSlice(this.slices.length);
     const delay = this.delays.shift();
     if (delay === undefined) {
       this.running = false;
@@ -76,9 +79,12 @@ describe('chainCpuSlices', () => {
 
   it('gives the thread back between batches, so other tasks (agent bytes, serial input) run', async () => {
     const loop = new ScriptedLoop(Array.from({ length: 40 }, () => 0), 1);
-    chainCpuSlices(loop, { batchMs: 4 });
     let otherTaskRanAfterSlices = -1;
-    setTimeout(() => (otherTaskRanAfterSlices = loop.slices.length), 0);
+    // Queued from inside the first slice, so it cannot run before the slices start.
+    loop.onSlice = (count) => {
+      if (count === 1) setTimeout(() => (otherTaskRanAfterSlices = loop.slices.length), 0);
+    };
+    chainCpuSlices(loop, { batchMs: 4 });
     await until(() => !loop.running);
     expect(otherTaskRanAfterSlices).toBeGreaterThan(0);
     expect(otherTaskRanAfterSlices).toBeLessThan(41);

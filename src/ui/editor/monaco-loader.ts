@@ -13,6 +13,8 @@
  * the same place in the graph. A step too few only makes the next one bigger.
  */
 
+import { afterFrame } from '../frames.ts';
+
 type Step = () => Promise<unknown>;
 
 const CORE: Step[] = [
@@ -44,7 +46,9 @@ const CORE: Step[] = [
 const FEATURES: Step[] = [
   () => import('monaco-editor/features/codicon/register'),
   () => import('monaco-editor/features/bracketMatching/register'),
-  () => import('monaco-editor/features/clipboard/register'),
+  // Evaluating it asks `document.queryCommandSupported`, which brings the page's style and layout up to date
+  // first (60–130 ms while the page is still settling): right after a frame there is nothing left to do.
+  () => afterFrame().then(() => import('monaco-editor/features/clipboard/register')),
   () => import('monaco-editor/features/comment/register'),
   () => import('monaco-editor/features/contextmenu/register'),
   () => import('monaco-editor/features/cursorUndo/register'),
