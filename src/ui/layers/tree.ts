@@ -39,6 +39,13 @@ function parentOf(path: string): string {
   return i <= 0 ? '/' : path.slice(0, i);
 }
 
+/** Compares names as `localeCompare` does; one collator, made on first use (ICU's set-up takes ~20 ms). */
+let collator: Intl.Collator | null = null;
+function byName(a: string, b: string): number {
+  collator ??= new Intl.Collator();
+  return collator.compare(a, b);
+}
+
 /** Nest a flat list of absolute paths into a sorted tree; missing parent directories are created. */
 export function toTree(entries: FlatEntry[]): MergedNodeVM[] {
   const root: MergedNodeVM = { name: '', path: '/', type: 'dir', size: 0, children: [] };
@@ -55,8 +62,8 @@ export function toTree(entries: FlatEntry[]): MergedNodeVM[] {
     byPath.set(path, node);
     return node;
   };
-  const sorted = [...entries].sort((a, b) => a.path.localeCompare(b.path));
-  for (const e of sorted) {
+  // Entries in any order: a parent named after its children were placed only gets its own fields.
+  for (const e of entries) {
     const path = normalize(e.path);
     if (path === '/') continue;
     const existing = byPath.get(path);
@@ -80,7 +87,7 @@ export function toTree(entries: FlatEntry[]): MergedNodeVM[] {
     byPath.set(path, node);
   }
   const sortRec = (nodes: MergedNodeVM[]) => {
-    nodes.sort((a, b) => (a.type === 'dir') !== (b.type === 'dir') ? (a.type === 'dir' ? -1 : 1) : a.name.localeCompare(b.name));
+    nodes.sort((a, b) => (a.type === 'dir') !== (b.type === 'dir') ? (a.type === 'dir' ? -1 : 1) : byName(a.name, b.name));
     for (const n of nodes) if (n.children) sortRec(n.children);
   };
   sortRec(root.children!);
