@@ -13,7 +13,8 @@
  *   prefetches in the background afterwards (vm/base/) are app.transfer_prefetch_bytes, not included;
  * - app.longest_task_ms: the longest main-thread task (longtask PerformanceObserver) during the first load
  *   (until the editor is up, + 1 s) and during three uncached builds; both parts are kept as
- *   app.longest_task_load_ms and app.longest_task_build_ms.
+ *   app.longest_task_load_ms (the longest of the 10 first loads; each load's in app.longest_task_load_runs)
+ *   and app.longest_task_build_ms.
  * Section `terminal`: what a learner waits for at the terminal, typed into it, from Enter to the output
  * on screen.
  */
@@ -169,6 +170,7 @@ export function benchApp(): Promise<Record<string, number | null | string>> {
       longest.push(await page.evaluate(() => (window as unknown as { __longest: number }).__longest));
     }
     results['app.longest_task_load_ms'] = round(Math.max(...longestLoad));
+    results['app.longest_task_load_runs'] = JSON.stringify(longestLoad.map((ms) => round(ms)));
     results['app.longest_task_build_ms'] = round(Math.max(...longest));
     results['app.longest_task_ms'] = round(Math.max(...longestLoad, ...longest));
     await context.close();
