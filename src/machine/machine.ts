@@ -157,7 +157,7 @@ export class Machine implements Guest {
   /** v86's compiler switch (its `set_jit_config` export), once the emulator runs; null before or if absent. */
   #jitSwitch: ((on: boolean) => void) | null = null;
   /** When v86 compiles guest code (jit-gate.ts); declared after the switch its constructor sets. */
-  #jitGate = new JitGate((on) => this.#setCompiling(on));
+  #jitGate = new JitGate((on) => this.#jitSwitch?.(on));
 
   /** Whether v86 may compile guest code now (jit-gate.ts); null: this v86 has no switch, it always may. */
   get compiling(): boolean | null {
@@ -170,10 +170,6 @@ export class Machine implements Guest {
    */
   holdCompiling(): () => void {
     return this.#jitGate.hold();
-  }
-
-  #setCompiling(on: boolean): void {
-    this.#jitSwitch?.(on);
   }
 
   private constructor(emulator: V86) {
