@@ -108,23 +108,29 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
     if (what.images) stale.images = true;
     if (what.containers) stale.containers = true;
     refreshAgain = true;
-    if (!booted || refreshRunning) return;
+    if (booted && !refreshRunning) refreshSoon();
+  }
+
+  function refreshSoon(): void {
     refreshTimer ??= setTimeout(() => void runRefreshes(), 60);
+  }
+
+  /** One refresh, with no other running meanwhile; a failure reaches the caller. */
+  async function refreshOnce(): Promise<void> {
+    refreshRunning = true;
+    refreshAgain = false;
+    try {
+      await refresh();
+    } finally {
+      refreshRunning = false;
+    }
   }
 
   /** Refreshes until no event asked for another (those that come during one are answered by the next). */
   async function runRefreshes(): Promise<void> {
     refreshTimer = null;
     if (refreshRunning) return;
-    refreshRunning = true;
-    try {
-      while (refreshAgain) {
-        refreshAgain = false;
-        await refresh().catch(() => {});
-      }
-    } finally {
-      refreshRunning = false;
-    }
+    while (refreshAgain) await refreshOnce().catch(() => {});
   }
 
   /** Recent pulls and pushes, newest last (a few are kept so a finished one stays readable). */
@@ -192,13 +198,10 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
       }
       booted = true;
       await daemon.subscribe(Comlink.proxy(onChange));
-      refreshRunning = true;
-      refreshAgain = false;
       try {
-        await refresh();
+        await refreshOnce();
       } finally {
-        refreshRunning = false;
-        if (refreshAgain) refreshTimer ??= setTimeout(() => void runRefreshes(), 60);
+        if (refreshAgain) refreshSoon();
       }
     },
 
