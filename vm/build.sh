@@ -499,6 +499,7 @@ install_libs "$IR" "$IR/usr/sbin/nft"
 cp "$AGENT" "$IR/usr/bin/layerlab-agent"
 ln -sfn layerlab-agent "$IR/usr/bin/docker"
 ln -sfn layerlab-agent "$IR/usr/bin/layerlab-net-attach" # container networks: the OCI hook (agent.c)
+ln -sfn layerlab-agent "$IR/usr/bin/layerlab-cgroup-devices" # containers' device rules, attached at boot (devices.c)
 chmod 1777 "$IR/tmp"
 chmod 0700 "$IR/root"
 # sanity: the dynamic loader resolves all of crun's libraries inside the tree (crun itself cannot

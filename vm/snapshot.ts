@@ -8,6 +8,7 @@ import { readFile, writeFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GUEST_PATHS } from '../src/engine/guest';
 import { DEFAULT_BRIDGE_SETUP } from '../src/engine/network/networks';
+import { containerCgroupDir } from '../src/engine/runtime/spec';
 import { spawnInGuest } from '../src/engine/guest-spawn';
 import { startNodeMachine, DEFAULT_ASSETS_DIR } from '../src/machine/node';
 import { baseLayerFiles } from './base-images';
@@ -43,6 +44,20 @@ for (const argv of DEFAULT_BRIDGE_SETUP) {
   if (exit !== 0) throw new Error(`snapshot: ${argv.join(' ')} failed: ${(stderr + stdout).trim()}`);
 }
 console.log('snapshot: default bridge docker0 up, NAT rules in force');
+
+// Docker's device rules, which rcS attached to the containers' parent cgroup (vm/agent/devices.c): containers
+// carry none of their own, so a snapshot without them would let every container open any device. The loop
+// device the VM reads must be refused to a process in a cgroup under that parent.
+const probe = await spawnInGuest(machine, [
+  '/bin/sh',
+  '-c',
+  `d=${containerCgroupDir('snapshot-check')}; mkdir "$d" && mknod /tmp/blk b 7 0 || exit 1
+   read_blk='head -c 1 /tmp/blk >/dev/null 2>&1 && echo read || echo refused'
+   sh -c "$read_blk"; sh -c "echo \\$\\$ > $d/cgroup.procs && $read_blk"
+   rm -f /tmp/blk; rmdir "$d"`,
+]);
+if (probe.stdout !== 'read\nrefused\n') throw new Error(`snapshot: containers' device rules not in force (rcS, layerlab-cgroup-devices): ${(probe.stderr + probe.stdout).trim()}`);
+console.log("snapshot: containers' device rules in force");
 
 // Freed pages are zeroed (init_on_free=1) and dropping caches frees more: the state compresses far better.
 await machine.request('spawn', { argv: ['/bin/sh', '-c', 'sync; echo 3 > /proc/sys/vm/drop_caches'] });

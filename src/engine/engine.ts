@@ -263,6 +263,7 @@ export class Engine implements EngineApi {
     try {
       const mounted = await this.guestLayers.mount(id, base.diffIDs);
       const config = this.#seccomp.annotate(runtimeSpec({
+        id,
         process: { args, env: base.env, cwd: '/', uid: 0, gid: 0 },
         rootfs: mounted.rootfs,
         hostname: id.slice(0, 12),

@@ -9,9 +9,15 @@ import { openNodeEngine } from '../host/node.ts';
 import { rawTar } from './archive/testutil.ts';
 import { containerDir } from './containers/containers.ts';
 import { runtimeSpec } from './runtime/spec.ts';
+import { spawnInGuest } from './guest-spawn.ts';
 import { SECCOMP_BPF_ANNOTATION } from './runtime/seccomp-filters.ts';
 
 let engine: Engine;
+
+/** Any device node may be made (mknod); only the standard devices open, wherever their node is. */
+const DEVICE_PROBE = [['mem', 'c 1 1'], ['loop', 'b 7 0'], ['urandom', 'c 1 9']]
+  .map(([name, device]) => `rm -f /tmp/${name}; mknod /tmp/${name} ${device} && (head -c 1 /tmp/${name} >/dev/null 2>&1 && echo ${name}-read || echo ${name}-refused)`)
+  .join('; ');
 
 let opened: Awaited<ReturnType<typeof openNodeEngine>>;
 
@@ -34,12 +40,15 @@ describe('a container is confined like a Docker container', () => {
       [
         'mount -t tmpfs none /mnt 2>/dev/null && echo mounted || echo mount-refused',
         'unshare -n true 2>/dev/null && echo unshared || echo unshare-refused',
-        'mknod /tmp/mem c 1 1 && (head -c 1 /tmp/mem >/dev/null 2>&1 && echo mem-read || echo mem-refused)',
+        DEVICE_PROBE,
         'head -c 1 /dev/zero | wc -c',
         'echo ok > /dev/null && echo null-ok',
       ].join('; '),
     );
-    expect(r.out.split('\n')).toEqual(['mount-refused', 'unshare-refused', 'mem-refused', '1', 'null-ok', '']);
+    expect(r.out.split('\n')).toEqual(['mount-refused', 'unshare-refused', 'mem-refused', 'loop-refused', 'urandom-read', '1', 'null-ok', '']);
+    // The control: the VM's own processes (outside the containers' cgroup, whose program refuses) read the loop device.
+    const { stdout } = await spawnInGuest(opened.machine, ['/bin/sh', '-c', DEVICE_PROBE]);
+    expect(stdout).toMatch(/^mem-\w+\nloop-read\nurandom-read\n$/);
   });
 
   it("gets crun's own compiled seccomp filter back (run.oci.seccomp_bpf_data) and still refuses what the filter refuses", async () => {
@@ -77,7 +86,7 @@ describe('a container is confined like a Docker container', () => {
     const id = 'seccomp-control';
     const mounted = await engine.guestLayers.mount(id, diffIDs);
     try {
-      const config = runtimeSpec({ process: { args: ['sh', '-c', probe.replace('sleep 4', 'true')], env: ['PATH=/bin'], cwd: '/', uid: 0, gid: 0 }, rootfs: mounted.rootfs, hostname: 'control' }) as { linux: { seccomp?: unknown } };
+      const config = runtimeSpec({ id, process: { args: ['sh', '-c', probe.replace('sleep 4', 'true')], env: ['PATH=/bin'], cwd: '/', uid: 0, gid: 0 }, rootfs: mounted.rootfs, hostname: 'control' }) as { linux: { seccomp?: unknown } };
       delete config.linux.seccomp;
       let out = '';
       await machine.request('run', { name: id, bundle: mounted.dir, config }, { onStream: (_s, data) => (out += new TextDecoder().decode(data)) });

@@ -41,6 +41,7 @@ async function runInContainer(id: string, args: string[], diffIDs = busyboxLayer
       name: id,
       bundle: mounted.dir,
       config: runtimeSpec({
+        id,
         process: { args, env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'], cwd: '/', uid: 0, gid: 0 },
         rootfs: mounted.rootfs,
         hostname: id.slice(0, 12),

@@ -318,4 +318,8 @@ int net_attach_main(int argc, char **argv);
 int op_clock(const jnode *req, sbuf *res);
 int op_link(const jnode *req, sbuf *res);
 
+/* devices.c: Docker's device rules on the containers' parent cgroup: `layerlab-cgroup-devices` */
+
+int cgroup_devices_main(int argc, char **argv);
+
 #endif

@@ -118,6 +118,8 @@ int main(int argc, char **argv)
 		return docker_main(argc, argv);
 	if (!strcmp(self ? self + 1 : argv[0], "layerlab-net-attach"))
 		return net_attach_main(argc, argv);
+	if (!strcmp(self ? self + 1 : argv[0], "layerlab-cgroup-devices"))
+		return cgroup_devices_main(argc, argv);
 	int use_stdio = 0;
 	const char *dev = "/dev/hvc0";
 	for (int i = 1; i < argc; i++) {

@@ -577,6 +577,7 @@ export class Builder {
           name: id,
           bundle: mounted.dir,
           config: this.#seccomp.annotate(runtimeSpec({
+            id,
             process: { args: run.argv, env, cwd: run.workdir || '/', ...ids },
             rootfs: mounted.rootfs,
             hostname: id.slice(-12),

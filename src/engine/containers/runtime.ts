@@ -4,7 +4,7 @@
  */
 import { readGuestText, type Guest } from '../guest.ts';
 import { toBase64 } from '../util/base64.ts';
-import { runtimeSpec } from '../runtime/spec.ts';
+import { containerCgroupDir, runtimeSpec } from '../runtime/spec.ts';
 import type { SeccompFilters } from '../runtime/seccomp-filters.ts';
 import { EngineError } from '../oci/errors.ts';
 import { spawnInGuest } from '../guest-spawn.ts';
@@ -105,6 +105,7 @@ export class ContainerRuntime {
     const dir = containerDir(record.id);
     const networkFiles = NETWORK_FILES.map((f) => ({ source: `${dir}/${f}`, destination: `/etc/${f}` }));
     return this.#seccomp.annotate(runtimeSpec({
+      id: record.id,
       process: { args: record.args, env: record.env, cwd: record.workdir || '/', ...ids, terminal: options.terminal },
       rootfs: `${dir}/rootfs`,
       hostname: record.hostname,
@@ -119,7 +120,7 @@ export class ContainerRuntime {
   /** The processes of a running container: pid, ppid, uid and the /proc fields `docker top` shows. */
   async processes(record: ContainerRecord): Promise<GuestProcess[]> {
     const script = [
-      `for p in $(cat /sys/fs/cgroup/${record.id}/cgroup.procs); do`,
+      `for p in $(cat ${containerCgroupDir(record.id)}/cgroup.procs); do`,
       '  s=$(cat /proc/$p/stat 2>/dev/null) || continue',
       '  u=$(awk \'/^Uid:/ {print $2}\' /proc/$p/status 2>/dev/null)',
       '  c=$(tr \'\\0\' \' \' < /proc/$p/cmdline 2>/dev/null)',
@@ -134,7 +135,7 @@ export class ContainerRuntime {
 
   /** One sample of a running container's cgroup v2 counters and network bytes, for `docker stats`. */
   async statsSample(record: ContainerRecord, read: string): Promise<ContainerStatsSample> {
-    const cg = `/sys/fs/cgroup/${record.id}`;
+    const cg = containerCgroupDir(record.id);
     const script = [
       `echo '## cpu'; cat ${cg}/cpu.stat`,
       `echo '## memcur'; cat ${cg}/memory.current`,

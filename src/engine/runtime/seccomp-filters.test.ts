@@ -4,7 +4,7 @@ import { runtimeSpec } from './spec.ts';
 import { toBase64 } from '../util/base64.ts';
 import type { Guest } from '../guest.ts';
 
-const config = () => runtimeSpec({ process: { args: ['true'], env: [], cwd: '/', uid: 0, gid: 0 }, rootfs: '/r', hostname: 'h' });
+const config = () => runtimeSpec({ id: 'c', process: { args: ['true'], env: [], cwd: '/', uid: 0, gid: 0 }, rootfs: '/r', hostname: 'h' });
 const withSection = (seccomp: unknown) => ({ ...config(), linux: { seccomp } });
 const BPF = toBase64(new Uint8Array(16).fill(7));
 
