@@ -52,6 +52,7 @@ export async function benchVm(): Promise<Record<string, number | null | string>>
       name: id,
       bundle: mounted.dir,
       config: runtimeSpec({
+        id,
         process: { args: ['echo', 'hi'], env: ['PATH=/bin'], cwd: '/', uid: 0, gid: 0 },
         rootfs: mounted.rootfs,
         hostname: id,
@@ -112,6 +113,7 @@ function nativeCrunEcho(): Record<string, number | null | string> {
     const bundle = mkdtempSync(join(tmpdir(), 'layerlab-native-'));
     execFileSync('sh', ['-c', `mkdir -p ${bundle}/rootfs && tar -xf ${DEFAULT_ASSETS_DIR}/base/busybox-rootfs.tar -C ${bundle}/rootfs`]);
     const config = runtimeSpec({
+      id: 'native',
       process: { args: ['echo', 'hi'], env: ['PATH=/bin'], cwd: '/', uid: 0, gid: 0 },
       rootfs: `${bundle}/rootfs`,
       hostname: 'native',

@@ -101,6 +101,7 @@ export class Engine implements EngineApi {
   #sessions = new Map<string, () => void>();
   /** The hidden warm-up container (its name), while it runs. */
   #warming = { id: '', running: false };
+  #preparingNetwork = false;
   /** crun's compiled seccomp filters (learned from a container, then given to crun at every start). */
   #seccomp = new SeccompFilters();
   #networks!: Networks;
@@ -204,11 +205,11 @@ export class Engine implements EngineApi {
    * What the first containers would otherwise do while the learner waits: the base layer images downloaded
    * into the VM's share and mounted (at once), the default bridge up, a hidden busybox container on the bridge
    * in their idle time (idle-time.ts: it waits until nothing of theirs runs, and gives way when they start or
-   * type something), and a hidden python run in the background at the lowest CPU weight. The emulator
-   * compiles none of this work's guest code (jit-gate.ts): its compile work would land in the learner's first
-   * commands. The hold ends with the warm-up, or after WARM_UP_HOLD_MS if it takes longer: python at the
-   * lowest weight can take minutes while the learner's own long build keeps the CPU, and that build should
-   * get compiled.
+   * type something), the network namespace of their first container made ahead, and a hidden python run in
+   * the background at the lowest CPU weight. The emulator compiles none of this work's guest code
+   * (jit-gate.ts): its compile work would land in the learner's first commands. The hold ends with the
+   * warm-up, or after WARM_UP_HOLD_MS if it takes longer: python at the lowest weight can take minutes while
+   * the learner's own long build keeps the CPU, and that build should get compiled.
    */
   async warmUp(): Promise<void> {
     const release = this.#guest.holdCompiling?.() ?? (() => {});
@@ -240,7 +241,11 @@ export class Engine implements EngineApi {
     // later run): a hidden run fills the page cache that serves the learner's. Seconds of guest work, so at
     // the lowest CPU weight (`--cpu-shares 2`): the learner's commands take the guest's CPU whenever they
     // want it and python gets what they leave, so it starts at once instead of waiting for a quiet spell.
-    await this.#warmContainer('python', ['python3', '-c', 'pass'], { network: bridgeUp, background: true }).catch(warn);
+    const python = this.#warmContainer('python', ['python3', '-c', 'pass'], { network: bridgeUp, background: true }).catch(warn);
+    // The network namespace of the learner's next container on the default bridge, wired ahead in idle time
+    // (made while their first container starts, it would take that one's CPU).
+    if (bridgeUp) await this.#idle.step(() => this.#containers.prepareNetwork({ sweep: true }).catch(warn));
+    await python;
   }
 
   /** The learner typed at the VM's terminal: the idle-time warm-up gives way (a command may follow). */
@@ -271,7 +276,9 @@ export class Engine implements EngineApi {
         ...(options.background ? { cpuShares: 2 } : {}),
       }));
       if (this.#seccomp.unlearned(config)) await this.#teachingRun(id, mounted.dir, config);
-      else await this.#guest.request('run', { name: id, bundle: mounted.dir, config }, { timeoutMs: 300_000 });
+      // A background one at the lowest priority from crun's start on: the cgroup's CPU weight applies only
+      // once the container's process is in it, and crun's setup would take the learner's first command's CPU.
+      else await this.#guest.request('run', { name: id, bundle: mounted.dir, config, ...(options.background ? { nice: 19 } : {}) }, { timeoutMs: 300_000 });
     } finally {
       warming.running = false;
       await this.guestLayers.remove(id).catch(() => {});
@@ -584,11 +591,23 @@ export class Engine implements EngineApi {
   }
 
   async start(options: { container: string; onOutput?: RunOptions['onOutput'] }) {
-    return this.#idle.busy(async () => this.#containers.view(await this.#containers.start(options.container, options.onOutput)));
+    return this.#idle.busy(async () => this.#containers.view(await this.#containers.start(options.container, options.onOutput))).finally(() => this.#prepareNetworkWhenIdle());
   }
 
   run(options: RunOptions): Promise<ContainerView> {
-    return this.#idle.busy(() => this.#run(options));
+    return this.#idle.busy(() => this.#run(options)).finally(() => this.#prepareNetworkWhenIdle());
+  }
+
+  /**
+   * A start may have taken the network namespace made ahead (prepared-netns.ts): the next one is made in idle
+   * time (a container's exit makes one at once).
+   */
+  #prepareNetworkWhenIdle(): void {
+    if (this.#preparingNetwork) return;
+    this.#preparingNetwork = true;
+    void this.#idle
+      .step(() => this.#containers.prepareNetwork().catch((error: Error) => console.warn(`layerlab: ${error.message}`)))
+      .finally(() => (this.#preparingNetwork = false));
   }
 
   async #run(options: RunOptions): Promise<ContainerView> {

@@ -6,11 +6,15 @@
 /* ------------------------------------------------------------------ */
 
 /* Run by crun as an OCI createRuntime hook (argv[0] layerlab-net-attach, the OCI state on stdin):
- *   layerlab-net-attach PID|- BRIDGE IFNAME ADDR/PREFIX MAC [GATEWAY]
- * Makes a veth pair whose container end is created directly in the network namespace of PID as IFNAME
- * (with MAC), puts the host end on BRIDGE, then inside the namespace: lo and IFNAME up, ADDR, and a
- * default route via GATEWAY. Netlink in-process: the same wiring with busybox `ip` costs a dozen
- * program starts, seconds under emulation. Exit 0 on success; errors on stderr (crun shows them). */
+ *   layerlab-net-attach PID|-|NSFILE BRIDGE IFNAME ADDR/PREFIX MAC [GATEWAY]
+ *   layerlab-net-attach --new NSFILE BRIDGE IFNAME ADDR/PREFIX MAC [GATEWAY]
+ * Makes a veth pair whose container end is created directly in the network namespace of PID (or the one
+ * bound at NSFILE, an absolute path) as IFNAME (with MAC), puts the host end on BRIDGE, then inside the
+ * namespace: lo and IFNAME up, ADDR, and a default route via GATEWAY. With --new, the namespace is made
+ * first and bound at NSFILE: one made ahead of its container (the engine's prepared-netns.ts), which lives
+ * until NSFILE is unmounted and no process is in it. Netlink in-process: the same wiring with busybox `ip`
+ * costs a dozen program starts, seconds under emulation. Exit 0 on success; errors on stderr (crun shows
+ * them). */
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/if_link.h>
@@ -88,14 +92,54 @@ static int net_attach_fail(const char *what, int err)
 	return 1;
 }
 
+/* A new network namespace bound at `path` (created empty first), this process back in its own after. */
+static int new_netns(const char *path)
+{
+	int own = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (own < 0)
+		return net_attach_fail("/proc/self/ns/net", errno);
+	int fd = mkparents(path) ? -1 : open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+	if (fd < 0)
+		return net_attach_fail(path, errno);
+	close(fd);
+	if (unshare(CLONE_NEWNET) || mount("/proc/self/ns/net", path, NULL, MS_BIND, NULL)) {
+		int e = errno;
+		unlink(path);
+		return net_attach_fail("a new network namespace", e);
+	}
+	if (setns(own, CLONE_NEWNET))
+		return net_attach_fail("back to the VM's network namespace", errno);
+	close(own);
+	return 0;
+}
+
 int net_attach_main(int argc, char **argv)
 {
+	if (argc > 1 && !strcmp(argv[1], "--new")) {
+		if (argc < 7 || argv[2][0] != '/') {
+			fprintf(stderr, "usage: layerlab-net-attach --new NSFILE BRIDGE IFNAME ADDR/PREFIX MAC [GATEWAY]\n");
+			return 2;
+		}
+		if (new_netns(argv[2]))
+			return 1;
+		argv++;
+		argc--;
+		int r = net_attach_main(argc, argv);
+		if (r) {
+			umount2(argv[1], MNT_DETACH);
+			unlink(argv[1]);
+		}
+		return r;
+	}
 	if (argc < 6) {
-		fprintf(stderr, "usage: layerlab-net-attach PID|- BRIDGE IFNAME ADDR/PREFIX MAC [GATEWAY]\n");
+		fprintf(stderr, "usage: layerlab-net-attach [--new] PID|-|NSFILE BRIDGE IFNAME ADDR/PREFIX MAC [GATEWAY]\n");
 		return 2;
 	}
 	long pid = 0;
-	if (!strcmp(argv[1], "-")) {
+	const char *nsfile = argv[1][0] == '/' ? argv[1] : NULL;
+	if (nsfile) {
+		/* named by the file: no process */
+	} else if (!strcmp(argv[1], "-")) {
 		static char state[65536];
 		size_t n = fread(state, 1, sizeof state - 1, stdin);
 		state[n] = 0;
@@ -105,10 +149,18 @@ int net_attach_main(int argc, char **argv)
 	} else {
 		pid = strtol(argv[1], NULL, 10);
 	}
-	if (pid <= 0) {
+	if (!nsfile && pid <= 0) {
 		fprintf(stderr, "layerlab-net-attach: no process id (argument or OCI state on stdin)\n");
 		return 2;
 	}
+	char ns[PATH_MAX];
+	if (nsfile)
+		snprintf(ns, sizeof ns, "%s", nsfile);
+	else
+		snprintf(ns, sizeof ns, "/proc/%ld/ns/net", pid);
+	int nsfd = open(ns, O_RDONLY | O_CLOEXEC);
+	if (nsfd < 0)
+		return net_attach_fail(ns, errno);
 	const char *bridge = argv[2], *ifname = argv[3], *mac_text = argv[5], *gw_text = argc > 6 ? argv[6] : NULL;
 	char addr_text[64];
 	snprintf(addr_text, sizeof addr_text, "%s", argv[4]);
@@ -128,9 +180,14 @@ int net_attach_main(int argc, char **argv)
 	if (!master)
 		return net_attach_fail(bridge, ENODEV);
 
-	/* The host end's name: unique while the process lives (IFNAMSIZ allows 15 characters). */
-	char host_if[64];
-	snprintf(host_if, sizeof host_if, "veth%ld%s", pid, ifname + strcspn(ifname, "0123456789"));
+	/* The host end's name: unique while the process (or the namespace file) lives (IFNAMSIZ allows 15
+	 * characters). A namespace file's name is its last path component. */
+	char host_if[64], owner[32];
+	if (nsfile)
+		snprintf(owner, sizeof owner, "%s", strrchr(nsfile, '/') + 1);
+	else
+		snprintf(owner, sizeof owner, "%ld", pid);
+	snprintf(host_if, sizeof host_if, "veth%s%s", owner, ifname + strcspn(ifname, "0123456789"));
 	host_if[IFNAMSIZ - 1] = 0;
 	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
 	nlmsg_t m;
@@ -142,8 +199,8 @@ int net_attach_main(int argc, char **argv)
 	struct rtattr *peer = nl_attr(&m, VETH_INFO_PEER, &ifi, sizeof ifi);
 	nl_attr(&m, IFLA_IFNAME, ifname, strlen(ifname) + 1);
 	nl_attr(&m, IFLA_ADDRESS, mac, sizeof mac);
-	unsigned ns_pid = (unsigned)pid;
-	nl_attr(&m, IFLA_NET_NS_PID, &ns_pid, sizeof ns_pid);
+	unsigned ns_ref = (unsigned)nsfd;
+	nl_attr(&m, IFLA_NET_NS_FD, &ns_ref, sizeof ns_ref);
 	nl_end(&m, peer);
 	nl_end(&m, data);
 	nl_end(&m, linkinfo);
@@ -153,10 +210,7 @@ int net_attach_main(int argc, char **argv)
 	if ((r = link_up(host_if, master)))
 		return net_attach_fail(host_if, r);
 
-	char ns[64];
-	snprintf(ns, sizeof ns, "/proc/%ld/ns/net", pid);
-	int nsfd = open(ns, O_RDONLY | O_CLOEXEC);
-	if (nsfd < 0 || setns(nsfd, CLONE_NEWNET))
+	if (setns(nsfd, CLONE_NEWNET))
 		return net_attach_fail(ns, errno);
 	close(nsfd);
 	if ((r = link_up("lo", 0)) || (r = link_up(ifname, 0)))

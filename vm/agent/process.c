@@ -275,6 +275,11 @@ int op_run(const jnode *req, const char *id, sbuf *res)
 	int wait_created = wc && wc->t == J_BOOL && wc->b;
 	if (wait_created && !detach)
 		return fail("parameter \"waitCreated\" needs \"detach\": true");
+	long long nice = 0;
+	if (p_int(req, "nice", 0, &nice, 0))
+		return -1;
+	if (nice < 0 || nice > 19)
+		return fail("parameter \"nice\" must be 0-19");
 	unsigned char *in;
 	size_t inlen;
 	int has_in;
@@ -294,6 +299,10 @@ int op_run(const jnode *req, const char *id, sbuf *res)
 			     name);
 	if (!p)
 		return -1;
+	/* Set from here, before the child's first turn (the parent runs on after a fork): crun and the
+	 * container's processes inherit it. */
+	if (nice)
+		setpriority(PRIO_PROCESS, (id_t)p->pid, (int)nice);
 	if (!detach)
 		return 1;
 	if (wait_created) {

@@ -224,6 +224,16 @@ export class Containers {
     return this.#parts.networking.warmUp();
   }
 
+  /**
+   * Idle-time work: the next container's network namespace on the default bridge, made ahead
+   * (prepared-netns.ts). The warm-up's call (`sweep`) puts this engine in charge of them, and removes
+   * those another engine left in the VM.
+   */
+  async prepareNetwork(options: { sweep?: boolean } = {}): Promise<void> {
+    if (options.sweep) await this.#parts.networking.prepared.sweep();
+    await this.#parts.networking.prepared.refill();
+  }
+
   /** The network wiring a hidden warm-up container runs with (its OCI createRuntime hook). */
   warmUpHook(): { path: string; args: string[] } {
     return this.#parts.networking.warmUpHook();

@@ -121,6 +121,7 @@ export class ContainerLifecycle {
       await runtime.startDetached(record.id, bundle, config, { stdin, running: () => records.get(record.id)?.state === 'running' });
     } catch (error) {
       Object.assign(record, { state: 'exited', exitCode: 127, finishedAt: new Date().toISOString() });
+      void networking.prepared.release(record.id).catch(() => {});
       await records.save(record);
       throw error;
     } finally {
@@ -313,6 +314,9 @@ export class ContainerLifecycle {
       feed.forget(id);
       feed.kick();
     }
+    // Once its address is free (a removed container's): the namespace made ahead for the next container is
+    // guest work the learner need not wait for.
+    void networking.prepared.release(id).catch((error: Error) => console.warn(`layerlab: ${error.message}`));
     // Waiters (`docker stop`, `docker run`, `docker wait`) resume once the stopped container is saved, so a
     // reload right after cannot lose its writable layer.
     for (const resolve of this.#exitWaiters.get(id) ?? []) resolve(code);

@@ -1,6 +1,7 @@
 /**
- * Containers on networks: endpoints (veth wiring run by crun as an OCI hook), host ports for `-p`, the
- * generated /etc/hosts, /etc/hostname and /etc/resolv.conf, and `docker network connect`/`disconnect`.
+ * Containers on networks: endpoints (veth wiring run by crun as an OCI hook, or a namespace made ahead with
+ * it done: prepared-netns.ts), host ports for `-p`, the generated /etc/hosts, /etc/hostname and
+ * /etc/resolv.conf, and `docker network connect`/`disconnect`.
  */
 import { readGuestText, type Guest } from '../guest.ts';
 import { ConflictError, EngineError } from '../oci/errors.ts';
@@ -10,16 +11,30 @@ import { EPHEMERAL_PORT_START } from '../network/ports.ts';
 import type { ContainerView, PortBinding } from '../api.ts';
 import { containerDir, type ContainerRecord } from './record.ts';
 import type { ContainerRecords } from './records.ts';
+import { PreparedNetns } from './prepared-netns.ts';
 
 export class ContainerNetworking {
   #guest: Guest;
   #networks: Networks;
   #records: ContainerRecords;
+  /** Network namespaces made ahead of their containers, on the default bridge. */
+  readonly prepared: PreparedNetns;
 
   constructor(options: { guest: Guest; networks: Networks; records: ContainerRecords }) {
     this.#guest = options.guest;
     this.#networks = options.networks;
     this.#records = options.records;
+    this.prepared = new PreparedNetns({ guest: this.#guest, networks: this.#networks, members: () => this.members() });
+  }
+
+  /**
+   * How a start wires the container's endpoints: joining a namespace made ahead for it, or crun making one and
+   * running the veth hook per endpoint.
+   */
+  async wiring(record: ContainerRecord): Promise<{ networkNamespace?: string; createRuntimeHooks: { path: string; args: string[] }[] }> {
+    const networkNamespace = await this.prepared.take(record);
+    if (networkNamespace) return { networkNamespace, createRuntimeHooks: [] };
+    return { createRuntimeHooks: Object.values(record.endpoints ?? {}).map((endpoint, index) => this.attachHook(endpoint, index)) };
   }
 
   /** The veth wiring for one endpoint, run by crun once the container's namespaces exist (OCI createRuntime hook). */
@@ -158,6 +173,7 @@ export class ContainerNetworking {
     if (endpoints[network.name]) throw new ConflictError(`endpoint with name ${record.name} already exists in network ${network.name}`);
     if (options.aliases?.length && network.name === 'bridge') throw new EngineError('network-scoped alias is supported only for containers in user defined networks');
     const ip = this.#networks.allocateIp(network, this.members(), options.ip);
+    await this.prepared.giveUp(network.id, ip);
     const endpoint = { networkId: network.id, ipAddress: ip, macAddress: macForIp(ip), aliases: options.aliases ?? [] };
     if (record.state === 'running') {
       await this.#networks.ensureBridge(network);

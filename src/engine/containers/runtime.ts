@@ -113,7 +113,7 @@ export class ContainerRuntime {
       memoryBytes: record.memoryBytes,
       pidsLimit: record.pidsLimit,
       hostNetwork: record.network === 'host',
-      createRuntimeHooks: Object.values(record.endpoints ?? {}).map((endpoint, index) => this.#networking.attachHook(endpoint, index)),
+      ...(await this.#networking.wiring(record)),
     }));
   }
 

@@ -10,6 +10,9 @@ import type { Machine } from '../../machine/machine.ts';
 import { runDocker } from '../../client/commands.ts';
 import { PublishedPorts } from '../../host/published-ports.ts';
 import { NET_TOOL } from './networks.ts';
+import { spawnInGuest } from '../guest-spawn.ts';
+import { containerDir } from '../containers/record.ts';
+import { PREPARED_NETNS_DIR } from '../containers/prepared-netns.ts';
 
 let machine: Machine;
 let engine: Engine;
@@ -157,4 +160,32 @@ describe('container networks', () => {
       await ports.close();
     }
   }, 300_000);
+
+  it('starts a container on the default bridge in the network namespace made ahead for it, wired as the hook wires one', async () => {
+    // The warm-up puts this engine in charge of prepared namespaces and makes the first (prepared-netns.ts).
+    await engine.warmUp();
+    const guestText = async (argv: string[]) => (await spawnInGuest(machine, argv)).stdout;
+    const prepared = async () => (await guestText(['ls', PREPARED_NETNS_DIR])).split('\n').filter(Boolean);
+    expect(await prepared()).toHaveLength(1);
+    await webServer('ahead');
+    const id = (await engine.inspectContainer({ container: 'ahead' })).Id;
+    const config = JSON.parse(await guestText(['cat', `${containerDir(id)}/config.json`])) as { hooks?: unknown; linux: { namespaces: { type: string; path?: string }[] } };
+    const network = config.linux.namespaces.find((n) => n.type === 'network');
+    expect(network?.path).toMatch(new RegExp(`^${PREPARED_NETNS_DIR}/`));
+    expect(config.hooks).toBeUndefined();
+    // What Docker gives it: the lowest free address, its MAC, the gateway's route; and peers reach it.
+    const ip = (await engine.inspectContainer({ container: 'ahead' })).NetworkSettings.Networks.bridge!.IPAddress;
+    const inside = await docker('exec', 'ahead', 'sh', '-c', 'ip -o -4 addr show eth0; ip route; cat /sys/class/net/eth0/address');
+    expect(inside.stdout).toContain(`inet ${ip}/16`);
+    expect(inside.stdout).toContain('default via 172.17.0.1 dev eth0');
+    expect(inside.stdout).toContain(`02:42:${ip.split('.').map((n) => Number(n).toString(16).padStart(2, '0')).join(':')}`);
+    const peer = await docker('run', '--rm', 'busybox', 'sh', '-c', fetchLoop(`http://${ip}:8000/`));
+    expect(peer.stdout).toBe('hello from ahead\n');
+    // Gone with the container: its namespace (no veth of it left) and its file; one is ready for the next.
+    await docker('rm', '-f', 'ahead');
+    await expect.poll(prepared, { timeout: 30_000 }).toHaveLength(1);
+    expect(await prepared()).not.toContain(network!.path!.split('/').pop());
+    await expect.poll(async () => (await guestText(['ip', '-o', 'link'])).match(/veth\S*@/g)?.length ?? 0, { timeout: 30_000 }).toBe(1);
+  }, 300_000);
 });
+

@@ -40,6 +40,8 @@ export interface RuntimeSpecOptions {
   cpuShares?: number;
   /** Share the VM's network namespace (`--network host`) instead of an isolated one. */
   hostNetwork?: boolean;
+  /** Join this network namespace (a file bound to it, made ahead and already wired) instead of a new one. */
+  networkNamespace?: string;
   /** OCI createRuntime hooks: run in the VM once the namespaces exist, before the process starts (network wiring). */
   createRuntimeHooks?: { path: string; args: string[] }[];
 }
@@ -107,7 +109,8 @@ export const CPU_QUOTA = { quota: 90_000, period: 100_000 };
 
 export function runtimeSpec(options: RuntimeSpecOptions): Record<string, unknown> {
   const { process: proc } = options;
-  const namespaces = ['pid', 'ipc', 'uts', 'mount', ...(options.hostNetwork ? [] : ['network'])];
+  const namespaces: { type: string; path?: string }[] = ['pid', 'ipc', 'uts', 'mount'].map((type) => ({ type }));
+  if (!options.hostNetwork) namespaces.push({ type: 'network', ...(options.networkNamespace ? { path: options.networkNamespace } : {}) });
   return {
     ociVersion: '1.0.2',
     process: {
@@ -143,7 +146,7 @@ export function runtimeSpec(options: RuntimeSpecOptions): Record<string, unknown
       ),
     ],
     linux: {
-      namespaces: namespaces.map((type) => ({ type })),
+      namespaces,
       cgroupsPath: `${CONTAINERS_CGROUP}/${options.id}`,
       resources: {
         memory: { limit: options.memoryBytes ?? DEFAULT_MEMORY_BYTES, swap: options.memoryBytes ?? DEFAULT_MEMORY_BYTES },
