@@ -593,7 +593,7 @@ describe.skipIf(!!skipReason)('guest agent (native build, --stdio)', () => {
     expect((await agent.req('tcp-close', { conn: 999, how: 'sideways' })).reply.ok).toBe(true); // unknown conn: already gone
   });
 
-  it('layerlab-net-attach wires a veth pair into a process\'s network namespace (the OCI hook)', () => {
+  it('layerlab-net-attach wires a veth pair into a process\'s network namespace (the OCI hook), or into one it makes ahead (--new)', () => {
     // Uses the host's iproute2 and util-linux (unshare, nsenter) to look at the result.
     const attach = path.join(tmp, 'layerlab-net-attach');
     fs.symlinkSync(bin, attach);
@@ -606,6 +606,11 @@ describe.skipIf(!!skipReason)('guest agent (native build, --stdio)', () => {
       'ip -o link show master br0',
       `${attach} $P nobridge eth1 10.9.0.3/24 02:42:0a:09:00:03; echo "exit=$?"`,
       'kill $P',
+      // A namespace made ahead, bound at a file, wired the same way; unbinding it lets it go.
+      `${attach} --new ${tmp}/netns/ahead1 br0 eth0 10.9.0.4/24 02:42:0a:09:00:04 10.9.0.1 || exit 8`,
+      `nsenter --net=${tmp}/netns/ahead1 ip -o -4 addr show eth0 | sed 's/^/ahead: /'`,
+      'ip -o link show master br0 | grep -c vethahead10',
+      `umount ${tmp}/netns/ahead1`,
     ].join('\n');
     const r = spawnSync('unshare', ['-n', 'sh', '-c', script], { encoding: 'utf8' });
     expect(r.status).toBe(0);
@@ -614,6 +619,8 @@ describe.skipIf(!!skipReason)('guest agent (native build, --stdio)', () => {
     expect(r.stdout).toMatch(/link\/ether 02:42:0a:09:00:02/);
     expect(r.stdout).toMatch(/veth\d+@if\d+:.*master br0/);
     expect(r.stdout).toContain('exit=1');
+    expect(r.stdout).toMatch(/ahead: \d+: eth0\s+inet 10\.9\.0\.4\/24/);
+    expect(r.stdout).toMatch(/^1$/m);
     expect(r.stderr).toContain('layerlab-net-attach: nobridge: No such device');
   });
 
