@@ -30,6 +30,9 @@ if [ "${LAYERLAB_NEED_CHROMIUM:-0}" = 1 ]; then
   # Native suites: the agent fuzzer (clang's libFuzzer + ASan), the build check (strace, qemu-user-static),
   # the relay test's host server (python3), zstd fixtures.
   apt_install clang libclang-rt-14-dev strace qemu-user-static python3 zstd gcc-multilib
+  # The differential suite and the benchmark's native figures: Debian's dockerd (started by them, each with
+  # its own data root; the package's service is not needed).
+  apt_install docker.io
 fi
 
 bash vm/build.sh
