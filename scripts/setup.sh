@@ -31,8 +31,8 @@ if [ "${LAYERLAB_NEED_CHROMIUM:-0}" = 1 ]; then
   # the relay test's host server (python3), zstd fixtures.
   apt_install clang libclang-rt-14-dev strace qemu-user-static python3 zstd gcc-multilib
   # The differential suite and the benchmark's native figures: Debian's dockerd (started by them, each with
-  # its own data root; the package's service is not needed).
-  apt_install docker.io
+  # its own data root; the package's service is not needed), and the busybox the native image is made from.
+  apt_install docker.io busybox-static
 fi
 
 bash vm/build.sh
