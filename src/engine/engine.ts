@@ -101,6 +101,7 @@ export class Engine implements EngineApi {
   #sessions = new Map<string, () => void>();
   /** The hidden warm-up container (its name), while it runs. */
   #warming = { id: '', running: false };
+  /** An idle-time step that makes the next container's network namespace is queued (one at a time). */
   #preparingNetwork = false;
   /** crun's compiled seccomp filters (learned from a container, then given to crun at every start). */
   #seccomp = new SeccompFilters();
