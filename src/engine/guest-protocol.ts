@@ -30,9 +30,10 @@ export type GuestOps = {
    * Attached: `{exit}` after the stream events; detached: `{pid}` at once (no `exit`), the `exit` event later.
    * Detached with `waitCreated`: `{pid, created}` once crun's state exists (`created: true`: `crun exec`/`kill`
    * work now) or crun has exited or 30 s have passed (`created: false`); always before the `exit` event.
+   * `nice` (0-19): crun's and the container's niceness from crun's start, for background work.
    */
   run: {
-    params: { name: string; bundle: string; config: object; detach?: boolean; waitCreated?: boolean; stdin?: Base64 };
+    params: { name: string; bundle: string; config: object; detach?: boolean; waitCreated?: boolean; stdin?: Base64; nice?: number };
     result: { exit?: number; pid?: number; created?: boolean };
   };
   signal: { params: { name: string; signal: number }; result: Done };
