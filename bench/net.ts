@@ -1,10 +1,10 @@
 /**
- * Published ports in the browser (production build + `vite preview`): a busybox httpd in a container,
+ * Published ports in the browser (production build on the production server, bench/serve.ts): a busybox httpd in a container,
  * `-p 8080:8000`, reached through the preview Service Worker → page → daemon worker → agent TCP relay.
  * net.preview_request_ms: median of one small HTTP request; net.throughput_MBps: a 5 MB download.
  */
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { startPreview } from './preview';
+import { startProductionServer } from './serve';
 import { median, round } from './stats';
 
 const PORT = Number(process.env.LAYERLAB_BENCH_NET_PORT ?? 4329);
@@ -20,7 +20,7 @@ async function terminal(page: Page, command: string, expected: string): Promise<
 }
 
 export async function benchNet(): Promise<Record<string, number | null | string>> {
-  const server = await startPreview(PORT);
+  const server = await startProductionServer(PORT);
   let browser: Browser | undefined;
   try {
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });

@@ -1,5 +1,6 @@
 // The app on the real engine and VM (in a worker). `?backend=fake` runs it on fixtures instead, for
 // UI work without a VM build (and the UI-only browser tests): see src/ui/fake/.
+import './early.ts';
 import { mountApp, type Backend } from './ui/index.ts';
 import { startPreviewRelay } from './preview/relay.ts';
 

@@ -74,11 +74,54 @@ export interface EngineOptions {
   checkpoint?: boolean;
   /** How registries are reached (pull, push, FROM of images not in the store); none: those say why not. */
   registry?: RegistryClientOptions;
+  /** The store `Engine.openStore` opened (or is opening) with these options; default: opened here. */
+  store?: Promise<OpenedStore> | OpenedStore;
+}
+
+/** What `Engine.openStore` gives `Engine.open`. */
+export interface OpenedStore {
+  store: ImageStore;
+  sandboxRegistry: SandboxRegistry;
 }
 
 interface VolumeRecord {
   name: string;
   created: string;
+}
+
+/**
+ * Base images in the store: manifests and configs are made here; layer bytes stay where the VM build put
+ * them. The images are stored side by side, and an image is made only when one of its tags is missing (a
+ * reload finds them all).
+ */
+async function storeBaseImages(store: ImageStore, images: BaseImage[], url: (file: string) => string): Promise<void> {
+  await Promise.all(
+    images.map(async (base) => {
+      const tags = base.tags.map((tag) => `${base.name}:${tag}`);
+      const found = await Promise.all(tags.map((tag) => store.resolve({ ref: tag }).catch(() => undefined)));
+      const missing = tags.filter((_, i) => !found[i]);
+      if (!missing.length) return;
+      const layers = [];
+      for (const layer of base.layers) {
+        const digest = layer.digest as Digest;
+        const record = await store.getLayer({ diffID: digest }).catch(() => undefined);
+        // Uncompressed tars: blob digest = diffID, so the snapshot's unpacked dirs match by name.
+        layers.push(
+          record ??
+            (await store.addLazyLayer({ digest, diffID: digest, size: layer.size, diffSize: layer.size, mediaType: MediaType.layer, url: url(layer.file) })),
+        );
+      }
+      const image = await buildImage({
+        layers,
+        config: base.config,
+        history: base.layers.map((l) => ({ created: '2025-01-01T00:00:00Z', created_by: l.created_by })),
+        created: '2025-01-01T00:00:00Z',
+        architecture: base.architecture,
+        os: base.os,
+      });
+      await store.putImage({ image, tags: missing });
+    }),
+  );
 }
 
 export class Engine implements EngineApi {
@@ -133,10 +176,21 @@ export class Engine implements EngineApi {
     });
   }
 
-  static async open(options: EngineOptions): Promise<Engine> {
+  /**
+   * The part of opening an engine that needs no guest: the image store, with the bundled base images in it.
+   * A host may start it while the VM is still restoring and hand it to `open` (`options.store`).
+   */
+  static async openStore(options: Omit<EngineOptions, 'guest' | 'checkpoint' | 'store'>): Promise<OpenedStore> {
     const sandboxRegistry = new SandboxRegistry({ backend: options.backend, createHasher: options.registry?.createHasher });
     const store = await ImageStore.open({ backend: options.backend, fetch: options.fetch, heldBlobs: () => sandboxRegistry.heldBlobs() });
+    if (options.baseImages) await storeBaseImages(store, options.baseImages, options.baseLayerUrl ?? ((file) => file));
+    return { store, sandboxRegistry };
+  }
+
+  static async open(options: EngineOptions): Promise<Engine> {
+    const { store, sandboxRegistry } = await (options.store ?? Engine.openStore(options));
     const engine = new Engine(options, store, sandboxRegistry);
+    if (options.baseImages) engine.#addBaseImages(options.baseImages, options.baseLayerUrl ?? ((file) => file), options.fetch ?? fetch);
     engine.#networks = await Networks.open({ backend: options.backend, guest: options.guest });
     engine.#containers = await Containers.open({
       networks: engine.#networks,
@@ -149,56 +203,30 @@ export class Engine implements EngineApi {
       checkpoint: options.checkpoint,
       seccomp: engine.#seccomp,
     });
-    if (options.baseImages) await engine.#registerBaseImages(options.baseImages, options.baseLayerUrl ?? ((file) => file), options.fetch ?? fetch);
     return engine;
   }
 
-  /** Base images: manifests and configs are made here; layer bytes stay where the VM build put them. */
-  async #registerBaseImages(images: BaseImage[], url: (file: string) => string, fetchFn: typeof fetch): Promise<void> {
+  /** Base images' layers as the VM build left them: their layer images for the guest, their file listings. */
+  #addBaseImages(images: BaseImage[], url: (file: string) => string, fetchFn: typeof fetch): void {
     const fetched = new Map<string, Promise<Uint8Array>>();
+    const readImage = ({ file, size }: { file: string; size: number }) => () => {
+      let bytes = fetched.get(file);
+      if (!bytes) {
+        bytes = fetchLayerImage(fetchFn, url(file), size);
+        bytes.catch(() => fetched.delete(file));
+        fetched.set(file, bytes);
+      }
+      return bytes;
+    };
     for (const base of images) {
       const env = withDefaultPath((base.config as { Env?: string[] }).Env ?? []);
       this.#baseImages.set(base.name, { diffIDs: base.layers.map((layer) => layer.digest), env });
-      const layers = [];
       for (const layer of base.layers) {
         const digest = layer.digest as Digest;
-        const image = layer.image;
-        if (image) {
-          const read = () => {
-            let bytes = fetched.get(image.file);
-            if (!bytes) {
-              bytes = fetchLayerImage(fetchFn, url(image.file), image.size);
-              bytes.catch(() => fetched.delete(image.file));
-              fetched.set(image.file, bytes);
-            }
-            return bytes;
-          };
-          this.guestLayers.addImage(digest, { type: image.type, read });
-        }
+        if (layer.image) this.guestLayers.addImage(digest, { type: layer.image.type, read: readImage(layer.image) });
         const files = layer.files;
         if (files) this.layerFiles.addListing(digest, () => fetchListing(fetchFn, url(files)));
-        const record = await this.store.getLayer({ diffID: digest }).catch(() => undefined);
-        // Uncompressed tars: blob digest = diffID, so the snapshot's unpacked dirs match by name.
-        layers.push(
-          record ??
-            (await this.store.addLazyLayer({ digest, diffID: digest, size: layer.size, diffSize: layer.size, mediaType: MediaType.layer, url: url(layer.file) })),
-        );
       }
-      const image = await buildImage({
-        layers,
-        config: base.config,
-        history: base.layers.map((l) => ({ created: '2025-01-01T00:00:00Z', created_by: l.created_by })),
-        created: '2025-01-01T00:00:00Z',
-        architecture: base.architecture,
-        os: base.os,
-      });
-      const tags = base.tags.map((tag) => `${base.name}:${tag}`);
-      const missing = [];
-      for (const tag of tags) {
-        const current = await this.store.resolve({ ref: tag }).catch(() => undefined);
-        if (!current) missing.push(tag);
-      }
-      if (missing.length) await this.store.putImage({ image, tags: missing });
     }
   }
 

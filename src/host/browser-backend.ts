@@ -1,5 +1,5 @@
 /**
- * The app's Backend (src/ui/backend.ts) on the real engine and VM, which run in a Web Worker (daemon.ts).
+ * The app's Backend (src/ui/backend.ts) on the real engine and VM, which run in a Web Worker (daemon-worker.ts, daemon.ts).
  * This side only adapts: engine data → the UI's view models, UI actions → engine calls.
  */
 import * as Comlink from 'comlink';
@@ -14,7 +14,8 @@ import { BuildLog } from '../ui/panels/build-log.ts';
 import { keepUnchanged, sameData } from '../ui/panels/unchanged.ts';
 import type { TerminalBridge } from '../ui/terminal/port.ts';
 import type { WorkspaceFile } from '../ui/workspace/files.ts';
-import type { Daemon, EngineMethod } from './daemon.ts';
+import type { EngineMethod } from './daemon.ts';
+import { takeDaemon } from './daemon-start.ts';
 import type { ChangeEvent, ContainerView, EngineApi, ImageSummaryView, PortHttpRequest, WritableEntry } from '../engine/api.ts';
 import type { BuildEvent } from '../engine/build/events.ts';
 import { containerStatus } from '../client/format.ts';
@@ -37,11 +38,8 @@ export interface BrowserBackendOptions {
 }
 
 export function createBrowserBackend(options: BrowserBackendOptions = {}): Backend & { syncWorkspace(files: WorkspaceFile[]): Promise<void> } {
-  const worker = new Worker(new URL('./daemon.ts', import.meta.url), { type: 'module', name: 'layerlab-daemon' });
-  const daemon = Comlink.wrap<Daemon>(worker);
   const assetsUrl = new URL(options.assetsUrl ?? 'vm/', location.href).href;
-  // The VM starts restoring while the page mounts (boot picks it up).
-  void daemon.prefetch(assetsUrl);
+  const { daemon } = takeDaemon(assetsUrl);
   const call: Call = (method, opts) => daemon.call(method, opts) as never;
   const listeners = new Set<(view: EngineView) => void>();
   const writable = new Map<string, WritableEntry[]>();
@@ -198,11 +196,9 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
       }
       booted = true;
       await daemon.subscribe(Comlink.proxy(onChange));
-      try {
-        await refreshOnce();
-      } finally {
-        if (refreshAgain) refreshSoon();
-      }
+      // The shell does not wait for the panels: they fill in when the first refresh answers.
+      refreshAgain = true;
+      void runRefreshes();
     },
 
     connectTerminal(port: TerminalBridge) {

@@ -1,16 +1,18 @@
 /**
  * The daemon side of the app: the VM and the engine, together in a Web Worker so the page stays
  * responsive while v86 emulates and the engine hashes and packs layers (like dockerd running apart from
- * the docker CLI). The page talks to it through `DaemonApi` (Comlink).
+ * the docker CLI). The page talks to it through Comlink; the worker's entry, daemon-worker.ts, starts the
+ * VM's restore (early-machine.ts) while this file loads.
  *
  * This file wires the parts together: daemon-store.ts (the store and its tab lock), watchdog.ts,
  * checkpoints.ts (lesson steps' rewind), workspace-mirror.ts (/workspace in the guest) and
  * editor-adapters.ts (the editor's builds, a lesson's reset).
  */
 import * as Comlink from 'comlink';
-import { prefetchBrowserMachine, restoreBrowserMachine, startBrowserMachine } from '../machine/browser.ts';
+import { restoreBrowserMachine, startBrowserMachine } from '../machine/browser.ts';
+import { takeEarlyMachine } from './early-machine.ts';
 import type { Machine } from '../machine/machine.ts';
-import { Engine, type BaseImage } from '../engine/engine.ts';
+import { Engine, type BaseImage, type EngineOptions, type OpenedStore } from '../engine/engine.ts';
 import type { BlobBackend } from '../engine/store/backend.ts';
 import { serveGuestDocker } from './guest-docker.ts';
 import { browserRegistryOptions } from './registry-access.ts';
@@ -35,22 +37,6 @@ const WARM_UP_DELAY_MS = 500;
 /** Serial output kept for the page until it listens (a prompt is a few dozen bytes). */
 const SERIAL_BACKLOG_BYTES = 16 * 1024;
 
-/** Progress reports kept until someone listens: the last one is replayed, later ones are passed on. */
-class ProgressRelay {
-  #last: { step: string; value: number } | null = null;
-  #listener: ((progress: { step: string; value: number }) => void) | null = null;
-
-  report(progress: { step: string; value: number }): void {
-    this.#last = progress;
-    this.#listener?.(progress);
-  }
-
-  listen(listener: (progress: { step: string; value: number }) => void): void {
-    this.#listener = listener;
-    if (this.#last) listener(this.#last);
-  }
-}
-
 export type EngineMethod = Exclude<keyof EngineApi, 'subscribe' | 'build'>;
 
 export class Daemon {
@@ -70,32 +56,6 @@ export class Daemon {
   #restarting = false;
   #checkpoints = new Checkpoints();
 
-  /**
-   * Starts the VM while the page sets up (the page creates this worker only to boot it); `boot` with the
-   * same URL picks it up. Its progress goes to `boot`'s listener once there is one.
-   */
-  prefetch(assetsUrl: string): void {
-    prefetchBrowserMachine(assetsUrl);
-    const progress = new ProgressRelay();
-    const machine = startBrowserMachine({ assetsUrl: new URL(assetsUrl, self.location.href).href, onProgress: (p) => progress.report(p) });
-    // Not lost unhandled if boot never comes; boot sees the same rejection.
-    machine.catch(() => {});
-    this.#earlyMachine = { assetsUrl, machine, progress };
-  }
-
-  #earlyMachine: { assetsUrl: string; machine: Promise<Machine>; progress: ProgressRelay } | null = null;
-
-  /** The machine `prefetch` started for this URL (once), or a new start. */
-  #machineFor(assetsUrl: string, onProgress: (progress: { step: string; value: number }) => void): Promise<Machine> {
-    const early = this.#earlyMachine;
-    this.#earlyMachine = null;
-    if (early?.assetsUrl === assetsUrl) {
-      early.progress.listen(onProgress);
-      return early.machine;
-    }
-    return startBrowserMachine({ assetsUrl: new URL(assetsUrl, self.location.href).href, onProgress });
-  }
-
   // Callbacks are separate arguments: Comlink proxies top-level arguments only.
   /**
    * `store.storageNamespace`: embeds pass one so their image store is not the main app's (engineDbName);
@@ -110,7 +70,7 @@ export class Daemon {
   ): Promise<{ storageWarning: string | null }> {
     const base = new URL(assetsUrl, self.location.href);
     // The VM restores while the store opens: neither waits for the other.
-    const machine = this.#machineFor(assetsUrl, onProgress);
+    const machine = takeEarlyMachine(assetsUrl, onProgress);
     try {
       const baseImages: BaseImage[] = await fetch(new URL('base/images.json', base)).then((r) => {
         if (!r.ok) throw new Error(`could not download VM asset ${new URL('base/images.json', base)}: HTTP ${r.status}`);
@@ -124,8 +84,17 @@ export class Daemon {
       void machine.then((m) => m.destroy(), () => {});
       throw error;
     }
-    await this.#startVm(() => {}, { machine: await machine, freshPrompt: true });
+    // The image store opens (and takes in the base images) while the VM restores: it needs no guest.
+    const opened = Engine.openStore(this.#engineOptions());
+    opened.catch(() => {});
+    await this.#startVm(() => {}, { machine: await machine, freshPrompt: true, store: opened });
     return { storageWarning: this.#storageWarning };
+  }
+
+  /** The engine's options that do not depend on the VM. */
+  #engineOptions(): Omit<EngineOptions, 'guest'> {
+    const { base, baseImages } = this.#vmOptions!;
+    return { backend: this.#backend!, baseImages, baseLayerUrl: (file) => new URL(`base/${file}`, base).href, registry: this.#registry };
   }
 
   /**
@@ -135,23 +104,16 @@ export class Daemon {
    */
   async #startVm(
     onProgress: (progress: { step: string; value: number }) => void,
-    from: { checkpoint?: ArrayBuffer; machine?: Machine; freshPrompt?: boolean } = {},
+    from: { checkpoint?: ArrayBuffer; machine?: Machine; freshPrompt?: boolean; store?: Promise<OpenedStore> } = {},
   ): Promise<void> {
-    const { base, baseImages } = this.#vmOptions!;
+    const { base } = this.#vmOptions!;
     this.#machine = from.machine ?? (from.checkpoint ? await restoreBrowserMachine(from.checkpoint) : await startBrowserMachine({ assetsUrl: base.href, onProgress }));
     if (from.freshPrompt) {
       this.#keepSerialBacklog(this.#machine);
       this.#machine.writeSerial('\n');
     }
     const checkpoint = from.checkpoint;
-    this.#engine = await Engine.open({
-      backend: this.#backend!,
-      guest: this.#machine,
-      baseImages,
-      baseLayerUrl: (file) => new URL(`base/${file}`, base).href,
-      checkpoint: !!checkpoint,
-      registry: this.#registry,
-    });
+    this.#engine = await Engine.open({ ...this.#engineOptions(), guest: this.#machine, checkpoint: !!checkpoint, store: from.store });
     // The fresh prompt's newline counts as typing, as it did when the page sent it: idle-time work waits
     // its quiet spell from here, as before.
     if (from.freshPrompt) this.#engine.noteTyping();
@@ -315,5 +277,3 @@ export class Daemon {
     this.#require().engine.subscribe(listener);
   }
 }
-
-Comlink.expose(new Daemon());

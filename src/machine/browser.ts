@@ -1,7 +1,7 @@
 import { Machine, MachineError, type MachineNetwork } from './machine';
 import wasmUrl from 'v86/build/v86.wasm?url';
 import { readStreamBytes } from '../engine/util/bytes';
-import { dropCachedState, parseSnapshotId, readCachedState, stateCacheKey } from './state-cache';
+import { dropCachedState, parseSnapshotId, readCachedStateFor, stateCacheKey } from './state-cache';
 
 export interface BrowserMachineOptions {
   /** Base URL of the VM assets (the built public/vm/ folder). Default `/vm/` next to the page. */
@@ -118,7 +118,7 @@ function lookUpCachedState(base: URL): { id: Promise<string | null>; cached: Pro
     return found;
   }
   const id = snapshotId(base);
-  return { id, cached: id.then((found) => (found ? readCachedState(stateCacheKey(base, found)) : null)) };
+  return { id, cached: readCachedStateFor(id.then((found) => (found ? stateCacheKey(base, found) : null))) };
 }
 
 /**
@@ -143,48 +143,49 @@ export async function startBrowserMachine(options: BrowserMachineOptions = {}): 
   const base = new URL(options.assetsUrl ?? 'vm/', globalThis.location?.href);
   const progress = options.onProgress ?? (() => {});
   const lookup = lookUpCachedState(base);
-  const id = await lookup.id;
-  const key = id ? stateCacheKey(base, id) : null;
-  const cached = await lookup.cached;
-  const names = cached ? (['bios.bin', 'vgabios.bin'] as const) : (['bios.bin', 'vgabios.bin', 'state.bin.zst'] as const);
+  // Everything that does not depend on the cache's answer starts at once.
+  const network = pageRelay();
   const loaded = new Map<string, number>();
   const totals = new Map<string, number>();
+  let downloading: readonly string[] = [];
   const report = () => {
     const done = [...loaded.values()].reduce((a, b) => a + b, 0);
     // A server that compresses on the fly sends no length: then there is no total to show, and the bar
     // creeps towards 70 % as bytes arrive instead of standing still.
-    const known = names.every((name) => (totals.get(name) ?? 0) > 0);
+    const known = downloading.every((name) => (totals.get(name) ?? 0) > 0);
     const total = known ? [...totals.values()].reduce((a, b) => a + b, 0) : 0;
     progress({
       step: `Downloading the VM (${(done / 1e6).toFixed(1)}${total ? ` / ${(total / 1e6).toFixed(1)}` : ''} MB)`,
       value: total ? (0.7 * done) / total : (0.7 * done) / (done + 8e6),
     });
   };
-  if (cached) progress({ step: 'Restoring the VM saved in this browser', value: 0.6 });
-  const [bios, vgaBios, downloaded] = await Promise.all(
-    names.map((name) =>
-      fetchAsset(
-        new URL(name, base).href,
-        (bytes, total) => {
-          loaded.set(name, bytes);
-          totals.set(name, total);
-          if (!cached) report();
-        },
-        options.signal,
-      ),
-    ),
-  );
-  firmware = { bios, vgaBios };
-  const start = (state: ArrayBuffer) =>
-    pageRelay().then((network) =>
-      Machine.start({
-        assets: { bios, vgaBios, state },
-        wasmPath: wasmUrl,
-        wasmInstantiate: instantiateV86,
-        network,
-        onProgress: (p) => progress({ step: p.step, value: 0.7 + 0.3 * p.value }),
-      }),
+  const download = (name: string) =>
+    fetchAsset(
+      new URL(name, base).href,
+      (bytes, total) => {
+        loaded.set(name, bytes);
+        totals.set(name, total);
+        if (downloading.length) report();
+      },
+      options.signal,
     );
+  const firmwareLoad = Promise.all([download('bios.bin'), download('vgabios.bin')]);
+  firmwareLoad.catch(() => {});
+  const cached = await lookup.cached;
+  if (cached) progress({ step: 'Restoring the VM saved in this browser', value: 0.6 });
+  else downloading = ['bios.bin', 'vgabios.bin', 'state.bin.zst'];
+  const [[bios, vgaBios], downloaded] = await Promise.all([firmwareLoad, cached ? null : download('state.bin.zst')]);
+  firmware = { bios, vgaBios };
+  const id = await lookup.id;
+  const key = id ? stateCacheKey(base, id) : null;
+  const start = async (state: ArrayBuffer) =>
+    Machine.start({
+      assets: { bios, vgaBios, state },
+      wasmPath: wasmUrl,
+      wasmInstantiate: instantiateV86,
+      network: await network,
+      onProgress: (p) => progress({ step: p.step, value: 0.7 + 0.3 * p.value }),
+    });
   if (cached && key) {
     try {
       return await start(cached);

@@ -325,6 +325,11 @@ export class Machine implements Guest {
     await started;
     progress({ step: 'Waiting for the guest agent', value: 0.8 });
     const timeout = options.readyTimeoutMs ?? (assets.state ? 5_000 : 600_000);
+    // A restored guest wakes up at the time the snapshot was taken: `date` in a container and the mtimes
+    // RUN writes would lag the host (and COPY'd files) by the snapshot's age. The clock is set in the same
+    // round trip as the agent's hello.
+    const clock = assets.state ? machine.syncClock() : null;
+    clock?.catch(() => {});
     try {
       if (assets.state) {
         // The agent is already running inside the restored state: ask it to say it is ready.
@@ -338,11 +343,7 @@ export class Machine implements Guest {
         `the guest agent did not answer within ${timeout} ms after ${assets.state ? 'restoring the snapshot' : 'booting'} (${(error as Error).message}); the VM assets may be stale: run \`npm run build:vm -- --force\``,
       );
     }
-    if (assets.state) {
-      // A restored guest wakes up at the time the snapshot was taken: `date` in a container and the
-      // mtimes RUN writes would lag the host (and COPY'd files) by the snapshot's age.
-      await machine.syncClock();
-    }
+    await clock;
     if (options.network) {
       answerGuestDns(emulator, options.network.resolve, GUEST_GATEWAY);
     } else if (assets.state) {

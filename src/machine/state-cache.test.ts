@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fitsQuota, parseSnapshotId, readCachedState, stateCacheKey, staleEntries, writeCachedState } from './state-cache';
+import { fitsQuota, parseSnapshotId, readCachedState, readCachedStateFor, stateCacheKey, staleEntries, writeCachedState } from './state-cache';
 
 /** An in-memory CacheStorage with what state-cache.ts uses (match, put, delete, keys). */
 function memoryCaches(options: { refuseOpen?: boolean; refusePut?: boolean } = {}) {
@@ -60,6 +60,29 @@ describe('the snapshot cache', () => {
     expect(await writeCachedState(key, state, scope)).toBe(true);
     expect(new Uint8Array((await readCachedState(key, scope))!)).toEqual(state);
     expect(await readCachedState(stateCacheKey(base, 'bbbb2222bbbb2222'), scope)).toBeNull();
+  });
+
+  it('answers at once when nothing is stored, without waiting for the snapshot identity', async () => {
+    const { caches } = memoryCaches();
+    const never = new Promise<string | null>(() => {});
+    expect(await readCachedStateFor(never, { caches })).toBeNull();
+  });
+
+  it('reads the stored entry while the identity is checked, and uses it only when it is the one wanted', async () => {
+    const { caches, entries } = memoryCaches();
+    const key = stateCacheKey(base, 'aaaa1111aaaa1111');
+    await writeCachedState(key, state, { caches });
+    let answer!: (key: string | null) => void;
+    const wanted = new Promise<string | null>((resolve) => (answer = resolve));
+    const read = readCachedStateFor(wanted, { caches });
+    answer(key);
+    expect(new Uint8Array((await read)!)).toEqual(state);
+    // A new snapshot: the stored entry is not it.
+    expect(await readCachedStateFor(Promise.resolve(stateCacheKey(base, 'bbbb2222bbbb2222')), { caches })).toBeNull();
+    // The identity could not be read: no entry can be trusted.
+    expect(await readCachedStateFor(Promise.resolve(null), { caches })).toBeNull();
+    expect(entries.has(key)).toBe(true);
+    expect(await readCachedStateFor(Promise.resolve(key), {})).toBeNull();
   });
 
   it('evicts the previous version when a new snapshot is stored', async () => {

@@ -67,6 +67,28 @@ export async function readCachedState(key: string, scope: Storage = globalThis a
 }
 
 /**
+ * The decompressed snapshot stored under `key` once that resolves (null: none wanted), looked up without
+ * waiting for it where that saves time: with nothing stored the answer is null at once (a first load starts
+ * its download at once), and the one entry stored is read while its identity is still being checked (it
+ * usually matches; after a new snapshot the read is dropped).
+ */
+export async function readCachedStateFor(key: Promise<string | null>, scope: Storage = globalThis as Storage): Promise<ArrayBuffer | null> {
+  const cache = await openCache(scope);
+  if (!cache) return null;
+  let stored: string[];
+  try {
+    stored = (await cache.keys()).map((request) => request.url);
+  } catch {
+    return null;
+  }
+  if (!stored.length) return null;
+  const early = stored.length === 1 ? readCachedState(stored[0], scope) : null;
+  const wanted = await key;
+  if (!wanted || !stored.includes(wanted)) return null;
+  return early && stored[0] === wanted ? early : readCachedState(wanted, scope);
+}
+
+/**
  * Stores `state` under `key` and deletes every other version. Returns whether it was stored; never
  * throws (a full or refused storage only means the next load decompresses again).
  */

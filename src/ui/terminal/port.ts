@@ -13,26 +13,35 @@ export interface TerminalPort {
   resize?(cols: number, rows: number): void;
 }
 
+/** Shows `data` in the terminal; calls `shown`, when given, once it is drawn on screen. */
+export type TerminalSink = (data: Uint8Array | string, shown?: () => void) => void;
+
 /**
  * The app's TerminalPort. Output written before xterm has loaded is buffered (the boot banner is not
  * lost); the Terminal component attaches a sink when ready and feeds keystrokes through `input`.
  */
 export class TerminalBridge implements TerminalPort {
-  #sink: ((data: Uint8Array | string) => void) | null = null;
   #pending: (Uint8Array | string)[] = [];
   #data = new Set<(data: string) => void>();
   #resize = new Set<(cols: number, rows: number) => void>();
   cols = 80;
   rows = 24;
-  #outputSeen: () => void = () => {};
-  /** Resolves once the first output (the shell's prompt) has gone to the terminal on screen (xterm loaded). */
-  readonly firstOutput = new Promise<void>((resolve) => (this.#outputSeen = resolve));
+  #outputShown: (() => void) | undefined;
+  /**
+   * Resolves once the first output (the shell's prompt) is drawn in the terminal on screen (xterm loaded):
+   * work started after it (Monaco's) cannot hold the prompt back.
+   */
+  readonly firstOutput = new Promise<void>((resolve) => {
+    this.#outputShown = () => {
+      this.#outputShown = undefined;
+      resolve();
+    };
+  });
+  #sink: TerminalSink | null = null;
 
   write(data: Uint8Array | string): void {
-    if (this.#sink) {
-      this.#sink(data);
-      this.#outputSeen();
-    } else this.#pending.push(data);
+    if (this.#sink) this.#sink(data, this.#outputShown);
+    else this.#pending.push(data);
   }
 
   onData(cb: (data: string) => void): () => void {
@@ -55,11 +64,9 @@ export class TerminalBridge implements TerminalPort {
   }
 
   /** Component side: the terminal can show output now. Returns a detach function. */
-  attach(sink: (data: Uint8Array | string) => void): () => void {
+  attach(sink: TerminalSink): () => void {
     this.#sink = sink;
-    const pending = this.#pending.splice(0);
-    for (const chunk of pending) sink(chunk);
-    if (pending.length) this.#outputSeen();
+    for (const chunk of this.#pending.splice(0)) sink(chunk, this.#outputShown);
     return () => {
       if (this.#sink === sink) this.#sink = null;
     };

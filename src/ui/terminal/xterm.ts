@@ -60,7 +60,8 @@ export async function mountTerminal(element: HTMLElement, bridge: TerminalBridge
     return true;
   });
 
-  const detach = bridge.attach((data) => term.write(data));
+  // Drawn once xterm has parsed it and the next frame (xterm renders in its animation frame) is painted.
+  const detach = bridge.attach((data, shown) => term.write(data, shown && (() => void afterFrame().then(shown))));
   const input = term.onData((data) => bridge.input(data));
   const resize = term.onResize(({ cols, rows }) => bridge.resize(cols, rows));
   const doFit = () => {
