@@ -1,5 +1,5 @@
 /**
- * The daemon worker's entry (browser-backend.ts starts it). A worker compiles its whole script before it
+ * The daemon worker's entry (daemon-start.ts starts it). A worker compiles its whole script before it
  * runs any of it, and most of the daemon's is the engine: this entry holds only what restores the VM, so
  * the restore (`prefetch`) starts while the rest (daemon.ts) loads and compiles. Every other call is the
  * daemon's, made once it has loaded.
