@@ -15,7 +15,7 @@ import { keepUnchanged, sameData } from '../ui/panels/unchanged.ts';
 import type { TerminalBridge } from '../ui/terminal/port.ts';
 import type { WorkspaceFile } from '../ui/workspace/files.ts';
 import type { EngineMethod } from './daemon.ts';
-import { takeDaemon } from './daemon-start.ts';
+import { takeDaemon, vmAssetsUrl } from './daemon-start.ts';
 import type { ChangeEvent, ContainerView, EngineApi, ImageSummaryView, PortHttpRequest, WritableEntry } from '../engine/api.ts';
 import type { BuildEvent } from '../engine/build/events.ts';
 import { containerStatus } from '../client/format.ts';
@@ -38,7 +38,7 @@ export interface BrowserBackendOptions {
 }
 
 export function createBrowserBackend(options: BrowserBackendOptions = {}): Backend & { syncWorkspace(files: WorkspaceFile[]): Promise<void> } {
-  const assetsUrl = new URL(options.assetsUrl ?? 'vm/', location.href).href;
+  const assetsUrl = vmAssetsUrl(options.assetsUrl);
   const { daemon } = takeDaemon(assetsUrl);
   const call: Call = (method, opts) => daemon.call(method, opts) as never;
   const listeners = new Set<(view: EngineView) => void>();

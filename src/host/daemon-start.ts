@@ -21,6 +21,11 @@ function startDaemon(assetsUrl: string): StartedDaemon {
   return { worker, daemon, assetsUrl };
 }
 
+/** The VM assets' URL for a page: `assetsUrl` (default `vm/` next to the page), made absolute. */
+export function vmAssetsUrl(assetsUrl = 'vm/'): string {
+  return new URL(assetsUrl, location.href).href;
+}
+
 let early: StartedDaemon | null = null;
 
 /** Starts the daemon for a backend that will be created later with these assets. */
