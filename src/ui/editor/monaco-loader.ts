@@ -10,7 +10,7 @@
  *
  * The steps are modules of Monaco's graph in evaluation order, each adding at most ~200 KB of source (a
  * step's task takes ~0.3 ms per KB on a busy 2-core machine), `editor.api` last among the core.
- * scripts/plan-monaco-steps.ts prints modules to add before any step that adds more. If a Monaco upgrade
+ * plan-monaco-steps.ts prints modules to add before any step that adds more. If a Monaco upgrade
  * moves one, the build fails on its import: drop it and plan again. A step too few only makes the next one
  * bigger.
  */

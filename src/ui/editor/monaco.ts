@@ -360,8 +360,10 @@ export class EditorController {
       const state = this.#viewStates.get(path);
       if (state) this.editor.restoreViewState(state);
       this.#applyBuildDecorations();
-    }
-    if (language === 'dockerfile') this.#validate();
+      // A newly shown file is checked in a task of its own: the service's first run (~40–70 ms on a busy
+      // machine) would otherwise add to the task that shows the editor's first view of it.
+      if (language === 'dockerfile') this.#scheduleValidate(0);
+    } else if (language === 'dockerfile') this.#validate();
   }
 
   /** Drop models of files that no longer exist (deleted or renamed). */
@@ -438,9 +440,9 @@ export class EditorController {
     if (options.focus) this.editor.focus();
   }
 
-  #scheduleValidate(): void {
+  #scheduleValidate(delayMs = 150): void {
     if (this.#validateTimer) clearTimeout(this.#validateTimer);
-    this.#validateTimer = setTimeout(() => this.#validate(), 150);
+    this.#validateTimer = setTimeout(() => this.#validate(), delayMs);
   }
 
   #validate(): void {
