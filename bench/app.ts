@@ -35,6 +35,10 @@ const URL_BASE = `http://localhost:${PORT}/`;
 const RELOAD_AFTER_MS = 5000;
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
+/** In the page: the status says Ready and the shell's prompt is on screen. */
+const SHELL_READY = `document.querySelector('[data-testid="status"]')?.textContent?.includes('Ready') &&
+  document.querySelector('[data-testid="terminal"] .xterm-rows')?.textContent?.includes('root@layerlab')`;
+
 /** What PAGE_PROBE keeps in the page: long tasks and the wall-clock moments the shell and the editor appeared. */
 interface ProbeState {
   longTasks: number[];
@@ -56,12 +60,7 @@ const PAGE_PROBE = `(() => {
     for (const entry of list.getEntries()) state.longTasks.push(entry.duration);
   }).observe({ type: 'longtask', buffered: true });
   const check = () => {
-    if (
-      !state.readyAt &&
-      document.querySelector('[data-testid="status"]')?.textContent?.includes('Ready') &&
-      document.querySelector('[data-testid="terminal"] .xterm-rows')?.textContent?.includes('root@layerlab')
-    )
-      state.readyAt = Date.now();
+    if (!state.readyAt && (${SHELL_READY})) state.readyAt = Date.now();
     if (!state.editorAt && document.querySelector('.monaco-editor')) state.editorAt = Date.now();
     if (!state.readyAt || !state.editorAt) requestAnimationFrame(check);
   };
@@ -77,8 +76,8 @@ class Probe {
   }
 
   async state(): Promise<ProbeState | null> {
-    const { result } = await this.session.send('Runtime.evaluate', { expression: 'JSON.stringify(window.__probe ?? null)', returnByValue: true });
-    return typeof result.value === 'string' ? (JSON.parse(result.value) as ProbeState | null) : null;
+    const json = await this.run('JSON.stringify(window.__probe ?? null)');
+    return typeof json === 'string' ? (JSON.parse(json) as ProbeState | null) : null;
   }
 
   /** The wall-clock time `moment` happened in a page loaded after `since` (an earlier page's answer is older). */
@@ -97,17 +96,6 @@ class Probe {
     const { result } = await this.session.send('Runtime.evaluate', { expression, returnByValue: true, awaitPromise: true });
     return result.value;
   }
-}
-
-/** Waits until the status says Ready and the shell's prompt is on screen, checked at every frame. */
-async function untilReady(page: Page): Promise<void> {
-  await page.waitForFunction(
-    () =>
-      document.querySelector('[data-testid="status"]')?.textContent?.includes('Ready') &&
-      document.querySelector('[data-testid="terminal"] .xterm-rows')?.textContent?.includes('root@layerlab'),
-    undefined,
-    { timeout: 120_000, polling: 'raf' },
-  );
 }
 
 /** Waits until this context's browser holds the decompressed snapshot (src/machine/state-cache.ts); false if it never does. */
@@ -279,9 +267,12 @@ export function benchTerminal(): Promise<Record<string, number | null | string>>
   return withServedApp(async (browser) => {
     const results: Record<string, number | null | string> = {};
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    await context.addInitScript({ content: PAGE_PROBE });
     const page = await context.newPage();
+    const probe = await Probe.of(page);
+    const loaded = Date.now();
     await page.goto(URL_BASE);
-    await untilReady(page);
+    await probe.until('readyAt', loaded);
     // Like a learner reading the page before typing; also lets boot-time work finish.
     await page.waitForTimeout(3000);
     let n = 0;

@@ -8,8 +8,9 @@
  * (vite-monaco-steps.ts); `loadMonaco` asks for all of them at once, so the steps do not wait for the
  * network one after the other.
  *
- * The steps are modules of Monaco's graph in evaluation order, each adding at most ~200 KB of source (a
- * step's task takes ~0.3 ms per KB on a busy 2-core machine), `editor.api` last among the core.
+ * The steps are modules of Monaco's graph in evaluation order, each adding at most ~250 KB of source (a
+ * step's task takes ~0.3 ms per KB on a busy 2-core machine; `view` and `standaloneServices` add more, their
+ * graphs being many small modules only they import), `editor.api` last among the core.
  * plan-monaco-steps.ts prints modules to add before any step that adds more. If a Monaco upgrade
  * moves one, the build fails on its import: drop it and plan again. A step too few only makes the next one
  * bigger.
