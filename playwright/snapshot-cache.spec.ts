@@ -87,3 +87,24 @@ test('a browser with too little storage for the snapshot still boots, and again 
   await shellAnswers(page);
   expect(downloads).toHaveLength(before + 1);
 });
+
+test('the snapshot is kept only once the page has loaded its editor, not while the editor still loads', async ({ page, context }) => {
+  // The editor's first step of code (monaco-loader.ts; a chunk of its own when built, a dependency of the
+  // dev server's otherwise) is held back until released: the page is still loading what it shows.
+  let release: () => void = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await context.route(/\/assets\/monaco-00-[^/]+\.js$|observableInternal[_/]index/, async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.goto('/');
+  await untilReady(page);
+  await shellAnswers(page);
+  // Decompressing into the cache takes a second or two here; it has not started.
+  await page.waitForTimeout(6_000);
+  expect(await cachedSnapshots(page)).toEqual([]);
+
+  release();
+  await expect(page.locator('.monaco-editor')).toBeVisible({ timeout: 60_000 });
+  await untilCached(page, /\/vm-state-cache\/[0-9a-f]{64}$/);
+});

@@ -291,6 +291,8 @@ export function createBrowserBackend(options: BrowserBackendOptions = {}): Backe
       );
     },
 
+    pageLoaded: () => void daemon.pageLoaded(),
+
     /** Tests only (main.ts exposes it with `?test-hooks`): make the VM stop answering. */
     simulateHang: () => daemon.simulateHang(),
 

@@ -5,11 +5,11 @@
  * daemon's, made once it has loaded.
  */
 import * as Comlink from 'comlink';
-import { prefetchMachine } from './early-machine.ts';
+import { notePageLoaded, prefetchMachine } from './early-machine.ts';
 import type { Daemon } from './daemon.ts';
 
-/** What the page calls (Comlink). */
-export type DaemonWorkerApi = Daemon & { prefetch: typeof prefetchMachine };
+/** What the page calls (Comlink). `pageLoaded`: the page has loaded what it shows (early-machine.ts). */
+export type DaemonWorkerApi = Daemon & { prefetch: typeof prefetchMachine; pageLoaded: typeof notePageLoaded };
 
 type Methods = Record<string, (...args: unknown[]) => unknown>;
 
@@ -29,7 +29,7 @@ function prefetch(assetsUrl: string): void {
   setTimeout(() => loadDaemon().catch(() => {}), 0);
 }
 
-const own: Partial<Record<keyof DaemonWorkerApi, unknown>> = { prefetch };
+const own: Partial<Record<keyof DaemonWorkerApi, unknown>> = { prefetch, pageLoaded: notePageLoaded };
 
 Comlink.expose(
   new Proxy(own, {

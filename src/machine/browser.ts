@@ -8,6 +8,11 @@ export interface BrowserMachineOptions {
   assetsUrl?: string;
   onProgress?: (progress: { step: string; value: number }) => void;
   signal?: AbortSignal;
+  /**
+   * When a downloaded snapshot may be decompressed into this browser's cache (a second or more of CPU on
+   * a thread of its own, which on a small machine slows whatever else runs then); default: at once.
+   */
+  cacheStateAfter?: Promise<unknown>;
 }
 
 /** Fetches one asset, reporting bytes as they arrive; a missing asset names itself in the error. */
@@ -134,7 +139,7 @@ export function prefetchBrowserMachine(assetsUrl: string): void {
 /**
  * Downloads the BIOS and the saved VM state, then restores it. The state comes decompressed from this
  * browser's cache when it holds this snapshot (src/machine/state-cache.ts); otherwise it is downloaded, and
- * the cache is filled in the background once the VM runs.
+ * the cache is filled in the background once the VM runs and `cacheStateAfter` has resolved.
  */
 export async function startBrowserMachine(options: BrowserMachineOptions = {}): Promise<Machine> {
   if (typeof WebAssembly !== 'object') {
@@ -197,7 +202,7 @@ export async function startBrowserMachine(options: BrowserMachineOptions = {}): 
   }
   const zst = downloaded!;
   const machine = await start(zst.slice(0));
-  if (key) void fillStateCache(key, zst);
+  if (key) void (options.cacheStateAfter ?? Promise.resolve()).then(() => fillStateCache(key, zst));
   return machine;
 }
 

@@ -54,6 +54,11 @@ export interface Backend {
    * with a specific kind for a clear message; any other error shows as "crashed" with its message.
    */
   boot(options: { onProgress(progress: BootProgress): void; signal: AbortSignal }): Promise<void>;
+  /**
+   * The page has loaded what it shows (the editor is up, or could not load): background work kept from
+   * competing with that loading may begin (caching the VM snapshot in this browser).
+   */
+  pageLoaded?(): void;
   /** Pipe the terminal to the guest's serial console. Returns a disconnect function. */
   connectTerminal(port: TerminalBridge): () => void;
   build(request: BuildRequest): Promise<BuildOutcome>;
