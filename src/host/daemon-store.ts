@@ -8,7 +8,21 @@ import { MemoryBackend, type BlobBackend } from '../engine/store/backend.ts';
 export const SECOND_TAB_WARNING =
   'Layerlab is open in another tab too. Both share your saved images and containers, but each runs its own VM: what runs in one is not running in the other, and changes show up there after a reload. Close the other tab to avoid surprises.';
 
-export async function openDaemonStore(store: { storageNamespace?: string; ephemeral?: boolean }): Promise<{ backend: BlobBackend; storageWarning: string | null }> {
+type OpenedDaemonStore = { backend: BlobBackend; storageWarning: string | null };
+
+/** Stores this worker has opened, by database: a boot tried again (after a failed restore) takes the same one. */
+const opened = new Map<string, Promise<OpenedDaemonStore>>();
+
+export function openDaemonStore(store: { storageNamespace?: string; ephemeral?: boolean }): Promise<OpenedDaemonStore> {
+  if (store.ephemeral) return openStore(store);
+  // Opened again, the store would find its own lock held and warn of a second tab.
+  const name = engineDbName(store.storageNamespace);
+  let found = opened.get(name);
+  if (!found) opened.set(name, (found = openStore(store)));
+  return found;
+}
+
+async function openStore(store: { storageNamespace?: string; ephemeral?: boolean }): Promise<OpenedDaemonStore> {
   try {
     const backend = store.ephemeral ? new MemoryBackend() : await IdbBackend.open({ name: engineDbName(store.storageNamespace) });
     const second = !store.ephemeral && !(await holdStoreLock(engineDbName(store.storageNamespace)));

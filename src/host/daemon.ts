@@ -72,14 +72,20 @@ export class Daemon {
     // The VM restores while the store opens: neither waits for the other.
     const machine = takeEarlyMachine(assetsUrl, onProgress);
     try {
-      const baseImages: BaseImage[] = await fetch(new URL('base/images.json', base)).then((r) => {
-        if (!r.ok) throw new Error(`could not download VM asset ${new URL('base/images.json', base)}: HTTP ${r.status}`);
-        return r.json();
-      });
-      ({ backend: this.#backend, storageWarning: this.#storageWarning } = await openDaemonStore(store));
+      // Three independent waits, side by side: the worker's thread is mostly the restore's meanwhile, and
+      // each answer waits for a moment between its steps.
+      const [baseImages, opened, registry] = await Promise.all([
+        fetch(new URL('base/images.json', base)).then((r): Promise<BaseImage[]> => {
+          if (!r.ok) throw new Error(`could not download VM asset ${new URL('base/images.json', base)}: HTTP ${r.status}`);
+          return r.json();
+        }),
+        openDaemonStore(store),
+        // The app's root is the folder above the VM assets (`vm/`).
+        browserRegistryOptions({ appRoot: new URL('../', base), allowed: access.registry !== false }),
+      ]);
+      ({ backend: this.#backend, storageWarning: this.#storageWarning } = opened);
       this.#vmOptions = { base, baseImages };
-      // The app's root is the folder above the VM assets (`vm/`).
-      this.#registry = await browserRegistryOptions({ appRoot: new URL('../', base), allowed: access.registry !== false });
+      this.#registry = registry;
     } catch (error) {
       void machine.then((m) => m.destroy(), () => {});
       throw error;
