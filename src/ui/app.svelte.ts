@@ -200,13 +200,13 @@ export class AppState {
     void this.workspace.flush();
   }
 
-  /** A "Type it" button: the text goes to the shell as if typed (not run: the learner presses Enter). */
-  /** Puts a command at the terminal's prompt without running it (see commandLineFor). */
   /** The editor is up, or could not load: the page has loaded what it shows (Backend.pageLoaded). */
   editorLoaded(): void {
     this.#backend.pageLoaded?.();
   }
 
+  /** A "Type it" button: the text goes to the shell as if typed (not run: the learner presses Enter). */
+  /** Puts a command at the terminal's prompt without running it (see commandLineFor). */
   typeInTerminal(text: string): void {
     this.bottomTab = 'terminal';
     this.terminal.input(commandLineFor(text));
