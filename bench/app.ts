@@ -110,7 +110,9 @@ class Probe {
 async function untilSnapshotCached(probe: Probe, timeoutMs = 60_000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const entries = await probe.run(`(async () => 'caches' in self ? (await (await caches.open('layerlab-vm-state')).keys()).length : -1)()`);
+    const entries = await probe.run(
+      `(async () => { if (!navigator.storage?.getDirectory) return -1; let n = 0; for await (const _ of (await (await navigator.storage.getDirectory()).getDirectoryHandle('layerlab-vm-state', { create: true })).keys()) n++; return n; })()`,
+    );
     if (entries !== 0) return Number(entries) > 0;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }

@@ -6,7 +6,8 @@ import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 
 test.setTimeout(300_000);
 
-const CACHE = 'layerlab-vm-state';
+/** The OPFS folder of the kept snapshot (STATE_CACHE_DIR). */
+const FOLDER = 'layerlab-vm-state';
 
 /** URLs of the VM snapshot download (made by the daemon worker), as the context sees them. */
 function snapshotDownloads(context: BrowserContext): string[] {
@@ -21,9 +22,14 @@ async function untilReady(page: Page) {
   await expect(page.getByTestId('status')).toHaveText('Ready', { timeout: 120_000 });
 }
 
-/** The entries of the snapshot cache, by URL. */
+/** The kept snapshots, by file name (the snapshot's identity). */
 function cachedSnapshots(page: Page): Promise<string[]> {
-  return page.evaluate(async (name) => (await (await caches.open(name)).keys()).map((request) => request.url), CACHE);
+  return page.evaluate(async (name) => {
+    const names: string[] = [];
+    const folder = await (await navigator.storage.getDirectory()).getDirectoryHandle(name, { create: true });
+    for await (const entry of folder.keys()) names.push(entry);
+    return names;
+  }, FOLDER);
 }
 
 async function untilCached(page: Page, match: RegExp) {
@@ -38,10 +44,14 @@ async function shellAnswers(page: Page) {
 
 test('a reload restores the VM from the snapshot kept in this browser, without downloading it', async ({ page, context }) => {
   const downloads = snapshotDownloads(context);
+  // A browser that kept the snapshot the former way (a Cache API cache of the same name, 26 MB).
+  await page.goto('/?backend=fake');
+  await page.evaluate(async (name) => (await caches.open(name)).put('/vm/vm-state-cache/former', new Response('state')), FOLDER);
   await page.goto('/');
   await untilReady(page);
   expect(downloads).toHaveLength(1);
-  await untilCached(page, /\/vm\/vm-state-cache\/[0-9a-f]{64}$/);
+  await untilCached(page, /^[0-9a-f]{64}$/);
+  expect(await page.evaluate((name) => caches.has(name), FOLDER)).toBe(false);
 
   await page.reload();
   await untilReady(page);
@@ -53,7 +63,7 @@ test('a new snapshot (another identity) is downloaded, restored, and replaces th
   const downloads = snapshotDownloads(context);
   await page.goto('/');
   await untilReady(page);
-  await untilCached(page, /\/vm-state-cache\/[0-9a-f]{64}$/);
+  await untilCached(page, /^[0-9a-f]{64}$/);
   const [kept] = await cachedSnapshots(page);
 
   // The same VM files under a new identity, as after `npm run build:vm` made a new snapshot.
@@ -63,7 +73,7 @@ test('a new snapshot (another identity) is downloaded, restored, and replaces th
   await untilReady(page);
   expect(downloads).toHaveLength(2);
   await shellAnswers(page);
-  await untilCached(page, new RegExp(`/vm-state-cache/${next}$`));
+  await untilCached(page, new RegExp(`^${next}$`));
   expect(await cachedSnapshots(page)).not.toContain(kept);
 });
 
@@ -106,5 +116,5 @@ test('the snapshot is kept only once the page has loaded its editor, not while t
 
   release();
   await expect(page.locator('.monaco-editor')).toBeVisible({ timeout: 60_000 });
-  await untilCached(page, /\/vm-state-cache\/[0-9a-f]{64}$/);
+  await untilCached(page, /^[0-9a-f]{64}$/);
 });

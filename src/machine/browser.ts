@@ -1,7 +1,7 @@
 import { Machine, MachineError, type MachineNetwork } from './machine';
 import wasmUrl from 'v86/build/v86.wasm?url';
 import { readStreamBytes } from '../engine/util/bytes';
-import { dropCachedState, parseSnapshotId, readCachedStateFor, stateCacheKey } from './state-cache';
+import { dropCachedState, parseSnapshotId, readCachedStateFor } from './state-cache';
 
 export interface BrowserMachineOptions {
   /** Base URL of the VM assets (the built public/vm/ folder). Default `/vm/` next to the page. */
@@ -77,7 +77,7 @@ async function snapshotId(base: URL): Promise<string | null> {
  * Decompresses the downloaded snapshot into this browser's cache, in a worker of its own, so the next load
  * restores without decompressing. Best effort: nothing happens where workers or storage are unavailable.
  */
-function fillStateCache(key: string, zst: ArrayBuffer): Promise<boolean> {
+function fillStateCache(id: string, zst: ArrayBuffer): Promise<boolean> {
   return new Promise((resolve) => {
     try {
       const worker = new Worker(new URL('./state-cache-worker.ts', import.meta.url), { type: 'module', name: 'layerlab-state-cache' });
@@ -87,7 +87,7 @@ function fillStateCache(key: string, zst: ArrayBuffer): Promise<boolean> {
         resolve(false);
       };
       const copy = zst.slice(0);
-      worker.postMessage({ key, zst: copy }, [copy]);
+      worker.postMessage({ id, zst: copy }, [copy]);
     } catch {
       resolve(false);
     }
@@ -123,7 +123,7 @@ function lookUpCachedState(base: URL): { id: Promise<string | null>; cached: Pro
     return found;
   }
   const id = snapshotId(base);
-  return { id, cached: readCachedStateFor(id.then((found) => (found ? stateCacheKey(base, found) : null))) };
+  return { id, cached: readCachedStateFor(id) };
 }
 
 /**
@@ -182,7 +182,6 @@ export async function startBrowserMachine(options: BrowserMachineOptions = {}): 
   const [[bios, vgaBios], downloaded] = await Promise.all([firmwareLoad, cached ? null : download('state.bin.zst')]);
   firmware = { bios, vgaBios };
   const id = await lookup.id;
-  const key = id ? stateCacheKey(base, id) : null;
   const start = async (state: ArrayBuffer) =>
     Machine.start({
       assets: { bios, vgaBios, state },
@@ -191,18 +190,18 @@ export async function startBrowserMachine(options: BrowserMachineOptions = {}): 
       network: await network,
       onProgress: (p) => progress({ step: p.step, value: 0.7 + 0.3 * p.value }),
     });
-  if (cached && key) {
+  if (cached && id) {
     try {
       return await start(cached);
     } catch {
       // A stored state that does not restore (damaged storage): forget it and download.
-      await dropCachedState(key);
+      await dropCachedState(id);
       return startBrowserMachine(options);
     }
   }
   const zst = downloaded!;
   const machine = await start(zst.slice(0));
-  if (key) void (options.cacheStateAfter ?? Promise.resolve()).then(() => fillStateCache(key, zst));
+  if (id) void (options.cacheStateAfter ?? Promise.resolve()).then(() => fillStateCache(id, zst));
   return machine;
 }
 

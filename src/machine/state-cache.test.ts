@@ -1,46 +1,60 @@
 import { describe, expect, it } from 'vitest';
-import { fitsQuota, parseSnapshotId, readCachedState, readCachedStateFor, stateCacheKey, staleEntries, writeCachedState } from './state-cache';
+import { dropCachedState, fitsQuota, parseSnapshotId, readCachedState, readCachedStateFor, staleEntries, writeCachedState, type SnapshotFolder, type SnapshotStorage } from './state-cache';
 
-/** An in-memory CacheStorage with what state-cache.ts uses (match, put, delete, keys). */
-function memoryCaches(options: { refuseOpen?: boolean; refusePut?: boolean } = {}) {
-  const entries = new Map<string, Response>();
-  const cache = {
-    async match(key: string) {
-      return entries.get(key)?.clone();
+/**
+ * An in-memory OPFS folder with what state-cache.ts uses. As in OPFS, a file is created empty and a write
+ * becomes visible only when it is closed.
+ */
+function memoryStorage(options: { noFolder?: boolean; refuseOpen?: boolean; failWrite?: boolean; quota?: number } = {}) {
+  const files = new Map<string, Uint8Array>();
+  const folder: SnapshotFolder = {
+    async *keys() {
+      yield* [...files.keys()];
     },
-    async put(key: string, response: Response) {
-      if (options.refusePut) throw new DOMException('quota', 'QuotaExceededError');
-      entries.set(key, response);
+    async getFileHandle(name, { create = false } = {}) {
+      if (!files.has(name)) {
+        if (!create) throw new DOMException(name, 'NotFoundError');
+        files.set(name, new Uint8Array());
+      }
+      return {
+        getFile: async () => new Blob([files.get(name) as Uint8Array<ArrayBuffer>]),
+        createWritable: async () => {
+          let pending: Uint8Array | null = null;
+          return {
+            write: async (data) => {
+              if (options.failWrite) throw new DOMException('quota', 'QuotaExceededError');
+              pending = data.slice();
+            },
+            close: async () => void (pending && files.set(name, pending)),
+            abort: async () => void (pending = null),
+          };
+        },
+      };
     },
-    async delete(key: string | Request) {
-      return entries.delete(typeof key === 'string' ? key : key.url);
-    },
-    async keys() {
-      return [...entries.keys()].map((url) => new Request(url));
+    async removeEntry(name) {
+      if (!files.delete(name)) throw new DOMException(name, 'NotFoundError');
     },
   };
-  const caches = {
-    async open() {
+  const storage: SnapshotStorage = {
+    async folder() {
       if (options.refuseOpen) throw new DOMException('denied', 'SecurityError');
-      return cache;
+      return options.noFolder ? null : folder;
     },
-  } as unknown as CacheStorage;
-  return { caches, entries };
+    estimate: async () => ({ quota: options.quota, usage: 0 }),
+  };
+  return { storage, files };
 }
 
-const base = 'https://layerlab.test/vm/';
 const state = new Uint8Array([1, 2, 3, 4, 5]);
+const first = 'aaaa1111aaaa1111';
+const next = 'bbbb2222bbbb2222';
 
 describe('the snapshot cache', () => {
-  it('takes only a hex digest as the snapshot identity', () => {
-    expect(parseSnapshotId('10016032fbf91145e53b64e9ad44a1e5\n')).toBe('10016032fbf91145e53b64e9ad44a1e5');
+  it('takes only a hex digest as the snapshot identity (it names the file)', () => {
+    expect(parseSnapshotId('10016032FBF91145e53b64e9ad44a1e5\n')).toBe('10016032fbf91145e53b64e9ad44a1e5');
     expect(parseSnapshotId('<html>not found</html>')).toBeNull();
+    expect(parseSnapshotId('../../etc')).toBeNull();
     expect(parseSnapshotId('')).toBeNull();
-  });
-
-  it('keys entries by snapshot, next to the assets', () => {
-    expect(stateCacheKey(base, 'abc')).toBe('https://layerlab.test/vm/vm-state-cache/abc');
-    expect(stateCacheKey(base, 'abc')).not.toBe(stateCacheKey(base, 'abd'));
   });
 
   it('writes only what fits the quota with headroom; an unknown quota does not stop it', () => {
@@ -54,67 +68,70 @@ describe('the snapshot cache', () => {
   });
 
   it('reads back what it wrote, and a changed snapshot identity misses', async () => {
-    const { caches } = memoryCaches();
-    const scope = { caches };
-    const key = stateCacheKey(base, 'aaaa1111aaaa1111');
-    expect(await writeCachedState(key, state, scope)).toBe(true);
-    expect(new Uint8Array((await readCachedState(key, scope))!)).toEqual(state);
-    expect(await readCachedState(stateCacheKey(base, 'bbbb2222bbbb2222'), scope)).toBeNull();
+    const { storage } = memoryStorage();
+    expect(await writeCachedState(first, state, storage)).toBe(true);
+    expect(new Uint8Array((await readCachedState(first, storage))!)).toEqual(state);
+    expect(await readCachedState(next, storage)).toBeNull();
   });
 
   it('answers at once when nothing is stored, without waiting for the snapshot identity', async () => {
-    const { caches } = memoryCaches();
+    const { storage } = memoryStorage();
     const never = new Promise<string | null>(() => {});
-    expect(await readCachedStateFor(never, { caches })).toBeNull();
+    expect(await readCachedStateFor(never, storage)).toBeNull();
   });
 
   it('reads the stored entry while the identity is checked, and uses it only when it is the one wanted', async () => {
-    const { caches, entries } = memoryCaches();
-    const key = stateCacheKey(base, 'aaaa1111aaaa1111');
-    await writeCachedState(key, state, { caches });
-    let answer!: (key: string | null) => void;
+    const { storage, files } = memoryStorage();
+    await writeCachedState(first, state, storage);
+    let answer!: (id: string | null) => void;
     const wanted = new Promise<string | null>((resolve) => (answer = resolve));
-    const read = readCachedStateFor(wanted, { caches });
-    answer(key);
+    const read = readCachedStateFor(wanted, storage);
+    answer(first);
     expect(new Uint8Array((await read)!)).toEqual(state);
     // A new snapshot: the stored entry is not it.
-    expect(await readCachedStateFor(Promise.resolve(stateCacheKey(base, 'bbbb2222bbbb2222')), { caches })).toBeNull();
+    expect(await readCachedStateFor(Promise.resolve(next), storage)).toBeNull();
     // The identity could not be read: no entry can be trusted.
-    expect(await readCachedStateFor(Promise.resolve(null), { caches })).toBeNull();
-    expect(entries.has(key)).toBe(true);
-    expect(await readCachedStateFor(Promise.resolve(key), {})).toBeNull();
+    expect(await readCachedStateFor(Promise.resolve(null), storage)).toBeNull();
+    expect(files.has(first)).toBe(true);
   });
 
-  it('evicts the previous version when a new snapshot is stored', async () => {
-    const { caches, entries } = memoryCaches();
-    const old = stateCacheKey(base, 'aaaa1111aaaa1111');
-    const next = stateCacheKey(base, 'bbbb2222bbbb2222');
-    await writeCachedState(old, state, { caches });
-    await writeCachedState(next, state, { caches });
-    expect([...entries.keys()]).toEqual([next]);
+  it('finds the wanted entry among several (left by a tab that stored one meanwhile)', async () => {
+    const { storage, files } = memoryStorage();
+    files.set(first, new Uint8Array([9]));
+    files.set(next, state);
+    expect(new Uint8Array((await readCachedStateFor(Promise.resolve(next), storage))!)).toEqual(state);
   });
 
-  it('does not use an entry cut short, and removes it', async () => {
-    const { caches, entries } = memoryCaches();
-    const key = stateCacheKey(base, 'aaaa1111aaaa1111');
-    entries.set(key, new Response(new Uint8Array([1, 2]), { headers: { 'x-layerlab-state-bytes': '5' } }));
-    expect(await readCachedState(key, { caches })).toBeNull();
-    expect(entries.has(key)).toBe(false);
+  it('evicts the previous version when a new snapshot is stored, and forgets one that did not restore', async () => {
+    const { storage, files } = memoryStorage();
+    await writeCachedState(first, state, storage);
+    await writeCachedState(next, state, storage);
+    expect([...files.keys()]).toEqual([next]);
+    await dropCachedState(next, storage);
+    expect(files.size).toBe(0);
+  });
+
+  it('does not use an empty entry (a write that never completed), and removes it', async () => {
+    const { storage, files } = memoryStorage();
+    files.set(first, new Uint8Array());
+    expect(await readCachedState(first, storage)).toBeNull();
+    expect(await readCachedStateFor(Promise.resolve(first), storage)).toBeNull();
+    expect(files.has(first)).toBe(false);
   });
 
   it('falls back quietly where storage is missing, refused or full', async () => {
-    const key = stateCacheKey(base, 'aaaa1111aaaa1111');
-    expect(await readCachedState(key, {})).toBeNull();
-    expect(await writeCachedState(key, state, {})).toBe(false);
-    const refused = memoryCaches({ refuseOpen: true });
-    expect(await readCachedState(key, { caches: refused.caches })).toBeNull();
-    expect(await writeCachedState(key, state, { caches: refused.caches })).toBe(false);
-    const full = memoryCaches({ refusePut: true });
-    expect(await writeCachedState(key, state, { caches: full.caches })).toBe(false);
-    expect(full.entries.size).toBe(0);
-    const small = memoryCaches();
-    const tinyQuota = { storage: { estimate: async () => ({ quota: 1024, usage: 0 }) } };
-    expect(await writeCachedState(key, state, { caches: small.caches, navigator: tinyQuota })).toBe(false);
-    expect(small.entries.size).toBe(0);
+    for (const options of [{ noFolder: true }, { refuseOpen: true }]) {
+      const { storage } = memoryStorage(options);
+      expect(await readCachedState(first, storage)).toBeNull();
+      expect(await readCachedStateFor(Promise.resolve(first), storage)).toBeNull();
+      expect(await writeCachedState(first, state, storage)).toBe(false);
+      await dropCachedState(first, storage);
+    }
+    const full = memoryStorage({ failWrite: true });
+    expect(await writeCachedState(first, state, full.storage)).toBe(false);
+    expect(full.files.size).toBe(0);
+    const small = memoryStorage({ quota: 1024 });
+    expect(await writeCachedState(first, state, small.storage)).toBe(false);
+    expect(small.files.size).toBe(0);
   });
 });
