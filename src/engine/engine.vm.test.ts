@@ -438,4 +438,36 @@ describe('warm-up', () => {
     const crunState = await machine.request<{ names: string[] }>('readdir', { path: '/run/crun' }).catch(() => ({ names: [] as string[] }));
     expect(crunState.names.filter((name) => name.startsWith('warm-up-'))).toEqual([]);
   }, 300_000); // a python run and two busybox ones under emulation
+
+  it('compiles ahead in idle time: hidden container starts run compiling, the learner\'s typing stops it at once, and it is off after', async () => {
+    const compilingAtRuns: (boolean | null)[] = [];
+    let firstRun: () => void = () => {};
+    const started = new Promise<void>((resolve) => (firstRun = resolve));
+    const request = machine.request.bind(machine);
+    machine.request = (async (op: string, params: Record<string, unknown>, options?: object) => {
+      if (op === 'run' && String(params.name).startsWith('warm-up-busybox-')) {
+        compilingAtRuns.push(machine.compiling);
+        firstRun();
+      }
+      return request(op, params, options);
+    }) as typeof machine.request;
+    try {
+      const compiling = engine.compileAhead();
+      await started;
+      expect(machine.compiling).toBe(true);
+      engine.noteTyping();
+      expect(machine.compiling).toBe(false);
+      await compiling;
+      expect(machine.compiling).toBe(false);
+    } finally {
+      machine.request = request;
+    }
+    // Every start it made ran compiling (the interrupted one too, and it was made again).
+    expect(compilingAtRuns.length).toBeGreaterThanOrEqual(20);
+    expect(new Set(compilingAtRuns)).toEqual(new Set([true]));
+    const crunState = await machine.request<{ names: string[] }>('readdir', { path: '/run/crun' }).catch(() => ({ names: [] as string[] }));
+    expect(crunState.names.filter((name) => name.startsWith('warm-up-'))).toEqual([]);
+    // The learner's container after it.
+    expect((await runOutput('busybox', ['echo', 'compiled'])).out).toBe('compiled\n');
+  }, 300_000);
 });

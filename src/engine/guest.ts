@@ -36,6 +36,9 @@ export interface Guest {
   /** Keeps the emulator from compiling guest code until the result is called (src/machine/jit-gate.ts): for
    * hidden work whose compile cost would land in the learner's next commands. */
   holdCompiling?(): () => void;
+  /** Keeps the emulator compiling guest code until the result is called: for hidden work in idle time that
+   * runs the code the learner's next commands run, so that theirs runs compiled. */
+  forceCompiling?(): () => void;
 }
 
 /** Where the guest keeps things; shared by engine and agent. */

@@ -134,9 +134,9 @@ export class Daemon {
       hung: () => void this.restartVm('the VM stopped answering'),
     });
     // Once the shell is usable: the bridge network up and python's layer image in the VM's share, before
-    // the learner's first `docker run` needs them.
+    // the learner's first `docker run` needs them; then, in their idle time, a container start compiled.
     const engine = this.#engine;
-    setTimeout(() => void engine.warmUp(), WARM_UP_DELAY_MS);
+    setTimeout(() => void engine.warmUp().then(() => engine.compileAhead()), WARM_UP_DELAY_MS);
   }
 
   /**

@@ -67,6 +67,23 @@ describe('JitGate', () => {
     expect(switched).toEqual([false, true, false]);
   });
 
+  it('is on while forced, even held, and closed again once released, whatever the forced work did', () => {
+    const { gate, switched } = gateWithLog();
+    const held = gate.hold();
+    const release = gate.force();
+    expect(gate.open).toBe(true);
+    // Hidden work keeps the guest busy for seconds while forced.
+    const t = feed(gate, 0, 3000, 4, 0);
+    release();
+    release(); // a no-op
+    expect(gate.open).toBe(false);
+    held();
+    // The busy share of the forced work does not count as the learner's: it stays off.
+    feed(gate, t, 5, 4, 0);
+    expect(gate.open).toBe(false);
+    expect(switched).toEqual([false, true, false]);
+  });
+
   it('ignores time running backwards between calls', () => {
     const { gate } = gateWithLog();
     gate.ran(1000, 8000);

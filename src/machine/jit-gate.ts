@@ -10,7 +10,9 @@
  *
  * So compiling is on only while the guest has kept its CPU busy for a while: the share of time it ran,
  * averaged over a few seconds, reaches `openAt`, and it goes off when that share falls below `closeAt`. Code already compiled keeps running either way (v86's switch only
- * stops new compiles). A hold (the engine's warm-up) keeps it off whatever the guest does.
+ * stops new compiles). A hold (the engine's warm-up) keeps it off whatever the guest does; a force (the
+ * warm-up's hidden container starts in the learner's idle time, which compile exactly the code their own
+ * starts run) keeps it on, and outranks a hold.
  */
 
 export interface JitGateOptions {
@@ -36,6 +38,7 @@ export class JitGate {
   #at: number | null = null;
   #open = false;
   #holds = 0;
+  #forces = 0;
 
   /** `setCompiling` switches v86's compiler; it is switched off here at once. */
   constructor(setCompiling: (on: boolean) => void, options: JitGateOptions = JIT_GATE_DEFAULTS) {
@@ -69,6 +72,22 @@ export class JitGate {
     };
   }
 
+  /** Keeps compiling on until the result is called (forces nest, and outrank holds). */
+  force(): () => void {
+    this.#forces++;
+    this.#decide();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#forces--;
+      // The forced work kept the guest busy, but it was hidden work, not the learner's: it does not open
+      // the gate for what they run next.
+      this.#share = 0;
+      this.#decide();
+    };
+  }
+
   /** Moves the average to `now`, the guest having been busy (1) or not (0) since the last point. */
   #advance(now: number, busy: 0 | 1): void {
     if (this.#at !== null && now > this.#at) {
@@ -78,7 +97,8 @@ export class JitGate {
   }
 
   #decide(): void {
-    const open = this.#holds === 0 && (this.#open ? this.#share >= this.#options.closeAt : this.#share >= this.#options.openAt);
+    const open =
+      this.#forces > 0 || (this.#holds === 0 && (this.#open ? this.#share >= this.#options.closeAt : this.#share >= this.#options.openAt));
     if (open === this.#open) return;
     this.#open = open;
     this.#setCompiling(open);
