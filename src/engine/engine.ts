@@ -149,6 +149,9 @@ export class Engine implements EngineApi {
   #warming = { id: '', running: false };
   /** Whether the warm-up found the default bridge up (its hidden containers then start on it). */
   #bridgeUp = false;
+  /** Resolved when the learner first starts a container (`compileAhead` waits for it). */
+  #startedContainer: () => void = () => {};
+  #firstContainer = new Promise<void>((resolve) => (this.#startedContainer = resolve));
   /** An idle-time step that makes the next container's network namespace is queued (one at a time). */
   #preparingNetwork = false;
   /** crun's compiled seccomp filters (learned from a container, then given to crun at every start). */
@@ -291,9 +294,13 @@ export class Engine implements EngineApi {
    * kernel's clone, mount and exec paths) a few thousand instructions at a time: it takes a few dozen starts,
    * each slower while it compiles, which is why the learner's own never compile. After them the learner's
    * `docker run`s run that code compiled: a third to a half less time from Enter to output.
+   * It begins once the learner has started a container of their own: someone who only reads the page costs
+   * no CPU, and a page closed or reloaded while v86 compiles waits for that compile work to wind down (its
+   * worker's shutdown took ~0.4 s instead of a few ms), which a reload soon after load should not.
    */
   async compileAhead(): Promise<void> {
     if (!this.#guest.forceCompiling || !this.#baseImages.has('busybox')) return;
+    await this.#firstContainer;
     const network = this.#bridgeUp;
     for (let runs = 0; runs < COMPILE_AHEAD_RUNS; ) {
       let failed = false;
@@ -661,10 +668,12 @@ export class Engine implements EngineApi {
   }
 
   async start(options: { container: string; onOutput?: RunOptions['onOutput'] }) {
+    this.#startedContainer();
     return this.#idle.busy(async () => this.#containers.view(await this.#containers.start(options.container, options.onOutput))).finally(() => this.#prepareNetworkWhenIdle());
   }
 
   run(options: RunOptions): Promise<ContainerView> {
+    this.#startedContainer();
     return this.#idle.busy(() => this.#run(options)).finally(() => this.#prepareNetworkWhenIdle());
   }
 

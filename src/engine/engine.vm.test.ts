@@ -451,11 +451,17 @@ describe('warm-up', () => {
       }
       return request(op, params, options);
     }) as typeof machine.request;
+    // An engine whose learner has not started a container yet.
+    const fresh = await openEngineOn(machine, new MemoryBackend());
     try {
-      const compiling = engine.compileAhead();
+      const compiling = fresh.compileAhead();
+      // Not before the learner has started a container of their own.
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      expect(compilingAtRuns).toEqual([]);
+      await fresh.run({ image: 'busybox', command: ['true'], autoRemove: true });
       await started;
       expect(machine.compiling).toBe(true);
-      engine.noteTyping();
+      fresh.noteTyping();
       expect(machine.compiling).toBe(false);
       await compiling;
       expect(machine.compiling).toBe(false);
