@@ -63,27 +63,28 @@ export class JitGate {
   hold(): () => void {
     this.#holds++;
     this.#decide();
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.#holds--;
-      this.#decide();
-    };
+    return this.#releaser(() => this.#holds--);
   }
 
   /** Keeps compiling on until the result is called (forces nest, and outrank holds). */
   force(): () => void {
     this.#forces++;
     this.#decide();
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
+    return this.#releaser(() => {
       this.#forces--;
       // The forced work kept the guest busy, but it was hidden work, not the learner's: it does not open
       // the gate for what they run next.
       this.#share = 0;
+    });
+  }
+
+  /** A release function that undoes a hold or force once, however often it is called. */
+  #releaser(undo: () => void): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      undo();
       this.#decide();
     };
   }
