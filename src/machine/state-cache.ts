@@ -87,12 +87,6 @@ async function readEntry(folder: SnapshotFolder, id: string): Promise<ArrayBuffe
   }
 }
 
-/** The decompressed snapshot with this identity, or null (none, or storage unavailable). */
-export async function readCachedState(id: string, storage: SnapshotStorage = browserSnapshotStorage): Promise<ArrayBuffer | null> {
-  const folder = await openFolder(storage);
-  return folder ? readEntry(folder, id) : null;
-}
-
 /**
  * The decompressed snapshot with the identity `id` resolves to (null: none wanted), looked up without
  * waiting for it where that saves time: with nothing stored the answer is null at once (a first load starts

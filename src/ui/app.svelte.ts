@@ -205,8 +205,10 @@ export class AppState {
     this.#backend.pageLoaded?.();
   }
 
-  /** A "Type it" button: the text goes to the shell as if typed (not run: the learner presses Enter). */
-  /** Puts a command at the terminal's prompt without running it (see commandLineFor). */
+  /**
+   * A "Type it" button: the command goes to the terminal's prompt as if typed, not run (the learner presses
+   * Enter; see commandLineFor).
+   */
   typeInTerminal(text: string): void {
     this.bottomTab = 'terminal';
     this.terminal.input(commandLineFor(text));
